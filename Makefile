@@ -1,0 +1,43 @@
+# Outside-In: `make demo` and `make test` create or reuse .venv and install what they need.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
+BENCH_VENV := .venv-bench-peers
+PEER_STAMP := $(BENCH_VENV)/.installed-peers
+
+.PHONY: demo test bench install chromium lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[spark,postgres,test,dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright never downloads its own).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium' for the browser tests"; fi; fi
+
+demo: $(STAMP)
+	$(BIN)/outsidein --workspace demo-workspace demo
+
+test: $(STAMP) chromium
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+$(PEER_STAMP):
+	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q 'numpy==1.24.4' 'pandas==1.5.3' 'scipy==1.10.1' 'matplotlib==3.7.5' 'setuptools<82' 'lifetimes==0.11.3' 'pyarrow<15'
+	touch $(PEER_STAMP)
+
+bench: $(STAMP) $(PEER_STAMP)
+	OUTSIDEIN_PEER_PYTHON=$(abspath $(BENCH_VENV))/bin/python $(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf demo-workspace benchmarks/results/*.json .pytest_cache

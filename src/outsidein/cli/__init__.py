@@ -1,0 +1,79 @@
+"""The ``outsidein`` command line (Typer + Rich). Thin: it calls services and formats results.
+
+Exit codes: 0 ok, 1 failure, 2 bad usage or input.  User errors print one
+red line, never a traceback (set ``OUTSIDEIN_DEBUG=1`` to see one).
+Each area registers its commands from its own module (``outsidein.cli.<area>``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from outsidein.cli._common import State, console_err
+from outsidein.errors import OutsideInError
+
+app = typer.Typer(
+    name="outsidein",
+    help="Outside-In: integrated customer data, the five crucial questions, and shared customer truth.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", envvar="OUTSIDEIN_WORKSPACE",
+                     help="workspace folder (default: current folder)"),
+    ] = None,
+) -> None:
+    ctx.obj = State(workspace_dir=(workspace or Path(".")).expanduser().resolve())
+
+
+def _register_all() -> None:
+    from outsidein.cli import answer, data, demo, report, serve, share, value
+
+    for module in (data, demo, value, answer, report, serve, share):
+        module.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point with the error-to-exit-code mapping."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except OutsideInError as exc:
+        if os.environ.get("OUTSIDEIN_DEBUG"):
+            raise
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console_err.print("[red]aborted[/]")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console_err.print("[red]interrupted: nothing was changed by the interrupted step[/]")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2 if isinstance(exc, click.UsageError) else 1)
+        if os.environ.get("OUTSIDEIN_DEBUG"):
+            raise
+        console_err.print(
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc} "
+            "(set OUTSIDEIN_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,86 @@
+"""Shared CLI plumbing: the workspace from the global option, JSON output, progress bars."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from outsidein.workspace import Workspace
+
+console = Console()
+console_err = Console(stderr=True)
+
+JSON_OPTION = typer.Option("--json", help="print the result as JSON on stdout")
+
+
+@dataclass
+class State:
+    workspace_dir: Path
+
+    def open(self) -> Workspace:
+        return Workspace.open(self.workspace_dir)
+
+
+def workspace(ctx: typer.Context) -> Workspace:
+    """The workspace named by ``--workspace`` / ``OUTSIDEIN_WORKSPACE`` / the current folder."""
+    state: State = ctx.find_root().obj
+    return state.open()
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime | date):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    if hasattr(o, "item"):  # numpy scalars
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _clean(o: Any) -> Any:
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_clean(v) for v in o]
+    return o
+
+
+def print_json(payload: Any) -> None:
+    """Print *payload* as JSON (NaN/inf become null; dates ISO)."""
+    text = json.dumps(_clean(json.loads(json.dumps(payload, default=_default))), indent=2)
+    typer.echo(text)
+
+
+@contextmanager
+def progress(enabled: bool = True) -> Iterator[Progress]:
+    """A Rich progress bar on stderr (disabled for --json or when not a terminal)."""
+    bar = Progress(
+        SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TimeElapsedColumn(), console=console_err,
+        disable=not enabled, transient=False,
+    )
+    with bar:
+        yield bar

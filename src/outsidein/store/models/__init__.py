@@ -1,0 +1,7 @@
+"""Store models. Each capability's models live in their own module and are imported here
+so that ``Base.metadata`` (used by Alembic) knows every table."""
+
+from outsidein.store.models.base import Base
+from outsidein.store.models.auth import ApiKey, AuditEvent, Department, Membership, User
+
+__all__ = ["ApiKey", "AuditEvent", "Base", "Department", "Membership", "User"]

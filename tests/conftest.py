@@ -1,0 +1,77 @@
+"""Shared fixtures: workspaces, reference data, PostgreSQL, Spark, Chromium.
+
+Reference data (``../shared/data`` or ``$OUTSIDEIN_REFERENCE_DATA``): the
+validation tests skip with one line when it is missing, unless
+``OUTSIDEIN_REQUIRE_REFERENCE_DATA=1`` (set by ``.ci/run``), when they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from outsidein.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def reference_data_dir() -> Path:
+    env = os.environ.get("OUTSIDEIN_REFERENCE_DATA")
+    return Path(env) if env else (REPO.parent / "shared" / "data")
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Path:
+    """The reference data folder; fail in CI, skip elsewhere, when it is missing."""
+    path = reference_data_dir()
+    if not (path / "cdnow").is_dir():
+        msg = (f"reference data missing: {path}/cdnow not found (it comes from ../shared/data "
+               "beside the repository; set OUTSIDEIN_REFERENCE_DATA to its folder)")
+        if os.environ.get("OUTSIDEIN_REQUIRE_REFERENCE_DATA") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """A fresh DuckDB + SQLite workspace in a temporary folder."""
+    ws = Workspace.init(tmp_path / "ws")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of a PostgreSQL test database (``OUTSIDEIN_TEST_POSTGRES_URL``) or skip."""
+    url = os.environ.get("OUTSIDEIN_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("PostgreSQL store tests need OUTSIDEIN_TEST_POSTGRES_URL "
+                    "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Path of Debian's Chromium for Playwright (never a downloaded browser)."""
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium not installed: 'make test' installs it as root (apt-get install chromium)")
+        pytest.skip("browser tests need Debian's chromium (apt-get install chromium)")
+    return path
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -39,9 +39,9 @@ def _root(
 
 
 def _register_all() -> None:
-    from outsidein.cli import answer, data, demo, report, serve, share, value
+    from outsidein.cli import accounts, answer, data, demo, report, serve, share, value
 
-    for module in (data, demo, value, answer, report, serve, share):
+    for module in (data, demo, value, answer, report, serve, share, accounts):
         module.register(app)
 
 

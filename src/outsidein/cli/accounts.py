@@ -1,0 +1,9 @@
+"""CLI commands for this area (registered by outsidein.cli)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to *app* (filled in by the area's owner)."""

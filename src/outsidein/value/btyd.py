@@ -1,0 +1,15 @@
+"""Buy-till-you-die transaction models: BG/NBD, MBG/NBD, Pareto/NBD and BG/BB.
+
+The models live in private modules (one per family); import them from here
+or from :mod:`outsidein.value`.
+
+>>> from outsidein.value.btyd import BetaGeo
+>>> BetaGeo()
+BetaGeo()
+"""
+
+from __future__ import annotations
+
+from outsidein.value._bgnbd import BetaGeo, ModifiedBetaGeo
+
+__all__ = ["BetaGeo", "ModifiedBetaGeo"]

@@ -3,5 +3,6 @@ so that ``Base.metadata`` (used by Alembic) knows every table."""
 
 from outsidein.store.models.base import Base
 from outsidein.store.models.auth import ApiKey, AuditEvent, Department, Membership, User
+from outsidein.store.models import share  # noqa: F401,E402  (insights, needs, alignment, outbox)
 
 __all__ = ["ApiKey", "AuditEvent", "Base", "Department", "Membership", "User"]

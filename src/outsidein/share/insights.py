@@ -1,0 +1,483 @@
+"""The insight hub: publish versioned insights to departments and record verifiable acknowledgement.
+
+An insight's content (title, statement, evidence) is versioned; each version carries the sha256
+of its canonical JSON, so an acknowledgement names exactly what was read.  Analyses publish
+with a stable ``key`` and only create a new version when the content changed.
+
+>>> from outsidein.store.db import session_scope                     # doctest: +SKIP
+>>> with session_scope(ws.store_url) as s:                           # doctest: +SKIP
+...     ins = publish_insight(s, title="Top 5% of customers give 38% of profit",
+...                           statement="Keep them: call within 24 h of any complaint.",
+...                           evidence={"figures": {"share_of_profit": 0.38}},
+...                           owner_email="advocate@acme.example",
+...                           departments=["sales", "service"], key="five_questions.value")
+...     acknowledge(s, insight_id=ins.id, version_hash=ins.version_hash, user_id=7)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from outsidein.errors import DataValidationError, NotFoundError, PermissionDeniedError
+from outsidein.share._common import (
+    DictMixin,
+    canonical_json,
+    content_hash,
+    department_members,
+    departments_by_name,
+    loads,
+    member_departments,
+    record_audit,
+    user_by_email,
+    user_by_id,
+    utcnow,
+)
+from outsidein.store.models import share as m
+from outsidein.store.models.auth import Department, User
+
+PRIORITY_ORDER = {p: i for i, p in enumerate(m.PRIORITIES)}
+
+
+@dataclass(frozen=True)
+class Insight(DictMixin):
+    """One version of an insight, as people read it.
+
+    ``evidence`` holds ``figures`` (name -> value), an optional ``chart`` (Plotly figure
+    JSON), ``link`` (to the analysis) and ``snapshot_id`` (the data it came from).
+    ``new_version`` is true when :func:`publish_insight` created this version.
+    """
+
+    id: int
+    key: str | None
+    version: int
+    version_hash: str
+    title: str
+    statement: str
+    evidence: dict[str, Any]
+    owner_email: str
+    owner_name: str
+    departments: tuple[str, ...]
+    priority: str
+    source: str
+    published_at: datetime
+    due_at: datetime
+    latest_version: int
+    new_version: bool = False
+
+    @property
+    def is_latest(self) -> bool:
+        return self.version == self.latest_version
+
+    def __repr__(self) -> str:
+        return (f"Insight(id={self.id}, v{self.version}, {self.priority}, {self.title!r}, "
+                f"departments={list(self.departments)})")
+
+
+@dataclass(frozen=True)
+class InsightVersionSummary(DictMixin):
+    version: int
+    version_hash: str
+    title: str
+    published_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Acknowledgement(DictMixin):
+    """A user's acknowledgement of one version of an insight."""
+
+    id: int
+    insight_id: int
+    version: int
+    version_hash: str
+    user_id: int
+    user_email: str
+    acknowledged_at: datetime
+    is_current_version: bool
+
+
+@dataclass(frozen=True)
+class AckEntry(DictMixin):
+    """A department member and the latest version they acknowledged (if any)."""
+
+    user_id: int
+    email: str
+    name: str
+    acknowledged_at: datetime | None
+    acknowledged_version: int | None
+
+
+@dataclass(frozen=True)
+class DepartmentAck(DictMixin):
+    department: str
+    acknowledged: tuple[AckEntry, ...]
+    pending: tuple[AckEntry, ...]
+    overdue: bool
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
+
+
+@dataclass(frozen=True)
+class AckStatus(DictMixin):
+    """Who has and has not acknowledged an insight's current version, per department."""
+
+    insight_id: int
+    title: str
+    version: int
+    version_hash: str
+    due_at: datetime
+    departments: tuple[DepartmentAck, ...]
+    acknowledged_count: int = field(default=0)
+    expected_count: int = field(default=0)
+    overdue: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.acknowledged_count == self.expected_count
+
+    def __repr__(self) -> str:
+        return (f"AckStatus(insight={self.insight_id} v{self.version}, "
+                f"{self.acknowledged_count}/{self.expected_count} acknowledged, "
+                f"overdue={self.overdue})")
+
+
+# -- publishing ---------------------------------------------------------------------------
+
+def _check_evidence(evidence: Any) -> dict[str, Any]:
+    if evidence is None:
+        return {}
+    if not isinstance(evidence, dict):
+        raise DataValidationError(f"evidence: expected a dict (figures, chart, link, snapshot_id), "
+                                  f"got {type(evidence).__name__}")
+    if "chart" in evidence and evidence["chart"] is not None and not isinstance(evidence["chart"], dict):
+        raise DataValidationError("evidence['chart']: expected a Plotly figure as a dict "
+                                  "(fig.to_plotly_json() or json.loads(fig.to_json()))")
+    if "figures" in evidence and not isinstance(evidence["figures"], dict | list):
+        raise DataValidationError("evidence['figures']: expected a dict of name -> value or a list")
+    return evidence
+
+
+def publish_insight(
+    session: Session,
+    *,
+    title: str,
+    statement: str,
+    evidence: dict[str, Any] | None,
+    owner_email: str,
+    departments: list[str],
+    priority: str = "high",
+    source: str = "manual",
+    key: str | None = None,
+    due_days: int = 7,
+    now: datetime | None = None,
+) -> Insight:
+    """Publish an insight, or a new version of the insight with the same ``key``.
+
+    A new version is created only when title, statement or evidence changed (their
+    sha256 differs from the latest version's); owner, priority and departments are
+    updated either way.  Each new version enqueues a notification.
+
+    Returns
+    -------
+    Insight
+        The current version; ``new_version`` says whether this call created it.
+    """
+    title, statement = (title or "").strip(), (statement or "").strip()
+    if not title or not statement:
+        raise DataValidationError("insight: a title and a statement are both required")
+    if priority not in m.PRIORITIES:
+        raise DataValidationError(f"priority {priority!r}: expected one of {', '.join(m.PRIORITIES)}")
+    if not isinstance(due_days, int) or due_days < 0:
+        raise DataValidationError(f"due_days {due_days!r}: expected a whole number of days >= 0")
+    evidence = _check_evidence(evidence)
+    canonical_json(evidence)  # raises on values that cannot be stored
+    depts = departments_by_name(session, departments or [])
+    if not depts:
+        raise DataValidationError("insight: name at least one department it is for")
+    owner = user_by_email(session, owner_email)
+    now = now or utcnow()
+    digest = content_hash(title, statement, evidence)
+
+    row = session.scalar(select(m.Insight).where(m.Insight.key == key)) if key else None
+    if row is None:
+        row = m.Insight(key=key, owner_id=owner.id, priority=priority, source=source,
+                        due_days=due_days, created_at=now, updated_at=now)
+        session.add(row)
+        session.flush()
+        latest = None
+    else:
+        latest = _latest_version(session, row.id)
+        row.owner_id, row.priority, row.source, row.due_days = owner.id, priority, source, due_days
+    _set_departments(session, row.id, depts)
+
+    created = latest is None or latest.content_hash != digest
+    if created:
+        number = 1 if latest is None else latest.version + 1
+        latest = m.InsightVersion(
+            insight_id=row.id, version=number, content_hash=digest, title=title,
+            statement=statement, evidence=canonical_json(evidence), published_at=now,
+            due_at=now + timedelta(days=due_days))
+        session.add(latest)
+        row.updated_at = now
+        session.flush()
+        record_audit(session, actor=owner.email, action="insight.publish",
+                     target=f"insight:{row.id}",
+                     details={"version": number, "version_hash": digest, "key": key})
+    session.flush()
+    result = _to_insight(session, row, latest, new_version=created)
+    if created:
+        from outsidein.share.notify import enqueue_insight_version
+
+        enqueue_insight_version(session, result)
+    return result
+
+
+def _set_departments(session: Session, insight_id: int, depts: list[Department]) -> None:
+    wanted = {d.id for d in depts}
+    current = set(session.scalars(select(m.InsightDepartment.department_id)
+                                  .where(m.InsightDepartment.insight_id == insight_id)))
+    for dept_id in current - wanted:
+        session.delete(session.get(m.InsightDepartment, (insight_id, dept_id)))
+    for dept_id in wanted - current:
+        session.add(m.InsightDepartment(insight_id=insight_id, department_id=dept_id))
+    session.flush()
+
+
+def _latest_version(session: Session, insight_id: int) -> m.InsightVersion:
+    return session.scalars(select(m.InsightVersion).where(m.InsightVersion.insight_id == insight_id)
+                           .order_by(m.InsightVersion.version.desc()).limit(1)).one()
+
+
+def _departments_of(session: Session, insight_id: int) -> list[Department]:
+    stmt = (select(Department)
+            .join(m.InsightDepartment, m.InsightDepartment.department_id == Department.id)
+            .where(m.InsightDepartment.insight_id == insight_id).order_by(Department.name))
+    return list(session.scalars(stmt))
+
+
+def _to_insight(session: Session, row: m.Insight, ver: m.InsightVersion,
+                new_version: bool = False) -> Insight:
+    owner = session.get(User, row.owner_id)
+    latest = session.scalar(select(func.max(m.InsightVersion.version))
+                            .where(m.InsightVersion.insight_id == row.id))
+    return Insight(
+        id=row.id, key=row.key, version=ver.version, version_hash=ver.content_hash,
+        title=ver.title, statement=ver.statement, evidence=loads(ver.evidence),
+        owner_email=owner.email if owner else "", owner_name=owner.name if owner else "",
+        departments=tuple(d.name for d in _departments_of(session, row.id)),
+        priority=row.priority, source=row.source, published_at=ver.published_at,
+        due_at=ver.due_at, latest_version=int(latest or ver.version), new_version=new_version)
+
+
+def _insight_row(session: Session, insight_id: int) -> m.Insight:
+    row = session.get(m.Insight, insight_id)
+    if row is None:
+        raise NotFoundError(f"insight {insight_id} not found; 'outsidein insights list' shows them")
+    return row
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def get_insight(session: Session, insight_id: int, version: int | None = None) -> Insight:
+    """The current version of an insight, or the numbered *version*."""
+    row = _insight_row(session, insight_id)
+    if version is None:
+        return _to_insight(session, row, _latest_version(session, insight_id))
+    ver = session.scalar(select(m.InsightVersion).where(
+        m.InsightVersion.insight_id == insight_id, m.InsightVersion.version == version))
+    if ver is None:
+        latest = _latest_version(session, insight_id).version
+        raise NotFoundError(f"insight {insight_id} has no version {version}; versions are 1..{latest}")
+    return _to_insight(session, row, ver)
+
+
+def get_insight_by_key(session: Session, key: str) -> Insight:
+    """The current version of the insight published with *key*."""
+    row = session.scalar(select(m.Insight).where(m.Insight.key == key))
+    if row is None:
+        raise NotFoundError(f"no insight with key {key!r}")
+    return _to_insight(session, row, _latest_version(session, row.id))
+
+
+def list_versions(session: Session, insight_id: int) -> list[InsightVersionSummary]:
+    """Every version of an insight, oldest first."""
+    _insight_row(session, insight_id)
+    rows = session.scalars(select(m.InsightVersion).where(m.InsightVersion.insight_id == insight_id)
+                           .order_by(m.InsightVersion.version))
+    return [InsightVersionSummary(version=v.version, version_hash=v.content_hash, title=v.title,
+                                  published_at=v.published_at, due_at=v.due_at) for v in rows]
+
+
+def _acked_version_ids(session: Session, user_id: int) -> set[int]:
+    return set(session.scalars(select(m.Acknowledgement.version_id)
+                               .where(m.Acknowledgement.user_id == user_id)))
+
+
+def list_insights(
+    session: Session,
+    *,
+    department: str | None = None,
+    for_user_id: int | None = None,
+    awaiting_ack_only: bool = False,
+) -> list[Insight]:
+    """Current versions of insights, high priority first, newest first within a priority.
+
+    Parameters
+    ----------
+    department
+        Only insights addressed to this department.
+    for_user_id
+        Only insights addressed to a department this user belongs to.
+    awaiting_ack_only
+        With ``for_user_id``: those the user has not acknowledged in their current
+        version; without it: those some expected member has not acknowledged yet.
+    """
+    stmt = select(m.Insight)
+    if department is not None:
+        dept = departments_by_name(session, [department])[0]
+        stmt = stmt.where(m.Insight.id.in_(select(m.InsightDepartment.insight_id)
+                                           .where(m.InsightDepartment.department_id == dept.id)))
+    if for_user_id is not None:
+        user_by_id(session, for_user_id)
+        dept_ids = [d.id for d in member_departments(session, for_user_id)]
+        stmt = stmt.where(m.Insight.id.in_(select(m.InsightDepartment.insight_id)
+                                           .where(m.InsightDepartment.department_id.in_(dept_ids))))
+    acked = _acked_version_ids(session, for_user_id) if for_user_id is not None else set()
+    out: list[Insight] = []
+    for row in session.scalars(stmt):
+        ver = _latest_version(session, row.id)
+        if awaiting_ack_only:
+            if for_user_id is not None:
+                if ver.id in acked:
+                    continue
+            elif ack_status(session, row.id).complete:
+                continue
+        out.append(_to_insight(session, row, ver))
+    out.sort(key=lambda i: (PRIORITY_ORDER.get(i.priority, 9), -i.published_at.timestamp(), -i.id))
+    return out
+
+
+# -- acknowledgement ----------------------------------------------------------------------
+
+def acknowledge(
+    session: Session,
+    *,
+    insight_id: int,
+    version_hash: str,
+    user_id: int,
+    now: datetime | None = None,
+) -> Acknowledgement:
+    """Record that *user_id* read the version of *insight_id* whose hash is *version_hash*.
+
+    Only active members (not viewers) of a department the insight is addressed to may
+    acknowledge.  Acknowledging an older version records that version.  Calling again for
+    the same user and version returns the first record (acknowledgements are append-only).
+    """
+    row = _insight_row(session, insight_id)
+    ver = session.scalar(select(m.InsightVersion).where(
+        m.InsightVersion.insight_id == insight_id, m.InsightVersion.content_hash == version_hash)
+        .order_by(m.InsightVersion.version.desc()).limit(1))
+    latest = _latest_version(session, insight_id)
+    if ver is None:
+        raise NotFoundError(f"insight {insight_id} has no version with hash {version_hash!r}; "
+                            f"the current version {latest.version} has hash {latest.content_hash}")
+    user = user_by_id(session, user_id)
+    if not user.active:
+        raise PermissionDeniedError(f"user {user.email} is deactivated and cannot acknowledge")
+    if user.role == "viewer":
+        raise PermissionDeniedError(f"user {user.email} is a viewer; viewers read insights "
+                                    "but cannot acknowledge them")
+    addressed = {d.id: d.name for d in _departments_of(session, insight_id)}
+    mine = {d.id for d in member_departments(session, user_id)}
+    if not mine & addressed.keys():
+        raise PermissionDeniedError(
+            f"user {user.email} is not a member of a department insight {insight_id} is for "
+            f"({', '.join(addressed.values())}); only those members acknowledge it")
+    existing = _find_ack(session, user_id, ver.id)
+    if existing is None:
+        try:
+            with session.begin_nested():
+                session.add(m.Acknowledgement(insight_id=row.id, version_id=ver.id,
+                                              version_hash=ver.content_hash, user_id=user_id,
+                                              acknowledged_at=now or utcnow()))
+            record_audit(session, actor=user.email, action="insight.acknowledge",
+                         target=f"insight:{row.id}",
+                         details={"version": ver.version, "version_hash": ver.content_hash})
+        except IntegrityError:  # a concurrent request recorded the same acknowledgement
+            pass
+        existing = _find_ack(session, user_id, ver.id)
+    assert existing is not None
+    return Acknowledgement(id=existing.id, insight_id=row.id, version=ver.version,
+                           version_hash=existing.version_hash, user_id=user.id,
+                           user_email=user.email, acknowledged_at=existing.acknowledged_at,
+                           is_current_version=ver.id == latest.id)
+
+
+def _find_ack(session: Session, user_id: int, version_id: int) -> m.Acknowledgement | None:
+    return session.scalar(select(m.Acknowledgement).where(
+        m.Acknowledgement.user_id == user_id, m.Acknowledgement.version_id == version_id))
+
+
+def list_acknowledgements(session: Session, insight_id: int) -> list[Acknowledgement]:
+    """Every acknowledgement of an insight, oldest first."""
+    _insight_row(session, insight_id)
+    latest = _latest_version(session, insight_id)
+    stmt = (select(m.Acknowledgement, m.InsightVersion.version, User.email)
+            .join(m.InsightVersion, m.InsightVersion.id == m.Acknowledgement.version_id)
+            .join(User, User.id == m.Acknowledgement.user_id)
+            .where(m.Acknowledgement.insight_id == insight_id)
+            .order_by(m.Acknowledgement.acknowledged_at, m.Acknowledgement.id))
+    return [Acknowledgement(id=a.id, insight_id=insight_id, version=v, version_hash=a.version_hash,
+                            user_id=a.user_id, user_email=email, acknowledged_at=a.acknowledged_at,
+                            is_current_version=a.version_id == latest.id)
+            for a, v, email in session.execute(stmt)]
+
+
+def ack_status(session: Session, insight_id: int, *, now: datetime | None = None) -> AckStatus:
+    """Per addressed department: who has and has not acknowledged the current version.
+
+    A department is overdue when someone in it has not acknowledged the current version
+    after its deadline (publication + ``due_days``).
+    """
+    row = _insight_row(session, insight_id)
+    latest = _latest_version(session, insight_id)
+    now = now or utcnow()
+    acks: dict[int, tuple[datetime, int, int]] = {}  # user -> (when, version number, version id)
+    stmt = (select(m.Acknowledgement.user_id, m.Acknowledgement.acknowledged_at,
+                   m.InsightVersion.version, m.InsightVersion.id)
+            .join(m.InsightVersion, m.InsightVersion.id == m.Acknowledgement.version_id)
+            .where(m.Acknowledgement.insight_id == insight_id))
+    for user_id, when, number, version_id in session.execute(stmt):
+        if user_id not in acks or number > acks[user_id][1]:
+            acks[user_id] = (when, number, version_id)
+    late = now > latest.due_at
+    depts: list[DepartmentAck] = []
+    done_users: set[int] = set()
+    expected_users: set[int] = set()
+    for dept in _departments_of(session, row.id):
+        done: list[AckEntry] = []
+        pending: list[AckEntry] = []
+        for user in department_members(session, dept.id):
+            when, number, version_id = acks.get(user.id, (None, None, None))
+            entry = AckEntry(user_id=user.id, email=user.email, name=user.name,
+                             acknowledged_at=when, acknowledged_version=number)
+            expected_users.add(user.id)
+            if version_id == latest.id:
+                done.append(entry)
+                done_users.add(user.id)
+            else:
+                pending.append(entry)
+        depts.append(DepartmentAck(department=dept.name, acknowledged=tuple(done),
+                                   pending=tuple(pending), overdue=bool(pending) and late))
+    return AckStatus(insight_id=row.id, title=latest.title, version=latest.version,
+                     version_hash=latest.content_hash, due_at=latest.due_at,
+                     departments=tuple(depts), acknowledged_count=len(done_users),
+                     expected_count=len(expected_users), overdue=any(d.overdue for d in depts))

@@ -90,11 +90,10 @@ def check_weights(weights: ArrayLike | None, n: int) -> np.ndarray | None:
     return w
 
 
-def compress(columns: Sequence[np.ndarray], weights: np.ndarray | None
-             ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows of the stacked *columns* and their total weight (counts if no weights).
+def group(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Group equal rows of the stacked *columns*: (group code per row, one row index per group).
 
-    Hash-based (``pandas.factorize``) so it is linear in the number of rows.
+    Hash-based (``pandas.factorize``), so it is linear in the number of rows.
     """
     n = columns[0].size
     key = np.zeros(n, dtype=np.int64)
@@ -102,10 +101,17 @@ def compress(columns: Sequence[np.ndarray], weights: np.ndarray | None
         codes, uniques = pd.factorize(col, sort=False)
         key = key * np.int64(len(uniques)) + codes
     codes, uniques = pd.factorize(key, sort=False)
-    counts = np.bincount(codes, weights=weights, minlength=len(uniques)).astype(float)
     # any row of a group will do: every row with the same code holds the same values
     rep = np.empty(len(uniques), dtype=np.int64)
     rep[codes] = np.arange(n, dtype=np.int64)
+    return codes, rep
+
+
+def compress(columns: Sequence[np.ndarray], weights: np.ndarray | None
+             ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of the stacked *columns* and their total weight (counts if no weights)."""
+    codes, rep = group(columns)
+    counts = np.bincount(codes, weights=weights, minlength=rep.size).astype(float)
     keep = counts > 0
     return [col[rep][keep] for col in columns], counts[keep]
 

@@ -11,5 +11,6 @@ BetaGeo()
 from __future__ import annotations
 
 from outsidein.value._bgnbd import BetaGeo, ModifiedBetaGeo
+from outsidein.value._pareto import ParetoNBD
 
-__all__ = ["BetaGeo", "ModifiedBetaGeo"]
+__all__ = ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD"]

@@ -69,7 +69,7 @@ class _BetaGeoFamily(BaseModel):
         >>> m = BetaGeo()
         >>> m.params_ = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
         >>> round(float(m.prob_alive(2, 30.43, 38.86)[0]), 3)
-        0.876
+        0.727
         """
         x, tx, big_t = _broadcast(frequency, recency, T)
         return expit(-self._log_odds_dead(x, tx, big_t))

@@ -10,7 +10,8 @@ BetaGeo()
 
 from __future__ import annotations
 
+from outsidein.value._bgbb import BetaGeoBetaBinom
 from outsidein.value._bgnbd import BetaGeo, ModifiedBetaGeo
 from outsidein.value._pareto import ParetoNBD
 
-__all__ = ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD"]
+__all__ = ["BetaGeo", "BetaGeoBetaBinom", "ModifiedBetaGeo", "ParetoNBD"]

@@ -57,11 +57,19 @@ def stage_file(con: Any, path: Path) -> dict[str, str]:
                   "sample_size=20480, strict_mode=false, null_padding=false)")
     elif fmt == "parquet":
         reader = f"read_parquet({p})"
-    else:
-        reader = (f"read_json({p}, format='newline_delimited', records=true, "
-                  "sample_size=-1, maximum_depth=1)")
     con.execute(f"DROP TABLE IF EXISTS {RAW}")
     try:
+        if fmt == "jsonl":
+            # every value as text, like a CSV: typed inference would quote mixed columns
+            objects = f"read_ndjson_objects({p})"
+            keys = [r[0] for r in con.execute(
+                f"SELECT k FROM (SELECT row_number() OVER () AS n, unnest(json_keys(json)) AS k "
+                f"FROM {objects}) GROUP BY k ORDER BY min(n), k").fetchall()]
+            if not keys:
+                keys_sql = "CAST(NULL AS VARCHAR) AS _empty"
+            else:
+                keys_sql = ", ".join(f"json ->> {lit(k)} AS {q(k)}" for k in keys)
+            reader = f"(SELECT {keys_sql} FROM {objects})"
         con.execute(f"CREATE TEMP TABLE _oi_raw AS SELECT * FROM {reader}")
     except duckdb.InterruptException:
         raise KeyboardInterrupt from None

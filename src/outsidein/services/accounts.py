@@ -1,0 +1,322 @@
+"""People, departments and API keys: the use cases behind ``outsidein user`` and the web login.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's second
+recommended profile).  API keys are ``<prefix>.<token>`` with a 32-byte random
+token; only a SHA-256 hash of the whole secret is stored.
+
+>>> from outsidein.store.db import session_scope
+>>> with session_scope(ws.store_url) as s:                       # doctest: +SKIP
+...     create_department(s, "product")
+...     user = create_user(s, email="ann@acme.test", name="Ann", password="long pass phrase",
+...                        role="member", departments=["product"])
+...     key, secret = create_api_key(s, name="ci", scopes=["insights:read"])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outsidein.errors import (
+    AuthenticationError,
+    ConflictError,
+    DataValidationError,
+    NotFoundError,
+)
+from outsidein.store.models.auth import ROLES, ApiKey, AuditEvent, Department, Membership, User
+from outsidein.store.models.base import utcnow
+
+#: Every scope an API key can carry.  ``admin`` implies all others.
+SCOPES: tuple[str, ...] = (
+    "insights:read", "insights:write", "acks:write", "needs:read", "needs:write",
+    "answers:read", "value:read", "admin",
+)
+
+#: The scopes a logged-in person has through their role (used when a browser calls the API).
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "admin": frozenset(SCOPES),
+    "advocate": frozenset({"insights:read", "insights:write", "acks:write", "needs:read",
+                           "needs:write", "answers:read", "value:read"}),
+    "member": frozenset({"insights:read", "acks:write", "needs:read", "answers:read",
+                         "value:read"}),
+    "viewer": frozenset({"insights:read", "needs:read", "answers:read", "value:read"}),
+}
+
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
+# Verifying against this dummy hash when the e-mail is unknown keeps the timing of a failed
+# login the same whether or not the account exists.
+_DUMMY_HASH = _hasher.hash("outside-in dummy password for constant timing")
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A person as the rest of the system sees them (never the password hash)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    departments: tuple[str, ...]
+    department_ids: tuple[int, ...]
+    active: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DepartmentInfo:
+    id: int
+    name: str
+    members: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """An API key without its secret."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    user_id: int | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        """True when the key carries *scope* (or ``admin``)."""
+        return scope in self.scopes or "admin" in self.scopes
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["active"] = self.active
+        return d
+
+
+# -- helpers ------------------------------------------------------------------------
+def hash_password(password: str) -> str:
+    """An argon2id hash of *password*."""
+    return _hasher.hash(password)
+
+
+def audit(session: Session, *, actor: str, action: str, target: str = "",
+          details: dict[str, Any] | None = None) -> None:
+    """Append one event to the audit log (never updated, never deleted)."""
+    session.add(AuditEvent(actor=actor, action=action, target=target,
+                           details=json.dumps(details or {}, default=str)))
+
+
+def _user_info(session: Session, user: User) -> UserInfo:
+    rows = session.execute(
+        select(Department.id, Department.name).join(Membership, Membership.department_id == Department.id)
+        .where(Membership.user_id == user.id).order_by(Department.name)
+    ).all()
+    return UserInfo(id=user.id, email=user.email, name=user.name, role=user.role,
+                    departments=tuple(r.name for r in rows),
+                    department_ids=tuple(r.id for r in rows), active=bool(user.active))
+
+
+def _key_info(key: ApiKey) -> ApiKeyInfo:
+    return ApiKeyInfo(id=key.id, name=key.name, prefix=key.prefix,
+                      scopes=tuple(key.scopes.split()), user_id=key.user_id,
+                      created_at=key.created_at, revoked_at=key.revoked_at,
+                      last_used_at=key.last_used_at)
+
+
+def _normal_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 255:
+        raise DataValidationError(f"e-mail {email!r}: expected an address like ann@example.com")
+    return email
+
+
+# -- departments --------------------------------------------------------------------
+def create_department(session: Session, name: str, *, actor: str = "cli") -> DepartmentInfo:
+    """Create a department; raise :class:`ConflictError` if the name is taken."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise DataValidationError(f"department name {name!r}: expected 1-100 characters")
+    if session.scalar(select(Department).where(Department.name == name)) is not None:
+        raise ConflictError(f"department {name!r} already exists")
+    dep = Department(name=name)
+    session.add(dep)
+    session.flush()
+    audit(session, actor=actor, action="department.create", target=name)
+    return DepartmentInfo(id=dep.id, name=dep.name)
+
+
+def list_departments(session: Session) -> list[DepartmentInfo]:
+    """All departments with their member counts, by name."""
+    out = []
+    for dep in session.scalars(select(Department).order_by(Department.name)):
+        n = len(session.scalars(select(Membership.user_id).where(
+            Membership.department_id == dep.id)).all())
+        out.append(DepartmentInfo(id=dep.id, name=dep.name, members=n))
+    return out
+
+
+def _department_ids(session: Session, names: Iterable[str]) -> list[int]:
+    ids = []
+    for name in names:
+        dep = session.scalar(select(Department).where(Department.name == name.strip()))
+        if dep is None:
+            known = ", ".join(d.name for d in session.scalars(select(Department))) or "none yet"
+            raise NotFoundError(f"department {name!r} does not exist (known: {known}); "
+                                f"add it with 'outsidein department add {name}'")
+        ids.append(dep.id)
+    return ids
+
+
+# -- users --------------------------------------------------------------------------
+def create_user(session: Session, *, email: str, name: str, password: str, role: str,
+                departments: Iterable[str] = (), actor: str = "cli") -> UserInfo:
+    """Create a person with a role and department memberships.
+
+    Raises
+    ------
+    DataValidationError
+        Bad e-mail, unknown role or a password shorter than 10 characters.
+    ConflictError
+        The e-mail is already registered.
+    NotFoundError
+        A department does not exist.
+    """
+    email = _normal_email(email)
+    if role not in ROLES:
+        raise DataValidationError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DataValidationError(
+            f"password for {email}: expected at least {MIN_PASSWORD_LENGTH} characters, "
+            f"got {len(password)}")
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise ConflictError(f"user {email} already exists")
+    dep_ids = _department_ids(session, departments)
+    user = User(email=email, name=name.strip() or email, password_hash=hash_password(password),
+                role=role, active=True)
+    session.add(user)
+    session.flush()
+    for dep_id in dep_ids:
+        session.add(Membership(user_id=user.id, department_id=dep_id))
+    session.flush()
+    audit(session, actor=actor, action="user.create", target=email,
+          details={"role": role, "departments": list(departments)})
+    return _user_info(session, user)
+
+
+def get_user(session: Session, user_id: int) -> UserInfo:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"user {user_id} does not exist")
+    return _user_info(session, user)
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    """Everyone, by e-mail."""
+    return [_user_info(session, u) for u in session.scalars(select(User).order_by(User.email))]
+
+
+def authenticate(session: Session, email: str, password: str) -> UserInfo:
+    """The active user with this e-mail and password, or :class:`AuthenticationError`.
+
+    The message never says which of the two was wrong.
+    """
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+        ok = user is not None and bool(user.active)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        # The caller's transaction rolls back on this error; record_failed_login keeps a trace.
+        raise AuthenticationError("e-mail or password not recognised")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit(session, actor=user.email, action="login")
+    return _user_info(session, user)
+
+
+def record_failed_login(session: Session, email: str, *, client: str = "") -> None:
+    """Append a failed login to the audit log (in its own transaction, after the failure)."""
+    audit(session, actor=email.strip().lower()[:255] or "?", action="login.failed",
+          details={"client": client})
+
+
+# -- API keys -----------------------------------------------------------------------
+def _digest(secret: str) -> str:
+    # A plain SHA-256 is right here (unlike passwords): the secret is 256 bits of random
+    # token, so it cannot be brute-forced, and verification must be fast on every request.
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_api_key(session: Session, *, name: str, scopes: Iterable[str],
+                   user_id: int | None = None, actor: str = "cli") -> tuple[ApiKeyInfo, str]:
+    """Create an API key; return its record and the secret (shown once, never stored).
+
+    The secret looks like ``oi_ab12cd34.<43 url-safe characters>``; the part before the
+    dot is the prefix used to name and revoke the key.
+    """
+    scopes = tuple(dict.fromkeys(s.strip() for s in scopes if s.strip()))
+    if not scopes:
+        raise DataValidationError(f"API key {name!r}: expected at least one --scope "
+                                  f"({', '.join(SCOPES)})")
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad:
+        raise DataValidationError(f"API key scope {bad[0]!r}: expected one of {', '.join(SCOPES)}")
+    prefix = "oi_" + secrets.token_hex(4)
+    secret = f"{prefix}.{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name.strip() or prefix, prefix=prefix, key_hash=_digest(secret),
+                 scopes=" ".join(scopes), user_id=user_id)
+    session.add(key)
+    session.flush()
+    audit(session, actor=actor, action="apikey.create", target=prefix,
+          details={"name": key.name, "scopes": list(scopes)})
+    return _key_info(key), secret
+
+
+def verify_api_key(session: Session, secret: str) -> ApiKeyInfo:
+    """The active key whose secret this is, or :class:`AuthenticationError`."""
+    prefix = secret.split(".", 1)[0]
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
+    if key is None or not hmac.compare_digest(key.key_hash, _digest(secret)):
+        raise AuthenticationError("API key not recognised")
+    if key.revoked_at is not None:
+        raise AuthenticationError(f"API key {prefix} was revoked on {key.revoked_at:%Y-%m-%d}")
+    key.last_used_at = utcnow()
+    return _key_info(key)
+
+
+def revoke_api_key(session: Session, prefix: str, *, actor: str = "cli") -> ApiKeyInfo:
+    """Revoke the key with this prefix (it keeps its record for the audit trail)."""
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix.strip()))
+    if key is None:
+        raise NotFoundError(f"API key {prefix!r} does not exist; 'outsidein apikey list' shows keys")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit(session, actor=actor, action="apikey.revoke", target=key.prefix)
+    return _key_info(key)
+
+
+def list_api_keys(session: Session) -> list[ApiKeyInfo]:
+    """Every key, newest first, without secrets."""
+    return [_key_info(k) for k in session.scalars(select(ApiKey).order_by(ApiKey.id.desc()))]

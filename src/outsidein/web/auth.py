@@ -1,0 +1,135 @@
+"""Who is calling, and may they: sessions for people, bearer API keys for machines.
+
+Every route but the login page and static files depends on one :class:`Require`,
+which names the roles (pages) or the scope (API) it needs.  The security tests
+read these objects from the app's route table, so a new route without one fails
+the test suite rather than opening a hole.
+
+- Pages: a signed session cookie holding the user id; no session -> the login page;
+  wrong role -> 403 page; a state-changing request needs the CSRF token.
+- API (``/api/v1``): ``Authorization: Bearer <key>`` checked against the key's scopes, or
+  the browser's session (the role's scopes, plus ``X-CSRF-Token`` on writes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from outsidein.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from outsidein.services.accounts import (
+    ROLE_SCOPES,
+    ApiKeyInfo,
+    UserInfo,
+    get_user,
+    verify_api_key,
+)
+from outsidein.store.db import session_scope
+from outsidein.store.models.auth import ROLES
+from outsidein.web.security import SAFE_METHODS, check_csrf
+
+ALL_ROLES: tuple[str, ...] = ROLES
+STAFF: tuple[str, ...] = ("admin", "advocate")
+ACKERS: tuple[str, ...] = ("admin", "advocate", "member")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of one request: a person (session or their key) or a machine key."""
+
+    kind: str  # "user" or "apikey"
+    name: str  # e-mail of the person, or "apikey:<prefix>"
+    role: str | None
+    scopes: frozenset[str]
+    user: UserInfo | None = None
+    key: ApiKeyInfo | None = None
+    departments: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user else None
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+def session_user(request: Request) -> UserInfo | None:
+    """The logged-in, still active user of this request's session, if any."""
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    try:
+        with session_scope(request.app.state.store_url) as s:
+            user = get_user(s, uid)
+    except NotFoundError:
+        request.session.clear()
+        return None
+    if not user.active:
+        request.session.clear()
+        return None
+    return user
+
+
+def _from_user(user: UserInfo) -> Principal:
+    return Principal(kind="user", name=user.email, role=user.role,
+                     scopes=ROLE_SCOPES.get(user.role, frozenset()), user=user,
+                     departments=user.departments)
+
+
+def _from_key(request: Request, secret: str) -> Principal:
+    with session_scope(request.app.state.store_url) as s:
+        key = verify_api_key(s, secret)
+        user = get_user(s, key.user_id) if key.user_id is not None else None
+    if user is not None and not user.active:
+        raise AuthenticationError(f"API key {key.prefix} belongs to a deactivated user")
+    return Principal(kind="apikey", name=f"apikey:{key.prefix}",
+                     role=user.role if user else None, scopes=frozenset(key.scopes),
+                     user=user, key=key, departments=user.departments if user else ())
+
+
+class Require:
+    """A route's access rule, used as ``Depends(Require(...))``.
+
+    Parameters
+    ----------
+    roles
+        Page routes: the roles that may open the page.
+    scope
+        API routes: the scope a key (or the person's role) must carry.
+    """
+
+    def __init__(self, *, roles: tuple[str, ...] = ALL_ROLES, scope: str | None = None) -> None:
+        self.scope = scope
+        self.api = scope is not None
+        self.roles = (tuple(r for r in ALL_ROLES if scope in ROLE_SCOPES[r]) if scope
+                      else tuple(roles))
+
+    def __repr__(self) -> str:
+        return f"Require(roles={self.roles!r}, scope={self.scope!r})"
+
+    async def __call__(self, request: Request) -> Principal:
+        auth = request.headers.get("authorization", "")
+        if self.api and auth[:7].lower() == "bearer ":
+            principal = _from_key(request, auth[7:].strip())
+            assert self.scope is not None
+            if not principal.allows(self.scope):
+                raise PermissionDeniedError(
+                    f"API key {principal.name[7:]} lacks scope {self.scope!r} "
+                    f"(it has: {', '.join(sorted(principal.scopes))})")
+            request.state.principal = principal
+            return principal
+        user = session_user(request)
+        if user is None:
+            raise AuthenticationError(
+                "log in, or send 'Authorization: Bearer <API key>'" if self.api
+                else "log in to see this page")
+        principal = _from_user(user)
+        if principal.role not in self.roles:
+            what = f"scope {self.scope!r}" if self.scope else "this page"
+            raise PermissionDeniedError(
+                f"{user.email} has role {user.role!r}; {what} needs one of: {', '.join(self.roles)}")
+        if request.method not in SAFE_METHODS:
+            await check_csrf(request)
+        request.state.principal = principal
+        return principal

@@ -1,0 +1,125 @@
+"""Errors to responses: RFC 9457 problem+json for the API, friendly pages for people.
+
+Every error an adapter can meet ends here: the exception tree of
+:mod:`outsidein.errors` (each with its ``http_status``), Starlette's HTTP
+errors, request validation errors and anything unexpected (500, no traceback).
+A person who is not logged in is sent to the login page instead of a 401.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from outsidein.errors import OutsideInError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden",
+           404: "Not found", 405: "Method not allowed", 409: "Conflict",
+           422: "Invalid request", 500: "Internal server error"}
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "description": "RFC 9457 problem details",
+    "content": {PROBLEM_JSON: {"schema": {
+        "type": "object",
+        "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                       "status": {"type": "integer"}, "detail": {"type": "string"},
+                       "instance": {"type": "string"}},
+        "required": ["type", "title", "status"],
+    }}},
+}
+#: Error answers every API route documents.
+API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA,
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem(status: int, detail: str, *, request: Request | None = None, title: str | None = None,
+            type_: str = "about:blank", extra: dict[str, Any] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {"type": type_, "title": title or _TITLES.get(status, "Error"),
+                            "status": status, "detail": detail}
+    if request is not None:
+        body["instance"] = request.url.path
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    from outsidein.web.routes._common import render
+
+    principal = getattr(request.state, "principal", None)
+    return render(request, "error.html", principal, status_code=status,
+                  status=status, title=title, detail=detail)
+
+
+def _respond(request: Request, status: int, title: str, detail: str,
+             headers: dict[str, str] | None = None) -> Response:
+    if is_api(request):
+        if status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="outsidein"'}
+        return problem(status, detail, request=request, title=title, headers=headers)
+    if status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return _error_page(request, status, title, detail)
+
+
+async def outsidein_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OutsideInError)
+    status = exc.http_status
+    if status >= 500:
+        log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    detail = str(exc) if status < 500 else exc.title
+    return _respond(request, status, exc.title, detail)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(status, "Error")
+    return _respond(request, status, _TITLES.get(status, "Error"), detail,
+                    headers=dict(exc.headers or {}))
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    if is_api(request):
+        return problem(422, detail, request=request, extra={"errors": errors})
+    return _error_page(request, 422, "Invalid request", detail)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s", request.url.path)
+    detail = "something went wrong on our side; the error was logged"
+    if is_api(request):
+        return problem(500, detail, request=request)
+    return _error_page(request, 500, "Internal server error", detail)
+
+
+def install(app: FastAPI) -> None:
+    """Register the error handlers on *app*."""
+    app.add_exception_handler(OutsideInError, outsidein_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)

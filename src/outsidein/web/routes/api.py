@@ -1,0 +1,144 @@
+"""The JSON API, ``/api/v1``: every route names the scope it needs; errors are problem+json."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from outsidein.errors import DataValidationError, PermissionDeniedError
+from outsidein.share._common import user_by_email
+from outsidein.web.auth import Principal, Require
+from outsidein.web.problems import API_ERROR_RESPONSES
+from outsidein.web.readers import HOW_TO_ANSWER, customer_value, read_answers
+from outsidein.web.routes._common import STORE, plain, share
+from outsidein.web.routes.share_pages import service
+from outsidein.web.schemas import (
+    AckIn,
+    AckOut,
+    AckStatusOut,
+    AnswerOut,
+    AnswersOut,
+    CustomerValueOut,
+    InsightIn,
+    InsightOut,
+)
+
+router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
+
+
+def _insight(obj: Any) -> InsightOut:
+    return InsightOut.model_validate(plain(obj))
+
+
+@router.get("/insights", response_model=list[InsightOut], tags=["insights"],
+            summary="Current versions of insights, high priority first")
+def list_insights(department: str | None = None,
+                  awaiting_ack_only: bool = Query(False, description="only those not yet fully acknowledged"),
+                  principal: Principal = Depends(Require(scope="insights:read")),
+                  session: Session = STORE) -> list[InsightOut]:
+    items = share("insights").list_insights(session, department=department,
+                                            awaiting_ack_only=awaiting_ack_only)
+    return [_insight(i) for i in items]
+
+
+@router.get("/insights/{insight_id}", response_model=InsightOut, tags=["insights"])
+def get_insight(insight_id: int, version: int | None = None,
+                principal: Principal = Depends(Require(scope="insights:read")),
+                session: Session = STORE) -> InsightOut:
+    return _insight(share("insights").get_insight(session, insight_id, version))
+
+
+@router.post("/insights", response_model=InsightOut, status_code=201, tags=["insights"],
+             summary="Publish an insight (or a new version of the one with the same key)")
+def publish_insight(body: InsightIn,
+                    principal: Principal = Depends(Require(scope="insights:write")),
+                    session: Session = STORE) -> InsightOut:
+    owner = body.owner_email or (principal.user.email if principal.user else None)
+    if not owner:
+        raise DataValidationError("owner_email: required when the API key belongs to no person")
+    return _insight(share("insights").publish_insight(
+        session, title=body.title, statement=body.statement, evidence=body.evidence,
+        owner_email=owner, departments=body.departments, priority=body.priority,
+        source=body.source, key=body.key, due_days=body.due_days))
+
+
+@router.post("/insights/{insight_id}/acknowledgements", response_model=AckOut, status_code=201,
+             tags=["insights"], summary="Acknowledge one version (by its hash) of an insight")
+def acknowledge(insight_id: int, body: AckIn,
+                principal: Principal = Depends(Require(scope="acks:write")),
+                session: Session = STORE) -> AckOut:
+    if principal.user is not None:
+        if body.user_email and body.user_email.strip().lower() != principal.user.email:
+            raise PermissionDeniedError(
+                f"{principal.name} acknowledges for {principal.user.email} only, "
+                f"not for {body.user_email}")
+        user_id = principal.user.id
+    elif body.user_email:
+        user_id = user_by_email(session, body.user_email).id
+    else:
+        raise DataValidationError("user_email: required when the API key belongs to no person")
+    ack = share("insights").acknowledge(session, insight_id=insight_id,
+                                        version_hash=body.version_hash, user_id=user_id)
+    return AckOut.model_validate(plain(ack))
+
+
+@router.get("/insights/{insight_id}/ack-status", response_model=AckStatusOut, tags=["insights"],
+            summary="Per department: who has and has not acknowledged the current version")
+def ack_status(insight_id: int, principal: Principal = Depends(Require(scope="insights:write")),
+               session: Session = STORE) -> AckStatusOut:
+    return AckStatusOut.model_validate(plain(share("insights").ack_status(session, insight_id)))
+
+
+@router.get("/audit-log", tags=["insights"], response_class=Response,
+            summary="Acknowledgements, actions and outcomes as CSV or JSON",
+            responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
+def audit_log(format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
+              principal: Principal = Depends(Require(scope="insights:write")),
+              session: Session = STORE) -> Response:
+    text = share("audit").export_audit_log(session, format)
+    media = "text/csv" if format == "csv" else "application/json"
+    return Response(text, media_type=f"{media}; charset=utf-8")
+
+
+@router.get("/alla", tags=["insights"], summary="The Ask-Listen-Learn-Act board")
+def alla(principal: Principal = Depends(Require(scope="insights:read")),
+         session: Session = STORE) -> Any:
+    return plain(service("alla_board")(session))
+
+
+@router.get("/needs", tags=["needs"], summary="Unmet needs ranked by opportunity score")
+def needs(top: int | None = Query(None, ge=1, le=1000),
+          principal: Principal = Depends(Require(scope="needs:read")),
+          session: Session = STORE) -> Any:
+    return plain(service("ranked_needs")(session, top=top))
+
+
+@router.get("/alignment", tags=["needs"],
+            summary="Alignment review: top needs against product plans, messages and training")
+def alignment(top: int = Query(10, ge=1, le=100),
+              principal: Principal = Depends(Require(scope="needs:read")),
+              session: Session = STORE) -> Any:
+    return plain(service("alignment_review")(session, top=top))
+
+
+@router.get("/answers", response_model=AnswersOut, tags=["answers"],
+            summary="The five answers as last computed by 'outsidein answer'")
+def answers(request: Request,
+            principal: Principal = Depends(Require(scope="answers:read"))) -> AnswersOut:
+    stored = read_answers(request.app.state.ws)
+    if stored is None:
+        return AnswersOut(available=False, how_to=HOW_TO_ANSWER)
+    items, meta = stored
+    return AnswersOut(available=True, meta=plain(meta),
+                      answers=[AnswerOut.model_validate(plain(a.__dict__)) for a in items])
+
+
+@router.get("/customers/{customer_id}/value", response_model=CustomerValueOut, tags=["value"],
+            summary="A customer's row of customer_value (predicted value and reasons)")
+def value_of_customer(request: Request, customer_id: str,
+                      principal: Principal = Depends(Require(scope="value:read"))) -> CustomerValueOut:
+    return CustomerValueOut(customer_id=customer_id,
+                            values=customer_value(request.app.state.ws, customer_id))

@@ -1,0 +1,114 @@
+"""Insight pages: the list, one insight with its evidence, acknowledging it, the advocate's view."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from outsidein.services.accounts import list_departments
+from outsidein.web.auth import ACKERS, STAFF, Principal, Require
+from outsidein.web.routes._common import STORE, render, share
+
+router = APIRouter(include_in_schema=False)
+
+
+def _can_ack(principal: Principal, insight: Any) -> bool:
+    return (principal.role in ACKERS
+            and bool(set(principal.departments) & set(insight.departments)))
+
+
+def _my_ack(session: Session, principal: Principal, insight_id: int) -> Any:
+    if principal.user_id is None:
+        return None
+    acks = share("insights").list_acknowledgements(session, insight_id)
+    mine = [a for a in acks if a.user_id == principal.user_id]
+    current = [a for a in mine if a.is_current_version]
+    return current[-1] if current else None
+
+
+@router.get("/insights", response_class=HTMLResponse)
+def insights_page(request: Request, principal: Principal = Depends(Require()),
+                  session: Session = STORE,
+                  department: str | None = None, mine: bool = False) -> HTMLResponse:
+    svc = share("insights")
+    uid = principal.user_id if mine else None
+    items = svc.list_insights(session, department=department or None, for_user_id=uid)
+    awaiting: set[int] = set()
+    if principal.user_id is not None and principal.role in ACKERS:
+        awaiting = {i.id for i in svc.list_insights(session, for_user_id=principal.user_id,
+                                                    awaiting_ack_only=True)}
+    return render(request, "insights.html", principal, insights=items, awaiting=awaiting,
+                  departments=list_departments(session), department=department, mine=mine,
+                  priorities=("high", "medium", "low"), can_publish=principal.role in STAFF)
+
+
+@router.post("/insights", response_class=HTMLResponse)
+def publish_page(request: Request, title: Annotated[str, Form()],
+                 statement: Annotated[str, Form()],
+                 departments: Annotated[list[str], Form()],
+                 priority: Annotated[str, Form()] = "high",
+                 due_days: Annotated[int, Form()] = 7,
+                 principal: Principal = Depends(Require(roles=STAFF)),
+                 session: Session = STORE) -> Response:
+    assert principal.user is not None
+    insight = share("insights").publish_insight(
+        session, title=title, statement=statement, evidence={}, owner_email=principal.user.email,
+        departments=departments, priority=priority, source="web", key=None, due_days=due_days)
+    return RedirectResponse(f"/insights/{insight.id}", status_code=303)
+
+
+@router.get("/insights/{insight_id}", response_class=HTMLResponse)
+def insight_page(request: Request, insight_id: int, version: int | None = None,
+                 principal: Principal = Depends(Require()),
+                 session: Session = STORE) -> HTMLResponse:
+    svc = share("insights")
+    insight = svc.get_insight(session, insight_id, version)
+    evidence = insight.evidence or {}
+    figures = evidence.get("figures") or {}
+    return render(request, "insight.html", principal, insight=insight,
+                  figures=figures if isinstance(figures, dict) else {},
+                  figure_list=figures if isinstance(figures, list) else [],
+                  chart=evidence.get("chart"), link=evidence.get("link"),
+                  snapshot_id=evidence.get("snapshot_id"),
+                  versions=svc.list_versions(session, insight_id),
+                  can_ack=_can_ack(principal, insight) and insight.is_latest,
+                  my_ack=_my_ack(session, principal, insight_id),
+                  is_staff=principal.role in STAFF)
+
+
+@router.post("/insights/{insight_id}/ack", response_class=HTMLResponse)
+def acknowledge_page(request: Request, insight_id: int,
+                     version_hash: Annotated[str, Form()],
+                     principal: Principal = Depends(Require(roles=ACKERS)),
+                     session: Session = STORE) -> Response:
+    assert principal.user_id is not None
+    ack = share("insights").acknowledge(session, insight_id=insight_id,
+                                        version_hash=version_hash, user_id=principal.user_id)
+    if request.headers.get("HX-Request"):
+        return render(request, "partials/ack.html", principal, my_ack=ack)
+    return RedirectResponse(f"/insights/{insight_id}", status_code=303)
+
+
+@router.get("/insights/{insight_id}/status", response_class=HTMLResponse)
+def advocate_page(request: Request, insight_id: int,
+                  principal: Principal = Depends(Require(roles=STAFF)),
+                  session: Session = STORE) -> HTMLResponse:
+    svc = share("insights")
+    return render(request, "advocate.html", principal,
+                  insight=svc.get_insight(session, insight_id),
+                  status=svc.ack_status(session, insight_id),
+                  acks=svc.list_acknowledgements(session, insight_id))
+
+
+@router.get("/audit-log")
+def audit_log_download(format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
+                       principal: Principal = Depends(Require(roles=STAFF)),
+                       session: Session = STORE) -> Response:
+    text = share("audit").export_audit_log(session, format)
+    media = "text/csv" if format == "csv" else "application/json"
+    return Response(text, media_type=f"{media}; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="outsidein-audit-log.{format}"'})
+

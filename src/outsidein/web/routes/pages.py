@@ -1,0 +1,130 @@
+"""The overview, the five answers and customer value pages.
+
+Later capabilities fill the overview's panels by adding ``"module:function"``
+entries to :data:`PANELS` (stage funnel, culture score) and :data:`ALERT_SOURCES`
+(latest alerts); until then the page says what will fill them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from outsidein.errors import OutsideInError
+from outsidein.web.auth import Principal, Require
+from outsidein.web.readers import HOW_TO_ANSWER, HOW_TO_VALUE, read_answers, top_customer_value
+from outsidein.web.routes._common import STORE, render, share
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One overview tile: a title, a headline figure and an optional Plotly figure dict."""
+
+    key: str
+    title: str
+    value: str | None
+    note: str = ""
+    figure: dict[str, Any] | None = None
+    link: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: Providers of overview tiles: ``"module:function"`` taking the workspace, returning a Panel.
+PANELS: dict[str, list[str]] = {
+    "stage_funnel": ["outsidein.sense.overview:stage_funnel_panel"],
+    "culture": ["outsidein.culture.overview:culture_panel"],
+}
+PLACEHOLDERS = {
+    "stage_funnel": Panel("stage_funnel", "Buying-stage funnel", None,
+                          "not yet measured — comes with sense-and-respond"),
+    "culture": Panel("culture", "Market-culture score", None,
+                     "not yet measured — comes with the culture survey"),
+}
+#: Providers of recent alerts: ``"module:function"`` taking (workspace, limit).
+ALERT_SOURCES: list[str] = ["outsidein.market.monitor:latest_alerts"]
+
+
+def _provider(spec: str) -> Any:
+    module, func = spec.split(":")
+    try:
+        return getattr(importlib.import_module(module), func)
+    except (ModuleNotFoundError, AttributeError):
+        return None
+
+
+def _panels(ws: Any) -> list[Panel]:
+    out = []
+    for key, specs in PANELS.items():
+        panel = None
+        for spec in specs:
+            fn = _provider(spec)
+            if fn is not None:
+                panel = fn(ws)
+                if panel is not None:
+                    break
+        out.append(panel or PLACEHOLDERS[key])
+    return out
+
+
+def _alerts(ws: Any, limit: int = 5) -> list[dict[str, Any]]:
+    alerts: list[dict[str, Any]] = []
+    for spec in ALERT_SOURCES:
+        fn = _provider(spec)
+        if fn is not None:
+            alerts.extend(dict(a) if not hasattr(a, "to_dict") else a.to_dict()
+                          for a in fn(ws, limit))
+    return alerts[:limit]
+
+
+def _awaiting(session: Session, principal: Principal) -> list[Any]:
+    if principal.user is None or principal.role == "viewer":
+        return []
+    try:
+        insights = share("insights")
+    except OutsideInError:
+        return []
+    return list(insights.list_insights(session, for_user_id=principal.user.id,
+                                       awaiting_ack_only=True))
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, principal: Principal = Depends(Require()),
+             session: Session = STORE) -> HTMLResponse:
+    ws = request.app.state.ws
+    stored = read_answers(ws)
+    return render(request, "overview.html", principal,
+                  answers=stored[0] if stored else None,
+                  answers_meta=stored[1] if stored else {}, how_to_answer=HOW_TO_ANSWER,
+                  panels=_panels(ws), alerts=_alerts(ws), awaiting=_awaiting(session, principal))
+
+
+@router.get("/answers", response_class=HTMLResponse)
+def five_questions(request: Request,
+                   principal: Principal = Depends(Require())) -> HTMLResponse:
+    stored = read_answers(request.app.state.ws)
+    return render(request, "answers.html", principal,
+                  answers=stored[0] if stored else None,
+                  answers_meta=stored[1] if stored else {}, how_to_answer=HOW_TO_ANSWER)
+
+
+@router.get("/value", response_class=HTMLResponse)
+def value(request: Request, principal: Principal = Depends(Require())) -> HTMLResponse:
+    rows: list[dict[str, Any]] = []
+    value_col, reason_col, missing = "", None, None
+    try:
+        rows, value_col, reason_col = top_customer_value(request.app.state.ws, 50)
+    except OutsideInError as exc:
+        if exc.http_status >= 500:
+            raise
+        missing = str(exc)
+    columns = [c for c in (rows[0].keys() if rows else []) if c != reason_col]
+    return render(request, "value.html", principal, rows=rows, columns=columns,
+                  value_col=value_col, reason_col=reason_col, missing=missing,
+                  how_to=HOW_TO_VALUE)

@@ -1,0 +1,84 @@
+"""Pages of the accountability loop: the ALLA board, the needs register and the alignment review."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from outsidein.errors import MissingDataError
+from outsidein.web.auth import Principal, Require
+from outsidein.web.routes._common import STORE, plain, render
+
+router = APIRouter(include_in_schema=False)
+
+#: Where each share service function lives (first module that has it wins).
+SERVICE_MODULES = ("outsidein.share", "outsidein.share.alla", "outsidein.share.actions",
+                   "outsidein.share.needs", "outsidein.share.alignment",
+                   "outsidein.share.insights")
+
+
+def service(name: str) -> Callable[..., Any]:
+    """The share service function *name*, or :class:`MissingDataError` (409) when absent."""
+    for module in SERVICE_MODULES:
+        try:
+            fn = getattr(importlib.import_module(module), name, None)
+        except ModuleNotFoundError:
+            continue
+        if callable(fn):
+            return fn  # type: ignore[no-any-return]
+    raise MissingDataError(f"the share service {name!r} is not available in this build yet")
+
+
+def _call(name: str, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
+    try:
+        return service(name)(*args, **kwargs), None
+    except MissingDataError as exc:
+        return None, str(exc)
+
+
+@router.get("/alla", response_class=HTMLResponse)
+def alla_page(request: Request, principal: Principal = Depends(Require()),
+              session: Session = STORE) -> HTMLResponse:
+    board, missing = _call("alla_board", session)
+    return render(request, "alla.html", principal, board=board, data=plain(board),
+                  missing=missing)
+
+
+@router.get("/needs", response_class=HTMLResponse)
+def needs_page(request: Request, principal: Principal = Depends(Require()),
+               session: Session = STORE) -> HTMLResponse:
+    needs, missing = _call("ranked_needs", session)
+    return render(request, "needs.html", principal, needs=needs,
+                  rows=[plain(n) for n in needs or []], missing=missing)
+
+
+@router.get("/alignment", response_class=HTMLResponse)
+def alignment_page(request: Request, top: int = 10, principal: Principal = Depends(Require()),
+                   session: Session = STORE) -> HTMLResponse:
+    review, missing = _call("alignment_review", session, top=top)
+    return render(request, "alignment.html", principal, review=review, data=plain(review),
+                  missing=missing, top=top)
+
+
+@router.get("/alignment/export.html")
+def alignment_export_html(top: int = 10, principal: Principal = Depends(Require()),
+                          session: Session = STORE) -> Response:
+    review = service("alignment_review")(session, top=top)
+    return Response(review.to_html(), media_type="text/html; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="alignment-review.html"'})
+
+
+@router.get("/alignment/export.pdf")
+def alignment_export_pdf(top: int = 10, principal: Principal = Depends(Require()),
+                         session: Session = STORE) -> Response:
+    from outsidein.web.pdf import html_to_pdf
+
+    review = service("alignment_review")(session, top=top)
+    pdf = review.to_pdf() if hasattr(review, "to_pdf") else html_to_pdf(review.to_html())
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": 'attachment; filename="alignment-review.pdf"'})

@@ -1,0 +1,117 @@
+"""Pydantic models of the JSON API's requests and responses (they make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class InsightOut(_Out):
+    id: int
+    key: str | None
+    version: int
+    version_hash: str = Field(description="sha256 of the version's canonical title, statement, evidence")
+    title: str
+    statement: str
+    evidence: dict[str, Any]
+    owner_email: str
+    owner_name: str
+    departments: list[str]
+    priority: str
+    source: str
+    published_at: datetime
+    due_at: datetime
+    latest_version: int
+    new_version: bool = False
+
+
+class InsightIn(BaseModel):
+    title: str = Field(min_length=1, max_length=300)
+    statement: str = Field(min_length=1)
+    evidence: dict[str, Any] = Field(default_factory=dict,
+                                     description="figures, chart (Plotly JSON), link, snapshot_id")
+    departments: list[str] = Field(min_length=1)
+    priority: Literal["high", "medium", "low"] = "high"
+    owner_email: str | None = Field(None, description="default: the caller (keys: required)")
+    key: str | None = Field(None, description="stable key: republishing makes a new version")
+    source: str = "api"
+    due_days: int = Field(7, ge=0, le=365)
+
+
+class AckIn(BaseModel):
+    version_hash: str = Field(min_length=8, max_length=64)
+    user_email: str | None = Field(
+        None, description="whose acknowledgement (keys not bound to a person only)")
+
+
+class AckOut(_Out):
+    id: int
+    insight_id: int
+    version: int
+    version_hash: str
+    user_id: int
+    user_email: str
+    acknowledged_at: datetime
+    is_current_version: bool
+
+
+class AckEntryOut(_Out):
+    user_id: int
+    email: str
+    name: str
+    acknowledged_at: datetime | None
+    acknowledged_version: int | None
+
+
+class DepartmentAckOut(_Out):
+    department: str
+    acknowledged: list[AckEntryOut]
+    pending: list[AckEntryOut]
+    overdue: bool
+
+
+class AckStatusOut(_Out):
+    insight_id: int
+    title: str
+    version: int
+    version_hash: str
+    due_at: datetime
+    departments: list[DepartmentAckOut]
+    acknowledged_count: int
+    expected_count: int
+    overdue: bool
+
+
+class AnswerOut(BaseModel):
+    key: str
+    question: str
+    headline: str
+    next_action: str
+    missing_data: list[str]
+    rows: list[dict[str, Any]]
+    figures: list[dict[str, Any]]
+    numbers: dict[str, Any]
+
+
+class AnswersOut(BaseModel):
+    available: bool
+    how_to: str | None = None
+    answers: list[AnswerOut] = Field(default_factory=list)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerValueOut(BaseModel):
+    customer_id: str
+    values: dict[str, Any]
+
+
+class Generic(BaseModel):
+    """A service result passed through as JSON (shape documented by the service)."""
+
+    model_config = ConfigDict(extra="allow")

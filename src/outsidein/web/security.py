@@ -1,0 +1,130 @@
+"""Browser security: the session secret, CSRF tokens and security headers.
+
+- The session cookie is signed (Starlette's ``SessionMiddleware``, itsdangerous) with a
+  secret generated once per workspace and kept in ``<workspace>/.web-secret`` (mode 0600),
+  so every uvicorn worker and every restart signs alike.
+- Every state-changing form and HTMX request carries the session's CSRF token, in the
+  ``csrf_token`` form field or the ``X-CSRF-Token`` header; the comparison is constant-time.
+- Every response gets a strict Content-Security-Policy (scripts only from this server, plus
+  inline scripts that carry the per-request nonce), ``X-Frame-Options: DENY`` and friends.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from outsidein.errors import PermissionDeniedError
+
+SECRET_FILE = ".web-secret"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def session_secret(ws_root: Path) -> str:
+    """The workspace's session-signing secret, created (0600) on first use."""
+    path = Path(ws_root) / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = path.read_text(encoding="ascii").strip()
+        if len(secret) >= 32:
+            return secret
+        raise PermissionDeniedError(
+            f"{path}: session secret is too short; delete the file and restart to make a new one"
+        ) from None
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secret)
+    return secret
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token bound to this session (created on first use)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def rotate_csrf(request: Request) -> str:
+    """A fresh token (after login, so a token seen before login is worthless after)."""
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(request.session["csrf"])
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing request whose CSRF token is missing or wrong (403)."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()  # Starlette caches it for the route
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+        raise PermissionDeniedError(
+            "CSRF token missing or wrong: reload the page and try again")
+
+
+def _csp(nonce: str) -> str:
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' 'nonce-{nonce}'",
+        # Plotly and htmx set element styles at run time; styles cannot run code.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+class SecurityHeadersMiddleware:
+    """Adds security headers and a per-request CSP nonce (``request.state.csp_nonce``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(16)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["csp_nonce"] = nonce
+        static = scope.get("path", "").startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                extra = {
+                    b"content-security-policy": _csp(nonce).encode(),
+                    b"x-frame-options": b"DENY",
+                    b"x-content-type-options": b"nosniff",
+                    b"referrer-policy": b"same-origin",
+                    b"cross-origin-opener-policy": b"same-origin",
+                    b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
+                }
+                if not static:
+                    extra[b"cache-control"] = b"no-store"
+                headers += [(k, v) for k, v in extra.items() if k not in names]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,34 @@
+// Outside-In pages: CSRF header on every HTMX request, Plotly figures from JSON blocks.
+// No inline scripts anywhere (the Content-Security-Policy forbids them).
+(function () {
+  "use strict";
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var target = event.detail.target;
+    var box = document.createElement("p");
+    box.className = "error";
+    box.setAttribute("role", "alert");
+    box.textContent = "Could not complete the request (" + event.detail.xhr.status + "): " +
+      (event.detail.xhr.getResponseHeader("X-Problem-Detail") || event.detail.xhr.statusText);
+    if (target && target.parentNode) { target.parentNode.insertBefore(box, target.nextSibling); }
+  });
+  function drawFigures(root) {
+    if (typeof window.Plotly === "undefined") { return; }
+    (root || document).querySelectorAll(".plotly-fig:not([data-drawn])").forEach(function (el) {
+      var src = document.getElementById(el.getAttribute("data-figure"));
+      if (!src) { return; }
+      var fig = JSON.parse(src.textContent);
+      el.setAttribute("data-drawn", "1");
+      window.Plotly.newPlot(el, fig.data || [], fig.layout || {},
+        {responsive: true, displaylogo: false});
+    });
+  }
+  window.addEventListener("load", function () { drawFigures(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { drawFigures(event.detail.target); });
+})();

@@ -7,7 +7,46 @@ returns frozen dataclasses with ``.to_dict()``, never ORM objects.
 
 from __future__ import annotations
 
+from outsidein.share.alignment import (
+    AlignmentItem,
+    AlignmentReview,
+    Cell,
+    ImportResult,
+    NeedLink,
+    NeedRow,
+    add_item,
+    alignment_review,
+    import_items_csv,
+    list_items,
+    parse_needs,
+)
+from outsidein.share.alla import (
+    Action,
+    AllaBoard,
+    AllaChain,
+    Heard,
+    Learning,
+    Outcome,
+    Question,
+    act,
+    alla_board,
+    ask,
+    get_action,
+    learn,
+    list_actions,
+    list_questions,
+    listen,
+    record_outcome,
+)
 from outsidein.share.audit import export_audit_log
+from outsidein.share.digest import (
+    Digest,
+    DigestAction,
+    DigestInsight,
+    daily_digest,
+    enqueue_digests,
+    send_digest,
+)
 from outsidein.share.insights import (
     AckEntry,
     AckStatus,
@@ -31,9 +70,11 @@ from outsidein.share.notify import (
     SmtpSettings,
     deliver_outbox,
     enqueue_due_events,
+    enqueue,
     list_outbox,
     notify_settings,
 )
+from outsidein.share.needs import Need, add_need, get_need, opportunity_score, ranked_needs, update_need
 
 __all__ = [
     "AckEntry", "AckStatus", "Acknowledgement", "DepartmentAck", "Insight",
@@ -41,5 +82,12 @@ __all__ = [
     "get_insight_by_key", "list_acknowledgements", "list_insights", "list_versions",
     "publish_insight",
     "DeliveryReport", "NotifySettings", "OutboxEntry", "SmtpSettings", "deliver_outbox",
-    "enqueue_due_events", "list_outbox", "notify_settings",
+    "enqueue", "enqueue_due_events", "list_outbox", "notify_settings",
+    "Digest", "DigestAction", "DigestInsight", "daily_digest", "enqueue_digests", "send_digest",
+    "Action", "AllaBoard", "AllaChain", "Heard", "Learning", "Outcome", "Question", "act",
+    "alla_board", "ask", "get_action", "learn", "list_actions", "list_questions", "listen",
+    "record_outcome",
+    "Need", "add_need", "get_need", "opportunity_score", "ranked_needs", "update_need",
+    "AlignmentItem", "AlignmentReview", "Cell", "ImportResult", "NeedLink", "NeedRow", "add_item",
+    "alignment_review", "import_items_csv", "list_items", "parse_needs",
 ]

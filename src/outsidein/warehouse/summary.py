@@ -72,6 +72,10 @@ def _period_start_day(period: Any, freq: str) -> Any:
     return period if freq == "D" else period * 7 - _WEEK_SHIFT
 
 
+def _expr(value: Any) -> Any:
+    return value if isinstance(value, ibis.Expr) else ibis.literal(value, type="int64")
+
+
 def _epoch_day_const(value: datetime) -> int:
     return int((value - datetime(1970, 1, 1)).total_seconds() // SECONDS_PER_DAY)
 
@@ -155,8 +159,8 @@ def customer_summary(
         frequency_holdout=hold.period.count(), total_holdout=hold.value.sum())
     j = s.left_join(h, s.customer_id == h.customer_id)
     nh = j.frequency_holdout.fill_null(0)
-    duration = ibis.literal(_period_start_day(hold_end, freq) - _period_start_day(cut, freq)
-                            ).cast("float64") / unit
+    duration = (_period_start_day(_expr(hold_end), freq) - _period_start_day(_expr(cut), freq)
+                ).cast("float64") / unit
     return j.select(
         *[j[c] for c in s.columns],
         frequency_holdout=nh.cast("int64"),

@@ -1,0 +1,78 @@
+"""The per-customer summary on small hand-checked histories."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import pytest
+
+from outsidein.errors import DataValidationError
+from outsidein.warehouse.summary import compress, customer_summary
+
+ORDERS = pd.DataFrame({
+    "customer_id": ["a", "a", "a", "a", "b", "c", "c"],
+    "ts": pd.to_datetime(["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-08 10:00",
+                          "2024-01-15 12:00", "2024-01-10 00:00", "2024-01-03 00:00",
+                          "2024-01-20 00:00"]),
+    "revenue": [10.0, 5.0, 20.0, 30.0, 7.0, 4.0, 6.0],
+})
+
+
+@pytest.fixture
+def orders():
+    return ibis.memtable(ORDERS)
+
+
+def by_customer(expr) -> pd.DataFrame:
+    return expr.to_pandas().set_index("customer_id").sort_index()
+
+
+def test_purchases_on_the_same_day_count_once(orders):
+    s = by_customer(customer_summary(orders, observation_end="2024-01-22", time_unit="days"))
+    a = s.loc["a"]
+    assert a.frequency == 2  # Jan 1 (two lines), Jan 8, Jan 15
+    assert a.recency == 14.0 and a["T"] == 21.0
+    assert a.monetary_value == 25.0  # mean of the repeat days 20 and 30; day one (15) excluded
+    assert str(a.first_purchase) == "2024-01-01 09:00:00"
+    b = s.loc["b"]
+    assert (b.frequency, b.recency, b.monetary_value) == (0, 0.0, 0.0)
+
+
+def test_weeks_are_days_over_seven_and_default_end_is_last_purchase(orders):
+    days = by_customer(customer_summary(orders, time_unit="days"))
+    weeks = by_customer(customer_summary(orders, time_unit="weeks"))
+    assert days.loc["a", "T"] == 19.0  # last purchase in the data: 2024-01-20
+    assert weeks.loc["a", "T"] == pytest.approx(19.0 / 7)
+
+
+def test_calibration_and_holdout(orders):
+    s = by_customer(customer_summary(orders, calibration_end="2024-01-08",
+                                     holdout_end="2024-01-31", time_unit="days"))
+    assert set(s.index) == {"a", "c"}  # b first bought after the calibration end
+    a = s.loc["a"]
+    assert (a.frequency, a["T"], a.frequency_holdout, a.monetary_value_holdout) == (1, 7.0, 1, 30.0)
+    c = s.loc["c"]
+    assert (c.frequency, c.frequency_holdout, c.monetary_value_holdout) == (0, 1, 6.0)
+    assert s.duration_holdout.tolist() == [23.0, 23.0]
+
+
+def test_weekly_periods(orders):
+    s = by_customer(customer_summary(orders, freq="W", time_unit="weeks",
+                                     observation_end="2024-01-22"))
+    assert s.loc["a", "frequency"] == 2  # weeks of Jan 1, Jan 8, Jan 15
+    assert s.loc["c", "frequency"] == 1  # Jan 3 and Jan 20 are in different weeks
+
+
+def test_compress_counts_identical_triples(orders):
+    more = pd.concat([ORDERS, ORDERS.assign(customer_id=ORDERS.customer_id + "2")])
+    c = compress(customer_summary(ibis.memtable(more), observation_end="2024-01-22")).to_pandas()
+    assert c.n.tolist() == [2, 2, 2]
+
+
+def test_bad_arguments_are_clear(orders):
+    with pytest.raises(DataValidationError, match="time_unit 'months'"):
+        customer_summary(orders, time_unit="months")
+    with pytest.raises(DataValidationError, match="needs column 'amount'"):
+        customer_summary(orders, value_col="amount")
+    with pytest.raises(DataValidationError, match="expected a date like 1997-09-30"):
+        customer_summary(orders, calibration_end="30/09/97")

@@ -19,6 +19,7 @@ Settings come from the ``[notify]`` section of ``outsidein.toml``::
 
 from __future__ import annotations
 
+import email.policy
 import json
 import logging
 import os
@@ -270,7 +271,9 @@ def _post_webhook(client: httpx.Client, url: str, row: m.OutboxMessage) -> None:
 
 
 def _email(row: m.OutboxMessage, sender: str, to: str) -> EmailMessage:
-    msg = EmailMessage()
+    # Python folds a long Subject right after "Subject:", which some clients show with a
+    # leading blank; RFC 5322 allows lines up to 998 characters, so do not fold at 78.
+    msg = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     msg["Subject"] = row.subject
     msg["From"] = sender
     msg["To"] = to

@@ -1,0 +1,603 @@
+"""The customer value service: fit BTYD models in the warehouse and score every customer.
+
+``fit_value`` builds the per-customer summary as an Ibis expression, compresses
+it inside the engine to distinct ``(frequency, recency, T)`` rows with counts,
+pulls only those rows and fits the transaction model (BG/NBD by default) and a
+Gamma-Gamma spend model on the repeat buyers.  The parameters are stored in
+the warehouse table ``value_models``.
+
+``score_value`` reuses them: the model maths runs in NumPy on the *distinct*
+rows only, the results go back to the engine as a table and are joined to the
+customers there, producing ``customer_value``.  No step pulls all customers
+into Python, so the same code serves DuckDB and Spark.
+
+>>> from outsidein.workspace import Workspace
+>>> ws = Workspace.open("demo-workspace")          # doctest: +SKIP
+>>> fit = fit_value(ws)                            # doctest: +SKIP
+>>> report = score_value(ws, horizon_weeks=52)     # doctest: +SKIP
+>>> top_customers(ws, n=5)                         # doctest: +SKIP
+
+**Margin.**  CLV is expected *profit*: the discounted expected purchases times
+the expected spend per purchase times the company's margin rate, measured on
+all order lines as ``(revenue - discount - unit_cost x quantity) / revenue``
+(missing discounts and unit costs count as 0; returns count with their
+negative quantities and revenue).  See :func:`company_margin`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from outsidein.errors import ConfigError, DataValidationError, MissingDataError
+from outsidein.value.reasons import reason_expr
+from outsidein.value.scoring import model_from_params, new_model, score_triples, spend_line
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from rich.progress import Progress
+
+    from outsidein.value.holdout import HoldoutReport
+    from outsidein.warehouse.engine import Warehouse
+    from outsidein.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "MODELS", "ValueFit", "ScoreReport", "Margin", "fit_value", "load_fit", "score_value",
+    "score_summary", "company_margin", "decile_table", "top_customers", "run",
+]
+
+#: CLI/model names -> class names in :mod:`outsidein.value`.
+MODELS: dict[str, str] = {"bgnbd": "BetaGeo", "mbgnbd": "ModifiedBetaGeo", "pareto": "ParetoNBD"}
+SPEND_MODEL = "gamma_gamma"
+VALUE_MODELS = "value_models"
+CUSTOMER_VALUE = "customer_value"
+SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
+
+
+# -- results --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ValueFit:
+    """Fitted transaction and spend models, as stored in ``value_models``."""
+
+    model: str
+    params: dict[str, float]
+    standard_errors: dict[str, float]
+    log_likelihood: float
+    n_customers: int
+    spend_params: dict[str, float]
+    spend_standard_errors: dict[str, float]
+    spend_log_likelihood: float
+    n_repeat_buyers: int
+    time_unit: str
+    observation_end: datetime
+    calibration_end: datetime | None = None
+    fitted_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    n_distinct: int | None = None
+    seconds: float | None = None
+    holdout: HoldoutReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "holdout"}
+        out["holdout"] = self.holdout.to_dict() if self.holdout is not None else None
+        return out
+
+    def transaction_model(self) -> Any:
+        """The fitted transaction model object (e.g. ``BetaGeo``) rebuilt from ``params``."""
+        return model_from_params(MODELS[self.model], self.params)
+
+    def spend_model(self) -> Any:
+        """The fitted ``GammaGamma`` rebuilt from ``spend_params``."""
+        return model_from_params("GammaGamma", self.spend_params)
+
+    def __repr__(self) -> str:
+        def fmt(p: dict[str, float], se: dict[str, float]) -> str:
+            return ", ".join(f"{k}={v:.4g}±{se.get(k, float('nan')):.2g}" for k, v in p.items())
+
+        window = f" calibration_end={self.calibration_end:%Y-%m-%d}" if self.calibration_end else ""
+        return (f"ValueFit({self.model}: {fmt(self.params, self.standard_errors)}; "
+                f"LL={self.log_likelihood:,.1f}; n={self.n_customers:,}; "
+                f"gamma_gamma: {fmt(self.spend_params, self.spend_standard_errors)}; "
+                f"n_repeat={self.n_repeat_buyers:,}; per {self.time_unit[:-1]}{window})")
+
+
+@dataclass(frozen=True)
+class Margin:
+    """The company's margin rate on revenue (see :func:`company_margin`)."""
+
+    rate: float
+    revenue: float
+    discount: float
+    cost: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """What ``score_value`` wrote to ``customer_value``, with the value deciles."""
+
+    n_customers: int
+    n_distinct: int
+    horizon_weeks: float
+    discount_rate: float
+    margin: Margin
+    total_clv: float
+    top_decile_share: float
+    mean_prob_alive: float
+    deciles: tuple[dict[str, float], ...]
+    model: str
+    seconds: float
+    table: str = CUSTOMER_VALUE
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The decile table (1 = most valuable)."""
+        return pd.DataFrame(list(self.deciles))
+
+    def __repr__(self) -> str:
+        return (f"ScoreReport({self.n_customers:,} customers scored into {self.table!r} with "
+                f"{self.model} over {self.horizon_weeks:g} weeks: total CLV {self.total_clv:,.0f}, "
+                f"top 10% hold {self.top_decile_share:.0%}, mean P(alive) "
+                f"{self.mean_prob_alive:.0%}, margin {self.margin.rate:.1%}, {self.seconds:.1f} s)")
+
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.to_pandas().to_html(index=False)
+
+
+# -- progress ---------------------------------------------------------------------------
+class _Steps:
+    """Advance one Rich progress task through named steps (no-op without a bar)."""
+
+    def __init__(self, progress: Progress | None, title: str, total: int) -> None:
+        self.progress, self.title = progress, title
+        self.task = progress.add_task(title, total=total) if progress is not None else None
+
+    def __call__(self, what: str) -> None:
+        log.info("%s: %s", self.title, what)
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, description=f"{self.title}: {what}")
+
+    def done(self) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task)
+
+
+# -- warehouse helpers ----------------------------------------------------------------
+def _orders(wh: Warehouse) -> ir.Table:
+    if wh.is_empty("order_lines"):
+        raise MissingDataError(
+            "customer value needs order lines, and table 'order_lines' is empty; load them with "
+            "'outsidein load order_lines FILE' (or run 'outsidein demo')")
+    return wh.table("order_lines")
+
+
+def _observation_end(orders: ir.Table) -> datetime:
+    value = orders.ts.max().execute()
+    return pd.Timestamp(value).to_pydatetime()
+
+
+def _summary(orders: ir.Table, *, time_unit: str, observation_end: datetime,
+             calibration_end: datetime | None = None) -> ir.Table:
+    from outsidein.warehouse.summary import customer_summary
+
+    if calibration_end is None:
+        return customer_summary(orders, observation_end=observation_end, time_unit=time_unit)
+    return customer_summary(orders, calibration_end=calibration_end,
+                            holdout_end=observation_end, time_unit=time_unit)
+
+
+def _write(wh: Warehouse, name: str, obj: Any) -> ir.Table:
+    """Create or replace table *name* in the engine from an expression or a frame."""
+    return wh.con.create_table(name, obj, overwrite=True)
+
+
+def _drop(wh: Warehouse, *names: str) -> None:
+    for name in names:
+        if wh.has_table(name):
+            wh.con.drop_table(name, force=True)
+
+
+# -- fit ----------------------------------------------------------------------------------
+def _check_model(model: str) -> None:
+    if model not in MODELS:
+        raise ConfigError(f"model {model!r}: expected one of {', '.join(MODELS)}")
+
+
+def _fit_models(summary: ir.Table, model: str) -> tuple[Any, Any, dict[str, int]]:
+    """Fit the transaction model on distinct (f, r, T) rows and Gamma-Gamma on repeat buyers."""
+    from outsidein.warehouse.summary import compress
+
+    rows = compress(summary).execute()
+    if rows.empty:
+        raise MissingDataError("no customer has a purchase in the fitting window; "
+                               "widen the window or load more order lines")
+    tm = new_model(MODELS[model])
+    tm.fit(rows.frequency.to_numpy(float), rows.recency.to_numpy(float),
+           rows["T"].to_numpy(float), weights=rows.n.to_numpy(float))
+    repeat = summary.filter((summary.frequency > 0) & (summary.monetary_value > 0))
+    # distinct (frequency, spend) rows with counts; spend to the cent is exact enough
+    spend = (repeat.mutate(m=repeat.monetary_value.round(2))
+             .group_by(["frequency", "m"]).aggregate(n=ibis._.count()).execute())
+    if len(spend) < 3:
+        raise MissingDataError(
+            f"only {int(spend.n.sum()) if len(spend) else 0} repeat buyers: the spend model "
+            "needs repeat purchases; load more history")
+    sm = new_model("GammaGamma")
+    sm.fit(spend.frequency.to_numpy(float), spend.m.to_numpy(float),
+           weights=spend.n.to_numpy(float))
+    counts = {"n_customers": int(rows.n.sum()), "n_distinct": len(rows),
+              "n_repeat_buyers": int(spend.n.sum())}
+    return tm, sm, counts
+
+
+def fit_value(
+    ws: Workspace,
+    *,
+    model: str = "bgnbd",
+    calibration_end: datetime | str | None = None,
+    holdout_weeks: float | None = None,
+    time_unit: str | None = None,
+    progress: Progress | None = None,
+) -> ValueFit:
+    """Fit the transaction and spend models in the warehouse and store them in ``value_models``.
+
+    Parameters
+    ----------
+    ws
+        The workspace; its ``order_lines`` table is summarised in the engine.
+    model
+        ``"bgnbd"`` (BG/NBD), ``"mbgnbd"`` (MBG/NBD) or ``"pareto"`` (Pareto/NBD).
+    calibration_end, holdout_weeks
+        Fit on purchases up to *calibration_end* (or the last *holdout_weeks*
+        weeks held out) and compare predictions with the holdout (``.holdout``).
+    time_unit
+        "weeks" or "days"; default the workspace's ``[analysis] time_unit``.
+
+    Returns
+    -------
+    ValueFit
+        The stored parameters; ``score_value`` uses the latest fit.
+
+    Examples
+    --------
+    >>> fit = fit_value(ws, holdout_weeks=26)     # doctest: +SKIP
+    >>> fit.params["r"], fit.holdout.error        # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    _check_model(model)
+    unit = time_unit or ws.config.time_unit
+    steps = _Steps(progress, "fitting value models", 3 if holdout_weeks or calibration_end else 2)
+    wh = ws.warehouse()
+    orders = _orders(wh)
+    steps("summarising customers")
+    obs_end = _observation_end(orders)
+    cal_end = _calibration_end(obs_end, calibration_end, holdout_weeks)
+    summary = _summary(orders, time_unit=unit, observation_end=obs_end, calibration_end=cal_end)
+    steps.done()
+    steps(f"fitting {model} and gamma-gamma")
+    tm, sm, counts = _fit_models(summary, model)
+    steps.done()
+    holdout = None
+    if cal_end is not None:
+        from outsidein.value.holdout import compare_holdout, save_holdout
+
+        steps("checking the holdout")
+        holdout = compare_holdout(wh, orders, summary, tm, model_name=model, time_unit=unit,
+                                  calibration_end=cal_end, holdout_end=obs_end)
+        save_holdout(wh, holdout)
+        steps.done()
+    fit = ValueFit(
+        model=model, params=_floats(tm.params_), standard_errors=_floats(tm.standard_errors_),
+        log_likelihood=float(tm.log_likelihood_), n_customers=counts["n_customers"],
+        spend_params=_floats(sm.params_), spend_standard_errors=_floats(sm.standard_errors_),
+        spend_log_likelihood=float(sm.log_likelihood_), n_repeat_buyers=counts["n_repeat_buyers"],
+        time_unit=unit, observation_end=obs_end, calibration_end=cal_end,
+        n_distinct=counts["n_distinct"], seconds=round(time.perf_counter() - t0, 3),
+        holdout=holdout,
+    )
+    _save_fit(wh, fit)
+    return fit
+
+
+def _calibration_end(obs_end: datetime, calibration_end: datetime | str | None,
+                     holdout_weeks: float | None) -> datetime | None:
+    if calibration_end is not None and holdout_weeks is not None:
+        raise ConfigError("give either --calibration-end or --holdout-weeks, not both")
+    if holdout_weeks is not None:
+        if holdout_weeks <= 0:
+            raise ConfigError(f"holdout weeks: expected a positive number, got {holdout_weeks}")
+        return obs_end - timedelta(weeks=float(holdout_weeks))
+    if calibration_end is None:
+        return None
+    try:
+        cal = pd.Timestamp(calibration_end).to_pydatetime().replace(tzinfo=None)
+    except ValueError as exc:
+        raise DataValidationError(
+            f"calibration end {calibration_end!r}: expected a date like 2024-05-31") from exc
+    if cal >= obs_end:
+        raise DataValidationError(
+            f"calibration end {cal:%Y-%m-%d} is not before the last order ({obs_end:%Y-%m-%d}); "
+            "pick an earlier date so that a holdout period remains")
+    return cal
+
+
+def _floats(d: Any) -> dict[str, float]:
+    return {str(k): float(v) for k, v in dict(d).items()}
+
+
+def _save_fit(wh: Warehouse, fit: ValueFit) -> None:
+    rows = []
+    for name, params, ses, ll, n in (
+        (fit.model, fit.params, fit.standard_errors, fit.log_likelihood, fit.n_customers),
+        (SPEND_MODEL, fit.spend_params, fit.spend_standard_errors, fit.spend_log_likelihood,
+         fit.n_repeat_buyers),
+    ):
+        for param, value in params.items():
+            rows.append({"model": name, "param": param, "value": value,
+                         "se": ses.get(param, float("nan")), "log_likelihood": ll,
+                         "fitted_at": fit.fitted_at, "n_customers": n,
+                         "time_unit": fit.time_unit, "observation_end": fit.observation_end,
+                         "calibration_end": fit.calibration_end or pd.NaT})
+    frame = pd.DataFrame(rows)
+    for col in ("fitted_at", "observation_end", "calibration_end"):
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")
+    _write(wh, VALUE_MODELS, frame)
+
+
+def load_fit(ws: Workspace) -> ValueFit:
+    """The latest fit stored in ``value_models`` (run ``outsidein value fit`` first)."""
+    wh = ws.warehouse()
+    if wh.is_empty(VALUE_MODELS):
+        raise MissingDataError("no fitted value model in the warehouse; run 'outsidein value fit'")
+    df = wh.table(VALUE_MODELS).execute()
+    spend = df[df.model == SPEND_MODEL]
+    tx = df[df.model != SPEND_MODEL]
+    first = tx.iloc[0]
+    cal = first["calibration_end"]
+    return ValueFit(
+        model=str(first["model"]),
+        params=dict(zip(tx.param, tx.value.astype(float), strict=True)),
+        standard_errors=dict(zip(tx.param, tx.se.astype(float), strict=True)),
+        log_likelihood=float(first["log_likelihood"]), n_customers=int(first["n_customers"]),
+        spend_params=dict(zip(spend.param, spend.value.astype(float), strict=True)),
+        spend_standard_errors=dict(zip(spend.param, spend.se.astype(float), strict=True)),
+        spend_log_likelihood=float(spend.log_likelihood.iloc[0]),
+        n_repeat_buyers=int(spend.n_customers.iloc[0]), time_unit=str(first["time_unit"]),
+        observation_end=pd.Timestamp(first["observation_end"]).to_pydatetime(),
+        calibration_end=None if pd.isna(cal) else pd.Timestamp(cal).to_pydatetime(),
+        fitted_at=pd.Timestamp(first["fitted_at"]).to_pydatetime(),
+    )
+
+
+# -- margin -----------------------------------------------------------------------------
+def company_margin(wh: Warehouse) -> Margin:
+    """The company's margin rate: ``(revenue - discount - unit_cost x quantity) / revenue``.
+
+    Summed over every order line (returns included with their negative
+    quantity and revenue), with each line's product ``unit_cost``.  Missing
+    discounts and unit costs count as 0 and are named in ``note``; with no
+    revenue the rate is 1 (CLV is then expected revenue).
+    """
+    lines = wh.table("order_lines")
+    products = wh.table("products").select("product_id", "unit_cost")
+    joined = lines.left_join(products, "product_id")
+    agg = joined.aggregate(
+        revenue=joined.revenue.sum(),
+        discount=joined.discount.fill_null(0).sum(),
+        cost=(joined.unit_cost.fill_null(0) * joined.quantity).sum(),
+        missing_cost=(joined.unit_cost.isnull()).cast("int64").sum(),
+        n=joined.count(),
+    ).execute().iloc[0]
+    revenue = float(agg.revenue or 0.0)
+    discount, cost = float(agg.discount or 0.0), float(agg.cost or 0.0)
+    notes = []
+    if int(agg.missing_cost or 0):
+        notes.append(f"{int(agg.missing_cost):,} of {int(agg.n):,} order lines have no unit cost "
+                     "(counted as 0)")
+    if revenue <= 0:
+        return Margin(1.0, revenue, discount, cost, "no revenue: CLV is expected revenue")
+    return Margin((revenue - discount - cost) / revenue, revenue, discount, cost, "; ".join(notes))
+
+
+# -- score ------------------------------------------------------------------------------
+def score_summary(
+    wh: Warehouse,
+    summary: ir.Table,
+    transaction_model: Any,
+    spend_model: Any,
+    *,
+    margin: float = 1.0,
+    horizon_weeks: float = 52,
+    discount_rate: float = 0.01,
+    time_unit: str = "weeks",
+    currency: str = "$",
+    table: str = CUSTOMER_VALUE,
+    steps: _Steps | None = None,
+) -> dict[str, int]:
+    """Score the customers of *summary* into *table* inside the engine.
+
+    *summary* is a table or expression with ``customer_id, frequency,
+    recency, T, monetary_value``.  Only its distinct ``(frequency, recency,
+    T)`` rows and distinct frequencies come to NumPy; the results go back
+    as small tables and the engine joins them to every customer, computes the
+    deciles from CLV quantiles and writes the reasons.
+
+    Returns
+    -------
+    dict
+        ``{"n_distinct": ...}`` (rows computed in NumPy).
+    """
+    steps = steps or _Steps(None, "scoring", 1)
+    steps("computing the model on distinct rows")
+    triples = summary.select("frequency", "recency", "T").distinct().to_pyarrow()
+    f = triples["frequency"].to_numpy().astype(float)
+    r = triples["recency"].to_numpy().astype(float)
+    T = triples["T"].to_numpy().astype(float)
+    per_unit = 7.0 if time_unit == "weeks" else 1.0
+    scores = score_triples(transaction_model, f, r, T, horizon_weeks=horizon_weeks,
+                                   discount_rate=discount_rate, unit_days=per_unit)
+    spend = spend_line(spend_model, np.unique(f))
+    steps.done()
+    steps("joining scores to customers in the engine")
+    score_name, spend_name, stage = f"_{table}_scores", f"_{table}_spend", f"_{table}_stage"
+    key_types = {"frequency": triples.schema.field("frequency").type,
+                 "recency": triples.schema.field("recency").type,
+                 "T": triples.schema.field("T").type}
+    score_tab = _write(wh, score_name, pa.table({
+        "frequency": triples["frequency"], "recency": triples["recency"], "T": triples["T"],
+        **{k: pa.array(v, pa.float64()) for k, v in scores.items()}}))
+    spend_tab = _write(wh, spend_name, pa.table({
+        "frequency": pa.array(spend["frequency"]).cast(key_types["frequency"]),
+        "spend_base": pa.array(spend["base"], pa.float64()),
+        "spend_weight": pa.array(spend["weight"], pa.float64())}))
+    base = summary.select(*SUMMARY_COLUMNS)
+    joined = (base.join(score_tab, ["frequency", "recency", "T"])
+              .join(spend_tab, "frequency"))
+    money = joined.monetary_value.cast("float64").fill_null(0)
+    expected_spend = joined.spend_base + joined.spend_weight * money
+    scored = joined.select(
+        *SUMMARY_COLUMNS,
+        expected_purchases=joined.expected_purchases,
+        prob_alive=joined.prob_alive,
+        expected_spend=expected_spend,
+        clv=float(margin) * expected_spend * joined.discounted_purchases,
+    )
+    staged = _write(wh, stage, scored)
+    steps.done()
+    steps("value deciles and reasons")
+    cuts = _decile_cuts(staged)
+    decile = 1 + sum(((staged.clv < c).cast("int64") for c in cuts), ibis.literal(0))
+    ranked = staged.mutate(value_decile=decile.cast("int64"))
+    final = ranked.mutate(reason=reason_expr(ranked, time_unit=time_unit,
+                                             horizon_weeks=horizon_weeks, currency=currency))
+    _write(wh, table, final)
+    _drop(wh, stage, score_name, spend_name)
+    steps.done()
+    return {"n_distinct": int(len(f))}
+
+
+def _decile_cuts(t: ir.Table) -> list[float]:
+    """CLV at the 90th, 80th ... 10th percentiles (decile 1 = at or above the first)."""
+    qs = [round(1 - k / 10, 1) for k in range(1, 10)]
+    row = t.aggregate(**{f"q{k}": t.clv.approx_quantile(q) for k, q in enumerate(qs)}).execute()
+    return [float(row[f"q{k}"].iloc[0]) for k in range(len(qs))]
+
+
+def score_value(
+    ws: Workspace,
+    *,
+    horizon_weeks: float = 52,
+    discount_rate: float = 0.01,
+    progress: Progress | None = None,
+) -> ScoreReport:
+    """Score every customer with the stored models into the ``customer_value`` table.
+
+    Parameters
+    ----------
+    horizon_weeks
+        Horizon of expected purchases and CLV, in weeks.
+    discount_rate
+        Discount rate per week (CLV sums each week's expected purchases
+        divided by ``(1 + discount_rate) ** week``).
+
+    Returns
+    -------
+    ScoreReport
+        Counts, total CLV and the decile table.
+
+    Examples
+    --------
+    >>> score_value(ws, horizon_weeks=26)    # doctest: +SKIP
+    ScoreReport(20,000 customers scored into 'customer_value' with bgnbd over 26 weeks: ...)
+    """
+    if horizon_weeks <= 0:
+        raise ConfigError(f"horizon weeks: expected a positive number, got {horizon_weeks}")
+    if not -1 < discount_rate < 1:
+        raise ConfigError(f"discount rate: expected a weekly rate like 0.01, got {discount_rate}")
+    t0 = time.perf_counter()
+    fit = load_fit(ws)
+    wh = ws.warehouse()
+    steps = _Steps(progress, "scoring customer value", 4)
+    steps("summarising customers")
+    orders = _orders(wh)
+    summary = _summary(orders, time_unit=fit.time_unit, observation_end=_observation_end(orders))
+    stage = "_customer_value_summary"
+    staged = _write(wh, stage, summary.select(*SUMMARY_COLUMNS))
+    margin = company_margin(wh)
+    steps.done()
+    currency = str(ws.config.extra.get("value", {}).get("currency_symbol", "$"))
+    info = score_summary(wh, staged, fit.transaction_model(), fit.spend_model(),
+                         margin=margin.rate, horizon_weeks=horizon_weeks,
+                         discount_rate=discount_rate, time_unit=fit.time_unit,
+                         currency=currency, steps=steps)
+    _drop(wh, stage)
+    deciles = decile_table(ws)
+    total = float(deciles.clv_total.sum())
+    n = int(deciles.customers.sum())
+    top = deciles[deciles.value_decile == 1]
+    return ScoreReport(
+        n_customers=n, n_distinct=info["n_distinct"], horizon_weeks=float(horizon_weeks),
+        discount_rate=float(discount_rate), margin=margin, total_clv=total,
+        top_decile_share=float(top.clv_total.sum()) / total if total else float("nan"),
+        mean_prob_alive=float((deciles.prob_alive_mean * deciles.customers).sum() / n),
+        deciles=tuple(deciles.to_dict("records")), model=fit.model,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+
+
+def decile_table(ws: Workspace) -> pd.DataFrame:
+    """Per value decile (1 = top): customers, CLV total and mean, mean P(alive) and purchases."""
+    t = ws.warehouse().table(CUSTOMER_VALUE)
+    df = (t.group_by("value_decile").aggregate(
+        customers=t.count(), clv_total=t.clv.sum(), clv_mean=t.clv.mean(),
+        prob_alive_mean=t.prob_alive.mean(), expected_purchases_mean=t.expected_purchases.mean(),
+        expected_spend_mean=t.expected_spend.mean(), frequency_mean=t.frequency.mean(),
+    ).order_by("value_decile").execute())
+    df["customers"] = df.customers.astype(int)
+    df["value_decile"] = df.value_decile.astype(int)
+    total = df.clv_total.sum()
+    df["clv_share"] = df.clv_total / total if total else np.nan
+    return df
+
+
+def top_customers(ws: Workspace, n: int = 20) -> pd.DataFrame:
+    """The *n* customers with the highest CLV, with their reasons (a small frame)."""
+    if n <= 0:
+        raise ConfigError(f"--n: expected a positive number of customers, got {n}")
+    wh = ws.warehouse()
+    if not wh.has_table(CUSTOMER_VALUE):
+        raise MissingDataError("no customer values yet; run 'outsidein value score'")
+    t = wh.table(CUSTOMER_VALUE)
+    return t.order_by([ibis.desc("clv"), "customer_id"]).limit(int(n)).execute()
+
+
+def run(ws: Workspace, progress: Progress | None = None) -> dict[str, Any]:
+    """Fit and score with defaults (``make demo`` and ``outsidein analyze``).
+
+    When the history spans at least 16 weeks, first checks the model on a
+    holdout (the last third of the history, at most 26 weeks) for the report,
+    then fits on the whole history and scores every customer.
+    """
+    wh = ws.warehouse()
+    orders = _orders(wh)
+    span = orders.aggregate(lo=orders.ts.min(), hi=orders.ts.max()).execute().iloc[0]
+    weeks = (pd.Timestamp(span.hi) - pd.Timestamp(span.lo)).days / 7
+    holdout = None
+    if weeks >= 16:
+        holdout = fit_value(ws, holdout_weeks=float(min(26, round(weeks / 3))),
+                            progress=progress).holdout
+    fit = fit_value(ws, progress=progress)
+    report = score_value(ws, progress=progress)
+    return {"fit": fit.to_dict(), "score": report.to_dict(),
+            "holdout": holdout.to_dict() if holdout is not None else None}

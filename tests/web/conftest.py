@@ -1,0 +1,165 @@
+"""A live Outside-In server for the web tests: real uvicorn on 127.0.0.1, real SQLite store.
+
+Each test module gets its own workspace, seeded with five people (one per role, two
+departments), one insight addressed to both departments, and the server running in a
+thread on a free port.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+import uvicorn
+
+from outsidein.services import accounts
+from outsidein.store.db import session_scope
+from outsidein.workspace import Workspace
+
+PASSWORD = "correct horse battery"
+#: key -> (e-mail, role, departments)
+PEOPLE: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "admin": ("admin@acme.test", "admin", ()),
+    "advocate": ("advocate@acme.test", "advocate", ()),
+    "member": ("member@acme.test", "member", ("product",)),
+    "sales": ("sales@acme.test", "member", ("sales",)),
+    "viewer": ("viewer@acme.test", "viewer", ("product",)),
+}
+ROLE_USER = {"admin": "admin", "advocate": "advocate", "member": "member", "viewer": "viewer"}
+_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+class LiveServer:
+    """uvicorn serving *app* in a daemon thread on an OS-chosen free port."""
+
+    def __init__(self, app: Any) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                ws="none", lifespan="off", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@dataclass
+class Site:
+    """The running app, its workspace and the seeded records."""
+
+    #: Constants of the seeded site, for the test modules (which cannot import conftest).
+    PEOPLE: ClassVar[dict[str, tuple[str, str, tuple[str, ...]]]] = PEOPLE
+    ROLE_USER: ClassVar[dict[str, str]] = ROLE_USER
+    PASSWORD: ClassVar[str] = PASSWORD
+
+    url: str
+    app: Any
+    ws: Workspace
+    insight_id: int
+    insight_hash: str
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, **kw: Any) -> httpx.Client:
+        c = httpx.Client(base_url=self.url, follow_redirects=False, timeout=30, **kw)
+        self.clients.append(c)
+        return c
+
+    def login(self, who: str) -> httpx.Client:
+        """A client logged in as PEOPLE[who]; ``c.headers['X-CSRF-Token']`` is set."""
+        c = self.client()
+        token = csrf_of(c.get("/login").text)
+        r = c.post("/login", data={"email": PEOPLE[who][0], "password": PASSWORD,
+                                   "csrf_token": token, "next": "/"})
+        assert r.status_code == 303, r.text
+        c.headers["X-CSRF-Token"] = csrf_of(c.get("/").text)
+        return c
+
+    @staticmethod
+    def csrf_of(html: str) -> str:
+        return csrf_of(html)
+
+    def api_key(self, *scopes: str, user: str | None = None) -> str:
+        with session_scope(self.ws.store_url) as s:
+            uid = None
+            if user:
+                uid = next(u.id for u in accounts.list_users(s) if u.email == PEOPLE[user][0])
+            _, secret = accounts.create_api_key(s, name="test", scopes=scopes, user_id=uid)
+        return secret
+
+    def publish(self, **kw: Any) -> Any:
+        from outsidein.share.insights import publish_insight
+
+        args: dict[str, Any] = {"evidence": {}, "owner_email": PEOPLE["advocate"][0],
+                                "departments": ["product", "sales"], "priority": "high",
+                                "source": "test", "key": None, "due_days": 7}
+        args.update(kw)
+        with session_scope(self.ws.store_url) as s:
+            return publish_insight(s, **args)
+
+
+def csrf_of(html: str) -> str:
+    m = _CSRF.search(html)
+    assert m, "page has no CSRF meta tag"
+    return m.group(1)
+
+
+def seed(ws: Workspace) -> None:
+    with session_scope(ws.store_url) as s:
+        for dep in ("product", "sales"):
+            accounts.create_department(s, dep)
+        for email, role, deps in PEOPLE.values():
+            accounts.create_user(s, email=email, name=email.split("@")[0].title(),
+                                 password=PASSWORD, role=role, departments=deps)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    from outsidein.web.app import create_app
+
+    root = tmp_path_factory.mktemp("web") / "acme"
+    ws = Workspace.init(root)
+    ws.close()
+    seed(ws)
+    app = create_app(root)
+    with LiveServer(app) as server:
+        s = Site(url=server.url, app=app, ws=ws, insight_id=0, insight_hash="")
+        ins = s.publish(title="Top 10% of customers bring 62% of profit",
+                        statement="Call a top customer back within 24 hours of a complaint.",
+                        evidence={"figures": {"share_of_profit_top_decile": 0.62,
+                                              "customers": 1200},
+                                  "chart": {"data": [{"type": "bar", "x": ["top 10%", "rest"],
+                                                      "y": [62, 38]}],
+                                            "layout": {"title": {"text": "Share of profit"}}},
+                                  "link": "/answers", "snapshot_id": "demo-2026-11"})
+        s.insight_id, s.insight_hash = ins.id, ins.version_hash
+        yield s
+        for c in s.clients:
+            c.close()
+    ws.close()

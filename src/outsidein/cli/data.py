@@ -8,7 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outsidein.cli._common import JSON_OPTION, console, print_json, progress, workspace
+from outsidein.cli._common import (
+    JSON_OPTION,
+    console,
+    console_err,
+    print_json,
+    progress,
+    workspace,
+)
 from outsidein.errors import DataValidationError
 
 
@@ -78,7 +85,7 @@ def register(app: typer.Typer) -> None:
             raise DataValidationError(f"file {str(file)!r} does not exist; check the path")
         ws = workspace(ctx)
         try:
-            with progress(enabled=not as_json) as bar:
+            with progress(enabled=not as_json and console_err.is_terminal) as bar:
                 task = bar.add_task(f"loading {file.name}", total=5)
 
                 def tick(step: str, done: int, total: int) -> None:

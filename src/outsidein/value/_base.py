@@ -31,6 +31,8 @@ ArrayLike = Any
 LogLikGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 _LOG_BOUND = 25.0  # log-parameters are kept in [-25, 25]: exp(25) ~ 7e10
+_WARM_ROWS = 20_000  # above this many distinct rows, warm-start from a sample ...
+_WARM_CUSTOMERS = 20_000  # ... of about this many customers
 
 
 def as_float_array(name: str, values: ArrayLike, *, integer: bool = False) -> np.ndarray:
@@ -127,13 +129,10 @@ class BaseModel:
 
     _param_names: tuple[str, ...] = ()
     _paper: str = ""
+    _central_hessian = False
 
     def __init__(self, *, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = penalizer_coef
-
-    # -- to be provided by each model --------------------------------------------------------
-    def _start(self) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     # -- fitting ---------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -141,11 +140,47 @@ class BaseModel:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call "
                                  f"fit(...) with your customers' data before predicting")
 
-    def _maximise(self, loglik_grad: LogLikGrad, n_total: float, start: np.ndarray) -> None:
-        """Maximise the weighted log-likelihood; set params_, log_likelihood_, SEs."""
+    def _maximise(self, make: Callable[[list[np.ndarray], np.ndarray], LogLikGrad],
+                  columns: list[np.ndarray], w: np.ndarray, start: np.ndarray) -> None:
+        """Maximise the weighted log-likelihood; set params_, log_likelihood_, SEs.
+
+        *make(columns, weights)* returns the log-likelihood-and-gradient function of
+        those (distinct) rows.  With many distinct rows a Poisson-thinned sample of
+        customers is fitted first and its estimate starts the full fit, which then
+        needs only a few iterations.
+        """
         pen = float(self.penalizer_coef)
         if pen < 0:
             raise DataValidationError(f"penalizer_coef: expected a value >= 0, got {pen}")
+        rng = np.random.default_rng(0)
+        theta0 = np.log(start)
+        jitter = [theta0 + rng.normal(0, 1.0, start.size) for _ in range(4)]
+        n_total = float(w.sum())
+        warm: list[np.ndarray] = []
+        if w.size > _WARM_ROWS and n_total > 4 * _WARM_CUSTOMERS:
+            sub = rng.poisson(w * (_WARM_CUSTOMERS / n_total)).astype(float)
+            keep = sub > 0
+            try:
+                res = self._optimise(make([c[keep] for c in columns], sub[keep]),
+                                     float(sub.sum()), [theta0, *jitter], tol=1e-6)
+                warm = [res.x]
+            except ConvergenceError:
+                warm = []
+        loglik_grad = make(columns, w)
+        best = self._optimise(loglik_grad, n_total, [*warm, theta0, *jitter])
+        params = np.exp(best.x)
+        ll, grad = loglik_grad(params)
+        self.params_ = dict(zip(self._param_names, (float(v) for v in params), strict=True))
+        self.log_likelihood_ = float(ll)
+        self.n_customers_ = n_total
+        self.n_rows_ = int(w.size)
+        self.n_iter_ = int(best.nit)
+        self.standard_errors_ = self._standard_errors(loglik_grad, params, grad)
+
+    def _optimise(self, loglik_grad: LogLikGrad, n_total: float, starts: list[np.ndarray],
+                  tol: float = 1e-9) -> Any:
+        """L-BFGS-B on log-parameters from each start in turn until one converges."""
+        pen = float(self.penalizer_coef)
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             p = np.exp(theta)
@@ -156,34 +191,22 @@ class BaseModel:
             grad = (-g / n_total + 2 * pen * p) * p
             return f, grad
 
-        rng = np.random.default_rng(0)
-        starts = [np.log(start)] + [np.log(start) + rng.normal(0, 1.0, start.size)
-                                    for _ in range(4)]
         best = None
         for theta0 in starts:
             res = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
-                                    bounds=[(-_LOG_BOUND, _LOG_BOUND)] * start.size,
-                                    options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9,
+                                    bounds=[(-_LOG_BOUND, _LOG_BOUND)] * theta0.size,
+                                    options={"maxiter": 2000, "ftol": 1e-15, "gtol": tol,
                                              "maxcor": 20})
             ok = np.isfinite(res.fun) and res.fun < 1e299 and float(
-                np.max(np.abs(res.jac))) < 1e-4
+                np.max(np.abs(res.jac))) < max(1e-5, 100 * tol)
             at_bound = np.any(np.abs(res.x) >= _LOG_BOUND - 1e-6)
             if ok and not at_bound:
-                best = res
-                break
+                return res
             if best is None or (np.isfinite(res.fun) and res.fun < best.fun):
                 best = res
             logger.debug("%s: start %s did not converge (%s)", type(self).__name__, theta0,
                          res.message)
-        else:
-            self._raise_convergence(best)
-        params = np.exp(best.x)
-        ll, _ = loglik_grad(params)
-        self.params_ = dict(zip(self._param_names, (float(v) for v in params), strict=True))
-        self.log_likelihood_ = float(ll)
-        self.n_customers_ = float(n_total)
-        self.n_iter_ = int(best.nit)
-        self.standard_errors_ = self._standard_errors(loglik_grad, params)
+        self._raise_convergence(best)
 
     def _raise_convergence(self, res: Any) -> None:
         detail = "" if res is None else f" (last attempt: {res.message})"
@@ -193,15 +216,23 @@ class BaseModel:
             f"{type(self).__name__}(penalizer_coef=0.001); check the data (recency <= T, "
             "frequency counts repeat purchases only, enough repeat buyers)")
 
-    def _standard_errors(self, loglik_grad: LogLikGrad, params: np.ndarray) -> dict[str, float]:
+    def _standard_errors(self, loglik_grad: LogLikGrad, params: np.ndarray,
+                         grad: np.ndarray) -> dict[str, float]:
+        """Inverse of minus the Hessian (forward differences of the gradient)."""
         k = params.size
         hess = np.empty((k, k))
         for j in range(k):
-            h = 1e-5 * params[j]
-            up, dn = params.copy(), params.copy()
-            up[j] += h
-            dn[j] -= h
-            hess[:, j] = (loglik_grad(up)[1] - loglik_grad(dn)[1]) / (2 * h)
+            up = params.copy()
+            if self._central_hessian:  # gradient itself by differences: wider central steps
+                h = 1e-4 * params[j]
+                dn = params.copy()
+                up[j] += h
+                dn[j] -= h
+                hess[:, j] = (loglik_grad(up)[1] - loglik_grad(dn)[1]) / (2 * h)
+            else:
+                h = 1e-6 * params[j]
+                up[j] += h
+                hess[:, j] = (loglik_grad(up)[1] - grad) / h
         hess = (hess + hess.T) / 2
         try:
             cov = np.linalg.inv(-hess)

@@ -13,7 +13,14 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from outsidein.errors import DataValidationError
-from outsidein.value._base import ArrayLike, BaseModel, check_rfm, check_weights, compress
+from outsidein.value._base import (
+    ArrayLike,
+    BaseModel,
+    LogLikGrad,
+    check_rfm,
+    check_weights,
+    compress,
+)
 from outsidein.value._bgnbd import _broadcast
 
 
@@ -37,6 +44,28 @@ def _terms(x: np.ndarray, tx: np.ndarray, n: np.ndarray, a: float, b: float, g: 
 def _loglik_rows(x: np.ndarray, tx: np.ndarray, n: np.ndarray, params: np.ndarray) -> np.ndarray:
     logs = _terms(x, tx, n, *params)[0]
     return logsumexp(logs, axis=1)
+
+
+def _make_loglik(cols: list[np.ndarray], w: np.ndarray) -> LogLikGrad:
+    """Log-likelihood and its analytic gradient on distinct (x, t_x, n) rows."""
+    x, tx, n = cols
+
+    def loglik_grad(params: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b, g, d = (float(v) for v in params)
+        logs, y, zz, e, present = _terms(x, tx, n, a, b, g, d)
+        lse = logsumexp(logs, axis=1)
+        soft = np.where(present, np.exp(logs - lse[:, None]), 0.0) * w[:, None]
+        xx = x[:, None]
+        pab, pgd = digamma(a + b), digamma(g + d)
+        d_a = digamma(a + xx) - digamma(a + b + xx + y) - digamma(a) + pab
+        d_b = digamma(b + y) - digamma(a + b + xx + y) - digamma(b) + pab
+        d_g = digamma(g + e) - digamma(g + d + e + zz) - digamma(g) + pgd
+        d_d = digamma(d + zz) - digamma(g + d + e + zz) - digamma(d) + pgd
+        grad = np.array([np.sum(soft * np.where(present, v, 0.0))
+                         for v in (d_a, d_b, d_g, d_d)])
+        return float(np.dot(w, lse)), grad
+
+    return loglik_grad
 
 
 class BetaGeoBetaBinom(BaseModel):
@@ -94,24 +123,8 @@ class BetaGeoBetaBinom(BaseModel):
                                       f"opportunity of the last purchase (recency {tx[bad]:g}); "
                                       "BG/BB allows at most one purchase per opportunity")
         w = check_weights(weights, x.size)
-        (x, tx, n), w = compress([x, tx, n], w)
-
-        def loglik_grad(params: np.ndarray) -> tuple[float, np.ndarray]:
-            a, b, g, d = (float(v) for v in params)
-            logs, y, zz, e, present = _terms(x, tx, n, a, b, g, d)
-            lse = logsumexp(logs, axis=1)
-            soft = np.where(present, np.exp(logs - lse[:, None]), 0.0) * w[:, None]
-            xx = x[:, None]
-            pab, pgd = digamma(a + b), digamma(g + d)
-            d_a = digamma(a + xx) - digamma(a + b + xx + y) - digamma(a) + pab
-            d_b = digamma(b + y) - digamma(a + b + xx + y) - digamma(b) + pab
-            d_g = digamma(g + e) - digamma(g + d + e + zz) - digamma(g) + pgd
-            d_d = digamma(d + zz) - digamma(g + d + e + zz) - digamma(d) + pgd
-            grad = np.array([np.sum(soft * np.where(present, v, 0.0))
-                             for v in (d_a, d_b, d_g, d_d)])
-            return float(np.dot(w, lse)), grad
-
-        self._maximise(loglik_grad, float(w.sum()), np.array([1.0, 1.0, 1.0, 1.0]))
+        cols, w = compress([x, tx, n], w)
+        self._maximise(_make_loglik, cols, w, np.array([1.0, 1.0, 1.0, 1.0]))
         return self
 
     def _loglik(self, x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> np.ndarray:

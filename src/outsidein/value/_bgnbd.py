@@ -13,7 +13,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, xlogy
 
-from outsidein.value._base import ArrayLike, BaseModel, check_rfm, check_weights, compress, factor
+from outsidein.value._base import (
+    ArrayLike,
+    BaseModel,
+    check_rfm,
+    check_weights,
+    compress,
+    factor,
+    group,
+)
 
 
 class _BetaGeoFamily(BaseModel):
@@ -41,15 +49,11 @@ class _BetaGeoFamily(BaseModel):
         """
         x, tx, big_t = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        (x, tx, big_t), w = compress([x, tx, big_t], w)
-        n_total = float(w.sum())
-        self._data = _Compressed(x, tx, big_t, w, self._shift)
-        mean_rate = float(np.sum(w * x) / max(np.sum(w * big_t), 1e-12))
+        cols, w = compress([x, tx, big_t], w)
+        mean_rate = float(np.sum(w * cols[0]) / max(np.sum(w * cols[2]), 1e-12))
         start = np.array([1.0, 1.0 / max(mean_rate, 1e-6), 1.0, 2.0])
-        try:
-            self._maximise(self._data.loglik_grad, n_total, start)
-        finally:
-            del self._data
+        shift = self._shift
+        self._maximise(lambda c, wt: _Compressed(*c, wt, shift).loglik_grad, cols, w, start)
         return self
 
     # -- predictions -----------------------------------------------------------------------
@@ -208,52 +212,59 @@ def _broadcast(*arrays: ArrayLike) -> list[np.ndarray]:
 
 
 class _Compressed:
-    """Distinct rows, with per-value work (betaln, logs) shared by equal x, t_x and T."""
+    """Distinct rows, arranged so that almost all work is done once per distinct value.
+
+    The likelihood's first term depends on a row only through (x, T) and the second
+    through (x, t_x); both are evaluated on those (few) pairs, and only their
+    log-sum-exp is per row.  Gradients are sums over pairs of the per-row mixing
+    weights, aggregated with ``bincount``.
+    """
 
     def __init__(self, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, w: np.ndarray,
                  shift: int) -> None:
-        self.w, self.k = w, shift
-        self.ix, self.ux = factor(x)
-        self.itx, self.utx = factor(tx)
-        self.iT, self.uT = factor(big_t)
-        self.x = x
-        self.has_b = (x > 0) | (shift == 1)
+        self.w, self.k, self.n = w, shift, float(w.sum())
+        self.ia, rep_a = group([x, big_t])
+        self.ib, rep_b = group([x, tx])
+        ix, self.ux = factor(x)
+        self.wx = np.bincount(ix, weights=w, minlength=self.ux.size)
+        self.a_x, self.a_t, self.a_xi = x[rep_a], big_t[rep_a], ix[rep_a]
+        self.b_x, self.b_tx, self.b_xi = x[rep_b], tx[rep_b], ix[rep_b]
+        self.w_a = np.bincount(self.ia, weights=w, minlength=rep_a.size)
         self.uhas_b = (self.ux > 0) | (shift == 1)
 
     def loglik_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, a, b = (float(v) for v in params)
-        ux, k, w, x = self.ux, self.k, self.w, self.x
-        ub = np.where(self.uhas_b, b + ux + k - 1, 1.0)  # placeholder where the term is absent
+        ux, k, w = self.ux, self.k, self.w
+        has_b = self.uhas_b
+        ub = np.where(has_b, b + ux + k - 1, 1.0)  # placeholder where the term is absent
         blab = betaln(a, b)
         # per distinct x
         c_x = gammaln(r + ux) - gammaln(r)
         la_x = betaln(a, b + ux + k) - blab
-        lb_x = np.where(self.uhas_b, betaln(a + 1, ub) - blab, -np.inf)
+        lb_x = np.where(has_b, betaln(a + 1, ub) - blab, -np.inf)
         d_abx = digamma(a + b + ux + k)
         dab = digamma(a + b)
         da_a = dab - d_abx
         db_a = digamma(b + ux + k) - d_abx - digamma(b) + dab
-        da_b = digamma(a + 1) - digamma(a) + dab - d_abx
-        db_b = np.where(self.uhas_b, digamma(ub) - d_abx - digamma(b) + dab, 0.0)
-        dr_c = digamma(r + ux) - digamma(r)
-        # per distinct T and t_x
-        log_t = np.log(alpha + self.uT)[self.iT]
-        log_tx = np.log(alpha + self.utx)[self.itx]
-        ix = self.ix
-        rx = r + x
-        big_a = la_x[ix] - rx * log_t
-        big_b = lb_x[ix] - rx * log_tx
-        lse = np.logaddexp(big_a, big_b)
-        ll = float(np.dot(w, c_x[ix] + lse)) + float(w.sum()) * r * np.log(alpha)
-        wa = np.exp(big_a - lse) * w
-        wb = np.exp(big_b - lse) * w
-        inv_t = np.exp(-log_t)
-        inv_tx = np.exp(-log_tx)
-        g_r = (np.dot(w, dr_c[ix]) + w.sum() * np.log(alpha)
-               - np.dot(wa, log_t) - np.dot(wb, log_tx))
-        g_alpha = w.sum() * r / alpha - np.dot(wa, rx * inv_t) - np.dot(wb, rx * inv_tx)
-        sa = np.bincount(ix, weights=wa, minlength=ux.size)
-        sb = np.bincount(ix, weights=wb, minlength=ux.size)
-        g_a = np.dot(sa, da_a) + np.dot(sb, np.where(self.uhas_b, da_b, 0.0))
-        g_b = np.dot(sa, db_a) + np.dot(sb, db_b)
+        da_b = np.where(has_b, digamma(a + 1) - digamma(a) + dab - d_abx, 0.0)
+        db_b = np.where(has_b, digamma(ub) - d_abx - digamma(b) + dab, 0.0)
+        # per distinct (x, T) and (x, t_x)
+        log_t = np.log(alpha + self.a_t)
+        log_tx = np.log(alpha + self.b_tx)
+        big_a = la_x[self.a_xi] - (r + self.a_x) * log_t
+        big_b = lb_x[self.b_xi] - (r + self.b_x) * log_tx
+        # per row: log(e^A + e^B) = A + softplus(B - A)
+        d = big_b[self.ib] - big_a[self.ia]
+        soft = np.logaddexp(0.0, d)
+        wb = np.exp(d - soft) * w
+        ll = (float(np.dot(self.wx, c_x)) + float(np.dot(self.w_a, big_a))
+              + float(np.dot(w, soft)) + self.n * r * np.log(alpha))
+        s_b = np.bincount(self.ib, weights=wb, minlength=big_b.size)
+        s_a = self.w_a - np.bincount(self.ia, weights=wb, minlength=big_a.size)
+        g_r = (np.dot(self.wx, digamma(r + ux) - digamma(r)) + self.n * np.log(alpha)
+               - np.dot(s_a, log_t) - np.dot(s_b, log_tx))
+        g_alpha = (self.n * r / alpha - np.dot(s_a, (r + self.a_x) / (alpha + self.a_t))
+                   - np.dot(s_b, (r + self.b_x) / (alpha + self.b_tx)))
+        g_a = np.dot(s_a, da_a[self.a_xi]) + np.dot(s_b, da_b[self.b_xi])
+        g_b = np.dot(s_a, db_a[self.a_xi]) + np.dot(s_b, db_b[self.b_xi])
         return ll, np.array([g_r, g_alpha, g_a, g_b])

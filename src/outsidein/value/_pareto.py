@@ -81,6 +81,7 @@ class ParetoNBD(BaseModel):
 
     _param_names = ("r", "alpha", "s", "beta")
     _paper = "Pareto/NBD"
+    _central_hessian = True
 
     def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
             weights: ArrayLike | None = None) -> ParetoNBD:
@@ -100,12 +101,11 @@ class ParetoNBD(BaseModel):
         """
         x, tx, big_t = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)
-        (x, tx, big_t), w = compress([x, tx, big_t], w)
-        data = _ParetoData(x, tx, big_t, w)
-        mean_rate = float(np.sum(w * x) / max(np.sum(w * big_t), 1e-12))
+        cols, w = compress([x, tx, big_t], w)
+        mean_rate = float(np.sum(w * cols[0]) / max(np.sum(w * cols[2]), 1e-12))
         scale = 1.0 / max(mean_rate, 1e-6)
-        start = np.array([1.0, scale, 1.0, float(np.average(big_t, weights=w)) + 1.0])
-        self._maximise(data.loglik_grad, float(w.sum()), start)
+        start = np.array([1.0, scale, 1.0, float(np.average(cols[2], weights=w)) + 1.0])
+        self._maximise(lambda c, wt: _ParetoData(*c, wt).loglik_grad, cols, w, start)
         return self
 
     def _log_odds_dead(self, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray) -> np.ndarray:

@@ -14,10 +14,39 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from outsidein.errors import DataValidationError
-from outsidein.value._base import ArrayLike, BaseModel, as_float_array, check_weights, compress
+from outsidein.value._base import (
+    ArrayLike,
+    BaseModel,
+    LogLikGrad,
+    as_float_array,
+    check_weights,
+    compress,
+)
 
 if TYPE_CHECKING:
     from outsidein.value.clv import TransactionModel
+
+
+def _make_loglik(cols: list[np.ndarray], w: np.ndarray) -> LogLikGrad:
+    """Log-likelihood and its analytic gradient on distinct (x, mean spend) rows."""
+    x, mx = cols
+    log_mx, log_x = np.log(mx), np.log(x)
+    xm = x * mx
+
+    def loglik_grad(params: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, g = (float(v) for v in params)
+        px = p * x
+        lgx = np.log(g + xm)
+        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
+              + (px - 1) * log_mx + px * log_x - (px + q) * lgx)
+        dpq = digamma(px + q)
+        g_p = x * (dpq - digamma(px) + log_mx + log_x - lgx)
+        g_q = dpq - digamma(q) + np.log(g) - lgx
+        g_g = q / g - (px + q) / (g + xm)
+        return float(np.dot(w, ll)), np.array([np.dot(w, g_p), np.dot(w, g_q),
+                                               np.dot(w, g_g)])
+
+    return loglik_grad
 
 
 class GammaGamma(BaseModel):
@@ -80,25 +109,9 @@ class GammaGamma(BaseModel):
         if keep.sum() < 2:
             raise DataValidationError("GammaGamma needs at least two customers with repeat "
                                       f"purchases (frequency > 0), got {int(keep.sum())}")
-        (x, mx), w = compress([x[keep], mx[keep]], None if w is None else w[keep])
-        log_mx, log_x = np.log(mx), np.log(x)
-        xm = x * mx
-
-        def loglik_grad(params: np.ndarray) -> tuple[float, np.ndarray]:
-            p, q, g = (float(v) for v in params)
-            px = p * x
-            lgx = np.log(g + xm)
-            ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-                  + (px - 1) * log_mx + px * log_x - (px + q) * lgx)
-            dpq = digamma(px + q)
-            g_p = x * (dpq - digamma(px) + log_mx + log_x - lgx)
-            g_q = dpq - digamma(q) + np.log(g) - lgx
-            g_g = q / g - (px + q) / (g + xm)
-            return float(np.dot(w, ll)), np.array([np.dot(w, g_p), np.dot(w, g_q),
-                                                   np.dot(w, g_g)])
-
-        mean = float(np.average(mx, weights=w))
-        self._maximise(loglik_grad, float(w.sum()), np.array([1.0, 2.0, mean]))
+        cols, w = compress([x[keep], mx[keep]], None if w is None else w[keep])
+        mean = float(np.average(cols[1], weights=w))
+        self._maximise(_make_loglik, cols, w, np.array([1.0, 2.0, mean]))
         return self
 
     def expected_spend(self, frequency: ArrayLike, mean_spend: ArrayLike) -> np.ndarray:

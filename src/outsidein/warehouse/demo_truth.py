@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from outsidein.warehouse.demo_arrow import category, day_seconds, take, timestamps
+from outsidein.warehouse.demo_arrow import category, day_seconds, take
 from outsidein.warehouse.demo_catalog import (
     REGIONS,
     SLOW_DELIVERY_DAYS,
@@ -218,7 +218,8 @@ class TruthBuilder:
             ("prospect_conversion_rate", "prospects", float((prospects.customer >= 0).mean())),
         ]
         for j in self.cat.storm_index:
-            rows.append(("storm_lift", f"product={self.cat.name[j]}", float(self.cat.storm_lift[j])))
+            name = self.cat.name[j]
+            rows.append(("storm_lift", f"product={name}", float(self.cat.storm_lift[j])))
         for col, names, betas in (("acquisition_channel", ACQ_CHANNELS, ACQ_BETA),
                                   ("company_size", SIZES, SIZE_BETA),
                                   ("industry", INDUSTRIES, INDUSTRY_BETA),

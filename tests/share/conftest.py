@@ -98,3 +98,9 @@ def org(store_url: str) -> Org:
 @pytest.fixture
 def sqlite_org(sqlite_url: str) -> Org:
     return build_org(sqlite_url)
+
+
+@pytest.fixture
+def ws_org(workspace):
+    """A real workspace (``outsidein init``) with the small company in its store."""
+    return workspace, build_org(workspace.store_url)

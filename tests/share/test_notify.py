@@ -164,7 +164,7 @@ def test_unreachable_webhook_fails_after_max_attempts(sqlite_org):
             report = deliver_outbox(s, webhook_url="http://127.0.0.1:9/hook", max_attempts=2,
                                     http_timeout=2)
         [entry] = list_outbox(s)
-        with pytest.raises(ConfigError, match=r"\[notify\]"):
+        with pytest.raises(ConfigError, match="notify section of outsidein.toml"):
             deliver_outbox(s)
     assert report.failed == 1 and entry.status == "failed" and "ConnectError" in entry.last_error
 

@@ -1,9 +1,465 @@
-"""CLI commands for this area (registered by outsidein.cli)."""
+"""``outsidein insights | alla | needs | alignment | notify``: shared customer truth on the command line.
+
+Thin: each command opens the workspace's store, calls one ``outsidein.share`` service and
+prints a Rich table or, with ``--json``, the result's ``to_dict()``.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from outsidein import share
+from outsidein.cli._common import JSON_OPTION, console, print_json, workspace
+from outsidein.errors import DataValidationError
+from outsidein.share._common import user_by_email
+from outsidein.store.db import session_scope
+
+insights_app = typer.Typer(help="Insights published to departments, and their acknowledgement.",
+                           no_args_is_help=True)
+alla_app = typer.Typer(help="Ask, Listen, Learn, Act: questions to customers followed to outcomes.",
+                       no_args_is_help=True)
+needs_app = typer.Typer(help="The register of customer needs, ranked by opportunity.",
+                        no_args_is_help=True)
+alignment_app = typer.Typer(help="Do plans, messages and training address the top needs?",
+                            no_args_is_help=True)
+notify_app = typer.Typer(help="Webhook and e-mail notifications; the daily digest.",
+                         no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to *app* (filled in by the area's owner)."""
+    """Add the shared-customer-truth command groups to *app*."""
+    app.add_typer(insights_app, name="insights")
+    app.add_typer(alla_app, name="alla")
+    app.add_typer(needs_app, name="needs")
+    app.add_typer(alignment_app, name="alignment")
+    app.add_typer(notify_app, name="notify")
+
+
+def _out(result: Any, json_out: bool, line: str) -> None:
+    if json_out:
+        print_json(result)
+    else:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _dt(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+# -- insights -----------------------------------------------------------------------------
+
+@insights_app.command("list")
+def insights_list(
+    ctx: typer.Context,
+    department: Annotated[str | None, typer.Option("--department", "-d")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="only insights for this e-mail")] = None,
+    awaiting: Annotated[bool, typer.Option("--awaiting", help="only those awaiting acknowledgement")] = False,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """List current insights, high priority first."""
+    with session_scope(workspace(ctx).store_url) as s:
+        uid = user_by_email(s, user).id if user else None
+        rows = share.list_insights(s, department=department, for_user_id=uid,
+                                   awaiting_ack_only=awaiting)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "v", "priority", "title", "for", "owner", "ack due")
+    for i in rows:
+        table.add_row(str(i.id), str(i.version), i.priority, i.title, ", ".join(i.departments),
+                      i.owner_email, _dt(i.due_at))
+    console.print(table if rows else "no insights")
+
+
+@insights_app.command("show")
+def insights_show(
+    ctx: typer.Context,
+    insight_id: Annotated[int, typer.Argument()],
+    version: Annotated[int | None, typer.Option("--version", help="an earlier version")] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Show one insight: statement, evidence, versions."""
+    with session_scope(workspace(ctx).store_url) as s:
+        ins = share.get_insight(s, insight_id, version=version)
+        versions = share.list_versions(s, insight_id)
+    if json_out:
+        print_json({**ins.to_dict(), "versions": [v.to_dict() for v in versions]})
+        return
+    console.print(f"[bold]#{ins.id} {ins.title}[/]  (v{ins.version} of {ins.latest_version}, "
+                  f"{ins.priority} priority)", highlight=False)
+    console.print(ins.statement, highlight=False)
+    console.print(f"for {', '.join(ins.departments)} · owner {ins.owner_email} · "
+                  f"acknowledge by {_dt(ins.due_at)} UTC · hash {ins.version_hash}", highlight=False)
+    figures = ins.evidence.get("figures") or {}
+    if isinstance(figures, dict) and figures:
+        table = Table("figure", "value")
+        for k, v in figures.items():
+            table.add_row(str(k), str(v))
+        console.print(table)
+    for key in ("link", "snapshot_id"):
+        if ins.evidence.get(key):
+            console.print(f"{key}: {ins.evidence[key]}", highlight=False)
+
+
+@insights_app.command("publish")
+def insights_publish(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option("--title")],
+    statement: Annotated[str, typer.Option("--statement")],
+    owner: Annotated[str, typer.Option("--owner", help="e-mail of the customer advocate")],
+    department: Annotated[list[str], typer.Option("--department", "-d", help="repeat for several")],
+    priority: Annotated[str, typer.Option("--priority", help="high, medium or low")] = "high",
+    key: Annotated[str | None, typer.Option("--key", help="stable key: republishing versions it")] = None,
+    due_days: Annotated[int, typer.Option("--due-days", help="days to acknowledge")] = 7,
+    evidence: Annotated[Path | None, typer.Option("--evidence", help="JSON file of evidence")] = None,
+    figure: Annotated[list[str] | None, typer.Option("--figure", help="name=value (repeat)")] = None,
+    link: Annotated[str | None, typer.Option("--link", help="link to the analysis")] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Publish an insight (or a new version of the one with --key)."""
+    ev: dict[str, Any] = {}
+    if evidence is not None:
+        try:
+            ev = json.loads(evidence.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataValidationError(f"--evidence {evidence}: cannot read JSON ({exc})") from exc
+    for item in figure or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise DataValidationError(f"--figure {item!r}: expected name=value, e.g. churn=0.12")
+        try:
+            parsed: Any = float(value)
+        except ValueError:
+            parsed = value
+        ev.setdefault("figures", {})[name.strip()] = parsed
+    if link:
+        ev["link"] = link
+    with session_scope(workspace(ctx).store_url) as s:
+        ins = share.publish_insight(s, title=title, statement=statement, evidence=ev,
+                                    owner_email=owner, departments=department, priority=priority,
+                                    source="cli", key=key, due_days=due_days)
+    what = "published" if ins.new_version else "unchanged"
+    _out(ins, json_out, f"{what}: insight #{ins.id} v{ins.version} ({ins.version_hash[:12]})")
+
+
+@insights_app.command("ack")
+def insights_ack(
+    ctx: typer.Context,
+    insight_id: Annotated[int, typer.Argument()],
+    user: Annotated[str, typer.Option("--user", help="e-mail of the person acknowledging")],
+    version_hash: Annotated[str | None, typer.Option("--hash", help="version hash read (default: current)")] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Record that a department member read an insight version."""
+    with session_scope(workspace(ctx).store_url) as s:
+        digest = version_hash or share.get_insight(s, insight_id).version_hash
+        ack = share.acknowledge(s, insight_id=insight_id, version_hash=digest,
+                                user_id=user_by_email(s, user).id)
+    _out(ack, json_out, f"{ack.user_email} acknowledged insight #{insight_id} v{ack.version} "
+                        f"at {_dt(ack.acknowledged_at)} UTC")
+
+
+@insights_app.command("ack-status")
+def insights_ack_status(
+    ctx: typer.Context,
+    insight_id: Annotated[int, typer.Argument()],
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Who has and has not acknowledged the current version, per department."""
+    with session_scope(workspace(ctx).store_url) as s:
+        st = share.ack_status(s, insight_id)
+    if json_out:
+        print_json(st)
+        return
+    console.print(f"#{st.insight_id} {st.title} v{st.version}: {st.acknowledged_count} of "
+                  f"{st.expected_count} acknowledged, due {_dt(st.due_at)} UTC", highlight=False)
+    table = Table("department", "acknowledged", "not yet", "overdue")
+    for d in st.departments:
+        table.add_row(d.department, ", ".join(p.email for p in d.acknowledged) or "—",
+                      ", ".join(p.email for p in d.pending) or "—",
+                      "[red]OVERDUE[/]" if d.overdue else "")
+    console.print(table)
+
+
+@insights_app.command("audit-log")
+def insights_audit_log(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Export every acknowledgement, action and outcome (who, when, version hash)."""
+    with session_scope(workspace(ctx).store_url) as s:
+        text = share.export_audit_log(s, fmt=fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}", highlight=False)
+    else:
+        typer.echo(text, nl=False)
+
+
+# -- Ask, Listen, Learn, Act --------------------------------------------------------------
+
+@alla_app.command("ask")
+def alla_ask(ctx: typer.Context, text: Annotated[str, typer.Argument()],
+             by: Annotated[str | None, typer.Option("--by", help="e-mail of who asks")] = None,
+             audience: Annotated[str, typer.Option("--audience")] = "",
+             channel: Annotated[str, typer.Option("--channel")] = "",
+             json_out: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Ask: record a question put to customers."""
+    with session_scope(workspace(ctx).store_url) as s:
+        q = share.ask(s, text=text, asked_by_email=by, audience=audience, channel=channel)
+    _out(q, json_out, f"question #{q.id} recorded")
+
+
+@alla_app.command("listen")
+def alla_listen(ctx: typer.Context, question_id: Annotated[int, typer.Argument()],
+                summary: Annotated[str, typer.Argument()],
+                source: Annotated[str, typer.Option("--source")] = "",
+                json_out: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Listen: record what customers said in answer to a question."""
+    with session_scope(workspace(ctx).store_url) as s:
+        h = share.listen(s, question_id=question_id, summary=summary, source=source)
+    _out(h, json_out, f"heard #{h.id} recorded for question #{question_id}")
+
+
+@alla_app.command("learn")
+def alla_learn(ctx: typer.Context, question_id: Annotated[int, typer.Argument()],
+               insight_id: Annotated[int, typer.Argument()],
+               note: Annotated[str, typer.Option("--note")] = "",
+               json_out: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Learn: link a question to the insight it led to."""
+    with session_scope(workspace(ctx).store_url) as s:
+        lr = share.learn(s, question_id=question_id, insight_id=insight_id, note=note)
+    _out(lr, json_out, f"question #{question_id} -> insight #{insight_id} ({lr.insight_title})")
+
+
+@alla_app.command("act")
+def alla_act(
+    ctx: typer.Context,
+    insight_id: Annotated[int, typer.Argument()],
+    title: Annotated[str, typer.Option("--title")],
+    owner: Annotated[str, typer.Option("--owner", help="e-mail")],
+    department: Annotated[str, typer.Option("--department", "-d")],
+    due: Annotated[str, typer.Option("--due", help="YYYY-MM-DD")],
+    kpi: Annotated[str, typer.Option("--kpi", help="the KPI it should move")],
+    baseline: Annotated[float, typer.Option("--baseline")],
+    target: Annotated[float, typer.Option("--target")],
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Act: log an action on an insight with the KPI it should move."""
+    with session_scope(workspace(ctx).store_url) as s:
+        a = share.act(s, insight_id=insight_id, title=title, owner_email=owner,
+                      department=department, due=due, kpi=kpi, kpi_baseline=baseline,
+                      kpi_target=target)
+    _out(a, json_out, f"action #{a.id} logged, due {a.due}")
+
+
+@alla_app.command("outcome")
+def alla_outcome(ctx: typer.Context, action_id: Annotated[int, typer.Argument()],
+                 kpi_value: Annotated[float, typer.Option("--kpi-value")],
+                 measured_at: Annotated[str, typer.Option("--measured-at", help="YYYY-MM-DD")],
+                 note: Annotated[str, typer.Option("--note")] = "",
+                 json_out: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Record the KPI measured after an action (success if it moved toward target)."""
+    with session_scope(workspace(ctx).store_url) as s:
+        o = share.record_outcome(s, action_id=action_id, kpi_value=kpi_value,
+                                 measured_at=measured_at, note=note)
+    _out(o, json_out, f"action #{action_id}: {'success' if o.success else 'failure'}")
+
+
+@alla_app.command("board")
+def alla_board_cmd(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Every question followed to actions, with successes, failures, open and overdue."""
+    with session_scope(workspace(ctx).store_url) as s:
+        board = share.alla_board(s)
+    if json_out:
+        print_json(board)
+        return
+    console.print(f"{board.questions} questions · {board.actions} actions: {board.successes} "
+                  f"succeeded, {board.failures} failed, {board.open} open, {board.overdue} overdue",
+                  highlight=False)
+    table = Table("question", "insights", "action", "due", "status")
+    for chain in board.chains:
+        q = chain.question.text if chain.question else "(from analyses)"
+        ins = ", ".join(f"#{ln.insight_id}" for ln in chain.learnings)
+        for a in chain.actions or [None]:
+            table.add_row(q, ins, a.title if a else "—", str(a.due) if a else "",
+                          a.status if a else "")
+    console.print(table)
+
+
+# -- needs --------------------------------------------------------------------------------
+
+@needs_app.command("add")
+def needs_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument()],
+    importance: Annotated[float, typer.Option("--importance", help="0-10")],
+    satisfaction: Annotated[float, typer.Option("--satisfaction", help="0-10")],
+    code: Annotated[str | None, typer.Option("--code", help="default: next N<number>")] = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    complaints: Annotated[int | None, typer.Option("--complaints")] = None,
+    interactions: Annotated[int | None, typer.Option("--interactions")] = None,
+    note: Annotated[list[str] | None, typer.Option("--note", help="advocate note (repeat)")] = None,
+    answer: Annotated[list[str] | None, typer.Option("--answer", help="survey answer (repeat)")] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Add a customer need with its evidence."""
+    evidence: dict[str, Any] = {}
+    if complaints is not None:
+        evidence["complaints"] = complaints
+    if interactions is not None:
+        evidence["interactions"] = interactions
+    if note:
+        evidence["advocate_notes"] = list(note)
+    if answer:
+        evidence["survey_answers"] = list(answer)
+    with session_scope(workspace(ctx).store_url) as s:
+        need = share.add_need(s, code=code, title=title, importance=importance,
+                              satisfaction=satisfaction, description=description,
+                              evidence=evidence)
+    _out(need, json_out, f"added need {need.code} (opportunity {need.opportunity:g})")
+
+
+@needs_app.command("update")
+def needs_update(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument()],
+    importance: Annotated[float | None, typer.Option("--importance")] = None,
+    satisfaction: Annotated[float | None, typer.Option("--satisfaction")] = None,
+    title: Annotated[str | None, typer.Option("--title")] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Revise a need's scores or title."""
+    with session_scope(workspace(ctx).store_url) as s:
+        need = share.update_need(s, code, importance=importance, satisfaction=satisfaction,
+                                 title=title)
+    _out(need, json_out, f"updated need {need.code} (opportunity {need.opportunity:g})")
+
+
+@needs_app.command("list")
+def needs_list(ctx: typer.Context,
+               top: Annotated[int | None, typer.Option("--top", help="only the first N")] = None,
+               json_out: Annotated[bool, JSON_OPTION] = False) -> None:
+    """The needs ranked by opportunity = importance + max(importance - satisfaction, 0)."""
+    with session_scope(workspace(ctx).store_url) as s:
+        needs = share.ranked_needs(s, top=top)
+    if json_out:
+        print_json(needs)
+        return
+    table = Table("rank", "code", "need", "importance", "satisfaction", "opportunity")
+    for rank, n in enumerate(needs, start=1):
+        table.add_row(str(rank), n.code, n.title, f"{n.importance:.1f}", f"{n.satisfaction:.1f}",
+                      f"{n.opportunity:.1f}")
+    console.print(table if needs else "the needs register is empty ('outsidein needs add')")
+
+
+# -- alignment ----------------------------------------------------------------------------
+
+@alignment_app.command("import")
+def alignment_import(ctx: typer.Context, file: Annotated[Path, typer.Argument()],
+                     json_out: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Import plans, messages and training items (CSV: kind,title,owner,needs)."""
+    with session_scope(workspace(ctx).store_url) as s:
+        res = share.import_items_csv(s, file)
+    _out(res, json_out, f"imported {file.name}: {res.created} new, {res.updated} updated")
+
+
+@alignment_app.command("review")
+def alignment_review_cmd(
+    ctx: typer.Context,
+    top: Annotated[int, typer.Option("--top", help="how many top needs")] = 10,
+    html: Annotated[Path | None, typer.Option("--html", help="write the page here")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="print the page to PDF here")] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """The top needs against product plans, marketing messages and sales training."""
+    with session_scope(workspace(ctx).store_url) as s:
+        review = share.alignment_review(s, top=top)
+    if html:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(review.to_html(), encoding="utf-8")
+    if pdf:
+        review.to_pdf(pdf)
+    if json_out:
+        print_json(review)
+        return
+    console.print(review.summary, highlight=False)
+    table = Table("#", "need", "opportunity", *share.alignment.FUNCTIONS.values())
+    style = {"addressed": "green", "partly": "yellow", "missed": "red"}
+    for r in review.rows:
+        table.add_row(str(r.rank), f"{r.need.code} {r.need.title}", f"{r.need.opportunity:.1f}",
+                      *(f"[{style[c.status]}]{c.status}[/]" for c in r.cells))
+    console.print(table)
+    for path in (html, pdf):
+        if path:
+            console.print(f"wrote {path}", highlight=False)
+
+
+# -- notify -------------------------------------------------------------------------------
+
+def _settings(ctx: typer.Context, webhook_url: str | None, smtp_host: str | None,
+              smtp_port: int | None, smtp_from: str | None) -> share.NotifySettings:
+    ws = workspace(ctx)
+    base = share.notify_settings(ws.config.extra)
+    smtp = base.smtp
+    if smtp_host:
+        smtp = share.SmtpSettings(host=smtp_host, port=smtp_port or 25,
+                                  sender=smtp_from or (smtp.sender if smtp else "outsidein@localhost"))
+    return share.NotifySettings(webhook_url=webhook_url or base.webhook_url, smtp=smtp)
+
+
+WEBHOOK = typer.Option("--webhook-url", help="overrides webhook_url of the notify section")
+SMTP_HOST = typer.Option("--smtp-host", help="overrides smtp_host of the notify section")
+SMTP_PORT = typer.Option("--smtp-port")
+SMTP_FROM = typer.Option("--smtp-from")
+
+
+@notify_app.command("deliver")
+def notify_deliver(
+    ctx: typer.Context,
+    webhook_url: Annotated[str | None, WEBHOOK] = None,
+    smtp_host: Annotated[str | None, SMTP_HOST] = None,
+    smtp_port: Annotated[int | None, SMTP_PORT] = None,
+    smtp_from: Annotated[str | None, SMTP_FROM] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Queue overdue-acknowledgement and action-due notices, then send the outbox."""
+    cfg = _settings(ctx, webhook_url, smtp_host, smtp_port, smtp_from)
+    with session_scope(workspace(ctx).store_url) as s:
+        share.enqueue_due_events(s)
+        report = share.deliver_outbox(s, webhook_url=cfg.webhook_url, smtp=cfg.smtp)
+    _out(report, json_out, f"sent {report.sent}, still pending {report.pending}, failed "
+                           f"{report.failed}, skipped {report.skipped}")
+
+
+@notify_app.command("digest")
+def notify_digest(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Option("--user", help="the digest of this e-mail")] = None,
+    send: Annotated[bool, typer.Option("--send", help="send today's digests")] = False,
+    webhook_url: Annotated[str | None, WEBHOOK] = None,
+    smtp_host: Annotated[str | None, SMTP_HOST] = None,
+    smtp_port: Annotated[int | None, SMTP_PORT] = None,
+    smtp_from: Annotated[str | None, SMTP_FROM] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Show the daily digest (company-wide or for --user); --send delivers it."""
+    cfg = _settings(ctx, webhook_url, smtp_host, smtp_port, smtp_from) if send else None
+    with session_scope(workspace(ctx).store_url) as s:
+        uid = user_by_email(s, user).id if user else None
+        digest = share.daily_digest(s, for_user_id=uid)
+        report = share.send_digest(s, webhook_url=cfg.webhook_url, smtp=cfg.smtp) if cfg else None
+    if json_out:
+        print_json({"digest": digest.to_dict(), "delivery": report.to_dict() if report else None})
+        return
+    console.print(f"[bold]{digest.subject}[/]", highlight=False)
+    console.print(digest.to_text(), highlight=False)
+    if report:
+        console.print(f"sent {report.sent}, pending {report.pending}, failed {report.failed}",
+                      highlight=False)

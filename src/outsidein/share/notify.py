@@ -83,8 +83,8 @@ def notify_settings(extra: Mapping[str, Any]) -> NotifySettings:
         try:
             port = int(sec.get("smtp_port", os.environ.get("OUTSIDEIN_SMTP_PORT", 25)))
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"[notify] smtp_port {sec.get('smtp_port')!r}: expected a port "
-                              "number like 25 or 587") from exc
+            raise ConfigError(f"smtp_port {sec.get('smtp_port')!r} in the notify section of "
+                              "outsidein.toml: expected a port number like 25 or 587") from exc
         smtp = SmtpSettings(host=str(host), port=port,
                             sender=str(sec.get("smtp_from", "outsidein@localhost")),
                             username=sec.get("smtp_user") or None,
@@ -332,8 +332,9 @@ def deliver_outbox(
     unsuccessful runs, and ``skipped`` when no configured channel applies to it.
     """
     if not webhook_url and smtp is None:
-        raise ConfigError("no notification channel configured: set [notify] webhook_url and/or "
-                          "smtp_host in outsidein.toml (or pass --webhook-url / --smtp-host)")
+        raise ConfigError("no notification channel configured: set webhook_url and/or smtp_host "
+                          "in the notify section of outsidein.toml (or pass --webhook-url / "
+                          "--smtp-host)")
     rows = list(session.scalars(select(m.OutboxMessage).where(m.OutboxMessage.status == "pending")
                                 .order_by(m.OutboxMessage.id)))
     attempts: list[AttemptRecord] = []

@@ -139,6 +139,31 @@ def seed(ws: Workspace) -> None:
                                  password=PASSWORD, role=role, departments=deps)
 
 
+def seed_loop(ws: Workspace, insight_id: int) -> None:
+    """Needs, plans/messages/training and one Ask-Listen-Learn-Act chain."""
+    from outsidein import share
+
+    with session_scope(ws.store_url) as s:
+        share.add_need(s, code="N1", title="Delivery within 48 hours", importance=9,
+                       satisfaction=4, evidence={"complaints": 212})
+        share.add_need(s, code="N2", title="One contact who knows my account", importance=8,
+                       satisfaction=5)
+        share.add_need(s, code="N3", title="Clear invoices", importance=5, satisfaction=6)
+        share.add_item(s, kind="plan", title="Regional micro-warehouses", needs={"N1": "full"})
+        share.add_item(s, kind="message", title="Fast delivery campaign", needs={"N1": "partial"})
+        share.add_item(s, kind="training", title="Account ownership for reps",
+                       needs={"N2": "full"})
+        share.add_item(s, kind="message", title="Brand refresh", needs={})
+        q = share.ask(s, text="Why do top customers leave?", asked_by_email=PEOPLE["advocate"][0],
+                      audience="lapsed top-decile customers", channel="phone")
+        share.listen(s, question_id=q.id, summary="Late deliveries after a complaint",
+                     source="call centre")
+        share.learn(s, question_id=q.id, insight_id=insight_id, note="complaint handling")
+        share.act(s, insight_id=insight_id, title="24-hour call-back rule",
+                  owner_email=PEOPLE["member"][0], department="product", due="2030-01-31",
+                  kpi="top-decile churn %", kpi_baseline=12.0, kpi_target=8.0)
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from outsidein.web.app import create_app
@@ -159,6 +184,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                                             "layout": {"title": {"text": "Share of profit"}}},
                                   "link": "/answers", "snapshot_id": "demo-2026-11"})
         s.insight_id, s.insight_hash = ins.id, ins.version_hash
+        seed_loop(ws, ins.id)
         yield s
         for c in s.clients:
             c.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from outsidein.errors import MissingDataError
 from outsidein.web.auth import Principal, Require
-from outsidein.web.routes._common import STORE, plain, render
+from outsidein.web.routes._common import STORE, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,24 +47,22 @@ def _call(name: str, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
 def alla_page(request: Request, principal: Principal = Depends(Require()),
               session: Session = STORE) -> HTMLResponse:
     board, missing = _call("alla_board", session)
-    return render(request, "alla.html", principal, board=board, data=plain(board),
-                  missing=missing)
+    return render(request, "alla.html", principal, board=board, missing=missing)
 
 
 @router.get("/needs", response_class=HTMLResponse)
 def needs_page(request: Request, principal: Principal = Depends(Require()),
                session: Session = STORE) -> HTMLResponse:
     needs, missing = _call("ranked_needs", session)
-    return render(request, "needs.html", principal, needs=needs,
-                  rows=[plain(n) for n in needs or []], missing=missing)
+    return render(request, "needs.html", principal, needs=needs, missing=missing)
 
 
 @router.get("/alignment", response_class=HTMLResponse)
 def alignment_page(request: Request, top: int = 10, principal: Principal = Depends(Require()),
                    session: Session = STORE) -> HTMLResponse:
     review, missing = _call("alignment_review", session, top=top)
-    return render(request, "alignment.html", principal, review=review, data=plain(review),
-                  missing=missing, top=top)
+    return render(request, "alignment.html", principal, review=review, missing=missing,
+                  top=top)
 
 
 @router.get("/alignment/export.html")
@@ -76,9 +76,10 @@ def alignment_export_html(top: int = 10, principal: Principal = Depends(Require(
 @router.get("/alignment/export.pdf")
 def alignment_export_pdf(top: int = 10, principal: Principal = Depends(Require()),
                          session: Session = STORE) -> Response:
-    from outsidein.web.pdf import html_to_pdf
-
     review = service("alignment_review")(session, top=top)
-    pdf = review.to_pdf() if hasattr(review, "to_pdf") else html_to_pdf(review.to_html())
+    with tempfile.TemporaryDirectory(prefix="outsidein-alignment-") as tmp:
+        path = Path(tmp) / "alignment-review.pdf"
+        review.to_pdf(path)
+        pdf = path.read_bytes()
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": 'attachment; filename="alignment-review.pdf"'})

@@ -1,0 +1,158 @@
+"""What people see on the pages and what machines get from the API (live server, real store)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+
+def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) -> None:
+    member = site.login("member")
+    page = member.get("/").text
+    assert "Not answered yet" in page and "outsidein answer" in page
+    assert "not yet measured — comes with sense-and-respond" in page
+    assert "not yet measured — comes with the culture survey" in page
+    assert "Top 10% of customers bring 62% of profit" in page  # awaiting acknowledgement
+    results = site.ws.root / "results"
+    results.mkdir(exist_ok=True)
+    doc = {f"q{i}": {"question": f"Question {i}", "headline": f"Headline number {i}",
+                     "rows": [{"customer_id": i, "score": i / 10}],
+                     "figures": [{"data": [{"type": "bar", "x": ["a"], "y": [i]}],
+                                  "layout": {}}],
+                     "next_action": f"Do thing {i}", "missing_data": []} for i in range(1, 6)}
+    doc["q4"]["missing_data"] = ["no prospects loaded: run 'outsidein load prospects FILE'"]
+    (results / "five_questions.json").write_text(json.dumps(doc), encoding="utf-8")
+    try:
+        page = member.get("/").text
+        for i in range(1, 6):
+            assert f"Headline number {i}" in page and f"Do thing {i}" in page
+        assert "no prospects loaded" in page
+        answers = member.get("/answers").text
+        assert answers.count('class="plotly-fig"') == 5 and "/static/plotly.js" in answers
+        api = member.get("/api/v1/answers").json()
+        assert api["available"] and [a["headline"] for a in api["answers"]][0] == "Headline number 1"
+    finally:
+        (results / "five_questions.json").unlink()
+
+
+def test_plotly_and_vendor_scripts_are_served_locally(site: Any) -> None:
+    c = site.client()
+    r = c.get("/static/plotly.js")
+    assert r.status_code == 200 and len(r.content) > 1_000_000 and b"plotly" in r.content[:5000]
+    assert c.get("/static/vendor/htmx.min.js").status_code == 200
+    assert c.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
+
+
+def test_insight_page_shows_evidence_version_and_acknowledge_button(site: Any) -> None:
+    member = site.login("member")
+    page = member.get(f"/insights/{site.insight_id}").text
+    assert "share of profit top decile" in page and "0.62" in page
+    assert site.insight_hash[:12] in page and "demo-2026-11" in page
+    assert 'id="ack-button"' in page and 'hx-post=' in page
+    viewer = site.login("viewer")
+    page = viewer.get(f"/insights/{site.insight_id}").text
+    assert 'id="ack-button"' not in page and "Viewers read insights" in page
+
+
+def test_advocate_publishes_and_member_acknowledges_through_the_api(site: Any) -> None:
+    advocate_key = site.api_key("insights:write", "insights:read", user="advocate")
+    adv = site.client(headers={"Authorization": f"Bearer {advocate_key}"})
+    r = adv.post("/api/v1/insights", json={
+        "title": "Slow delivery costs loyalty", "statement": "Orders late by 3+ days halve repeat "
+        "purchase.", "departments": ["sales"], "priority": "medium",
+        "evidence": {"figures": {"repeat_rate_late": 0.21, "repeat_rate_on_time": 0.44}}})
+    assert r.status_code == 201, r.text
+    ins = r.json()
+    assert ins["version"] == 1 and ins["owner_email"] == site.PEOPLE["advocate"][0]
+    status = adv.get(f"/api/v1/insights/{ins['id']}/ack-status").json()
+    assert status["acknowledged_count"] == 0 and status["departments"][0]["department"] == "sales"
+
+    sales = site.client(headers={"Authorization":
+                                 f"Bearer {site.api_key('acks:write', user='sales')}"})
+    r = sales.post(f"/api/v1/insights/{ins['id']}/acknowledgements",
+                   json={"version_hash": ins["version_hash"]})
+    assert r.status_code == 201, r.text
+    assert r.json()["user_email"] == site.PEOPLE["sales"][0]
+    status = adv.get(f"/api/v1/insights/{ins['id']}/ack-status").json()
+    assert status["acknowledged_count"] == 1 == status["expected_count"]
+    # A member of another department cannot acknowledge it: 403 problem+json.
+    other = site.client(headers={"Authorization":
+                                 f"Bearer {site.api_key('acks:write', user='member')}"})
+    r = other.post(f"/api/v1/insights/{ins['id']}/acknowledgements",
+                   json={"version_hash": ins["version_hash"]})
+    assert r.status_code == 403 and "not a member" in r.json()["detail"]
+    audit = adv.get("/api/v1/audit-log?format=csv")
+    rows = list(csv.DictReader(io.StringIO(audit.text)))
+    assert any(r["event"] == "acknowledgement" and r["user_email"] == site.PEOPLE["sales"][0]
+               and r["version_hash"] == ins["version_hash"] for r in rows)
+
+
+def test_alla_needs_and_alignment_pages(site: Any) -> None:
+    viewer = site.login("viewer")
+    alla = viewer.get("/alla").text
+    assert "Why do top customers leave?" in alla and "Late deliveries after a complaint" in alla
+    assert "24-hour call-back rule" in alla and "top-decile churn %" in alla
+    needs = viewer.get("/needs").text
+    assert needs.index("Delivery within 48 hours") < needs.index("One contact who knows") \
+        < needs.index("Clear invoices")
+    assert "14.0" in needs  # 9 + max(9 - 4, 0)
+    page = viewer.get("/alignment").text
+    assert 'id="alignment-matrix"' in page and "disconnect" in page
+    assert "Brand refresh" in page.split('id="off-target"')[1]
+    html = viewer.get("/alignment/export.html")
+    assert html.headers["content-disposition"].startswith("attachment")
+    assert "Delivery within 48 hours" in html.text
+    api = viewer.get("/api/v1/alignment").json()
+    first = api["rows"][0]
+    assert first["need"]["code"] == "N1"
+    assert [c["status"] for c in first["cells"]] == ["addressed", "partly", "missed"]
+    assert [n["code"] for n in viewer.get("/api/v1/needs?top=2").json()] == ["N1", "N2"]
+
+
+def test_alignment_exports_a_pdf(site: Any) -> None:
+    r = site.login("advocate").get("/alignment/export.pdf")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+
+def test_audit_log_download_for_the_advocate(site: Any) -> None:
+    adv = site.login("advocate")
+    r = adv.get("/audit-log?format=json")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    assert isinstance(json.loads(r.text), list)
+
+
+def test_value_page_and_api_say_how_to_fill_customer_value(site: Any) -> None:
+    member = site.login("member")
+    page = member.get("/value").text
+    assert "customer_value" in page and "value engine" in page
+    r = site.client(headers={"Authorization": f"Bearer {site.api_key('value:read')}"}).get(
+        "/api/v1/customers/1/value")
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert "customer_value" in r.json()["detail"]
+
+
+def test_admin_adds_a_person_who_can_then_log_in(site: Any) -> None:
+    admin = site.login("admin")
+    token = admin.headers["X-CSRF-Token"]
+    r = admin.post("/admin/users", data={
+        "csrf_token": token, "email": "new.hire@acme.test", "name": "New Hire",
+        "password": "a long enough pass", "role": "member", "departments": ["sales"]})
+    assert r.status_code == 200 and "added new.hire@acme.test" in r.text
+    r = admin.post("/admin/users", data={
+        "csrf_token": token, "email": "short@acme.test", "name": "Short", "password": "short",
+        "role": "member"})
+    assert r.status_code == 422 and "at least 10 characters" in r.text
+    r = admin.post("/admin/apikeys", data={"csrf_token": token, "name": "crm",
+                                           "scopes": ["insights:read"]})
+    secret = r.text.split('id="api-secret">')[1].split("<")[0]
+    assert admin.get("/admin").text.count(secret) == 0  # shown once only
+    c = site.client(headers={"Authorization": f"Bearer {secret}"})
+    assert c.get("/api/v1/insights").status_code == 200
+    person = site.client()
+    tok = site.csrf_of(person.get("/login").text)
+    r = person.post("/login", data={"email": "new.hire@acme.test",
+                                    "password": "a long enough pass", "csrf_token": tok})
+    assert r.status_code == 303
+    assert "New Hire" in person.get("/").text

@@ -16,7 +16,8 @@ value_app = typer.Typer(help="Customer value: fit BTYD models, score CLV, list t
 @value_app.command("fit")
 def fit_cmd(
     ctx: typer.Context,
-    model: Annotated[str, typer.Option(help="transaction model: bgnbd, mbgnbd or pareto")] = "bgnbd",
+    model: Annotated[str, typer.Option(
+        help="transaction model: bgnbd, mbgnbd or pareto")] = "bgnbd",
     calibration_end: Annotated[str | None, typer.Option(
         "--calibration-end", help="fit on purchases up to this date (YYYY-MM-DD) and check "
         "the rest as a holdout")] = None,

@@ -227,7 +227,8 @@ def _fit_models(summary: ir.Table, model: str) -> tuple[Any, Any, dict[str, int]
            rows["T"].to_numpy(float), weights=rows.n.to_numpy(float))
     repeat = summary.filter((summary.frequency > 0) & (summary.monetary_value > 0))
     # distinct (frequency, spend) rows with counts; spend to the cent is exact enough
-    spend = (repeat.mutate(m=repeat.monetary_value.round(2))
+    rounded = repeat.mutate(m=repeat.monetary_value.round(2))
+    spend = (rounded.filter(rounded.m > 0)
              .group_by(["frequency", "m"]).aggregate(n=ibis._.count()).execute())
     if len(spend) < 3:
         raise MissingDataError(

@@ -1,9 +1,73 @@
-"""CLI commands for this area (registered by outsidein.cli)."""
+"""``outsidein demo``: generate the demo company, run the analyses, write the report."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+
+from outsidein.cli._common import JSON_OPTION, State, console, print_json, progress
+
+
+def _run_analyses(ws: Any, bar: Any) -> Any:
+    """The analysis pipeline when this build has it, else ``None``."""
+    try:
+        from outsidein.services.pipeline import run_analyses
+    except ModuleNotFoundError:
+        return None
+    return run_analyses(ws, progress=bar)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to *app* (filled in by the area's owner)."""
+    """Add ``outsidein demo`` to *app*."""
+
+    @app.command()
+    def demo(
+        ctx: typer.Context,
+        customers: Annotated[int, typer.Option("--customers", "-n", min=100,
+                                               help="number of customers")] = 20_000,
+        seed: Annotated[int, typer.Option(help="random seed (same seed, same company)")] = 42,
+        force: Annotated[bool, typer.Option(
+            "--force", help="replace canonical tables even if they hold non-demo data")] = False,
+        analyze: Annotated[bool, typer.Option(
+            "--analyze/--no-analyze", help="run the analyses after generating")] = True,
+        as_json: Annotated[bool, JSON_OPTION] = False,
+    ) -> None:
+        """Generate a demo company with planted truths, analyse it and write the report.
+
+        Creates the workspace if it does not exist.  A previous demo in the
+        workspace is replaced; other data is kept safe unless --force.
+        """
+        from outsidein.report.html import build_report
+        from outsidein.warehouse.demo import generate_demo
+        from outsidein.workspace import Workspace
+
+        state: State = ctx.find_root().obj
+        ws = Workspace.init(state.workspace_dir)
+        try:
+            with progress(enabled=not as_json) as bar:
+                report = generate_demo(ws, customers=customers, seed=seed, progress=bar,
+                                       force=force)
+                pipeline = _run_analyses(ws, bar) if analyze else None
+            path = build_report(ws)
+        finally:
+            ws.close()
+        if as_json:
+            print_json({"demo": report.to_dict(),
+                        "analyses": pipeline.to_dict() if pipeline is not None else None,
+                        "report": str(path)})
+        else:
+            _print(report, pipeline, path)
+        if pipeline is not None and not pipeline.ok:
+            raise typer.Exit(1)
+
+
+def _print(report: Any, pipeline: Any, path: Any) -> None:
+    console.print(report.summary(), highlight=False)
+    if pipeline is not None:
+        for s in pipeline.steps:
+            colour = {"ok": "green", "skipped": "yellow", "missing_data": "yellow"}.get(
+                s.status, "red")
+            console.print(f"[{colour}]{s.status:>12}[/] {s.name} ({s.seconds:.1f} s) "
+                          f"{s.message}", highlight=False)
+    console.print(f"report: [bold]{path}[/]")

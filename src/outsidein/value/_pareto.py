@@ -195,19 +195,27 @@ def _expm1_ratio(c: float, span: np.ndarray) -> np.ndarray:
 
 
 class _ParetoData:
-    """Distinct rows; the hypergeometric block is evaluated once per distinct (x, time)."""
+    """Distinct rows arranged so the work is done once per distinct (x, time) pair.
+
+    The first term depends on a row through (x, T); the hypergeometric pieces
+    H(t) through (x, t_x) and (x, T).  Only the log-sum-exp and the difference
+    H(t_x) - H(T) are per row; gradients are aggregated with ``bincount``.
+    """
 
     def __init__(self, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, w: np.ndarray) -> None:
-        self.x, self.tx, self.big_t, self.w = x, tx, big_t, w
-        self.ix, self.ux = factor(x)
-        self.iT, self.uT = factor(big_t)
-        # pairs (x, t) where H is needed: (x, t_x) and (x, T), rows with t_x < T only
-        self.open = tx < big_t
-        n_open = int(self.open.sum())
-        px = np.concatenate([x[self.open], x[self.open]])
-        pt = np.concatenate([tx[self.open], big_t[self.open]])
-        codes, rep = group([px, pt])
-        self.px, self.pt = px[rep], pt[rep]
+        self.w, self.n = w, float(w.sum())
+        ix, self.ux = factor(x)
+        self.wx = np.bincount(ix, weights=w, minlength=self.ux.size)
+        self.ia, rep_a = group([x, big_t])
+        self.a_x, self.a_t = x[rep_a], big_t[rep_a]
+        self.w_a = np.bincount(self.ia, weights=w, minlength=rep_a.size)
+        # H is needed at (x, t_x) and (x, T) for rows with t_x < T only
+        op = tx < big_t
+        self.op, self.w_op, self.ia_op, self.ix_op = op, w[op], self.ia[op], ix[op]
+        n_open = int(op.sum())
+        codes, rep = group([np.concatenate([x[op], x[op]]), np.concatenate([tx[op], big_t[op]])])
+        self.px = np.concatenate([x[op], x[op]])[rep]
+        self.pt = np.concatenate([tx[op], big_t[op]])[rep]
         self.i_tx, self.i_t = codes[:n_open], codes[n_open:]
 
     def _h_block(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -224,39 +232,39 @@ class _ParetoData:
 
     def loglik_grad(self, p: np.ndarray) -> tuple[float, np.ndarray]:
         r, alpha, s, beta = (float(v) for v in p)
-        x, big_t, w = self.x, self.big_t, self.w
-        la_t = np.log(alpha + self.uT)[self.iT]
-        lb_t = np.log(beta + self.uT)[self.iT]
-        log_first = -(r + x) * la_t - s * lb_t
-        g_first = np.stack([-la_t, -(r + x) / (alpha + big_t), -lb_t, -s / (beta + big_t)])
-        # second term: log(s/m) + log(H(t_x) - H(T)) on open rows
-        log_sec = np.full(x.size, -np.inf)
-        g_sec = np.zeros((4, x.size))
-        if self.px.size:
-            hb, hg = self._h_block(p)
-            h_tx, h_t = hb[self.i_tx], hb[self.i_t]
-            xo = x[self.open]
-            m = r + s + xo
-            d = np.minimum(h_t - h_tx, 0.0)
-            log_sec[self.open] = np.log(s) - np.log(m) + h_tx + np.log(-np.expm1(d))
-            # d/dp log(H1 - H2) = (H1 g1 - H2 g2)/(H1 - H2) = (g1 - e^d g2)/(1 - e^d)
-            ed = np.exp(d)
-            frac = (hg[:, self.i_tx] - ed * hg[:, self.i_t]) / (-np.expm1(d))
-            g_m = -1.0 / m
-            g_sec[:, self.open] = frac + np.stack([g_m, np.zeros_like(m), 1 / s + g_m,
-                                                   np.zeros_like(m)])
-        lse = np.logaddexp(log_first, log_sec)
-        w1 = np.exp(log_first - lse)
-        w2 = 1 - w1
-        ux = self.ux
-        c_x = gammaln(r + ux)[self.ix]
-        nt = float(w.sum())
-        ll = (float(np.dot(w, c_x + lse))
-              + nt * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta)))
-        mix = w1 * g_first + w2 * np.where(np.isfinite(log_sec), g_sec, 0.0)
-        grad = mix @ w
-        grad[0] += float(np.dot(w, digamma(r + ux)[self.ix])) + nt * (np.log(alpha) - digamma(r))
-        grad[1] += nt * r / alpha
-        grad[2] += nt * np.log(beta)
-        grad[3] += nt * s / beta
+        ux, n = self.ux, self.n
+        # first term, per (x, T) pair: -(r+x) log(alpha+T) - s log(beta+T)
+        la, lb = np.log(alpha + self.a_t), np.log(beta + self.a_t)
+        big_a = -(r + self.a_x) * la - s * lb
+        ll = (float(np.dot(self.wx, gammaln(r + ux))) + float(np.dot(self.w_a, big_a))
+              + n * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta)))
+        g_a = np.stack([-la, -(r + self.a_x) / (alpha + self.a_t), -lb,
+                        -s / (beta + self.a_t)])
+        grad = g_a @ self.w_a
+        grad += np.array([float(np.dot(self.wx, digamma(r + ux))) + n * (np.log(alpha)
+                          - digamma(r)), n * r / alpha, n * np.log(beta), n * s / beta])
+        if not self.px.size:
+            return ll, grad
+        # second term on open rows: log(s/m) + log(H(t_x) - H(T)), m = r+s+x
+        hb, hg = self._h_block(p)
+        h_tx = hb[self.i_tx]
+        d = np.minimum(hb[self.i_t] - h_tx, 0.0)
+        with np.errstate(divide="ignore"):
+            log_gap = np.log(-np.expm1(d))
+        log_sm = np.log(s) - np.log(r + s + ux)
+        big_d = log_sm[self.ix_op] + h_tx + log_gap - big_a[self.ia_op]
+        soft = np.logaddexp(0.0, big_d)
+        w2 = np.exp(big_d - soft) * self.w_op  # weight of the second term, per row
+        ll += float(np.dot(self.w_op, soft))
+        # switch those rows' weight from the first term's gradient to the second's
+        grad -= g_a @ np.bincount(self.ia_op, weights=w2, minlength=big_a.size)
+        # d log(H1 - H2) = g1 + (g1 - g2) e^d / (1 - e^d)
+        ratio = w2 * np.exp(d) / np.where(d < 0, -np.expm1(d), np.inf)
+        n_pairs = hb.size
+        coef = (np.bincount(self.i_tx, weights=w2 + ratio, minlength=n_pairs)
+                - np.bincount(self.i_t, weights=ratio, minlength=n_pairs))
+        grad += hg @ coef
+        w2x = np.bincount(self.ix_op, weights=w2, minlength=ux.size)
+        g_m = -float(np.dot(w2x, 1.0 / (r + s + ux)))
+        grad += np.array([g_m, 0.0, g_m + float(w2x.sum()) / s, 0.0])
         return ll, grad

@@ -1,9 +1,118 @@
-"""CLI commands for this area (registered by outsidein.cli)."""
+"""``outsidein answer``: the five crucial questions, with evidence (thin adapter).
+
+``--json`` prints the layout documented in :mod:`outsidein.value.questions`
+(without the Plotly ``plot`` entries, which ``results/five_questions.json`` keeps).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Any
+
 import typer
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from outsidein.cli._common import JSON_OPTION, console, print_json, progress, workspace
+from outsidein.errors import DataValidationError
+
+#: columns shown per answer: (row field, header, format)
+COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "value": [("customer_id", "customer", "s"), ("clv", "predicted value", "m"),
+              ("profit", "profit", "m"), ("orders", "orders", "d"), ("reason", "why", "s")],
+    "cost_to_serve": [("customer_id", "customer", "s"), ("profit", "profit", "m"),
+                      ("margin", "margin", "m"), ("cost_to_serve", "cost to serve", "m"),
+                      ("reason", "why", "s")],
+    "advocates": [("customer_id", "customer", "s"), ("direct", "referred", "d"),
+                  ("tree_size", "in tree", "d"), ("advocacy_value", "value brought", "m"),
+                  ("reason", "why", "s")],
+    "ideal_prospects": [("prospect_id", "prospect", "s"), ("score", "similarity", "p"),
+                        ("reason", "why", "s")],
+    "likely_converts": [("prospect_id", "prospect", "s"), ("probability", "P(convert)", "p"),
+                        ("reason", "why", "s")],
+}
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if kind == "m":
+        return f"{float(value):,.0f}"
+    if kind == "d":
+        return f"{int(value):,}"
+    if kind == "p":
+        return f"{float(value):.0%}"
+    return str(value)
+
+
+def _date(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise DataValidationError(
+            f"{option} {value!r}: expected a date like 2025-01-31") from None
+
+
+def _show(doc: dict[str, Any]) -> None:
+    period = doc["period"]
+    console.print(f"[bold]The five crucial questions[/] — period {period['start'] or '…'} "
+                  f"to {period['end'] or '…'}")
+    for a in doc["answers"].values():
+        if a["missing_data"]:
+            console.print(Panel(f"[yellow]{a['missing_data']}[/]", title=a["question"],
+                                title_align="left", border_style="yellow"))
+            continue
+        table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
+        table.add_column("#", justify="right", no_wrap=True)
+        for field, header, kind in COLUMNS[a["name"]]:
+            table.add_column(header, justify="left" if kind == "s" else "right",
+                             ratio=4 if field == "reason" else None,
+                             no_wrap=field != "reason")
+        for row in a["rows"]:
+            table.add_row(_fmt(row.get("rank"), "d"),
+                          *[_fmt(row.get(f), k) for f, _, k in COLUMNS[a["name"]]])
+        parts: list[Any] = [Text(a["headline"], style="bold")]
+        if a["next_action"]:
+            parts.append(Text.assemble(("next: ", "green"), a["next_action"]["text"]))
+        parts.append(table)
+        console.print(Panel(Group(*parts), title=a["question"], title_align="left",
+                            subtitle=f"full list: warehouse table {a['table']}",
+                            subtitle_align="right"))
+
+
+def answer_cmd(
+    ctx: typer.Context,
+    top: Annotated[int, typer.Option("--top", min=1, help="rows per answer")] = 25,
+    period_start: Annotated[str | None, typer.Option(
+        "--from", help="period start for profit and cost to serve (YYYY-MM-DD)")] = None,
+    period_end: Annotated[str | None, typer.Option(
+        "--to", help="period end, exclusive (YYYY-MM-DD)")] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Answer the five crucial questions: value, cost to serve, advocates, prospects, converts."""
+    from outsidein.value.questions import answer_five_questions
+
+    start, end = _date(period_start, "--from"), _date(period_end, "--to")
+    ws = workspace(ctx)
+    try:
+        with progress(enabled=not as_json) as bar:
+            result = answer_five_questions(ws, period_start=start, period_end=end, top_n=top,
+                                           progress=bar)
+    finally:
+        ws.close()
+    doc = result.to_dict(plot=False)
+    if as_json:
+        print_json(doc)
+        return
+    _show(doc)
+    console.print(f"[dim]saved to {ws.root / 'results' / 'five_questions.json'} "
+                  f"in {result.seconds:.1f} s[/]")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to *app* (filled in by the area's owner)."""
+    """Add ``outsidein answer`` to *app*."""
+    app.command("answer")(answer_cmd)

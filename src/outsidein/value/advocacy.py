@@ -2,10 +2,11 @@
 
 The referral graph (networkx) has an edge referrer -> referred.  For each
 referrer we count the customers referred directly and in the whole tree
-below them (referrals of referrals), their revenue and predicted CLV, the
-depth of the tree, and an *advocacy value*: the value of each referred
-customer discounted by ``decay`` per level below the first
-(``decay = 0.5`` counts a referral's own referrals at half value).
+below them (referrals of referrals), their revenue and predicted CLV, and
+the depth of the tree.  Advocates are ranked by their *referral score*: the
+customers they brought, each level below the first discounted by ``decay``
+(``decay = 0.5`` counts a referral's own referrals at half); the
+*advocacy value* discounts the referred customers' value the same way.
 
 >>> import pandas as pd
 >>> refs = pd.DataFrame({"referrer_id": ["a", "b"], "referred_id": ["b", "c"]})
@@ -91,12 +92,13 @@ class ReferralNetwork:
         for node in reversed(list(nx.topological_sort(g))):
             kids = list(g.successors(node))
             r = {"direct": float(len(kids)), "tree_size": 0.0, "depth": 0.0,
-                 "direct_revenue": 0.0, "direct_value": 0.0, "tree_revenue": 0.0,
-                 "advocacy_value": 0.0}
+                 "referral_score": 0.0, "direct_revenue": 0.0, "direct_value": 0.0,
+                 "tree_revenue": 0.0, "advocacy_value": 0.0}
             for k in kids:
                 kr = rows[k]
                 kv, krev = val.get(k, 0.0), rev.get(k, 0.0)
                 r["tree_size"] += 1 + kr["tree_size"]
+                r["referral_score"] += 1 + d * kr["referral_score"]
                 r["depth"] = max(r["depth"], 1 + kr["depth"])
                 r["direct_revenue"] += krev
                 r["direct_value"] += kv
@@ -111,7 +113,7 @@ class ReferralNetwork:
             scores["nps"] = scores["customer_id"].map(cust["nps"]).astype("Float64")
         self.value_column_ = value_col
         self.graph_ = g
-        self.scores_ = scores.sort_values(["advocacy_value", "tree_size", "customer_id"],
+        self.scores_ = scores.sort_values(["referral_score", "advocacy_value", "customer_id"],
                                           ascending=[False, False, True]).reset_index(drop=True)
         self.scores_.insert(1, "rank", np.arange(1, len(self.scores_) + 1))
         return self

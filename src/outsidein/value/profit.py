@@ -30,9 +30,10 @@ from outsidein.warehouse.schema import SERVICE_COST_KINDS
 
 COST_COLUMNS = tuple(f"cost_{k}" for k in SERVICE_COST_KINDS)
 COUNT_COLUMNS = tuple(f"n_{k}" for k in SERVICE_COST_KINDS)
-_KIND_WORDS = {"support": ("support", "contact"), "return": ("returns", "return"),
-               "delivery": ("delivery", "delivery"), "discount": ("extra discounts", "discount"),
-               "other": ("other costs", "item")}
+_KIND_WORDS = {"support": ("support", "contact", "contacts"), "return": ("returns", "return", "returns"),
+               "delivery": ("delivery", "delivery", "deliveries"),
+               "discount": ("extra discounts", "credit", "credits"),
+               "other": ("other costs", "item", "items")}
 
 
 def _period(t: ibis.Table, col: str, start: datetime | None, end: datetime | None) -> ibis.Table:
@@ -143,9 +144,9 @@ def drain_reason(row: Any) -> str:
     for amount, kind in comps:
         if amount <= 0 or len(parts) == 2:
             continue
-        word, unit = _KIND_WORDS[kind]
+        word, one, many = _KIND_WORDS[kind]
         n = int(getattr(row, f"n_{kind}"))
-        parts.append(f"{word} {money(amount)} ({n} {unit}{'' if n == 1 else 's'})")
+        parts.append(f"{word} {money(amount)} ({n} {one if n == 1 else many})")
     cost = ", ".join(parts) if parts else "no recorded cost to serve"
     return (f"costs {money(row.cost_to_serve)} to serve: {cost}; margin {money(row.margin)} "
             f"on {int(row.orders)} order{'' if int(row.orders) == 1 else 's'}")

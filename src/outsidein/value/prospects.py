@@ -37,7 +37,7 @@ _SOURCE_WORDS = {"trade_show": "from the trade show", "referral": "referred by a
                  "web": "came through the website", "store": "met in a store",
                  "partner": "came through a partner", "event": "met at an event"}
 _ATTR_WORDS = {"region": "in region {v}", "industry": "in {v}", "company_size": "company size {v}",
-               "age_band": "aged {v}", "channel": "came by {v}", "source": "source {v}"}
+               "age_band": "aged {v}", "channel": "came via {v}", "source": "source {v}"}
 
 
 def _times(n: int) -> str:
@@ -57,7 +57,8 @@ def feature_words(feature: str, value: Any) -> str:
     if feature == "email_opens":
         n = int(value)
         return f"opened {n} e-mail{'' if n == 1 else 's'}" if n else "opened no e-mails"
-    return _ATTR_WORDS.get(feature, feature.replace("_", " ") + " {v}").format(v=value)
+    text = str(value).replace("_", " ") if feature == "channel" else value
+    return _ATTR_WORDS.get(feature, feature.replace("_", " ") + " {v}").format(v=text)
 
 
 # -- ideal customer profile -------------------------------------------------------------
@@ -120,11 +121,12 @@ def profile_reason(row: pd.Series, icp: pd.DataFrame, *, k: int = 3, min_lift: f
         if r.lift < min_lift or r.attribute not in row.index:
             continue
         if str(row[r.attribute]) == r.value:
-            parts.append(f"{feature_words(r.attribute, r.value)} "
-                         f"({r.lift:.1f}x as likely to be a top customer)")
+            parts.append(f"{feature_words(r.attribute, r.value)} ({r.lift:.1f}x)")
         if len(parts) == k:
             break
-    return "; ".join(parts) if parts else "no attribute typical of top customers"
+    if not parts:
+        return "no attribute typical of top customers"
+    return "like top customers: " + ", ".join(parts) + " (x = how much likelier to be top)"
 
 
 class LookalikeModel:
@@ -198,17 +200,21 @@ class ConversionModel:
     ----------
     calibration_share
         Share of the training prospects held out to calibrate the probabilities.
+    calibration
+        ``"sigmoid"`` (Platt scaling: keeps the model's ranking, so its AUC) or
+        ``"isotonic"`` (more flexible, needs a large held-out share; ties lower the AUC).
     n_estimators, learning_rate, num_leaves, min_child_samples, num_threads
         LightGBM settings.
     random_state
         Seed of the split and of LightGBM.
     """
 
-    def __init__(self, *, calibration_share: float = 0.25, n_estimators: int = 200,
-                 learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 40, num_threads: int = 2,
+    def __init__(self, *, calibration_share: float = 0.25, calibration: str = "sigmoid",
+                 n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 7,
+                 min_child_samples: int = 30, num_threads: int = 2,
                  random_state: int = 0) -> None:
         self.calibration_share = calibration_share
+        self.calibration = calibration
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -247,11 +253,18 @@ class ConversionModel:
         model = lgb.LGBMClassifier(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate,
             num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-            subsample=0.8, subsample_freq=1, colsample_bytree=0.9, reg_lambda=1.0,
+            subsample=0.8, subsample_freq=1, colsample_bytree=0.9, reg_lambda=5.0,
             num_threads=self.num_threads, random_state=self.random_state, verbose=-1)
         model.fit(X_fit, y_fit)
         raw = model.predict_proba(X_cal)[:, 1]
-        self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y_cal)
+        if self.calibration == "isotonic":
+            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0,
+                                                  y_max=1.0).fit(raw, y_cal)
+        elif self.calibration == "sigmoid":
+            self.calibrator_ = _Platt().fit(raw, y_cal)
+        else:
+            raise DataValidationError(
+                f"calibration {self.calibration!r}: expected 'sigmoid' or 'isotonic'")
         self.model_ = model
         self.features_ = [*self.categorical_, *self.numeric_]
         return self
@@ -283,6 +296,24 @@ class ConversionModel:
                      if contrib[i, j] > 0.02]
             out.append(", ".join(words) if words else "nothing in their profile raises the chance")
         return out
+
+
+class _Platt:
+    """Platt scaling on the log-odds of the raw score (monotone: the ranking is kept)."""
+
+    def fit(self, raw: np.ndarray, y: np.ndarray) -> _Platt:
+        from sklearn.linear_model import LogisticRegression
+
+        self.lr_ = LogisticRegression(C=1e4).fit(self._logit(raw), np.asarray(y, dtype=bool))
+        return self
+
+    @staticmethod
+    def _logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p)).reshape(-1, 1)
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        return self.lr_.predict_proba(self._logit(raw))[:, 1]
 
 
 def calibration_table(p: np.ndarray, y: np.ndarray, *, bins: int = 10) -> pd.DataFrame:

@@ -343,7 +343,10 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
     pros = pros.sort_values(["score", "prospect_id"], ascending=[False, True])
     pros["score_decile"] = (np.arange(len(pros)) * 10 // max(len(pros), 1) + 1).astype("int64")
     pros["status"] = np.where(pros["converted"], "converted", "open")
-    full = _ranked(pros)
+    full = pros.reset_index(drop=True)
+    is_open = (full["status"] == "open").to_numpy()
+    full["rank"] = pd.array(np.where(is_open, np.cumsum(is_open), 0), dtype="Int64")
+    full.loc[~is_open, "rank"] = pd.NA
     icp_r = icp[icp["lift"] >= 1.2]
     full["reason"] = [profile_reason(r, icp_r) if i < REASON_ROWS else None
                       for i, (_, r) in enumerate(full.iterrows())]
@@ -357,14 +360,14 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
          "profile_attributes": float(len(icp_r)),
          "mean_top_customer_value": mean_top_value}
     if len(icp_r):
-        r0 = icp_r.iloc[0]
-        f["best_lift"] = float(r0["lift"])
-        trait = (f"customers {feature_words(r0['attribute'], r0['value'])} are "
-                 f"{r0['lift']:.1f}x as likely to be top-decile customers")
+        f["best_lift"] = float(icp_r["lift"].iloc[0])
+        trait = "top-decile customers are most often " + ", ".join(
+            f"{feature_words(r.attribute, r.value)} ({r.lift:.1f}x as likely to be top)"
+            for r in icp_r.head(3).itertuples(index=False))
     else:
         trait = "no attribute value stands out among the top-decile customers"
-    head = (f"Ideal customer profile: {trait}; {len(best):,} open prospects look most like the "
-            f"best customers (top 10% of similarity scores).")
+    head = (f"Ideal customer profile: {trait}; {len(best):,} open prospects look most like "
+            f"them (top 10% of similarity scores).")
     action = NextAction(f"route these {len(best):,} look-alike prospects to sales first: as "
                         f"top-decile customers they would be worth {money(len(best) * mean_top_value)}",
                         len(best), len(best) * mean_top_value)

@@ -189,3 +189,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for c in s.clients:
             c.close()
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_args(request: pytest.FixtureRequest) -> list[str]:
+    """CHROMIUM_ARGS of tests/conftest.py (conftest modules cannot be imported by name)."""
+    root = Path(__file__).resolve().parents[1] / "conftest.py"
+    for plugin in request.config.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) and Path(plugin.__file__).resolve() == root:
+            return list(plugin.CHROMIUM_ARGS)
+    raise RuntimeError("tests/conftest.py with CHROMIUM_ARGS not loaded")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str, chromium_args: list[str]) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path, args=chromium_args, headless=True)
+        yield b
+        b.close()

@@ -137,12 +137,12 @@ class ContextEvents:
 
 
 def make_context_events(rng: np.random.Generator, start: np.datetime64, days: int) -> ContextEvents:
-    """Storm warnings (about 2.5 a year per region, at least 30 days apart) and holidays."""
+    """Storm warnings (about 3.5 a year per region, at least 30 days apart) and holidays."""
     kinds: list[str] = []
     regions: list[int] = []
     starts: list[float] = []
     ends: list[float] = []
-    n_storms = max(2, round(2.5 * days / 365))
+    n_storms = max(2, round(3.5 * days / 365))
     for r in range(len(REGIONS)):
         chosen: list[int] = []
         while len(chosen) < n_storms:

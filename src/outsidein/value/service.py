@@ -322,7 +322,8 @@ def _calibration_end(obs_end: datetime, calibration_end: datetime | str | None,
     if calibration_end is None:
         return None
     try:
-        cal = pd.Timestamp(calibration_end).to_pydatetime().replace(tzinfo=None)
+        cal = (datetime.fromisoformat(calibration_end) if isinstance(calibration_end, str)
+               else pd.Timestamp(calibration_end).to_pydatetime()).replace(tzinfo=None)
     except ValueError as exc:
         raise DataValidationError(
             f"calibration end {calibration_end!r}: expected a date like 2024-05-31") from exc

@@ -98,7 +98,7 @@ if TYPE_CHECKING:
 #: the segment whose repeat rate falls, the factor, and when (share of the period)
 KPI_REGION = "coast"
 KPI_KEEP = 0.5
-KPI_CHANGE_AT = 0.72
+KPI_CHANGE_AT = 0.8
 #: customers hit by a stock-out or slow delivery keep this share of their later orders
 STOCKOUT_KEEP = 0.5
 CHUNK = 200_000

@@ -206,7 +206,7 @@ class Availability:
 
 
 def make_availability(rng: np.random.Generator, popularity: np.ndarray, days: int,
-                      *, stockouts_per_year: int = 30, slow_per_year: int = 18) -> Availability:
+                      *, stockouts_per_year: int = 20, slow_per_year: int = 12) -> Availability:
     """Normal stock everywhere, then stock-out and slow-delivery episodes on popular products.
 
     Episodes last 7-28 days; products are drawn by popularity so that the

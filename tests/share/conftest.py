@@ -48,7 +48,7 @@ def store_url(request: pytest.FixtureRequest) -> str:
 
 @dataclass(frozen=True)
 class Org:
-    """A small company: an advocate, sales (alice, bob, viewer vic), service (carol), finance (dave)."""
+    """A company: advocate ada, sales (alice, bob, viewer vic), service (carol), finance (dave)."""
 
     url: str
     advocate: int
@@ -104,3 +104,8 @@ def sqlite_org(sqlite_url: str) -> Org:
 def ws_org(workspace):
     """A real workspace (``outsidein init``) with the small company in its store."""
     return workspace, build_org(workspace.store_url)
+
+
+@pytest.fixture
+def pg_org(pg_url: str) -> Org:
+    return build_org(pg_url)

@@ -69,7 +69,8 @@ def test_question_is_followed_to_successes_failures_open_and_overdue(org):
     first, rest = board.chains
     assert first.question.text.startswith("Why do first-time buyers")
     assert first.heard[0].evidence == {"interviews": 24, "mentions_delivery": 15}
-    assert [ln.insight_title for ln in first.learnings] == ["Slow first delivery loses repeat buyers"]
+    assert [ln.insight_title for ln in first.learnings] == [
+        "Slow first delivery loses repeat buyers"]
     assert len(first.actions) == 4
     assert rest.question is None and [a.title for a in rest.actions] == ["Price review"]
     assert "success: KPI 0.21" in audit and "failure: KPI 6" in audit

@@ -122,7 +122,8 @@ def test_new_insight_version_reaches_webhook_and_members_by_email(sqlite_org, we
         report = deliver_outbox(s, webhook_url=webhook.url, smtp=settings)
     assert (report.sent, report.failed, report.pending) == (1, 0, 0)
     [post] = webhook.posts
-    assert post["text"].startswith("[Outside-In] New insight: Late deliveries cost repeat purchases")
+    assert post["text"].startswith(
+        "[Outside-In] New insight: Late deliveries cost repeat purchases")
     assert post["blocks"][0]["type"] == "header"
     assert "40% less often" in post["blocks"][1]["text"]["text"]
     assert sorted(r for rcpt, _ in inbox.messages for r in rcpt) == [

@@ -1,4 +1,4 @@
-"""``outsidein insights | alla | needs | alignment | notify``: shared customer truth on the command line.
+"""``outsidein insights | alla | needs | alignment | notify``: shared customer truth, CLI.
 
 Thin: each command opens the workspace's store, calls one ``outsidein.share`` service and
 prints a Rich table or, with ``--json``, the result's ``to_dict()``.
@@ -57,8 +57,10 @@ def _dt(value: Any) -> str:
 def insights_list(
     ctx: typer.Context,
     department: Annotated[str | None, typer.Option("--department", "-d")] = None,
-    user: Annotated[str | None, typer.Option("--user", help="only insights for this e-mail")] = None,
-    awaiting: Annotated[bool, typer.Option("--awaiting", help="only those awaiting acknowledgement")] = False,
+    user: Annotated[str | None, typer.Option(
+        "--user", help="only insights for this e-mail")] = None,
+    awaiting: Annotated[bool, typer.Option(
+        "--awaiting", help="only those awaiting acknowledgement")] = False,
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """List current insights, high priority first."""
@@ -94,7 +96,8 @@ def insights_show(
                   f"{ins.priority} priority)", highlight=False)
     console.print(ins.statement, highlight=False)
     console.print(f"for {', '.join(ins.departments)} · owner {ins.owner_email} · "
-                  f"acknowledge by {_dt(ins.due_at)} UTC · hash {ins.version_hash}", highlight=False)
+                  f"acknowledge by {_dt(ins.due_at)} UTC · hash {ins.version_hash}",
+                  highlight=False)
     figures = ins.evidence.get("figures") or {}
     if isinstance(figures, dict) and figures:
         table = Table("figure", "value")
@@ -114,10 +117,13 @@ def insights_publish(
     owner: Annotated[str, typer.Option("--owner", help="e-mail of the customer advocate")],
     department: Annotated[list[str], typer.Option("--department", "-d", help="repeat for several")],
     priority: Annotated[str, typer.Option("--priority", help="high, medium or low")] = "high",
-    key: Annotated[str | None, typer.Option("--key", help="stable key: republishing versions it")] = None,
+    key: Annotated[str | None, typer.Option(
+        "--key", help="stable key: republishing versions it")] = None,
     due_days: Annotated[int, typer.Option("--due-days", help="days to acknowledge")] = 7,
-    evidence: Annotated[Path | None, typer.Option("--evidence", help="JSON file of evidence")] = None,
-    figure: Annotated[list[str] | None, typer.Option("--figure", help="name=value (repeat)")] = None,
+    evidence: Annotated[Path | None, typer.Option(
+        "--evidence", help="JSON file of evidence")] = None,
+    figure: Annotated[list[str] | None, typer.Option(
+        "--figure", help="name=value (repeat)")] = None,
     link: Annotated[str | None, typer.Option("--link", help="link to the analysis")] = None,
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
@@ -152,7 +158,8 @@ def insights_ack(
     ctx: typer.Context,
     insight_id: Annotated[int, typer.Argument()],
     user: Annotated[str, typer.Option("--user", help="e-mail of the person acknowledging")],
-    version_hash: Annotated[str | None, typer.Option("--hash", help="version hash read (default: current)")] = None,
+    version_hash: Annotated[str | None, typer.Option(
+        "--hash", help="version hash read (default: current)")] = None,
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Record that a department member read an insight version."""
@@ -306,7 +313,8 @@ def needs_add(
     complaints: Annotated[int | None, typer.Option("--complaints")] = None,
     interactions: Annotated[int | None, typer.Option("--interactions")] = None,
     note: Annotated[list[str] | None, typer.Option("--note", help="advocate note (repeat)")] = None,
-    answer: Annotated[list[str] | None, typer.Option("--answer", help="survey answer (repeat)")] = None,
+    answer: Annotated[list[str] | None, typer.Option(
+        "--answer", help="survey answer (repeat)")] = None,
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Add a customer need with its evidence."""
@@ -409,8 +417,8 @@ def _settings(ctx: typer.Context, webhook_url: str | None, smtp_host: str | None
     base = share.notify_settings(ws.config.extra)
     smtp = base.smtp
     if smtp_host:
-        smtp = share.SmtpSettings(host=smtp_host, port=smtp_port or 25,
-                                  sender=smtp_from or (smtp.sender if smtp else "outsidein@localhost"))
+        sender = smtp_from or (smtp.sender if smtp else "outsidein@localhost")
+        smtp = share.SmtpSettings(host=smtp_host, port=smtp_port or 25, sender=sender)
     return share.NotifySettings(webhook_url=webhook_url or base.webhook_url, smtp=smtp)
 
 

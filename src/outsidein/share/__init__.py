@@ -39,6 +39,12 @@ from outsidein.share.alla import (
     record_outcome,
 )
 from outsidein.share.audit import export_audit_log
+from outsidein.share.auto import (
+    default_owner_email,
+    outbox_tick,
+    publish_analysis_insight,
+    run_outbox_worker,
+)
 from outsidein.share.digest import (
     Digest,
     DigestAction,
@@ -49,8 +55,8 @@ from outsidein.share.digest import (
 )
 from outsidein.share.insights import (
     AckEntry,
-    AckStatus,
     Acknowledgement,
+    AckStatus,
     DepartmentAck,
     Insight,
     InsightVersionSummary,
@@ -63,18 +69,25 @@ from outsidein.share.insights import (
     list_versions,
     publish_insight,
 )
+from outsidein.share.needs import (
+    Need,
+    add_need,
+    get_need,
+    opportunity_score,
+    ranked_needs,
+    update_need,
+)
 from outsidein.share.notify import (
     DeliveryReport,
     NotifySettings,
     OutboxEntry,
     SmtpSettings,
     deliver_outbox,
-    enqueue_due_events,
     enqueue,
+    enqueue_due_events,
     list_outbox,
     notify_settings,
 )
-from outsidein.share.needs import Need, add_need, get_need, opportunity_score, ranked_needs, update_need
 
 __all__ = [
     "AckEntry", "AckStatus", "Acknowledgement", "DepartmentAck", "Insight",
@@ -90,4 +103,5 @@ __all__ = [
     "Need", "add_need", "get_need", "opportunity_score", "ranked_needs", "update_need",
     "AlignmentItem", "AlignmentReview", "Cell", "ImportResult", "NeedLink", "NeedRow", "add_item",
     "alignment_review", "import_items_csv", "list_items", "parse_needs",
+    "default_owner_email", "outbox_tick", "publish_analysis_insight", "run_outbox_worker",
 ]

@@ -288,7 +288,8 @@ def import_items_csv(session: Session, path: str | os.PathLike[str]) -> ImportRe
     missing = [c for c in ("kind", "title", "needs") if c not in header]
     if missing:
         raise DataValidationError(f"{path.name}: missing column(s) {', '.join(missing)}; expected "
-                                  f"a header row {','.join(CSV_COLUMNS)}, found {','.join(header) or 'none'}")
+                                  f"a header row {','.join(CSV_COLUMNS)}, found "
+                                  f"{','.join(header) or 'none'}")
     reader.fieldnames = header
     known = _need_ids(session)
     parsed: list[tuple[str, str, str, dict[str, str]]] = []
@@ -305,8 +306,9 @@ def import_items_csv(session: Session, path: str | os.PathLike[str]) -> ImportRe
             continue
         parsed.append((rec["kind"].lower(), rec["title"], rec.get("owner", ""), links))
     if errors:
-        shown = "; ".join(errors[:10]) + (f"; and {len(errors) - 10} more" if len(errors) > 10 else "")
-        raise DataValidationError(f"{path.name}: {len(errors)} bad row(s), nothing imported: {shown}")
+        more = f"; and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise DataValidationError(f"{path.name}: {len(errors)} bad row(s), nothing imported: "
+                                  + "; ".join(errors[:10]) + more)
     now, created, updated, rows = utcnow(), 0, 0, []
     for kind, title, owner, links in parsed:
         row, is_new = _save_item(session, kind, title, owner, links, known, now)

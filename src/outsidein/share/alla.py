@@ -6,11 +6,13 @@ the KPI it should move; *record_outcome* measures the KPI afterwards and judges 
 success when the KPI moved from its baseline toward the target.  All of these are appended,
 never changed, so the board is also the history.
 
->>> q = ask(s, text="Why do first-time buyers not come back?", audience="one-time buyers")  # doctest: +SKIP
->>> a = act(s, insight_id=3, title="Welcome call", owner_email="sam@acme.example",          # doctest: +SKIP
-...         department="service", due=date(2026, 6, 30), kpi="90-day repeat rate",
+>>> q = ask(s, text="Why do first-time buyers not come back?")   # doctest: +SKIP
+>>> a = act(s, insight_id=3, title="Welcome call",                   # doctest: +SKIP
+...         owner_email="sam@acme.example", department="service",
+...         due=date(2026, 6, 30), kpi="90-day repeat rate",
 ...         kpi_baseline=0.18, kpi_target=0.25)
->>> record_outcome(s, action_id=a.id, kpi_value=0.21, measured_at=datetime(2026, 8, 1)).success  # doctest: +SKIP
+>>> record_outcome(s, action_id=a.id, kpi_value=0.21,               # doctest: +SKIP
+...                measured_at=datetime(2026, 8, 1)).success
 True
 """
 
@@ -181,8 +183,8 @@ def _as_number(value: Any, what: str) -> float:
 def judge(baseline: float, target: float, value: float) -> tuple[bool, float | None]:
     """Success (KPI moved from *baseline* toward *target*) and the share of the way covered.
 
-    >>> judge(0.18, 0.25, 0.21)
-    (True, 0.4285714285714287)
+    >>> judge(10.0, 20.0, 15.0)
+    (True, 0.5)
     >>> judge(12.0, 8.0, 13.0)[0]     # lower is better here, and it went up
     False
     """
@@ -190,7 +192,8 @@ def judge(baseline: float, target: float, value: float) -> tuple[bool, float | N
     if gap == 0:
         return math.isclose(value, target), None
     progress = (value - baseline) / gap
-    return progress > 0, progress
+    success = value > baseline if gap > 0 else value < baseline
+    return success, progress if math.isfinite(progress) else None
 
 
 def _question(session: Session, row: m.CustomerQuestion) -> Question:
@@ -213,7 +216,8 @@ def _outcome(row: m.ActionOutcome, act: m.InsightAction) -> Outcome:
 
 
 def _action(session: Session, row: m.InsightAction, today: date) -> Action:
-    outs = sorted(session.scalars(select(m.ActionOutcome).where(m.ActionOutcome.action_id == row.id)),
+    outs = sorted(session.scalars(select(m.ActionOutcome)
+                                  .where(m.ActionOutcome.action_id == row.id)),
                   key=lambda o: (o.measured_at, o.id))
     if outs:
         status = "succeeded" if outs[-1].success else "failed"
@@ -367,7 +371,8 @@ def list_actions(session: Session, *, insight_id: int | None = None,
     if insight_id is not None:
         stmt = stmt.where(m.InsightAction.insight_id == insight_id)
     if department is not None:
-        stmt = stmt.where(m.InsightAction.department_id == department_by_name(session, department).id)
+        dept = department_by_name(session, department)
+        stmt = stmt.where(m.InsightAction.department_id == dept.id)
     today = (now or utcnow()).date()
     out = [_action(session, r, today) for r in session.scalars(stmt)]
     return [a for a in out if status is None or a.status == status]

@@ -48,7 +48,8 @@ def audit_rows(session: Session) -> list[dict[str, Any]]:
                      "insight_id": insight_id, "version": None, "version_hash": "",
                      "action_id": out.action_id, "department": dept,
                      "detail": (f"{verdict}: KPI {out.kpi_value:g} measured "
-                                f"{out.measured_at.isoformat()}" + (f"; {out.note}" if out.note else "")),
+                                f"{out.measured_at.isoformat()}"
+                                + (f"; {out.note}" if out.note else "")),
                      "_order": (2, out.id)})
     rows.sort(key=lambda r: (r["ts"], r["_order"]))
     for r in rows:

@@ -157,7 +157,8 @@ def _check_evidence(evidence: Any) -> dict[str, Any]:
     if not isinstance(evidence, dict):
         raise DataValidationError(f"evidence: expected a dict (figures, chart, link, snapshot_id), "
                                   f"got {type(evidence).__name__}")
-    if "chart" in evidence and evidence["chart"] is not None and not isinstance(evidence["chart"], dict):
+    chart = evidence.get("chart")
+    if chart is not None and not isinstance(chart, dict):
         raise DataValidationError("evidence['chart']: expected a Plotly figure as a dict "
                                   "(fig.to_plotly_json() or json.loads(fig.to_json()))")
     if "figures" in evidence and not isinstance(evidence["figures"], dict | list):
@@ -194,7 +195,8 @@ def publish_insight(
     if not title or not statement:
         raise DataValidationError("insight: a title and a statement are both required")
     if priority not in m.PRIORITIES:
-        raise DataValidationError(f"priority {priority!r}: expected one of {', '.join(m.PRIORITIES)}")
+        raise DataValidationError(f"priority {priority!r}: expected one of "
+                                  f"{', '.join(m.PRIORITIES)}")
     if not isinstance(due_days, int) or due_days < 0:
         raise DataValidationError(f"due_days {due_days!r}: expected a whole number of days >= 0")
     evidence = _check_evidence(evidence)
@@ -295,7 +297,8 @@ def get_insight(session: Session, insight_id: int, version: int | None = None) -
         m.InsightVersion.insight_id == insight_id, m.InsightVersion.version == version))
     if ver is None:
         latest = _latest_version(session, insight_id).version
-        raise NotFoundError(f"insight {insight_id} has no version {version}; versions are 1..{latest}")
+        raise NotFoundError(f"insight {insight_id} has no version {version}; "
+                            f"versions are 1..{latest}")
     return _to_insight(session, row, ver)
 
 

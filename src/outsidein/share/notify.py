@@ -183,7 +183,8 @@ def enqueue_insight_version(session: Session, insight: Any) -> OutboxEntry | Non
     what = "New insight" if insight.version == 1 else f"Updated insight (v{insight.version})"
     subject = f"[Outside-In] {what}: {insight.title}"
     text = (f"{insight.statement}\n\nPriority: {insight.priority}. For: "
-            f"{', '.join(insight.departments)}. Owner: {insight.owner_name or insight.owner_email}.\n"
+            f"{', '.join(insight.departments)}. "
+            f"Owner: {insight.owner_name or insight.owner_email}.\n"
             f"Please acknowledge insight #{insight.id} version {insight.version} by "
             f"{insight.due_at:%Y-%m-%d %H:%M} UTC (version hash {insight.version_hash[:12]}).")
     html = (f"<h2>{escape(what)}: {escape(insight.title)}</h2><p>{escape(insight.statement)}</p>"
@@ -193,7 +194,8 @@ def enqueue_insight_version(session: Session, insight: Any) -> OutboxEntry | Non
             f"<p>Please acknowledge insight #{insight.id} version {insight.version} by "
             f"{insight.due_at:%Y-%m-%d %H:%M} UTC.</p>")
     blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"{what}: {insight.title}"[:150]}},
+        {"type": "header",
+         "text": {"type": "plain_text", "text": f"{what}: {insight.title}"[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": insight.statement[:2900]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
             f"*{insight.priority}* priority · for {', '.join(insight.departments)} · "
@@ -239,15 +241,15 @@ def enqueue_due_events(session: Session, *, now: datetime | None = None,
             .join(Department, Department.id == m.InsightAction.department_id)
             .where(m.InsightAction.due <= horizon, m.InsightAction.id.not_in(done))
             .order_by(m.InsightAction.due, m.InsightAction.id))
-    for act, email, dept in session.execute(stmt):
+    for act, owner_email, dept in session.execute(stmt):
         state = "overdue" if act.due < now.date() else "due"
         entry = enqueue(
             session, event="action_due",
             subject=f"[Outside-In] Action {state}: {act.title}",
-            text=(f"Action #{act.id} '{act.title}' ({dept}, owner {email}) is {state} on "
+            text=(f"Action #{act.id} '{act.title}' ({dept}, owner {owner_email}) is {state} on "
                   f"{act.due:%Y-%m-%d}. It should move {act.kpi} from {act.kpi_baseline:g} to "
                   f"{act.kpi_target:g}; record the outcome when measured."),
-            recipients=[email], dedupe_key=f"action_due:{act.id}")
+            recipients=[owner_email], dedupe_key=f"action_due:{act.id}")
         if entry:
             out.append(entry)
     return out

@@ -47,7 +47,8 @@ class InsightVersion(Base):
     __tablename__ = "insight_versions"
     __table_args__ = (UniqueConstraint("insight_id", "version", name="uq_insight_versions_number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), index=True)
+    insight_id: Mapped[int] = mapped_column(
+        ForeignKey("insights.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -69,9 +70,11 @@ class Acknowledgement(Base):
     """Append-only: one user acknowledged one version (identified by its hash)."""
 
     __tablename__ = "acknowledgements"
-    __table_args__ = (UniqueConstraint("user_id", "version_id", name="uq_acknowledgements_user_version"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "version_id", name="uq_acknowledgements_user_version"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), index=True)
+    insight_id: Mapped[int] = mapped_column(
+        ForeignKey("insights.id", ondelete="CASCADE"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("insight_versions.id", ondelete="CASCADE"))
     version_hash: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -109,7 +112,8 @@ class Learning(Base):
     __tablename__ = "learnings"
     __table_args__ = (UniqueConstraint("question_id", "insight_id", name="uq_learnings_pair"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("customer_questions.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_questions.id", ondelete="CASCADE"))
     insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"))
     note: Mapped[str] = mapped_column(Text, default="")
     learned_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -120,7 +124,8 @@ class InsightAction(Base):
 
     __tablename__ = "insight_actions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    insight_id: Mapped[int] = mapped_column(ForeignKey("insights.id", ondelete="CASCADE"), index=True)
+    insight_id: Mapped[int] = mapped_column(
+        ForeignKey("insights.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
@@ -209,5 +214,6 @@ class AlignmentItemNeed(Base):
     __tablename__ = "alignment_item_needs"
     item_id: Mapped[int] = mapped_column(
         ForeignKey("alignment_items.id", ondelete="CASCADE"), primary_key=True)
-    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), primary_key=True)
+    need_id: Mapped[int] = mapped_column(
+        ForeignKey("needs.id", ondelete="CASCADE"), primary_key=True)
     coverage: Mapped[str] = mapped_column(String(10), default="full")  # one of COVERAGES

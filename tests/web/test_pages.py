@@ -17,20 +17,27 @@ def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) ->
     assert "Top 10% of customers bring 62% of profit" in page  # awaiting acknowledgement
     results = site.ws.root / "results"
     results.mkdir(exist_ok=True)
-    doc = {f"q{i}": {"question": f"Question {i}", "headline": f"Headline number {i}",
-                     "rows": [{"customer_id": i, "score": i / 10}],
-                     "figures": [{"data": [{"type": "bar", "x": ["a"], "y": [i]}],
-                                  "layout": {}}],
-                     "next_action": f"Do thing {i}", "missing_data": []} for i in range(1, 6)}
-    doc["q4"]["missing_data"] = ["no prospects loaded: run 'outsidein load prospects FILE'"]
+    names = ("value", "cost_to_serve", "advocates", "ideal_prospects", "likely_converts")
+    doc = {"version": 1, "generated_at": "2026-11-23T16:00:00+00:00", "top_n": 25,
+           "answers": {n: {
+               "name": n, "question": f"Question {i}", "headline": f"Headline number {i}",
+               "missing_data": None, "figures": {"customers": 100 * i},
+               "next_action": {"text": f"Do thing {i}", "count": i, "amount": 10.0 * i},
+               "rows": [{"rank": 1, "customer_id": f"C{i:03d}", "reason": "buys often"}],
+               "plot": {"data": [{"type": "bar", "x": ["a"], "y": [i]}], "layout": {}}}
+               for i, n in enumerate(names, start=1)}}
+    doc["answers"]["ideal_prospects"]["missing_data"] = (
+        "no prospects loaded: load them with 'outsidein load prospects FILE'")
+    doc["answers"]["ideal_prospects"]["next_action"] = None
     (results / "five_questions.json").write_text(json.dumps(doc), encoding="utf-8")
     try:
         page = member.get("/").text
         for i in range(1, 6):
-            assert f"Headline number {i}" in page and f"Do thing {i}" in page
+            assert f"Headline number {i}" in page and (i == 4 or f"Do thing {i}" in page)
         assert "no prospects loaded" in page
         answers = member.get("/answers").text
         assert answers.count('class="plotly-fig"') == 5 and "/static/plotly.js" in answers
+        assert "C003" in answers and "buys often" in answers and "2026-11-23" in answers
         api = member.get("/api/v1/answers").json()
         assert api["available"] and [a["headline"] for a in api["answers"]][0] == "Headline number 1"
     finally:
@@ -126,11 +133,30 @@ def test_audit_log_download_for_the_advocate(site: Any) -> None:
 def test_value_page_and_api_say_how_to_fill_customer_value(site: Any) -> None:
     member = site.login("member")
     page = member.get("/value").text
-    assert "customer_value" in page and "value engine" in page
+    assert "customer_value" in page and "outsidein value score" in page
     r = site.client(headers={"Authorization": f"Bearer {site.api_key('value:read')}"}).get(
         "/api/v1/customers/1/value")
     assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
     assert "customer_value" in r.json()["detail"]
+
+    import duckdb
+
+    con = duckdb.connect(str(site.ws.warehouse_path))
+    con.execute("CREATE TABLE customer_value AS SELECT * FROM (VALUES "
+                "('C001', 120.5, 3, 'orders often'), ('C002', 980.0, 1, 'big baskets'), "
+                "('C003', 15.0, 10, 'one order')) AS t(customer_id, clv, value_decile, reason)")
+    con.close()
+    try:
+        page = member.get("/value").text
+        assert page.index("C002") < page.index("C001") < page.index("C003")
+        assert "big baskets" in page and "980.00" in page
+        r = site.client(headers={"Authorization": f"Bearer {site.api_key('value:read')}"}).get(
+            "/api/v1/customers/C002/value")
+        assert r.status_code == 200 and r.json()["values"]["clv"] == 980.0
+    finally:
+        con = duckdb.connect(str(site.ws.warehouse_path))
+        con.execute("DROP TABLE customer_value")
+        con.close()
 
 
 def test_admin_adds_a_person_who_can_then_log_in(site: Any) -> None:

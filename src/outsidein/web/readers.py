@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from outsidein.workspace import Workspace
 ANSWERS_FILE = Path("results") / "five_questions.json"
 HOW_TO_ANSWER = "run 'outsidein answer' in the workspace (after 'outsidein demo' or loading data)"
 VALUE_TABLE = "customer_value"
-HOW_TO_VALUE = "run the value engine ('outsidein value' or 'outsidein answer') to fill it"
+HOW_TO_VALUE = "run 'outsidein value score' (or 'outsidein analyze') to fill it"
 #: The value column shown and ranked on, first present wins.
 VALUE_COLUMNS = ("clv", "predicted_clv", "expected_clv", "value", "profit")
 REASON_COLUMNS = ("reasons", "reason", "why")
@@ -52,8 +53,42 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def _next_action(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("text") or "")
+    return str(value or "")
+
+
+def _answer(key: str, entry: dict[str, Any]) -> Answer:
+    figs: list[dict[str, Any]] = []
+    numbers: dict[str, Any] = {}
+    raw = entry.get("figures")
+    if isinstance(raw, dict) and not ({"data", "layout"} & raw.keys()):
+        for name, val in raw.items():
+            if isinstance(val, dict) and "data" in val:
+                figs.append(val)
+            else:
+                numbers[name] = val
+    else:
+        figs = [f for f in _as_list(raw) if isinstance(f, dict) and "data" in f]
+    plot = entry.get("plot")
+    plots = [plot] if isinstance(plot, dict) else _as_list(plot)
+    figs += [f for f in plots if isinstance(f, dict) and "data" in f]
+    rows = [r for r in _as_list(entry.get("rows")) if isinstance(r, dict)]
+    return Answer(
+        key=str(entry.get("name") or key),
+        question=str(entry.get("question") or entry.get("title") or key),
+        headline=str(entry.get("headline") or ""), next_action=_next_action(entry.get("next_action")),
+        missing_data=tuple(str(m) for m in _as_list(entry.get("missing_data")) if m),
+        rows=rows, figures=figs, numbers=numbers)
+
+
 def read_answers(ws: Workspace) -> tuple[list[Answer], dict[str, Any]] | None:
-    """The stored five answers and the file's other top-level fields, or None when absent."""
+    """The stored five answers and the file's other top-level fields, or None when absent.
+
+    The file's layout is documented in :mod:`outsidein.value.questions` (``answers`` maps
+    each question's name to its headline, rows, figures, plot, next_action, missing_data).
+    """
     path = ws.root / ANSWERS_FILE
     if not path.is_file():
         return None
@@ -63,30 +98,12 @@ def read_answers(ws: Workspace) -> tuple[list[Answer], dict[str, Any]] | None:
         raise DataValidationError(f"{path}: not valid JSON ({exc}); {HOW_TO_ANSWER} again") from exc
     if not isinstance(doc, dict):
         raise DataValidationError(f"{path}: expected a JSON object; {HOW_TO_ANSWER} again")
-    entries = doc.get("questions") if isinstance(doc.get("questions"), dict | list) else doc
+    entries = doc.get("answers", doc)
     items = entries.items() if isinstance(entries, dict) else (
-        (str(e.get("key", i + 1)), e) for i, e in enumerate(entries))
-    answers: list[Answer] = []
-    meta: dict[str, Any] = {}
-    for key, entry in items:
-        if not isinstance(entry, dict) or "headline" not in entry:
-            meta[key] = entry
-            continue
-        figs, numbers = [], {}
-        raw_figs = entry.get("figures")
-        if isinstance(raw_figs, dict) and not ({"data", "layout"} & raw_figs.keys()):
-            for name, val in raw_figs.items():
-                (figs.append(val) if isinstance(val, dict) and "data" in val
-                 else numbers.__setitem__(name, val))
-        else:
-            figs = [f for f in _as_list(raw_figs) if isinstance(f, dict) and "data" in f]
-        rows = [r for r in _as_list(entry.get("rows")) if isinstance(r, dict)]
-        answers.append(Answer(
-            key=str(key), question=str(entry.get("question") or entry.get("title") or key),
-            headline=str(entry.get("headline") or ""),
-            next_action=str(entry.get("next_action") or ""),
-            missing_data=tuple(str(m) for m in _as_list(entry.get("missing_data")) if m),
-            rows=rows, figures=figs, numbers=numbers))
+        (str(e.get("name", i + 1)), e) for i, e in enumerate(entries) if isinstance(e, dict))
+    answers = [_answer(str(k), e) for k, e in items if isinstance(e, dict) and "headline" in e]
+    meta = {k: v for k, v in doc.items() if k != "answers" and not (
+        isinstance(v, dict) and "headline" in v)}
     return answers, meta
 
 
@@ -127,6 +144,10 @@ def _value_table(con: Any) -> tuple[Any, str, str | None]:
 
 
 def _records(df: Any) -> list[dict[str, Any]]:
+    for col in df.columns:  # DECIMAL columns arrive as Decimal objects; JSON needs numbers
+        values = df[col].dropna()
+        if df[col].dtype == object and len(values) and isinstance(values.iloc[0], Decimal):
+            df[col] = df[col].astype(float)
     return json.loads(df.to_json(orient="records", date_format="iso"))
 
 

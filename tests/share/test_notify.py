@@ -248,3 +248,17 @@ def test_settings_come_from_the_notify_section():
     assert notify_settings({}).smtp is None
     with pytest.raises(ConfigError, match="smtp_port"):
         notify_settings({"notify": {"smtp_host": "mx", "smtp_port": "twenty-five"}})
+
+
+def test_insight_text_cannot_ping_a_channel_or_inject_html(sqlite_org, webhook, smtp):
+    inbox, settings = smtp
+    with session_scope(sqlite_org.url) as s:
+        _publish(s, statement="<!channel> read <script>alert(1)</script> & act",
+                 departments=["service"])
+        deliver_outbox(s, webhook_url=webhook.url, smtp=settings)
+    [post] = webhook.posts
+    assert "<!channel>" not in json.dumps(post) and "&lt;!channel&gt;" in post["text"]
+    assert "&lt;!channel&gt; read" in post["blocks"][1]["text"]["text"]
+    [msg] = inbox.to("carol@acme.example")
+    html = msg.get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; act" in html

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from outsidein.share._common import DictMixin, user_by_id, utcnow
 from outsidein.share.insights import ack_status, list_insights
-from outsidein.share.notify import DeliveryReport, SmtpSettings, deliver_outbox, enqueue
+from outsidein.share.notify import (
+    DeliveryReport,
+    SmtpSettings,
+    deliver_outbox,
+    enqueue,
+    slack_escape,
+)
 from outsidein.store.models import share as m
 from outsidein.store.models.auth import Membership, User
 
@@ -106,7 +112,8 @@ class Digest(DictMixin):
         for heading, lines in self._lines():
             if lines:
                 body = f"*{heading}*\n" + "\n".join(f"• {ln}" for ln in lines)
-                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
+                blocks.append({"type": "section",
+                               "text": {"type": "mrkdwn", "text": slack_escape(body[:2900])}})
         return blocks
 
 

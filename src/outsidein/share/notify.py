@@ -132,6 +132,16 @@ class DeliveryReport(DictMixin):
                 f"skipped={self.skipped}, attempts={len(self.attempts)})")
 
 
+def slack_escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` as Slack asks, so that text such as ``<!channel>`` in an
+    insight cannot ping a whole channel or forge a link.
+
+    >>> slack_escape("<!channel> A&B")
+    '&lt;!channel&gt; A&amp;B'
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _entry(row: m.OutboxMessage) -> OutboxEntry:
     return OutboxEntry(id=row.id, event=row.event, subject=row.subject, text=row.text,
                        recipients=tuple(json.loads(row.recipients or "[]")),
@@ -161,7 +171,8 @@ def enqueue(
         html = f"<h2>{escape(subject)}</h2><p>{escape(text).replace(chr(10), '<br>')}</p>"
     if blocks is None:
         blocks = [{"type": "header", "text": {"type": "plain_text", "text": subject[:150]}},
-                  {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
+                  {"type": "section",
+                   "text": {"type": "mrkdwn", "text": slack_escape(text[:2900])}}]
     row = m.OutboxMessage(event=event, dedupe_key=dedupe_key, subject=subject[:300], text=text,
                           html=html, blocks=canonical_json(blocks),
                           recipients=canonical_json(sorted(set(recipients))),
@@ -196,9 +207,11 @@ def enqueue_insight_version(session: Session, insight: Any) -> OutboxEntry | Non
     blocks = [
         {"type": "header",
          "text": {"type": "plain_text", "text": f"{what}: {insight.title}"[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": insight.statement[:2900]}},
+        {"type": "section",
+         "text": {"type": "mrkdwn", "text": slack_escape(insight.statement[:2900])}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            f"*{insight.priority}* priority · for {', '.join(insight.departments)} · "
+            f"*{insight.priority}* priority · for "
+            f"{slack_escape(', '.join(insight.departments))} · "
             f"acknowledge by {insight.due_at:%Y-%m-%d} · v{insight.version} "
             f"`{insight.version_hash[:12]}`")}]},
     ]
@@ -266,7 +279,8 @@ def list_outbox(session: Session, *, status: str | None = None) -> list[OutboxEn
 # -- delivery -----------------------------------------------------------------------------
 
 def _post_webhook(client: httpx.Client, url: str, row: m.OutboxMessage) -> None:
-    payload = {"text": f"{row.subject}\n{row.text}", "blocks": json.loads(row.blocks or "[]")}
+    payload = {"text": slack_escape(f"{row.subject}\n{row.text}"),
+               "blocks": json.loads(row.blocks or "[]")}
     resp = client.post(url, json=payload)
     if resp.status_code >= 300:
         raise RuntimeError(f"webhook answered HTTP {resp.status_code}: {resp.text[:200]}")

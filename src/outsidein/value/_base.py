@@ -304,9 +304,15 @@ class BaseModel:
         self._check_fitted()
         z = float(norm.ppf(0.975))
         est = pd.Series(self.params_)
-        se = pd.Series(self.standard_errors_)
+        se = pd.Series(getattr(self, "standard_errors_", {k: np.nan for k in self.params_}))
         return pd.DataFrame({"estimate": est, "se": se, "lower 95%": est - z * se,
                              "upper 95%": est + z * se}).rename_axis("param")
+
+    def _fit_words(self) -> str:
+        if not hasattr(self, "log_likelihood_"):
+            return "parameters set by hand"
+        return (f"log-likelihood {self.log_likelihood_:.2f} on {self.n_customers_:g} "
+                "customers")
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -314,14 +320,12 @@ class BaseModel:
             settings = f"penalizer_coef={self.penalizer_coef}" if self.penalizer_coef else ""
             return f"{name}({settings})"
         body = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-        return (f"<{name} {self._paper}: {body}; log-likelihood {self.log_likelihood_:.2f} "
-                f"on {self.n_customers_:g} customers>")
+        return f"<{name} {self._paper}: {body}; {self._fit_words()}>"
 
     def _repr_html_(self) -> str:
         if not hasattr(self, "params_"):
             return f"<pre>{self!r}</pre>"
-        caption = (f"{type(self).__name__} ({self._paper}), log-likelihood "
-                   f"{self.log_likelihood_:.2f} on {self.n_customers_:g} customers")
+        caption = f"{type(self).__name__} ({self._paper}), {self._fit_words()}"
         return (f"<div><strong>{caption}</strong>"
                 f"{self.summary.to_html(float_format=lambda v: f'{v:.4f}')}</div>")
 

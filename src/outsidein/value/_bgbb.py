@@ -10,7 +10,7 @@ one (0 when none) and ``n_periods`` the number of opportunities observed.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, logsumexp
+from scipy.special import betaln, digamma, gammaln, logsumexp, polygamma
 
 from outsidein.errors import DataValidationError
 from outsidein.value._base import (
@@ -39,6 +39,24 @@ def _terms(x: np.ndarray, tx: np.ndarray, n: np.ndarray, a: float, b: float, g: 
     xx = x[:, None]
     logs = (betaln(a + xx, b + y) - betaln(a, b) + betaln(g + e, d + zz) - betaln(g, d))
     return np.where(present, logs, -np.inf), y, zz, e, present
+
+
+def _survival_ratio(g: float, d: float, k0: np.ndarray, k1: np.ndarray) -> np.ndarray:
+    """(1 - exp(G(k1) - G(k0))) / (g - 1), G(k) = lgamma(1+d+k) - lgamma(g+d+k); > 0.
+
+    Near g = 1 the differences of lgamma lose all precision, so there G is
+    expanded to second order in g - 1 with digamma and trigamma.
+    """
+    eps = g - 1
+    if abs(eps) < 1e-4:
+        delta = (-eps * (digamma(1 + d + k1) - digamma(1 + d + k0))
+                 - eps**2 / 2 * (polygamma(1, 1 + d + k1) - polygamma(1, 1 + d + k0)))
+        if eps == 0:
+            return digamma(1 + d + k1) - digamma(1 + d + k0)
+    else:
+        delta = (gammaln(1 + d + k1) - gammaln(g + d + k1)) - (gammaln(1 + d + k0)
+                                                                - gammaln(g + d + k0))
+    return np.maximum(-np.expm1(delta) / eps, 0.0)
 
 
 def _loglik_rows(x: np.ndarray, tx: np.ndarray, n: np.ndarray, params: np.ndarray) -> np.ndarray:
@@ -160,10 +178,8 @@ class BetaGeoBetaBinom(BaseModel):
         """
         a, b, g, d = self._vec()
         t, x, tx, n = _broadcast(t, frequency, recency, n_periods)
-        g = 1 + 1e-9 if abs(g - 1) < 1e-9 else g
         log_g = gammaln(1 + d + n) - gammaln(g + d + n)
-        delta_g = gammaln(1 + d + n + t) - gammaln(g + d + n + t) - log_g
-        ratio = -np.expm1(delta_g) / (g - 1)  # > 0 on both sides of gamma = 1
+        ratio = _survival_ratio(g, d, n, n + t)
         with np.errstate(divide="ignore"):
             log_val = (betaln(a + x + 1, b + n - x) - betaln(a, b) + np.log(d)
                        + gammaln(g + d) - gammaln(1 + d) + log_g - self._loglik(x, tx, n))
@@ -181,9 +197,7 @@ class BetaGeoBetaBinom(BaseModel):
         """
         a, b, g, d = self._vec()
         t = np.atleast_1d(np.asarray(t, dtype=float))
-        g = 1 + 1e-9 if abs(g - 1) < 1e-9 else g
-        delta_g = (gammaln(1 + d + t) - gammaln(g + d + t)) - (gammaln(1 + d) - gammaln(g + d))
-        return a / (a + b) * d * np.maximum(-np.expm1(delta_g) / (g - 1), 0.0)
+        return a / (a + b) * d * _survival_ratio(g, d, np.zeros_like(t), t)
 
     def prob_purchases(self, x: ArrayLike, t: ArrayLike) -> np.ndarray:
         """P(X(t) = x): probability of *x* purchases in the first *t* opportunities.

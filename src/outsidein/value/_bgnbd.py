@@ -11,7 +11,17 @@ finite for frequencies in the tens of thousands.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, xlogy
+from scipy.special import (
+    betainc,
+    betaincinv,
+    betaln,
+    digamma,
+    expit,
+    gammaln,
+    hyp2f1,
+    roots_legendre,
+    xlogy,
+)
 
 from outsidein.value._base import (
     ArrayLike,
@@ -22,6 +32,8 @@ from outsidein.value._base import (
     factor,
     group,
 )
+
+_NODES, _WEIGHTS = roots_legendre(64)
 
 
 class _BetaGeoFamily(BaseModel):
@@ -97,14 +109,21 @@ class _BetaGeoFamily(BaseModel):
         z = t / (alpha + big_t + t)
         c = a + b + x + k - 1
         # Euler: (1-z)^(r+x) 2F1(r+x, b+x+k; c; z) = (1-z)^(a-1) 2F1(c-r-x, a-1; c; z)
-        f = hyp2f1(a + b + k - 1 - r, a - 1, c, z)
+        first = a + b + k - 1 - r
+        f = hyp2f1(first, a - 1, c, z) if abs(first) > 1e-12 else np.ones_like(z)
         log1mz = np.log1p(-z)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             bracket = np.where(f > 0, -np.expm1((a - 1) * log1mz + np.log(np.abs(f))),
                                1 - np.exp((a - 1) * log1mz) * f)
-        # (c/(a-1)) * bracket, written so a < 1 keeps both signs right
-        value = c / (a - 1) * bracket * expit(-self._log_odds_dead(x, tx, big_t))
-        return np.maximum(np.where(t > 0, value, 0.0), 0.0)
+            # E[purchases | alive] = (c/(a-1)) * bracket; it lies in [0, (r+x) t/(alpha+T)]
+            given_alive = c / (a - 1) * bracket
+        top = (r + x) * t / (alpha + big_t)
+        bad = ~np.isfinite(given_alive) | (given_alive < 0) | (given_alive > top * (1 + 1e-8))
+        if np.any(bad):  # scipy's hyp2f1 fails in corners (c-a-b integer, z near 1 ...)
+            given_alive[bad] = _given_alive_by_quadrature(
+                t[bad], x[bad], big_t[bad], r, alpha, a, b + k)
+        value = given_alive * expit(-self._log_odds_dead(x, tx, big_t))
+        return np.where(t > 0, np.clip(value, 0.0, None), 0.0)
 
     def expected_purchases_new(self, t: ArrayLike) -> np.ndarray:
         """Expected purchases in (0, t] of a customer who has just made a first purchase.
@@ -191,6 +210,24 @@ class ModifiedBetaGeo(_BetaGeoFamily):
 
     _shift = 1
     _paper = "MBG/NBD"
+
+
+def _given_alive_by_quadrature(t: np.ndarray, x: np.ndarray, big_t: np.ndarray, r: float,
+                               alpha: float, a: float, b: float) -> np.ndarray:
+    """E[(1 - (1 + p t/(alpha+T))^-(r+x)) / p] for p ~ Beta(a, b+x), by quadrature.
+
+    The expected purchases of a living customer, with the purchase rate
+    integrated out; the integral runs over the quantile of p (64 Gauss-Legendre
+    nodes), where the integrand is bounded and smooth.
+    """
+    u = (_NODES + 1) / 2
+    p = betaincinv(a, (b + x)[:, None], u[None, :])
+    m = (r + x)[:, None]
+    c = (t / (alpha + big_t))[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = -np.expm1(-m * np.log1p(p * c)) / p
+    g = np.where(p > 0, g, m * c)
+    return (g * _WEIGHTS).sum(axis=1) / 2
 
 
 def nbd_logpmf(x: np.ndarray, r: float, alpha: float, t: np.ndarray) -> np.ndarray:

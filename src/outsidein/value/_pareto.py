@@ -16,6 +16,7 @@ but only once per distinct (frequency, time) pair, which is few.
 from __future__ import annotations
 
 import numpy as np
+from scipy.integrate import quad
 from scipy.special import digamma, expit, gammaln, hyp2f1, roots_legendre
 
 from outsidein.value._base import (
@@ -34,22 +35,64 @@ _NODES, _WEIGHTS = roots_legendre(64)
 
 def _log_h(x: np.ndarray, t: np.ndarray, r: float, alpha: float, s: float,
            beta: float) -> np.ndarray:
-    """log of 2F1(m, .; m+1; z(t)) / (rho + t)^m, m = r+s+x, the piece of A0 at time t."""
+    """log of 2F1(m, .; m+1; z(t)) / (rho + t)^m, m = r+s+x, the piece of A0 at time t.
+
+    NaN where scipy's ``hyp2f1`` fails (it does in corners, e.g. integer c-a-b
+    with z near 1): the value of 2F1(1, b; c; z) with 0 < b < c must lie in
+    [1, 1/(1-z)], and anything else is rejected.
+    """
     m = r + s + x
     la, lb = np.log(alpha + t), np.log(beta + t)
     if alpha >= beta:
         z = (alpha - beta) / (alpha + t)
-        return np.log(hyp2f1(1.0, r + x, m + 1, z)) - s * lb - (r + x) * la
-    z = (beta - alpha) / (beta + t)
-    return np.log(hyp2f1(1.0, s + 1, m + 1, z)) + (1 - r - x) * la - (1 + s) * lb
+        f = hyp2f1(1.0, r + x, m + 1, z)
+        rest = -s * lb - (r + x) * la
+    else:
+        z = (beta - alpha) / (beta + t)
+        f = hyp2f1(1.0, s + 1, m + 1, z)
+        rest = (1 - r - x) * la - (1 + s) * lb
+    ok = np.isfinite(f) & (f >= 1 - 1e-12) & (f * (1 - z) <= 1 + 1e-12)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, np.log(np.where(ok, f, 1.0)) + rest, np.nan)
 
 
 def _log_a0_term(x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, log_h_tx: np.ndarray,
-                 log_h_t: np.ndarray, r: float, s: float) -> np.ndarray:
+                 log_h_t: np.ndarray, r: float, alpha: float, s: float,
+                 beta: float) -> np.ndarray:
     """log( s/(r+s+x) * (H(t_x) - H(T)) ); -inf when t_x == T."""
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         diff = np.log(-np.expm1(np.minimum(log_h_t - log_h_tx, 0.0)))
-    return np.log(s) - np.log(r + s + x) + log_h_tx + diff
+        out = np.log(s) - np.log(r + s + x) + log_h_tx + diff
+    bad = np.isnan(out) & (tx < big_t)
+    if np.any(bad):
+        out[bad] = np.log(s) + _log_integral(x[bad], tx[bad], big_t[bad], r, alpha, s, beta)
+    return np.where(tx < big_t, out, -np.inf)
+
+
+def _log_integral(x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, r: float, alpha: float,
+                  s: float, beta: float) -> np.ndarray:
+    """log of the integral over t_x < tau < T of (alpha+tau)^-(r+x) (beta+tau)^-(s+1).
+
+    The fallback for rows where the hypergeometric route fails (rare corners of
+    the parameter space): adaptive quadrature in log-time, scaled by the
+    integrand's value at t_x so nothing under- or overflows.
+    """
+    g0 = min(alpha, beta)
+    out = np.empty(x.size)
+    for i, (xi, lo, hi) in enumerate(zip(x.tolist(), tx.tolist(), big_t.tolist(), strict=True)):
+
+        def log_f(y: float, xi: float = xi) -> float:
+            tau = np.exp(y) - g0
+            return -(r + xi) * np.log(alpha + tau) - (s + 1) * np.log(beta + tau) + y
+
+        y0, y1 = np.log(g0 + lo), np.log(g0 + hi)
+        ref = log_f(y0)
+        width = min(y1 - y0, 1.0 / (r + s + xi + 1))
+        points = [y0 + width * k for k in (1, 4, 16, 64) if y0 + width * k < y1]
+        val, _ = quad(lambda y, ref=ref, log_f=log_f: np.exp(log_f(y) - ref), y0, y1,
+                      points=points or None, limit=200, epsabs=0.0, epsrel=1e-10)
+        out[i] = ref + np.log(val) if val > 0 else -np.inf
+    return out
 
 
 class ParetoNBD(BaseModel):
@@ -112,7 +155,7 @@ class ParetoNBD(BaseModel):
         r, alpha, s, beta = self._vec()
         log_first = -(r + x) * np.log(alpha + big_t) - s * np.log(beta + big_t)
         log_a0 = _log_a0_term(x, tx, big_t, _log_h(x, tx, r, alpha, s, beta),
-                              _log_h(x, big_t, r, alpha, s, beta), r, s)
+                              _log_h(x, big_t, r, alpha, s, beta), r, alpha, s, beta)
         return log_a0 - log_first
 
     def prob_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:

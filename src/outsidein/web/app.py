@@ -41,6 +41,24 @@ def _plotly_js() -> bytes:
     return get_plotlyjs().encode("utf-8")
 
 
+def _with_security(doc: dict[str, Any], routes: list[RouteInfo]) -> dict[str, Any]:
+    """Declare bearer API keys (and each route's scope) so Swagger UI offers 'Authorize'."""
+    scopes = {(r.path, m.lower()): r.rule.scope for r in routes if r.rule is not None
+              for m in r.methods}
+    doc.setdefault("components", {}).setdefault("securitySchemes", {})["apiKey"] = {
+        "type": "http", "scheme": "bearer",
+        "description": "an API key from 'outsidein apikey create' or the admin page"}
+    for path, ops in doc.get("paths", {}).items():
+        if path.startswith("/api/"):
+            for method, op in ops.items():
+                op.setdefault("security", [{"apiKey": []}])
+                scope = scopes.get((path, method))
+                if scope and "Needs scope" not in op.get("description", ""):
+                    op["description"] = (op.get("description", "") +
+                                         f"\n\nNeeds scope `{scope}`.").strip()
+    return doc
+
+
 def create_app(ws_root: Path) -> FastAPI:
     """The FastAPI app for the workspace at *ws_root* (which must exist)."""
     ws = Workspace.open(ws_root)
@@ -84,7 +102,7 @@ def create_app(ws_root: Path) -> FastAPI:
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(_: Principal = Depends(Require())) -> JSONResponse:
-        return JSONResponse(app.openapi())
+        return JSONResponse(_with_security(app.openapi(), route_table(app)))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

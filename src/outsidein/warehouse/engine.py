@@ -81,6 +81,8 @@ class Warehouse:
         return self.con.con
 
     def close(self) -> None:
+        if self.backend == "pyspark":
+            return  # the Spark session is shared by the process (see spark_session)
         try:
             self.con.disconnect()
         except Exception:  # pragma: no cover - closing is best effort

@@ -185,10 +185,15 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
 
         ensure_schema(wh)
         target: _Target = _DuckTarget(wh.duckdb)
-    else:
+    elif wh.backend == "pyspark":
         from outsidein.warehouse._spark import SparkTarget
 
         target = SparkTarget(wh)
+    else:
+        from outsidein.errors import ConfigError
+
+        raise ConfigError(f"loading into a {wh.backend!r} warehouse is not supported; "
+                          "use backend 'duckdb' or 'pyspark' in outsidein.toml")
     con = target.con
     if digest:
         previous = target.previous_load(spec.name, digest)

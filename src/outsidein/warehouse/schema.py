@@ -238,6 +238,9 @@ def table_spec(name: str) -> TableSpec:
 
 def ensure_schema(wh: Warehouse) -> None:
     """Create every canonical and book-keeping table that does not exist yet (empty)."""
+    if wh.backend == "pyspark":  # external Parquet tables, see warehouse._spark
+        register_spark_tables(wh)
+        return
     existing = set(wh.con.list_tables())
     for spec in (*TABLES.values(), QUARANTINE, LOADS):
         if spec.name not in existing:
@@ -250,9 +253,10 @@ def register_spark_tables(wh: Warehouse) -> None:
     Spark's default catalog lives in memory; tables are persisted as Parquet
     folders under ``<workspace>/spark-warehouse`` and re-registered here.
     """
+    from outsidein.warehouse._spark import register_tables
+
+    register_tables(wh)  # canonical and book-keeping tables, with their schema
     base = wh.root / "spark-warehouse"
-    if not base.is_dir():
-        return
     existing = set(wh.con.list_tables())
     for folder in sorted(p for p in base.iterdir() if p.is_dir()):
         if folder.name not in existing and any(folder.glob("*.parquet")):

@@ -4,6 +4,8 @@ It follows the conventions of ``lifetimes.utils.summary_data_from_transaction_da
 and of Fader & Hardie's CDNOW files, so that BTYD models fitted on it reproduce
 published results:
 
+* money is summed in integer cents, so every engine gives the same figures
+  (float sums differ in the last bits between DuckDB and Spark);
 * transactions are grouped into purchase *periods* (``freq="D"``: calendar
   days in UTC; ``"W"``: ISO weeks starting on Monday) and a period's value is
   the sum of its lines;
@@ -136,7 +138,8 @@ def customer_summary(
     day = (ts.epoch_seconds() // SECONDS_PER_DAY).cast("int64")
     lines = orders.select(customer_id=orders[customer_col],
                           period=_period_of_day(day, freq),
-                          value=orders[value_col].cast("float64"), ts=ts)
+                          value=(orders[value_col].cast("float64") * 100).round().cast("int64"),
+                          ts=ts)
     periods = lines.group_by(["customer_id", "period"]).aggregate(
         value=lines.value.sum(), first_ts=lines.ts.min(), last_ts=lines.ts.max())
 
@@ -164,7 +167,8 @@ def customer_summary(
     return j.select(
         *[j[c] for c in s.columns],
         frequency_holdout=nh.cast("int64"),
-        monetary_value_holdout=ibis.ifelse(nh > 0, j.total_holdout / nh, 0.0),
+        monetary_value_holdout=ibis.ifelse(
+            nh > 0, j.total_holdout.cast("float64") / nh / 100, 0.0),
         duration_holdout=duration,
     )
 
@@ -189,7 +193,8 @@ def _summarise(periods: ir.Table, cut: Any, unit: float, freq: str) -> ir.Table:
         frequency=frequency,
         recency=(last_day - first_day).cast("float64") / unit,
         T=(end_day - first_day).cast("float64") / unit,
-        monetary_value=ibis.ifelse(frequency > 0, (g.total - g.first_value) / frequency, 0.0),
+        monetary_value=ibis.ifelse(
+            frequency > 0, (g.total - g.first_value).cast("float64") / frequency / 100, 0.0),
         first_purchase=g.first_purchase,
         last_purchase=g.last_purchase,
     )

@@ -75,6 +75,9 @@ def test_question_is_followed_to_successes_failures_open_and_overdue(org):
     assert rest.question is None and [a.title for a in rest.actions] == ["Price review"]
     assert "success: KPI 0.21" in audit and "failure: KPI 6" in audit
     assert board.to_dict()["chains"][0]["actions"][0]["outcomes"][0]["success"] is True
+    table = board.to_pandas()
+    assert table.status.value_counts().to_dict() == {"open": 2, "succeeded": 1, "failed": 1,
+                                                      "overdue": 1}
 
 
 def test_a_later_outcome_can_turn_a_failure_into_a_success(org):

@@ -115,6 +115,9 @@ def test_ack_status_per_department_with_overdue_and_old_versions(org):
     assert [p.email for p in by_dept["service"].pending] == ["carol@acme.example"]
     assert by_dept["sales"].overdue and by_dept["service"].overdue and late.overdue
     assert late.to_dict()["departments"][0]["department"] == "sales"
+    table = late.to_pandas()
+    assert table.loc[table.email == "bob@acme.example", "overdue"].item()
+    assert table.acknowledged.sum() == 1 and len(table) == 3
 
 
 def test_list_insights_for_a_user_awaiting_acknowledgement(org):

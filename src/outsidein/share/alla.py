@@ -138,6 +138,23 @@ class AllaBoard(DictMixin):
     open: int
     overdue: int
 
+    def to_pandas(self) -> Any:
+        """One row per action with its question, insight, KPI and status."""
+        import pandas as pd
+
+        rows = [{"question": c.question.text if c.question else None,
+                 "insight_id": a.insight_id, "insight": a.insight_title, "action": a.title,
+                 "department": a.department, "owner": a.owner_email, "due": a.due,
+                 "kpi": a.kpi, "baseline": a.kpi_baseline, "target": a.kpi_target,
+                 "latest": a.latest_kpi, "status": a.status}
+                for c in self.chains for a in c.actions]
+        return pd.DataFrame(rows, columns=["question", "insight_id", "insight", "action",
+                                           "department", "owner", "due", "kpi", "baseline",
+                                           "target", "latest", "status"])
+
+    def _repr_html_(self) -> str:
+        return self.to_pandas().to_html(index=False)
+
     def __repr__(self) -> str:
         return (f"AllaBoard(questions={self.questions}, actions={self.actions}, "
                 f"successes={self.successes}, failures={self.failures}, open={self.open}, "

@@ -1,4 +1,4 @@
-"""The insight hub: publish versioned insights to departments and record verifiable acknowledgement.
+"""The insight hub: publish versioned insights to departments (acknowledgement: ``acks``).
 
 An insight's content (title, statement, evidence) is versioned; each version carries the sha256
 of its canonical JSON, so an acknowledgement names exactly what was read.  Analyses publish
@@ -16,20 +16,18 @@ with a stable ``key`` and only create a new version when the content changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from outsidein.errors import DataValidationError, NotFoundError, PermissionDeniedError
+from outsidein.errors import DataValidationError, NotFoundError
 from outsidein.share._common import (
     DictMixin,
     canonical_json,
     content_hash,
-    department_members,
     departments_by_name,
     loads,
     member_departments,
@@ -38,8 +36,23 @@ from outsidein.share._common import (
     user_by_id,
     utcnow,
 )
+from outsidein.share._rows import _departments_of, _insight_row, _latest_version
+from outsidein.share.acks import (  # re-exported: the hub's acknowledgement side
+    AckEntry,
+    Acknowledgement,
+    AckStatus,
+    DepartmentAck,
+    ack_status,
+    acknowledge,
+    list_acknowledgements,
+)
 from outsidein.store.models import share as m
 from outsidein.store.models.auth import Department, User
+
+__all__ = ["Insight", "InsightVersionSummary", "publish_insight", "get_insight",
+           "get_insight_by_key", "list_versions", "list_insights", "AckEntry", "AckStatus",
+           "Acknowledgement", "DepartmentAck", "ack_status", "acknowledge",
+           "list_acknowledgements"]
 
 PRIORITY_ORDER = {p: i for i, p in enumerate(m.PRIORITIES)}
 
@@ -88,65 +101,6 @@ class InsightVersionSummary(DictMixin):
     due_at: datetime
 
 
-@dataclass(frozen=True)
-class Acknowledgement(DictMixin):
-    """A user's acknowledgement of one version of an insight."""
-
-    id: int
-    insight_id: int
-    version: int
-    version_hash: str
-    user_id: int
-    user_email: str
-    acknowledged_at: datetime
-    is_current_version: bool
-
-
-@dataclass(frozen=True)
-class AckEntry(DictMixin):
-    """A department member and the latest version they acknowledged (if any)."""
-
-    user_id: int
-    email: str
-    name: str
-    acknowledged_at: datetime | None
-    acknowledged_version: int | None
-
-
-@dataclass(frozen=True)
-class DepartmentAck(DictMixin):
-    department: str
-    acknowledged: tuple[AckEntry, ...]
-    pending: tuple[AckEntry, ...]
-    overdue: bool
-
-    @property
-    def complete(self) -> bool:
-        return not self.pending
-
-
-@dataclass(frozen=True)
-class AckStatus(DictMixin):
-    """Who has and has not acknowledged an insight's current version, per department."""
-
-    insight_id: int
-    title: str
-    version: int
-    version_hash: str
-    due_at: datetime
-    departments: tuple[DepartmentAck, ...]
-    acknowledged_count: int = field(default=0)
-    expected_count: int = field(default=0)
-    overdue: bool = False
-
-    @property
-    def complete(self) -> bool:
-        return self.acknowledged_count == self.expected_count
-
-    def __repr__(self) -> str:
-        return (f"AckStatus(insight={self.insight_id} v{self.version}, "
-                f"{self.acknowledged_count}/{self.expected_count} acknowledged, "
-                f"overdue={self.overdue})")
 
 
 # -- publishing ---------------------------------------------------------------------------
@@ -253,18 +207,6 @@ def _set_departments(session: Session, insight_id: int, depts: list[Department])
     session.flush()
 
 
-def _latest_version(session: Session, insight_id: int) -> m.InsightVersion:
-    return session.scalars(select(m.InsightVersion).where(m.InsightVersion.insight_id == insight_id)
-                           .order_by(m.InsightVersion.version.desc()).limit(1)).one()
-
-
-def _departments_of(session: Session, insight_id: int) -> list[Department]:
-    stmt = (select(Department)
-            .join(m.InsightDepartment, m.InsightDepartment.department_id == Department.id)
-            .where(m.InsightDepartment.insight_id == insight_id).order_by(Department.name))
-    return list(session.scalars(stmt))
-
-
 def _to_insight(session: Session, row: m.Insight, ver: m.InsightVersion,
                 new_version: bool = False) -> Insight:
     owner = session.get(User, row.owner_id)
@@ -278,12 +220,6 @@ def _to_insight(session: Session, row: m.Insight, ver: m.InsightVersion,
         priority=row.priority, source=row.source, published_at=ver.published_at,
         due_at=ver.due_at, latest_version=int(latest or ver.version), new_version=new_version)
 
-
-def _insight_row(session: Session, insight_id: int) -> m.Insight:
-    row = session.get(m.Insight, insight_id)
-    if row is None:
-        raise NotFoundError(f"insight {insight_id} not found; 'outsidein insights list' shows them")
-    return row
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -366,121 +302,3 @@ def list_insights(
         out.append(_to_insight(session, row, ver))
     out.sort(key=lambda i: (PRIORITY_ORDER.get(i.priority, 9), -i.published_at.timestamp(), -i.id))
     return out
-
-
-# -- acknowledgement ----------------------------------------------------------------------
-
-def acknowledge(
-    session: Session,
-    *,
-    insight_id: int,
-    version_hash: str,
-    user_id: int,
-    now: datetime | None = None,
-) -> Acknowledgement:
-    """Record that *user_id* read the version of *insight_id* whose hash is *version_hash*.
-
-    Only active members (not viewers) of a department the insight is addressed to may
-    acknowledge.  Acknowledging an older version records that version.  Calling again for
-    the same user and version returns the first record (acknowledgements are append-only).
-    """
-    row = _insight_row(session, insight_id)
-    ver = session.scalar(select(m.InsightVersion).where(
-        m.InsightVersion.insight_id == insight_id, m.InsightVersion.content_hash == version_hash)
-        .order_by(m.InsightVersion.version.desc()).limit(1))
-    latest = _latest_version(session, insight_id)
-    if ver is None:
-        raise NotFoundError(f"insight {insight_id} has no version with hash {version_hash!r}; "
-                            f"the current version {latest.version} has hash {latest.content_hash}")
-    user = user_by_id(session, user_id)
-    if not user.active:
-        raise PermissionDeniedError(f"user {user.email} is deactivated and cannot acknowledge")
-    if user.role == "viewer":
-        raise PermissionDeniedError(f"user {user.email} is a viewer; viewers read insights "
-                                    "but cannot acknowledge them")
-    addressed = {d.id: d.name for d in _departments_of(session, insight_id)}
-    mine = {d.id for d in member_departments(session, user_id)}
-    if not mine & addressed.keys():
-        raise PermissionDeniedError(
-            f"user {user.email} is not a member of a department insight {insight_id} is for "
-            f"({', '.join(addressed.values())}); only those members acknowledge it")
-    existing = _find_ack(session, user_id, ver.id)
-    if existing is None:
-        try:
-            with session.begin_nested():
-                session.add(m.Acknowledgement(insight_id=row.id, version_id=ver.id,
-                                              version_hash=ver.content_hash, user_id=user_id,
-                                              acknowledged_at=now or utcnow()))
-            record_audit(session, actor=user.email, action="insight.acknowledge",
-                         target=f"insight:{row.id}",
-                         details={"version": ver.version, "version_hash": ver.content_hash})
-        except IntegrityError:  # a concurrent request recorded the same acknowledgement
-            pass
-        existing = _find_ack(session, user_id, ver.id)
-    assert existing is not None
-    return Acknowledgement(id=existing.id, insight_id=row.id, version=ver.version,
-                           version_hash=existing.version_hash, user_id=user.id,
-                           user_email=user.email, acknowledged_at=existing.acknowledged_at,
-                           is_current_version=ver.id == latest.id)
-
-
-def _find_ack(session: Session, user_id: int, version_id: int) -> m.Acknowledgement | None:
-    return session.scalar(select(m.Acknowledgement).where(
-        m.Acknowledgement.user_id == user_id, m.Acknowledgement.version_id == version_id))
-
-
-def list_acknowledgements(session: Session, insight_id: int) -> list[Acknowledgement]:
-    """Every acknowledgement of an insight, oldest first."""
-    _insight_row(session, insight_id)
-    latest = _latest_version(session, insight_id)
-    stmt = (select(m.Acknowledgement, m.InsightVersion.version, User.email)
-            .join(m.InsightVersion, m.InsightVersion.id == m.Acknowledgement.version_id)
-            .join(User, User.id == m.Acknowledgement.user_id)
-            .where(m.Acknowledgement.insight_id == insight_id)
-            .order_by(m.Acknowledgement.acknowledged_at, m.Acknowledgement.id))
-    return [Acknowledgement(id=a.id, insight_id=insight_id, version=v, version_hash=a.version_hash,
-                            user_id=a.user_id, user_email=email, acknowledged_at=a.acknowledged_at,
-                            is_current_version=a.version_id == latest.id)
-            for a, v, email in session.execute(stmt)]
-
-
-def ack_status(session: Session, insight_id: int, *, now: datetime | None = None) -> AckStatus:
-    """Per addressed department: who has and has not acknowledged the current version.
-
-    A department is overdue when someone in it has not acknowledged the current version
-    after its deadline (publication + ``due_days``).
-    """
-    row = _insight_row(session, insight_id)
-    latest = _latest_version(session, insight_id)
-    now = now or utcnow()
-    acks: dict[int, tuple[datetime, int, int]] = {}  # user -> (when, version number, version id)
-    stmt = (select(m.Acknowledgement.user_id, m.Acknowledgement.acknowledged_at,
-                   m.InsightVersion.version, m.InsightVersion.id)
-            .join(m.InsightVersion, m.InsightVersion.id == m.Acknowledgement.version_id)
-            .where(m.Acknowledgement.insight_id == insight_id))
-    for user_id, when, number, version_id in session.execute(stmt):
-        if user_id not in acks or number > acks[user_id][1]:
-            acks[user_id] = (when, number, version_id)
-    late = now > latest.due_at
-    depts: list[DepartmentAck] = []
-    done_users: set[int] = set()
-    expected_users: set[int] = set()
-    for dept in _departments_of(session, row.id):
-        done: list[AckEntry] = []
-        pending: list[AckEntry] = []
-        for user in department_members(session, dept.id):
-            when, number, version_id = acks.get(user.id, (None, None, None))
-            entry = AckEntry(user_id=user.id, email=user.email, name=user.name,
-                             acknowledged_at=when, acknowledged_version=number)
-            expected_users.add(user.id)
-            if version_id == latest.id:
-                done.append(entry)
-                done_users.add(user.id)
-            else:
-                pending.append(entry)
-        depts.append(DepartmentAck(department=dept.name, acknowledged=tuple(done),
-                                   pending=tuple(pending), overdue=bool(pending) and late))
-    return AckStatus(insight_id=row.id, title=latest.title, version=latest.version,
-                     version_hash=latest.content_hash, due_at=latest.due_at,
-                     departments=tuple(depts), acknowledged_count=len(done_users),
-                     expected_count=len(expected_users), overdue=any(d.overdue for d in depts))

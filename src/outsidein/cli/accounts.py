@@ -1,4 +1,4 @@
-"""``outsidein user``, ``outsidein department`` and ``outsidein apikey``: people and machine keys."""
+"""``outsidein user``, ``department`` and ``apikey``: people, departments and machine keys."""
 
 from __future__ import annotations
 
@@ -63,7 +63,8 @@ def user_list(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = False
         return
     table = Table("e-mail", "name", "role", "departments", "active")
     for u in users:
-        table.add_row(u.email, u.name, u.role, ", ".join(u.departments), "yes" if u.active else "no")
+        table.add_row(u.email, u.name, u.role, ", ".join(u.departments),
+                      "yes" if u.active else "no")
     console.print(table)
 
 

@@ -128,7 +128,8 @@ def audit(session: Session, *, actor: str, action: str, target: str = "",
 
 def _user_info(session: Session, user: User) -> UserInfo:
     rows = session.execute(
-        select(Department.id, Department.name).join(Membership, Membership.department_id == Department.id)
+        select(Department.id, Department.name)
+        .join(Membership, Membership.department_id == Department.id)
         .where(Membership.user_id == user.id).order_by(Department.name)
     ).all()
     return UserInfo(id=user.id, email=user.email, name=user.name, role=user.role,
@@ -310,7 +311,8 @@ def revoke_api_key(session: Session, prefix: str, *, actor: str = "cli") -> ApiK
     """Revoke the key with this prefix (it keeps its record for the audit trail)."""
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix.strip()))
     if key is None:
-        raise NotFoundError(f"API key {prefix!r} does not exist; 'outsidein apikey list' shows keys")
+        raise NotFoundError(
+            f"API key {prefix!r} does not exist; 'outsidein apikey list' shows the keys")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit(session, actor=actor, action="apikey.revoke", target=key.prefix)

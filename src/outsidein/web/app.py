@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from outsidein.web import problems
-from outsidein.web.auth import Principal, Require
+from outsidein.web.auth import Anyone, Require
 from outsidein.web.nav import install_plugins
 from outsidein.web.security import SecurityHeadersMiddleware, session_secret
 from outsidein.workspace import Workspace
@@ -90,7 +90,7 @@ def create_app(ws_root: Path) -> FastAPI:
                         headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/docs", include_in_schema=False)
-    def docs(request: Request, _: Principal = Depends(Require())) -> HTMLResponse:
+    def docs(request: Request, _: Anyone) -> HTMLResponse:
         page = get_swagger_ui_html(
             openapi_url="/openapi.json", title="Outside-In API",
             swagger_js_url="/static/vendor/swagger-ui-bundle.js",
@@ -101,7 +101,7 @@ def create_app(ws_root: Path) -> FastAPI:
         return HTMLResponse(body)
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi(_: Principal = Depends(Require())) -> JSONResponse:
+    def openapi(_: Anyone) -> JSONResponse:
         return JSONResponse(_with_security(app.openapi(), route_table(app)))
 
     @app.get("/healthz", include_in_schema=False)
@@ -159,5 +159,5 @@ def route_table(app: FastAPI) -> list[RouteInfo]:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (several workers): the workspace is ``$OUTSIDEIN_WORKSPACE``."""
+    """Factory for ``uvicorn --factory`` (several workers); workspace: $OUTSIDEIN_WORKSPACE."""
     return create_app(Path(os.environ.get("OUTSIDEIN_WORKSPACE", ".")))

@@ -14,8 +14,9 @@ the test suite rather than opening a hole.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from outsidein.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from outsidein.services.accounts import (
@@ -128,8 +129,16 @@ class Require:
         if principal.role not in self.roles:
             what = f"scope {self.scope!r}" if self.scope else "this page"
             raise PermissionDeniedError(
-                f"{user.email} has role {user.role!r}; {what} needs one of: {', '.join(self.roles)}")
+                f"{user.email} has role {user.role!r}; {what} needs one of: "
+                f"{', '.join(self.roles)}")
         if request.method not in SAFE_METHODS:
             await check_csrf(request)
         request.state.principal = principal
         return principal
+
+
+#: Route parameter types: ``principal: Anyone`` lets every logged-in person in, and so on.
+Anyone = Annotated[Principal, Depends(Require())]
+StaffOnly = Annotated[Principal, Depends(Require(roles=STAFF))]
+AckersOnly = Annotated[Principal, Depends(Require(roles=ACKERS))]
+AdminOnly = Annotated[Principal, Depends(Require(roles=("admin",)))]

@@ -78,7 +78,8 @@ def _answer(key: str, entry: dict[str, Any]) -> Answer:
     return Answer(
         key=str(entry.get("name") or key),
         question=str(entry.get("question") or entry.get("title") or key),
-        headline=str(entry.get("headline") or ""), next_action=_next_action(entry.get("next_action")),
+        headline=str(entry.get("headline") or ""),
+        next_action=_next_action(entry.get("next_action")),
         missing_data=tuple(str(m) for m in _as_list(entry.get("missing_data")) if m),
         rows=rows, figures=figs, numbers=numbers)
 

@@ -16,7 +16,8 @@ class InsightOut(_Out):
     id: int
     key: str | None
     version: int
-    version_hash: str = Field(description="sha256 of the version's canonical title, statement, evidence")
+    version_hash: str = Field(
+        description="sha256 of the version's canonical title, statement and evidence")
     title: str
     statement: str
     evidence: dict[str, Any]

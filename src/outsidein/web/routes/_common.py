@@ -6,7 +6,7 @@ import importlib
 import math
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
@@ -41,8 +41,8 @@ def store(request: Request) -> Iterator[Session]:
         yield session
 
 
-#: Route parameter default: a store session committed before the response is sent.
-STORE = Depends(store, scope="function")
+#: Route parameter type: a store session committed before the response is sent.
+Store = Annotated[Session, Depends(store, scope="function")]
 
 
 def share(name: str) -> Any:

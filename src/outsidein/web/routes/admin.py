@@ -4,32 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from outsidein.errors import OutsideInError
 from outsidein.services import accounts
 from outsidein.store.models.auth import ROLES
-from outsidein.web.auth import Principal, Require
-from outsidein.web.routes._common import STORE, render
+from outsidein.web.auth import AdminOnly, Principal
+from outsidein.web.routes._common import Store, render
 
 router = APIRouter(include_in_schema=False)
-ADMIN = Require(roles=("admin",))
 
 
 def _page(request: Request, principal: Principal, session: Session, *, status_code: int = 200,
           message: str | None = None, error: str | None = None,
           new_secret: str | None = None) -> HTMLResponse:
     return render(request, "admin.html", principal, status_code=status_code,
-                  users=accounts.list_users(session), departments=accounts.list_departments(session),
+                  users=accounts.list_users(session),
+                  departments=accounts.list_departments(session),
                   keys=accounts.list_api_keys(session), roles=ROLES, scopes=accounts.SCOPES,
                   message=message, error=error, new_secret=new_secret)
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin_page(request: Request, principal: Principal = Depends(ADMIN),
-               session: Session = STORE) -> HTMLResponse:
+def admin_page(*, request: Request, principal: AdminOnly,
+               session: Store) -> HTMLResponse:
     return _page(request, principal, session)
 
 
@@ -49,36 +49,36 @@ def _attempt(request: Request, principal: Principal, session: Session, action: s
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-def add_user(request: Request, email: Annotated[str, Form()], name: Annotated[str, Form()],
+def add_user(*, request: Request, email: Annotated[str, Form()], name: Annotated[str, Form()],
              password: Annotated[str, Form()], role: Annotated[str, Form()],
              departments: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
-             principal: Principal = Depends(ADMIN),
-             session: Session = STORE) -> HTMLResponse:
+             principal: AdminOnly,
+             session: Store) -> HTMLResponse:
     return _attempt(request, principal, session, f"added {email}", lambda: accounts.create_user(
         session, email=email, name=name, password=password, role=role, departments=departments,
         actor=principal.name))
 
 
 @router.post("/admin/departments", response_class=HTMLResponse)
-def add_department(request: Request, name: Annotated[str, Form()],
-                   principal: Principal = Depends(ADMIN),
-                   session: Session = STORE) -> HTMLResponse:
+def add_department(*, request: Request, name: Annotated[str, Form()],
+                   principal: AdminOnly,
+                   session: Store) -> HTMLResponse:
     return _attempt(request, principal, session, f"added department {name}",
                     lambda: accounts.create_department(session, name, actor=principal.name))
 
 
 @router.post("/admin/apikeys", response_class=HTMLResponse)
-def add_api_key(request: Request, name: Annotated[str, Form()],
+def add_api_key(*, request: Request, name: Annotated[str, Form()],
                 scopes: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI form default
-                principal: Principal = Depends(ADMIN),
-                session: Session = STORE) -> HTMLResponse:
+                principal: AdminOnly,
+                session: Store) -> HTMLResponse:
     return _attempt(request, principal, session, f"created API key {name}",
                     lambda: accounts.create_api_key(session, name=name, scopes=scopes,
                                                     actor=principal.name))
 
 
 @router.post("/admin/apikeys/{prefix}/revoke")
-def revoke_api_key(request: Request, prefix: str, principal: Principal = Depends(ADMIN),
-                   session: Session = STORE) -> Response:
+def revoke_api_key(*, request: Request, prefix: str, principal: AdminOnly,
+                   session: Store) -> Response:
     accounts.revoke_api_key(session, prefix, actor=principal.name)
     return RedirectResponse("/admin", status_code=303)

@@ -6,14 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from outsidein.errors import DataValidationError, PermissionDeniedError
 from outsidein.share._common import user_by_email
 from outsidein.web.auth import Principal, Require
 from outsidein.web.problems import API_ERROR_RESPONSES
 from outsidein.web.readers import HOW_TO_ANSWER, customer_value, read_answers
-from outsidein.web.routes._common import STORE, plain, share
+from outsidein.web.routes._common import Store, plain, share
 from outsidein.web.routes.share_pages import service
 from outsidein.web.schemas import (
     AckIn,
@@ -28,6 +27,14 @@ from outsidein.web.schemas import (
 
 router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
 
+InsightsRead = Annotated[Principal, Depends(Require(scope="insights:read"))]
+InsightsWrite = Annotated[Principal, Depends(Require(scope="insights:write"))]
+AcksWrite = Annotated[Principal, Depends(Require(scope="acks:write"))]
+NeedsRead = Annotated[Principal, Depends(Require(scope="needs:read"))]
+AnswersRead = Annotated[Principal, Depends(Require(scope="answers:read"))]
+ValueRead = Annotated[Principal, Depends(Require(scope="value:read"))]
+
+
 
 def _insight(obj: Any) -> InsightOut:
     return InsightOut.model_validate(plain(obj))
@@ -35,27 +42,28 @@ def _insight(obj: Any) -> InsightOut:
 
 @router.get("/insights", response_model=list[InsightOut], tags=["insights"],
             summary="Current versions of insights, high priority first")
-def list_insights(department: str | None = None,
-                  awaiting_ack_only: bool = Query(False, description="only those not yet fully acknowledged"),
-                  principal: Principal = Depends(Require(scope="insights:read")),
-                  session: Session = STORE) -> list[InsightOut]:
+def list_insights(*, department: str | None = None,
+                  awaiting_ack_only: Annotated[bool, Query(
+                      description="only those not yet fully acknowledged")] = False,
+                  principal: InsightsRead,
+                  session: Store) -> list[InsightOut]:
     items = share("insights").list_insights(session, department=department,
                                             awaiting_ack_only=awaiting_ack_only)
     return [_insight(i) for i in items]
 
 
 @router.get("/insights/{insight_id}", response_model=InsightOut, tags=["insights"])
-def get_insight(insight_id: int, version: int | None = None,
-                principal: Principal = Depends(Require(scope="insights:read")),
-                session: Session = STORE) -> InsightOut:
+def get_insight(*, insight_id: int, version: int | None = None,
+                principal: InsightsRead,
+                session: Store) -> InsightOut:
     return _insight(share("insights").get_insight(session, insight_id, version))
 
 
 @router.post("/insights", response_model=InsightOut, status_code=201, tags=["insights"],
              summary="Publish an insight (or a new version of the one with the same key)")
-def publish_insight(body: InsightIn,
-                    principal: Principal = Depends(Require(scope="insights:write")),
-                    session: Session = STORE) -> InsightOut:
+def publish_insight(*, body: InsightIn,
+                    principal: InsightsWrite,
+                    session: Store) -> InsightOut:
     owner = body.owner_email or (principal.user.email if principal.user else None)
     if not owner:
         raise DataValidationError("owner_email: required when the API key belongs to no person")
@@ -67,9 +75,9 @@ def publish_insight(body: InsightIn,
 
 @router.post("/insights/{insight_id}/acknowledgements", response_model=AckOut, status_code=201,
              tags=["insights"], summary="Acknowledge one version (by its hash) of an insight")
-def acknowledge(insight_id: int, body: AckIn,
-                principal: Principal = Depends(Require(scope="acks:write")),
-                session: Session = STORE) -> AckOut:
+def acknowledge(*, insight_id: int, body: AckIn,
+                principal: AcksWrite,
+                session: Store) -> AckOut:
     if principal.user is not None:
         if body.user_email and body.user_email.strip().lower() != principal.user.email:
             raise PermissionDeniedError(
@@ -87,47 +95,47 @@ def acknowledge(insight_id: int, body: AckIn,
 
 @router.get("/insights/{insight_id}/ack-status", response_model=AckStatusOut, tags=["insights"],
             summary="Per department: who has and has not acknowledged the current version")
-def ack_status(insight_id: int, principal: Principal = Depends(Require(scope="insights:write")),
-               session: Session = STORE) -> AckStatusOut:
+def ack_status(*, insight_id: int, principal: InsightsWrite,
+               session: Store) -> AckStatusOut:
     return AckStatusOut.model_validate(plain(share("insights").ack_status(session, insight_id)))
 
 
 @router.get("/audit-log", tags=["insights"], response_class=Response,
             summary="Acknowledgements, actions and outcomes as CSV or JSON",
             responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
-def audit_log(format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
-              principal: Principal = Depends(Require(scope="insights:write")),
-              session: Session = STORE) -> Response:
+def audit_log(*, format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
+              principal: InsightsWrite,
+              session: Store) -> Response:
     text = share("audit").export_audit_log(session, format)
     media = "text/csv" if format == "csv" else "application/json"
     return Response(text, media_type=f"{media}; charset=utf-8")
 
 
 @router.get("/alla", tags=["insights"], summary="The Ask-Listen-Learn-Act board")
-def alla(principal: Principal = Depends(Require(scope="insights:read")),
-         session: Session = STORE) -> Any:
+def alla(*, principal: InsightsRead,
+         session: Store) -> Any:
     return plain(service("alla_board")(session))
 
 
 @router.get("/needs", tags=["needs"], summary="Unmet needs ranked by opportunity score")
-def needs(top: int | None = Query(None, ge=1, le=1000),
-          principal: Principal = Depends(Require(scope="needs:read")),
-          session: Session = STORE) -> Any:
+def needs(*, top: Annotated[int | None, Query(ge=1, le=1000)] = None,
+          principal: NeedsRead,
+          session: Store) -> Any:
     return plain(service("ranked_needs")(session, top=top))
 
 
 @router.get("/alignment", tags=["needs"],
             summary="Alignment review: top needs against product plans, messages and training")
-def alignment(top: int = Query(10, ge=1, le=100),
-              principal: Principal = Depends(Require(scope="needs:read")),
-              session: Session = STORE) -> Any:
+def alignment(*, top: Annotated[int, Query(ge=1, le=100)] = 10,
+              principal: NeedsRead,
+              session: Store) -> Any:
     return plain(service("alignment_review")(session, top=top))
 
 
 @router.get("/answers", response_model=AnswersOut, tags=["answers"],
             summary="The five answers as last computed by 'outsidein answer'")
-def answers(request: Request,
-            principal: Principal = Depends(Require(scope="answers:read"))) -> AnswersOut:
+def answers(*, request: Request,
+            principal: AnswersRead) -> AnswersOut:
     stored = read_answers(request.app.state.ws)
     if stored is None:
         return AnswersOut(available=False, how_to=HOW_TO_ANSWER)
@@ -138,7 +146,7 @@ def answers(request: Request,
 
 @router.get("/customers/{customer_id}/value", response_model=CustomerValueOut, tags=["value"],
             summary="A customer's row of customer_value (predicted value and reasons)")
-def value_of_customer(request: Request, customer_id: str,
-                      principal: Principal = Depends(Require(scope="value:read"))) -> CustomerValueOut:
+def value_of_customer(*, request: Request, customer_id: str,
+                      principal: ValueRead) -> CustomerValueOut:
     return CustomerValueOut(customer_id=customer_id,
                             values=customer_value(request.app.state.ws, customer_id))

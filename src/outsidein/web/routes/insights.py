@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from outsidein.services.accounts import list_departments
-from outsidein.web.auth import ACKERS, STAFF, Principal, Require
-from outsidein.web.routes._common import STORE, render, share
+from outsidein.web.auth import ACKERS, STAFF, AckersOnly, Anyone, Principal, StaffOnly
+from outsidein.web.routes._common import Store, render, share
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,8 +30,8 @@ def _my_ack(session: Session, principal: Principal, insight_id: int) -> Any:
 
 
 @router.get("/insights", response_class=HTMLResponse)
-def insights_page(request: Request, principal: Principal = Depends(Require()),
-                  session: Session = STORE,
+def insights_page(*, request: Request, principal: Anyone,
+                  session: Store,
                   department: str | None = None, mine: bool = False) -> HTMLResponse:
     svc = share("insights")
     uid = principal.user_id if mine else None
@@ -46,13 +46,13 @@ def insights_page(request: Request, principal: Principal = Depends(Require()),
 
 
 @router.post("/insights", response_class=HTMLResponse)
-def publish_page(request: Request, title: Annotated[str, Form()],
+def publish_page(*, request: Request, title: Annotated[str, Form()],
                  statement: Annotated[str, Form()],
                  departments: Annotated[list[str], Form()],
                  priority: Annotated[str, Form()] = "high",
                  due_days: Annotated[int, Form()] = 7,
-                 principal: Principal = Depends(Require(roles=STAFF)),
-                 session: Session = STORE) -> Response:
+                 principal: StaffOnly,
+                 session: Store) -> Response:
     assert principal.user is not None
     insight = share("insights").publish_insight(
         session, title=title, statement=statement, evidence={}, owner_email=principal.user.email,
@@ -61,9 +61,9 @@ def publish_page(request: Request, title: Annotated[str, Form()],
 
 
 @router.get("/insights/{insight_id}", response_class=HTMLResponse)
-def insight_page(request: Request, insight_id: int, version: int | None = None,
-                 principal: Principal = Depends(Require()),
-                 session: Session = STORE) -> HTMLResponse:
+def insight_page(*, request: Request, insight_id: int, version: int | None = None,
+                 principal: Anyone,
+                 session: Store) -> HTMLResponse:
     svc = share("insights")
     insight = svc.get_insight(session, insight_id, version)
     evidence = insight.evidence or {}
@@ -80,10 +80,10 @@ def insight_page(request: Request, insight_id: int, version: int | None = None,
 
 
 @router.post("/insights/{insight_id}/ack", response_class=HTMLResponse)
-def acknowledge_page(request: Request, insight_id: int,
+def acknowledge_page(*, request: Request, insight_id: int,
                      version_hash: Annotated[str, Form()],
-                     principal: Principal = Depends(Require(roles=ACKERS)),
-                     session: Session = STORE) -> Response:
+                     principal: AckersOnly,
+                     session: Store) -> Response:
     assert principal.user_id is not None
     ack = share("insights").acknowledge(session, insight_id=insight_id,
                                         version_hash=version_hash, user_id=principal.user_id)
@@ -93,9 +93,9 @@ def acknowledge_page(request: Request, insight_id: int,
 
 
 @router.get("/insights/{insight_id}/status", response_class=HTMLResponse)
-def advocate_page(request: Request, insight_id: int,
-                  principal: Principal = Depends(Require(roles=STAFF)),
-                  session: Session = STORE) -> HTMLResponse:
+def advocate_page(*, request: Request, insight_id: int,
+                  principal: StaffOnly,
+                  session: Store) -> HTMLResponse:
     svc = share("insights")
     return render(request, "advocate.html", principal,
                   insight=svc.get_insight(session, insight_id),
@@ -104,9 +104,9 @@ def advocate_page(request: Request, insight_id: int,
 
 
 @router.get("/audit-log")
-def audit_log_download(format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
-                       principal: Principal = Depends(Require(roles=STAFF)),
-                       session: Session = STORE) -> Response:
+def audit_log_download(*, format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
+                       principal: StaffOnly,
+                       session: Store) -> Response:
     text = share("audit").export_audit_log(session, format)
     media = "text/csv" if format == "csv" else "application/json"
     return Response(text, media_type=f"{media}; charset=utf-8", headers={

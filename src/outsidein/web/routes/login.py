@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outsidein.errors import AuthenticationError
 from outsidein.services.accounts import authenticate, record_failed_login
 from outsidein.store.db import session_scope
-from outsidein.web.auth import Principal, Require, session_user
+from outsidein.web.auth import Anyone, session_user
 from outsidein.web.routes._common import render
 from outsidein.web.security import check_csrf, rotate_csrf
 
@@ -25,14 +25,14 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> Response:
+def login_form(*, request: Request, next: str = "/") -> Response:
     if session_user(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     return render(request, "login.html", None, next=_safe_next(next), error=None)
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, email: Annotated[str, Form()],
+async def login(*, request: Request, email: Annotated[str, Form()],
                 password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
     await check_csrf(request)
     try:
@@ -50,6 +50,6 @@ async def login(request: Request, email: Annotated[str, Form()],
 
 
 @router.post("/logout")
-def logout(request: Request, _: Principal = Depends(Require())) -> Response:
+def logout(*, request: Request, _: Anyone) -> Response:
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

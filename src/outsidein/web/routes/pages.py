@@ -11,14 +11,14 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from outsidein.errors import OutsideInError
-from outsidein.web.auth import Principal, Require
+from outsidein.web.auth import Anyone, Principal
 from outsidein.web.readers import HOW_TO_ANSWER, HOW_TO_VALUE, read_answers, top_customer_value
-from outsidein.web.routes._common import STORE, render, share
+from outsidein.web.routes._common import Store, render, share
 
 router = APIRouter(include_in_schema=False)
 
@@ -95,8 +95,8 @@ def _awaiting(session: Session, principal: Principal) -> list[Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, principal: Principal = Depends(Require()),
-             session: Session = STORE) -> HTMLResponse:
+def overview(*, request: Request, principal: Anyone,
+             session: Store) -> HTMLResponse:
     ws = request.app.state.ws
     stored = read_answers(ws)
     return render(request, "overview.html", principal,
@@ -106,8 +106,8 @@ def overview(request: Request, principal: Principal = Depends(Require()),
 
 
 @router.get("/answers", response_class=HTMLResponse)
-def five_questions(request: Request,
-                   principal: Principal = Depends(Require())) -> HTMLResponse:
+def five_questions(*, request: Request,
+                   principal: Anyone) -> HTMLResponse:
     stored = read_answers(request.app.state.ws)
     return render(request, "answers.html", principal,
                   answers=stored[0] if stored else None,
@@ -115,7 +115,7 @@ def five_questions(request: Request,
 
 
 @router.get("/value", response_class=HTMLResponse)
-def value(request: Request, principal: Principal = Depends(Require())) -> HTMLResponse:
+def value(*, request: Request, principal: Anyone) -> HTMLResponse:
     rows: list[dict[str, Any]] = []
     value_col, reason_col, missing = "", None, None
     try:

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
 from outsidein.errors import MissingDataError
-from outsidein.web.auth import Principal, Require
-from outsidein.web.routes._common import STORE, render
+from outsidein.web.auth import Anyone
+from outsidein.web.routes._common import Store, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,38 +43,38 @@ def _call(name: str, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
 
 
 @router.get("/alla", response_class=HTMLResponse)
-def alla_page(request: Request, principal: Principal = Depends(Require()),
-              session: Session = STORE) -> HTMLResponse:
+def alla_page(*, request: Request, principal: Anyone,
+              session: Store) -> HTMLResponse:
     board, missing = _call("alla_board", session)
     return render(request, "alla.html", principal, board=board, missing=missing)
 
 
 @router.get("/needs", response_class=HTMLResponse)
-def needs_page(request: Request, principal: Principal = Depends(Require()),
-               session: Session = STORE) -> HTMLResponse:
+def needs_page(*, request: Request, principal: Anyone,
+               session: Store) -> HTMLResponse:
     needs, missing = _call("ranked_needs", session)
     return render(request, "needs.html", principal, needs=needs, missing=missing)
 
 
 @router.get("/alignment", response_class=HTMLResponse)
-def alignment_page(request: Request, top: int = 10, principal: Principal = Depends(Require()),
-                   session: Session = STORE) -> HTMLResponse:
+def alignment_page(*, request: Request, top: int = 10, principal: Anyone,
+                   session: Store) -> HTMLResponse:
     review, missing = _call("alignment_review", session, top=top)
     return render(request, "alignment.html", principal, review=review, missing=missing,
                   top=top)
 
 
 @router.get("/alignment/export.html")
-def alignment_export_html(top: int = 10, principal: Principal = Depends(Require()),
-                          session: Session = STORE) -> Response:
+def alignment_export_html(*, top: int = 10, principal: Anyone,
+                          session: Store) -> Response:
     review = service("alignment_review")(session, top=top)
     return Response(review.to_html(), media_type="text/html; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="alignment-review.html"'})
 
 
 @router.get("/alignment/export.pdf")
-def alignment_export_pdf(top: int = 10, principal: Principal = Depends(Require()),
-                         session: Session = STORE) -> Response:
+def alignment_export_pdf(*, top: int = 10, principal: Anyone,
+                         session: Store) -> Response:
     review = service("alignment_review")(session, top=top)
     with tempfile.TemporaryDirectory(prefix="outsidein-alignment-") as tmp:
         path = Path(tmp) / "alignment-review.pdf"

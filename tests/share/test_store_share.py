@@ -146,3 +146,21 @@ def test_an_outcome_succeeds_exactly_when_the_kpi_moved_toward_target(base, targ
         assert progress is None or progress == 0 or (progress > 0) == success
     else:
         assert progress is None
+
+
+def test_report_section_shows_acknowledgement_and_alignment(ws_org):
+    from outsidein.share import add_item, add_need
+    from outsidein.share.report import share_section
+
+    ws, org = ws_org
+    assert share_section(ws) is None
+    with session_scope(ws.store_url) as s:
+        ins = publish_analysis_insight(s, key="k", title="Advocates <refer> more",
+                                       statement="S", departments=["sales"])
+        acknowledge(s, insight_id=ins.id, version_hash=ins.version_hash, user_id=org.alice)
+        add_need(s, code="N1", title="Fast delivery", importance=9, satisfaction=3)
+        add_item(s, kind="plan", title="Tracking", needs="N1")
+    section = share_section(ws)
+    assert section.summary.startswith("1 insight(s) shared, 1 not yet acknowledged by everyone")
+    assert "Advocates &lt;refer&gt; more" in section.body_html
+    assert "1 of 2" in section.body_html and "Fast delivery" in section.body_html

@@ -26,6 +26,7 @@ SECTIONS: list[str] = [
     "outsidein.warehouse.report:data_section",
     "outsidein.value.report:value_section",
     "outsidein.value.questions_report:five_questions_section",
+    "outsidein.share.report:share_section",
 ]
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from outsidein.share.acks import ack_status
 from outsidein.share.alignment import FUNCTIONS, alignment_review
@@ -13,6 +16,8 @@ from outsidein.store.db import session_scope
 if TYPE_CHECKING:
     from outsidein.report.html import Section
     from outsidein.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 COLOURS = {"addressed": "#dcf5e3", "partly": "#fff4cc", "missed": "#fde2e1"}
 
@@ -26,10 +31,15 @@ def share_section(ws: Workspace, *, top: int = 10, max_insights: int = 20) -> Se
 
     from outsidein.report.html import Section
 
-    with session_scope(ws.store_url) as s:
-        insights = [(i, ack_status(s, i.id)) for i in list_insights(s)[:max_insights]]
-        board = alla_board(s)
-        review = alignment_review(s, top=top)
+    try:
+        with session_scope(ws.store_url) as s:
+            insights = [(i, ack_status(s, i.id)) for i in list_insights(s)[:max_insights]]
+            board = alla_board(s)
+            review = alignment_review(s, top=top)
+    except (OperationalError, ProgrammingError) as exc:  # a store not migrated to 0002_share
+        log.warning("shared-customer-truth section skipped: the store at %s is not migrated "
+                    "(run 'outsidein init %s'): %s", ws.store_url, ws.root, exc.orig)
+        return None
     if not insights and not board.actions and not review.rows:
         return None
     env = Environment(loader=PackageLoader("outsidein.share", "templates"),

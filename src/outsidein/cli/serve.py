@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+import threading
+from typing import Annotated, Any
 
 import typer
 
@@ -20,21 +21,51 @@ def register(app: typer.Typer) -> None:
         port: Annotated[int, typer.Option(help="TCP port")] = 8000,
         workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
         log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+        outbox: Annotated[bool, typer.Option(
+            help="deliver notifications (webhook, e-mail, digests) from this process")] = True,
+        outbox_interval: Annotated[float, typer.Option(
+            min=1.0, help="seconds between outbox deliveries")] = 60.0,
     ) -> None:
-        """Serve the web pages, the JSON API (/api/v1) and its docs (/docs) for the workspace."""
+        """Serve the web pages, the JSON API (/api/v1) and its docs (/docs) for the workspace.
+
+        One outbox worker thread in this process delivers notifications, however many
+        uvicorn workers serve requests, so nothing is sent twice.
+        """
         import uvicorn
 
         ws = workspace(ctx)  # fails early, with the usual message, when there is no workspace
         ws.close()
         console_err.print(f"Outside-In for [bold]{ws.root}[/] on http://{host}:{port}/ "
                           f"(API docs at /docs); Ctrl+C stops it", highlight=False)
-        if workers > 1:
-            # Several processes need an importable factory; each reads the workspace from env.
-            os.environ["OUTSIDEIN_WORKSPACE"] = str(ws.root)
-            uvicorn.run("outsidein.web.app:app_from_env", factory=True, host=host, port=port,
-                        workers=workers, log_level=log_level, proxy_headers=True)
-            return
-        from outsidein.web.app import create_app
+        stop = threading.Event()
+        if outbox:
+            _start_outbox(ws.store_url, ws.config.extra, stop, outbox_interval)
+        try:
+            _run(uvicorn, ws.root, host, port, workers, log_level)
+        finally:
+            stop.set()
 
-        uvicorn.run(create_app(ws.root), host=host, port=port, log_level=log_level,
-                    proxy_headers=True)
+
+def _start_outbox(store_url: str, extra: dict[str, Any], stop: threading.Event,
+                  interval: float) -> None:
+    try:
+        from outsidein.share.auto import run_outbox_worker
+        from outsidein.share.notify import notify_settings
+    except ModuleNotFoundError:  # a build without the share services
+        return
+    threading.Thread(target=run_outbox_worker, name="outsidein-outbox", daemon=True,
+                     args=(store_url, notify_settings(extra)),
+                     kwargs={"stop": stop, "interval": interval}).start()
+
+
+def _run(uvicorn: Any, root: Any, host: str, port: int, workers: int, log_level: str) -> None:
+    if workers > 1:
+        # Several processes need an importable factory; each reads the workspace from env.
+        os.environ["OUTSIDEIN_WORKSPACE"] = str(root)
+        uvicorn.run("outsidein.web.app:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level=log_level, proxy_headers=True)
+        return
+    from outsidein.web.app import create_app
+
+    uvicorn.run(create_app(root), host=host, port=port, log_level=log_level,
+                proxy_headers=True)

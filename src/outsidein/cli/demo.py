@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         ctx: typer.Context,
-        customers: Annotated[int, typer.Option("--customers", "-n", min=100,
+        customers: Annotated[int, typer.Option("--customers", "-n",
                                                help="number of customers")] = 20_000,
         seed: Annotated[int, typer.Option(help="random seed (same seed, same company)")] = 42,
         force: Annotated[bool, typer.Option(

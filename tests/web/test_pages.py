@@ -24,7 +24,8 @@ def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) ->
                "missing_data": None, "figures": {"customers": 100 * i},
                "next_action": {"text": f"Do thing {i}", "count": i, "amount": 10.0 * i},
                "rows": [{"rank": 1, "customer_id": f"C{i:03d}", "reason": "buys often"}],
-               "plot": {"data": [{"type": "bar", "x": ["a"], "y": [i]}], "layout": {}}}
+               "plot": {"data": [{"type": "bar", "x": ["a"], "y": [i]}], "layout": {}},
+               "title": f"Title {i}", "departments": ["sales"], "priority": "high"}
                for i, n in enumerate(names, start=1)}}
     doc["answers"]["ideal_prospects"]["missing_data"] = (
         "no prospects loaded: load them with 'outsidein load prospects FILE'")
@@ -38,6 +39,17 @@ def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) ->
         answers = member.get("/answers").text
         assert answers.count('class="plotly-fig"') == 5 and "/static/plotly.js" in answers
         assert "C003" in answers and "buys often" in answers and "2026-11-23" in answers
+        assert "Publish as an insight" not in answers  # members do not publish
+        adv = site.login("advocate")
+        assert answers.count("Publish as an insight") == 0
+        assert adv.get("/answers").text.count("Publish as an insight for sales") == 4
+        token = adv.headers["X-CSRF-Token"]
+        r = adv.post("/answers/cost_to_serve/publish", data={"csrf_token": token})
+        assert r.status_code == 303
+        page = adv.get(r.headers["location"]).text
+        assert "Title 2" in page and "Headline number 2 Next: Do thing 2." in page
+        r = adv.post("/answers/ideal_prospects/publish", data={"csrf_token": token})
+        assert r.status_code == 409 and "no prospects loaded" in r.text
         api = member.get("/api/v1/answers").json()
         assert api["available"]
         assert api["answers"][0]["headline"] == "Headline number 1"
@@ -183,3 +195,46 @@ def test_admin_adds_a_person_who_can_then_log_in(site: Any) -> None:
                                     "password": "a long enough pass", "csrf_token": tok})
     assert r.status_code == 303
     assert "New Hire" in person.get("/").text
+
+
+def test_needs_items_actions_and_outcomes_are_recorded(site: Any) -> None:
+    key = site.api_key("needs:write", "needs:read", "insights:write", "insights:read",
+                       user="advocate")
+    api = site.client(headers={"Authorization": f"Bearer {key}"})
+    r = api.post("/api/v1/needs", json={"title": "Know when my order ships", "importance": 10,
+                                        "satisfaction": 2, "evidence": {"complaints": 400}})
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    assert r.json()["opportunity"] == 18.0
+    r = api.post("/api/v1/alignment/items", json={"kind": "training", "title": "Shipping FAQ",
+                                                  "needs": {code: "full"}})
+    assert r.status_code == 201, r.text
+    assert api.get("/api/v1/needs?top=1").json()[0]["code"] == code
+
+    adv = site.login("advocate")
+    token = adv.headers["X-CSRF-Token"]
+    r = adv.post("/needs", data={"csrf_token": token, "title": "Fair returns", "importance": "6",
+                                 "satisfaction": "5"})
+    assert r.status_code == 303 and "Fair returns" in adv.get("/needs").text
+    r = adv.post("/alignment/items", data={"csrf_token": token, "kind": "plan",
+                                           "title": "Tracking page", "needs": f"{code}:partial"})
+    assert r.status_code == 303
+    matrix = adv.get("/alignment").text
+    assert "Know when my order ships" in matrix and "Tracking page" in matrix
+
+    member = site.login("member")
+    token = member.headers["X-CSRF-Token"]
+    r = member.post("/alla/actions", data={
+        "csrf_token": token, "insight_id": str(site.insight_id), "title": "Ship-date e-mails",
+        "department": "product", "due": "2030-06-30", "kpi": "where-is-my-order calls",
+        "kpi_baseline": "900", "kpi_target": "300"})
+    assert r.status_code == 303, r.text
+    action = next(a for a in site.client(headers={"Authorization": f"Bearer {key}"})
+                  .get("/api/v1/alla").json()["chains"][0]["actions"]
+                  if a["title"] == "Ship-date e-mails")
+    r = member.post(f"/alla/actions/{action['id']}/outcome", data={
+        "csrf_token": token, "kpi_value": "250", "measured_at": "2030-07-15"})
+    assert r.status_code == 303
+    board = member.get("/alla").text
+    row = board.split("Ship-date e-mails")[1].split("</tr>")[0]
+    assert "succeeded" in row and "250" in row

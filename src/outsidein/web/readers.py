@@ -41,6 +41,9 @@ class Answer:
     rows: list[dict[str, Any]] = field(default_factory=list)
     figures: list[dict[str, Any]] = field(default_factory=list)  # Plotly figure dicts
     numbers: dict[str, Any] = field(default_factory=dict)
+    title: str = ""
+    departments: tuple[str, ...] = ()
+    priority: str = "medium"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -81,7 +84,9 @@ def _answer(key: str, entry: dict[str, Any]) -> Answer:
         headline=str(entry.get("headline") or ""),
         next_action=_next_action(entry.get("next_action")),
         missing_data=tuple(str(m) for m in _as_list(entry.get("missing_data")) if m),
-        rows=rows, figures=figs, numbers=numbers)
+        rows=rows, figures=figs, numbers=numbers, title=str(entry.get("title") or ""),
+        departments=tuple(str(d) for d in _as_list(entry.get("departments"))),
+        priority=str(entry.get("priority") or "medium"))
 
 
 def read_answers(ws: Workspace) -> tuple[list[Answer], dict[str, Any]] | None:

@@ -116,3 +116,38 @@ class Generic(BaseModel):
     """A service result passed through as JSON (shape documented by the service)."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class NeedIn(BaseModel):
+    title: str = Field(min_length=1, max_length=300)
+    importance: float = Field(ge=0, le=10)
+    satisfaction: float = Field(ge=0, le=10)
+    code: str | None = Field(None, description="default: the next N<number>")
+    description: str = ""
+    evidence: dict[str, Any] = Field(default_factory=dict,
+                                     description="survey answers, complaint counts, notes")
+
+
+class ItemIn(BaseModel):
+    kind: Literal["plan", "message", "training"]
+    title: str = Field(min_length=1, max_length=300)
+    owner: str = ""
+    needs: dict[str, Literal["full", "partial"]] = Field(
+        default_factory=dict, description="need code -> how fully the item addresses it")
+
+
+class ActionIn(BaseModel):
+    insight_id: int
+    title: str = Field(min_length=1, max_length=300)
+    department: str
+    due: str = Field(description="date, e.g. 2026-12-31")
+    kpi: str = Field(min_length=1)
+    kpi_baseline: float
+    kpi_target: float
+    owner_email: str | None = Field(None, description="default: the caller")
+
+
+class OutcomeIn(BaseModel):
+    kpi_value: float
+    measured_at: str = Field(description="date the KPI was measured, e.g. 2027-02-01")
+    note: str = ""

@@ -18,11 +18,15 @@ from outsidein.web.schemas import (
     AckIn,
     AckOut,
     AckStatusOut,
+    ActionIn,
     AnswerOut,
     AnswersOut,
     CustomerValueOut,
     InsightIn,
     InsightOut,
+    ItemIn,
+    NeedIn,
+    OutcomeIn,
 )
 
 router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
@@ -31,6 +35,7 @@ InsightsRead = Annotated[Principal, Depends(Require(scope="insights:read"))]
 InsightsWrite = Annotated[Principal, Depends(Require(scope="insights:write"))]
 AcksWrite = Annotated[Principal, Depends(Require(scope="acks:write"))]
 NeedsRead = Annotated[Principal, Depends(Require(scope="needs:read"))]
+NeedsWrite = Annotated[Principal, Depends(Require(scope="needs:write"))]
 AnswersRead = Annotated[Principal, Depends(Require(scope="answers:read"))]
 ValueRead = Annotated[Principal, Depends(Require(scope="value:read"))]
 
@@ -122,6 +127,34 @@ def needs(*, top: Annotated[int | None, Query(ge=1, le=1000)] = None,
           principal: NeedsRead,
           session: Store) -> Any:
     return plain(service("ranked_needs")(session, top=top))
+
+
+@router.post("/needs", status_code=201, tags=["needs"], summary="Record a customer need")
+def add_need(*, body: NeedIn, principal: NeedsWrite, session: Store) -> Any:
+    return plain(service("add_need")(session, **body.model_dump()))
+
+
+@router.post("/alignment/items", status_code=201, tags=["needs"],
+             summary="Record (or update, by kind and title) a plan, message or training item")
+def add_item(*, body: ItemIn, principal: NeedsWrite, session: Store) -> Any:
+    return plain(service("add_item")(session, **body.model_dump()))
+
+
+@router.post("/actions", status_code=201, tags=["insights"],
+             summary="Act: log an action on an insight with the KPI it should move")
+def add_action(*, body: ActionIn, principal: InsightsWrite, session: Store) -> Any:
+    args = body.model_dump()
+    args["owner_email"] = args["owner_email"] or (principal.user.email if principal.user else None)
+    if not args["owner_email"]:
+        raise DataValidationError("owner_email: required when the API key belongs to no person")
+    return plain(service("act")(session, **args))
+
+
+@router.post("/actions/{action_id}/outcomes", status_code=201, tags=["insights"],
+             summary="Record the KPI measured after an action (success or failure)")
+def add_outcome(*, action_id: int, body: OutcomeIn, principal: InsightsWrite,
+                session: Store) -> Any:
+    return plain(service("record_outcome")(session, action_id=action_id, **body.model_dump()))
 
 
 @router.get("/alignment", tags=["needs"],

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from outsidein.errors import OutsideInError
-from outsidein.web.auth import Anyone, Principal
+from outsidein.errors import MissingDataError, NotFoundError, OutsideInError
+from outsidein.web.auth import STAFF, Anyone, Principal, StaffOnly
 from outsidein.web.readers import HOW_TO_ANSWER, HOW_TO_VALUE, read_answers, top_customer_value
 from outsidein.web.routes._common import Store, render, share
 
@@ -109,9 +109,31 @@ def overview(*, request: Request, principal: Anyone,
 def five_questions(*, request: Request,
                    principal: Anyone) -> HTMLResponse:
     stored = read_answers(request.app.state.ws)
-    return render(request, "answers.html", principal,
+    return render(request, "answers.html", principal, can_publish=principal.role in STAFF,
                   answers=stored[0] if stored else None,
                   answers_meta=stored[1] if stored else {}, how_to_answer=HOW_TO_ANSWER)
+
+
+@router.post("/answers/{name}/publish")
+def publish_answer(*, request: Request, name: str, principal: StaffOnly,
+                   session: Store) -> Response:
+    """Publish one stored answer as an insight for its departments (key five_questions.NAME)."""
+    stored = read_answers(request.app.state.ws)
+    answer = next((a for a in (stored[0] if stored else []) if a.key == name), None)
+    if answer is None:
+        raise NotFoundError(f"no stored answer {name!r}; {HOW_TO_ANSWER}")
+    if answer.missing_data:
+        raise MissingDataError(f"answer {name!r} lacks data: {'; '.join(answer.missing_data)}")
+    from outsidein.share.auto import publish_analysis_insight
+
+    statement = answer.headline + (f" Next: {answer.next_action}." if answer.next_action else "")
+    insight = publish_analysis_insight(
+        session, key=f"five_questions.{answer.key}", title=answer.title or answer.question,
+        statement=statement, departments=list(answer.departments) or list(principal.departments),
+        figures=answer.numbers, chart=answer.figures[0] if answer.figures else None,
+        link=f"/answers#q-{answer.key}", source="five_questions", priority=answer.priority,
+        owner_email=principal.user.email if principal.user else None)
+    return RedirectResponse(f"/insights/{insight.id}", status_code=303)
 
 
 @router.get("/value", response_class=HTMLResponse)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import importlib
 import tempfile
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outsidein.errors import MissingDataError
-from outsidein.web.auth import Anyone
-from outsidein.web.routes._common import Store, render
+from outsidein.services.accounts import list_departments
+from outsidein.web.auth import ACKERS, STAFF, AckersOnly, Anyone, StaffOnly
+from outsidein.web.routes._common import Store, render, share
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,14 +48,18 @@ def _call(name: str, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
 def alla_page(*, request: Request, principal: Anyone,
               session: Store) -> HTMLResponse:
     board, missing = _call("alla_board", session)
-    return render(request, "alla.html", principal, board=board, missing=missing)
+    insights = share("insights").list_insights(session) if principal.role in ACKERS else []
+    return render(request, "alla.html", principal, board=board, missing=missing,
+                  can_act=principal.role in ACKERS, insights=insights,
+                  departments=list_departments(session), today=date.today().isoformat())
 
 
 @router.get("/needs", response_class=HTMLResponse)
 def needs_page(*, request: Request, principal: Anyone,
                session: Store) -> HTMLResponse:
     needs, missing = _call("ranked_needs", session)
-    return render(request, "needs.html", principal, needs=needs, missing=missing)
+    return render(request, "needs.html", principal, needs=needs, missing=missing,
+                  can_edit=principal.role in STAFF)
 
 
 @router.get("/alignment", response_class=HTMLResponse)
@@ -61,7 +67,7 @@ def alignment_page(*, request: Request, top: int = 10, principal: Anyone,
                    session: Store) -> HTMLResponse:
     review, missing = _call("alignment_review", session, top=top)
     return render(request, "alignment.html", principal, review=review, missing=missing,
-                  top=top)
+                  top=top, can_edit=principal.role in STAFF)
 
 
 @router.get("/alignment/export.html")
@@ -82,3 +88,43 @@ def alignment_export_pdf(*, top: int = 10, principal: Anyone,
         pdf = path.read_bytes()
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": 'attachment; filename="alignment-review.pdf"'})
+
+
+# -- recording: needs, plan/message/training items, actions and outcomes ----------------------
+@router.post("/needs")
+def add_need_form(*, title: Annotated[str, Form()], importance: Annotated[float, Form()],
+                  satisfaction: Annotated[float, Form()], description: Annotated[str, Form()] = "",
+                  principal: StaffOnly, session: Store) -> Response:
+    service("add_need")(session, title=title, importance=importance, satisfaction=satisfaction,
+                        description=description)
+    return RedirectResponse("/needs", status_code=303)
+
+
+@router.post("/alignment/items")
+def add_item_form(*, kind: Annotated[str, Form()], title: Annotated[str, Form()],
+                  needs: Annotated[str, Form()] = "", owner: Annotated[str, Form()] = "",
+                  principal: StaffOnly, session: Store) -> Response:
+    service("add_item")(session, kind=kind, title=title, owner=owner, needs=needs)
+    return RedirectResponse("/alignment", status_code=303)
+
+
+@router.post("/alla/actions")
+def act_form(*, insight_id: Annotated[int, Form()], title: Annotated[str, Form()],
+             department: Annotated[str, Form()], due: Annotated[str, Form()],
+             kpi: Annotated[str, Form()], kpi_baseline: Annotated[float, Form()],
+             kpi_target: Annotated[float, Form()], principal: AckersOnly,
+             session: Store) -> Response:
+    assert principal.user is not None
+    service("act")(session, insight_id=insight_id, title=title, owner_email=principal.user.email,
+                   department=department, due=due, kpi=kpi, kpi_baseline=kpi_baseline,
+                   kpi_target=kpi_target)
+    return RedirectResponse("/alla", status_code=303)
+
+
+@router.post("/alla/actions/{action_id}/outcome")
+def outcome_form(*, action_id: int, kpi_value: Annotated[float, Form()],
+                 measured_at: Annotated[str, Form()], note: Annotated[str, Form()] = "",
+                 principal: AckersOnly, session: Store) -> Response:
+    service("record_outcome")(session, action_id=action_id, kpi_value=kpi_value,
+                              measured_at=measured_at, note=note)
+    return RedirectResponse("/alla", status_code=303)

@@ -12,6 +12,7 @@ import pytest
 
 from outsidein.errors import DataValidationError, NotFoundError, PermissionDeniedError
 from outsidein.share import (
+    ack_counts,
     ack_status,
     acknowledge,
     export_audit_log,
@@ -135,6 +136,10 @@ def test_list_insights_for_a_user_awaiting_acknowledgement(org):
                                                awaiting_ack_only=True)] == ["A"]
         assert [i.title for i in list_insights(s, for_user_id=org.dave)] == []
         assert {i.title for i in list_insights(s, awaiting_ack_only=True)} == {"A", "B", "C"}
+        counts = ack_counts(s)
+        # C is for sales (alice, bob; vic only views): alice acknowledged it
+        assert (counts[c.id].acknowledged, counts[c.id].expected, counts[c.id].pending) == (1, 2, 1)
+        assert (counts[a.id].expected, counts[b.id].expected) == (3, 1)
     assert b.departments == ("service",) and a.departments == ("sales", "service")
 
 

@@ -54,12 +54,14 @@ from outsidein.share.digest import (
     send_digest,
 )
 from outsidein.share.insights import (
+    AckCount,
     AckEntry,
     Acknowledgement,
     AckStatus,
     DepartmentAck,
     Insight,
     InsightVersionSummary,
+    ack_counts,
     ack_status,
     acknowledge,
     get_insight,
@@ -90,7 +92,8 @@ from outsidein.share.notify import (
 )
 
 __all__ = [
-    "AckEntry", "AckStatus", "Acknowledgement", "DepartmentAck", "Insight",
+    "AckCount", "AckEntry", "AckStatus", "ack_counts", "Acknowledgement", "DepartmentAck",
+    "Insight",
     "InsightVersionSummary", "ack_status", "acknowledge", "export_audit_log", "get_insight",
     "get_insight_by_key", "list_acknowledgements", "list_insights", "list_versions",
     "publish_insight",

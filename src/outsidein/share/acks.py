@@ -28,7 +28,15 @@ from outsidein.share._common import (
     user_by_id,
     utcnow,
 )
-from outsidein.share._rows import _departments_of, _insight_row, _latest_version
+from outsidein.share._rows import (
+    _acks_of_versions,
+    _department_links,
+    _departments_of,
+    _expected_members,
+    _insight_row,
+    _latest_version,
+    _latest_versions,
+)
 from outsidein.store.models import share as m
 from outsidein.store.models.auth import User
 
@@ -110,6 +118,47 @@ class AckStatus(DictMixin):
                 f"{self.acknowledged_count}/{self.expected_count} acknowledged, "
                 f"overdue={self.overdue})")
 
+
+@dataclass(frozen=True)
+class AckCount(DictMixin):
+    """How many expected people acknowledged an insight's current version (for lists)."""
+
+    insight_id: int
+    version: int
+    due_at: datetime
+    expected: int
+    acknowledged: int
+
+    @property
+    def pending(self) -> int:
+        return self.expected - self.acknowledged
+
+    def overdue_at(self, now: datetime) -> bool:
+        return self.pending > 0 and now > self.due_at
+
+
+def ack_counts(session: Session, insight_ids: list[int] | None = None) -> dict[int, AckCount]:
+    """Acknowledged / expected counts of the current versions, in a few queries.
+
+    The same rule as :func:`ack_status`: the expected people are the active, non-viewer
+    members of the addressed departments, each counted once.
+    """
+    latest = _latest_versions(session, insight_ids)
+    links = _department_links(session, list(latest))
+    members = _expected_members(session)
+    acked = _acks_of_versions(session, [v.id for v in latest.values()])
+    out: dict[int, AckCount] = {}
+    for insight_id, ver in latest.items():
+        expected: set[int] = set()
+        for dept_id, _ in links.get(insight_id, []):
+            expected |= members.get(dept_id, set())
+        done = expected & acked.get(ver.id, set())
+        out[insight_id] = AckCount(insight_id=insight_id, version=ver.version, due_at=ver.due_at,
+                                   expected=len(expected), acknowledged=len(done))
+    return out
+
+
+# -- acknowledgement ----------------------------------------------------------------------
 
 def acknowledge(
     session: Session,

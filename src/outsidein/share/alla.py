@@ -38,6 +38,7 @@ from outsidein.share._common import (
     user_by_email,
     utcnow,
 )
+from outsidein.share._rows import _latest_versions
 from outsidein.store.models import share as m
 from outsidein.store.models.auth import Department, User
 
@@ -232,23 +233,40 @@ def _outcome(row: m.ActionOutcome, act: m.InsightAction) -> Outcome:
                    progress=progress, recorded_at=row.recorded_at)
 
 
+def _actions(session: Session, rows: list[m.InsightAction], today: date) -> list[Action]:
+    """Build :class:`Action` values for *rows* with a handful of queries (not per row)."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    outcomes: dict[int, list[m.ActionOutcome]] = {}
+    for o in session.scalars(select(m.ActionOutcome).where(m.ActionOutcome.action_id.in_(ids))
+                             .order_by(m.ActionOutcome.measured_at, m.ActionOutcome.id)):
+        outcomes.setdefault(o.action_id, []).append(o)
+    titles = {i: v.title for i, v in
+              _latest_versions(session, sorted({r.insight_id for r in rows})).items()}
+    emails = dict(session.execute(select(User.id, User.email)
+                                  .where(User.id.in_({r.owner_id for r in rows}))).all())
+    depts = dict(session.execute(select(Department.id, Department.name)
+                                 .where(Department.id.in_({r.department_id for r in rows}))).all())
+    out = []
+    for row in rows:
+        outs = outcomes.get(row.id, [])
+        if outs:
+            status = "succeeded" if outs[-1].success else "failed"
+        else:
+            status = "overdue" if row.due < today else "open"
+        out.append(Action(
+            id=row.id, insight_id=row.insight_id, insight_title=titles.get(row.insight_id, ""),
+            title=row.title, owner_email=emails.get(row.owner_id, ""),
+            department=depts.get(row.department_id, ""), due=row.due, kpi=row.kpi,
+            kpi_baseline=row.kpi_baseline, kpi_target=row.kpi_target,
+            created_at=row.created_at, status=status,
+            outcomes=tuple(_outcome(o, row) for o in outs)))
+    return out
+
+
 def _action(session: Session, row: m.InsightAction, today: date) -> Action:
-    outs = sorted(session.scalars(select(m.ActionOutcome)
-                                  .where(m.ActionOutcome.action_id == row.id)),
-                  key=lambda o: (o.measured_at, o.id))
-    if outs:
-        status = "succeeded" if outs[-1].success else "failed"
-    else:
-        status = "overdue" if row.due < today else "open"
-    title = session.scalar(select(m.InsightVersion.title)
-                           .where(m.InsightVersion.insight_id == row.insight_id)
-                           .order_by(m.InsightVersion.version.desc()).limit(1)) or ""
-    return Action(id=row.id, insight_id=row.insight_id, insight_title=title, title=row.title,
-                  owner_email=session.get(User, row.owner_id).email,
-                  department=session.get(Department, row.department_id).name, due=row.due,
-                  kpi=row.kpi, kpi_baseline=row.kpi_baseline, kpi_target=row.kpi_target,
-                  created_at=row.created_at, status=status,
-                  outcomes=tuple(_outcome(o, row) for o in outs))
+    return _actions(session, [row], today)[0]
 
 
 def _question_row(session: Session, question_id: int) -> m.CustomerQuestion:
@@ -391,7 +409,7 @@ def list_actions(session: Session, *, insight_id: int | None = None,
         dept = department_by_name(session, department)
         stmt = stmt.where(m.InsightAction.department_id == dept.id)
     today = (now or utcnow()).date()
-    out = [_action(session, r, today) for r in session.scalars(stmt)]
+    out = _actions(session, list(session.scalars(stmt)), today)
     return [a for a in out if status is None or a.status == status]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outsidein.share._common import DictMixin, user_by_id, utcnow
-from outsidein.share.insights import ack_status, list_insights
+from outsidein.share.insights import ack_counts, list_insights
 from outsidein.share.notify import (
     DeliveryReport,
     SmtpSettings,
@@ -128,13 +128,14 @@ def daily_digest(session: Session, *, for_user_id: int | None = None,
     email = user_by_id(session, for_user_id).email if for_user_id is not None else None
     awaiting: list[DigestInsight] = []
     overdue: list[DigestInsight] = []
-    for ins in list_insights(session, for_user_id=for_user_id, awaiting_ack_only=True):
-        st = ack_status(session, ins.id, now=now)
-        late = now > st.due_at
+    waiting = list_insights(session, for_user_id=for_user_id, awaiting_ack_only=True)
+    counts = ack_counts(session, [i.id for i in waiting])
+    for ins in waiting:
+        c = counts[ins.id]
+        late = now > c.due_at
         item = DigestInsight(insight_id=ins.id, title=ins.title, version=ins.version,
-                             priority=ins.priority, due_at=st.due_at,
-                             pending=st.expected_count - st.acknowledged_count,
-                             expected=st.expected_count, overdue=late)
+                             priority=ins.priority, due_at=c.due_at, pending=c.pending,
+                             expected=c.expected, overdue=late)
         (overdue if late else awaiting).append(item)
     from outsidein.share.alla import list_actions
 

@@ -36,12 +36,20 @@ from outsidein.share._common import (
     user_by_id,
     utcnow,
 )
-from outsidein.share._rows import _departments_of, _insight_row, _latest_version
+from outsidein.share._rows import (
+    _department_links,
+    _departments_of,
+    _insight_row,
+    _latest_version,
+    _latest_versions,
+)
 from outsidein.share.acks import (  # re-exported: the hub's acknowledgement side
+    AckCount,
     AckEntry,
     Acknowledgement,
     AckStatus,
     DepartmentAck,
+    ack_counts,
     ack_status,
     acknowledge,
     list_acknowledgements,
@@ -50,7 +58,8 @@ from outsidein.store.models import share as m
 from outsidein.store.models.auth import Department, User
 
 __all__ = ["Insight", "InsightVersionSummary", "publish_insight", "get_insight",
-           "get_insight_by_key", "list_versions", "list_insights", "AckEntry", "AckStatus",
+           "get_insight_by_key", "list_versions", "list_insights", "AckCount", "AckEntry",
+           "AckStatus", "ack_counts",
            "Acknowledgement", "DepartmentAck", "ack_status", "acknowledge",
            "list_acknowledgements"]
 
@@ -207,18 +216,25 @@ def _set_departments(session: Session, insight_id: int, depts: list[Department])
     session.flush()
 
 
-def _to_insight(session: Session, row: m.Insight, ver: m.InsightVersion,
-                new_version: bool = False) -> Insight:
-    owner = session.get(User, row.owner_id)
-    latest = session.scalar(select(func.max(m.InsightVersion.version))
-                            .where(m.InsightVersion.insight_id == row.id))
+def _build_insight(row: m.Insight, ver: m.InsightVersion, owner: User | None,
+                   departments: tuple[str, ...], latest: int,
+                   new_version: bool = False) -> Insight:
     return Insight(
         id=row.id, key=row.key, version=ver.version, version_hash=ver.content_hash,
         title=ver.title, statement=ver.statement, evidence=loads(ver.evidence),
         owner_email=owner.email if owner else "", owner_name=owner.name if owner else "",
-        departments=tuple(d.name for d in _departments_of(session, row.id)),
-        priority=row.priority, source=row.source, published_at=ver.published_at,
-        due_at=ver.due_at, latest_version=int(latest or ver.version), new_version=new_version)
+        departments=departments, priority=row.priority, source=row.source,
+        published_at=ver.published_at, due_at=ver.due_at, latest_version=latest,
+        new_version=new_version)
+
+
+def _to_insight(session: Session, row: m.Insight, ver: m.InsightVersion,
+                new_version: bool = False) -> Insight:
+    latest = session.scalar(select(func.max(m.InsightVersion.version))
+                            .where(m.InsightVersion.insight_id == row.id))
+    return _build_insight(row, ver, session.get(User, row.owner_id),
+                          tuple(d.name for d in _departments_of(session, row.id)),
+                          int(latest or ver.version), new_version)
 
 
 
@@ -289,16 +305,20 @@ def list_insights(
         dept_ids = [d.id for d in member_departments(session, for_user_id)]
         stmt = stmt.where(m.Insight.id.in_(select(m.InsightDepartment.insight_id)
                                            .where(m.InsightDepartment.department_id.in_(dept_ids))))
-    acked = _acked_version_ids(session, for_user_id) if for_user_id is not None else set()
-    out: list[Insight] = []
-    for row in session.scalars(stmt):
-        ver = _latest_version(session, row.id)
-        if awaiting_ack_only:
-            if for_user_id is not None:
-                if ver.id in acked:
-                    continue
-            elif ack_status(session, row.id).complete:
-                continue
-        out.append(_to_insight(session, row, ver))
+    rows = list(session.scalars(stmt))
+    ids = [r.id for r in rows]
+    latest = _latest_versions(session, ids)
+    if awaiting_ack_only and for_user_id is not None:
+        acked = _acked_version_ids(session, for_user_id)
+        rows = [r for r in rows if latest[r.id].id not in acked]
+    elif awaiting_ack_only:
+        counts = ack_counts(session, ids)
+        rows = [r for r in rows if counts[r.id].pending > 0]
+    links = _department_links(session, [r.id for r in rows])
+    owners = {u.id: u for u in session.scalars(
+        select(User).where(User.id.in_({r.owner_id for r in rows})))}
+    out = [_build_insight(r, latest[r.id], owners.get(r.owner_id),
+                          tuple(name for _, name in links.get(r.id, [])), latest[r.id].version)
+           for r in rows]
     out.sort(key=lambda i: (PRIORITY_ORDER.get(i.priority, 9), -i.published_at.timestamp(), -i.id))
     return out

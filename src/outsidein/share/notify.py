@@ -227,11 +227,16 @@ def enqueue_due_events(session: Session, *, now: datetime | None = None,
     An action is due when it has no outcome yet and its due date is within
     *action_horizon_days* days (or past).
     """
-    from outsidein.share.insights import ack_status
+    from outsidein.share.acks import ack_counts, ack_status
 
     now = now or utcnow()
     out: list[OutboxEntry] = []
-    for insight_id in session.scalars(select(m.Insight.id).order_by(m.Insight.id)):
+    announced = set(session.scalars(select(m.OutboxMessage.dedupe_key)
+                                    .where(m.OutboxMessage.event == "ack_overdue")))
+    for insight_id, count in sorted(ack_counts(session).items()):
+        if (not count.overdue_at(now)
+                or f"ack_overdue:{insight_id}:v{count.version}" in announced):
+            continue
         st = ack_status(session, insight_id, now=now)
         if not st.overdue:
             continue

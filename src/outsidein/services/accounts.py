@@ -20,12 +20,12 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outsidein.errors import (
@@ -54,6 +54,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 }
 
 MIN_PASSWORD_LENGTH = 10
+#: Logins refused for an e-mail after this many failures within LOGIN_WINDOW (guessing).
+MAX_FAILED_LOGINS = 10
+LOGIN_WINDOW = timedelta(minutes=15)
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 # Verifying against this dummy hash when the e-mail is unknown keeps the timing of a failed
 # login the same whether or not the account exists.
@@ -239,9 +242,19 @@ def list_users(session: Session) -> list[UserInfo]:
 def authenticate(session: Session, email: str, password: str) -> UserInfo:
     """The active user with this e-mail and password, or :class:`AuthenticationError`.
 
-    The message never says which of the two was wrong.
+    The message never says which of the two was wrong.  After MAX_FAILED_LOGINS failures
+    for an e-mail within LOGIN_WINDOW (counted from the audit log, so every server process
+    agrees), further attempts are refused until the window has passed.
     """
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    email = email.strip().lower()
+    failures = session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "login.failed", AuditEvent.actor == email[:255],
+        AuditEvent.ts >= utcnow() - LOGIN_WINDOW)) or 0
+    if failures >= MAX_FAILED_LOGINS:
+        raise AuthenticationError(
+            f"too many failed logins for {email} in the last "
+            f"{int(LOGIN_WINDOW.total_seconds() // 60)} minutes; wait and try again")
+    user = session.scalar(select(User).where(User.email == email))
     stored = user.password_hash if user is not None else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)

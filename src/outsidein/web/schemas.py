@@ -151,3 +151,55 @@ class OutcomeIn(BaseModel):
     kpi_value: float
     measured_at: str = Field(description="date the KPI was measured, e.g. 2027-02-01")
     note: str = ""
+
+
+class NeedOut(_Out):
+    id: int
+    code: str
+    title: str
+    description: str
+    importance: float
+    satisfaction: float
+    opportunity: float = Field(description="importance + max(importance - satisfaction, 0)")
+    evidence: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class NeedLinkOut(_Out):
+    code: str
+    coverage: Literal["full", "partial"]
+
+
+class ItemOut(_Out):
+    id: int
+    kind: str
+    title: str
+    owner: str
+    needs: list[NeedLinkOut]
+    created_at: datetime
+
+
+class CellOut(_Out):
+    kind: str
+    status: Literal["addressed", "partly", "missed"]
+    full: list[str]
+    partial: list[str]
+
+
+class NeedRowOut(_Out):
+    rank: int
+    need: NeedOut
+    cells: list[CellOut]
+    disconnected: bool
+    status: str
+
+
+class AlignmentOut(_Out):
+    top: int
+    rows: list[NeedRowOut]
+    off_target: list[ItemOut]
+    generated_at: datetime
+    counts: dict[str, int]
+    summary: str
+    functions: dict[str, str]

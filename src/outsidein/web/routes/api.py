@@ -19,13 +19,16 @@ from outsidein.web.schemas import (
     AckOut,
     AckStatusOut,
     ActionIn,
+    AlignmentOut,
     AnswerOut,
     AnswersOut,
     CustomerValueOut,
     InsightIn,
     InsightOut,
     ItemIn,
+    ItemOut,
     NeedIn,
+    NeedOut,
     OutcomeIn,
 )
 
@@ -122,19 +125,20 @@ def alla(*, principal: InsightsRead,
     return plain(service("alla_board")(session))
 
 
-@router.get("/needs", tags=["needs"], summary="Unmet needs ranked by opportunity score")
+@router.get("/needs", response_model=list[NeedOut], tags=["needs"],
+            summary="Unmet needs ranked by opportunity score")
 def needs(*, top: Annotated[int | None, Query(ge=1, le=1000)] = None,
-          principal: NeedsRead,
-          session: Store) -> Any:
+          principal: NeedsRead, session: Store) -> Any:
     return plain(service("ranked_needs")(session, top=top))
 
 
-@router.post("/needs", status_code=201, tags=["needs"], summary="Record a customer need")
+@router.post("/needs", response_model=NeedOut, status_code=201, tags=["needs"],
+             summary="Record a customer need")
 def add_need(*, body: NeedIn, principal: NeedsWrite, session: Store) -> Any:
     return plain(service("add_need")(session, **body.model_dump()))
 
 
-@router.post("/alignment/items", status_code=201, tags=["needs"],
+@router.post("/alignment/items", response_model=ItemOut, status_code=201, tags=["needs"],
              summary="Record (or update, by kind and title) a plan, message or training item")
 def add_item(*, body: ItemIn, principal: NeedsWrite, session: Store) -> Any:
     return plain(service("add_item")(session, **body.model_dump()))
@@ -157,7 +161,7 @@ def add_outcome(*, action_id: int, body: OutcomeIn, principal: InsightsWrite,
     return plain(service("record_outcome")(session, action_id=action_id, **body.model_dump()))
 
 
-@router.get("/alignment", tags=["needs"],
+@router.get("/alignment", response_model=AlignmentOut, tags=["needs"],
             summary="Alignment review: top needs against product plans, messages and training")
 def alignment(*, top: Annotated[int, Query(ge=1, le=100)] = 10,
               principal: NeedsRead,

@@ -104,6 +104,11 @@ def test_notify_without_channels_says_what_to_set(ws_org, capsys):
     assert code == 2 and "webhook_url and/or smtp_host in the notify section" in err
     code, out, _ = run(capsys, ws, "notify", "digest", "--json")
     assert code == 0 and json.loads(out)["digest"]["awaiting_ack"] == []
+    run(capsys, ws, "insights", "publish", "--title", "T", "--statement", "S", "--owner",
+        "ada@acme.example", "-d", "sales")
+    code, out, _ = run(capsys, ws, "notify", "outbox", "--status", "pending", "--json")
+    assert [e["event"] for e in json.loads(out)] == ["insight_version"]
+    assert json.loads(out)[0]["recipients"] == ["alice@acme.example", "bob@acme.example"]
 
 
 @pytest.mark.parametrize("args", [["insights", "show", "42"], ["needs", "update", "N9"]])

@@ -237,6 +237,8 @@ def test_daily_digest_content_and_delivery(sqlite_org, webhook, smtp):
     body = carol_mail[0].get_body(("plain",)).get_content()
     assert "Call late-delivery customers" in body and "Far away" not in body
     assert [m for m in inbox.to("dave@acme.example")] == []
+    [ada_mail] = [m for m in inbox.to("ada@acme.example") if "digest" in m["Subject"]]
+    assert ada_mail["Subject"].startswith("[Outside-In] company daily digest")
     assert "<h3>Actions due</h3>" in carol_mail[0].get_body(("html",)).get_content()
 
 

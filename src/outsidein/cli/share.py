@@ -471,3 +471,22 @@ def notify_digest(
     if report:
         console.print(f"sent {report.sent}, pending {report.pending}, failed {report.failed}",
                       highlight=False)
+
+
+@notify_app.command("outbox")
+def notify_outbox(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="pending, sent, failed or skipped")] = None,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Messages in the outbox with their delivery status and last error."""
+    with session_scope(workspace(ctx).store_url) as s:
+        rows = share.list_outbox(s, status=status)
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "event", "subject", "status", "tries", "last error")
+    for e in rows:
+        table.add_row(str(e.id), e.event, e.subject, e.status, str(e.attempts), e.last_error)
+    console.print(table if rows else "the outbox is empty")

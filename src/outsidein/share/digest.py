@@ -3,7 +3,8 @@
 For one user it lists what that user still has to acknowledge and the actions they own; for
 the whole company (``for_user_id=None``) it lists every insight some department has not
 acknowledged and every open action due soon.  :func:`send_digest` puts the company digest on
-the webhook and each person's digest in their mailbox, through the outbox.
+the webhook and in the customer advocates' mailboxes, and each person's digest in theirs,
+through the outbox.
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ def daily_digest(session: Session, *, for_user_id: int | None = None,
 
 
 def enqueue_digests(session: Session, *, now: datetime | None = None) -> int:
-    """Queue today's company digest (webhook) and each person's digest (e-mail), once a day.
+    """Queue today's company digest (webhook, and e-mail to the customer advocates) and each
+    person's own digest (e-mail), once a day.
 
     Returns the number of messages queued.  People with nothing to do get no e-mail.
     """
@@ -160,9 +162,11 @@ def enqueue_digests(session: Session, *, now: datetime | None = None) -> int:
     day = f"{now:%Y-%m-%d}"
     queued = 0
     team = daily_digest(session, now=now)
+    advocates = session.scalars(select(User.email).where(User.role == "advocate",
+                                                         User.active.is_(True)))
     if enqueue(session, event="digest", subject=team.subject, text=team.to_text(),
-               html=team.to_html(), blocks=team.to_blocks(), recipients=(), to_webhook=True,
-               dedupe_key=f"digest:{day}:company"):
+               html=team.to_html(), blocks=team.to_blocks(), recipients=list(advocates),
+               to_webhook=True, dedupe_key=f"digest:{day}:company"):
         queued += 1
     members = select(User.id).join(Membership, Membership.user_id == User.id).where(
         User.active.is_(True), User.role != "viewer").distinct()

@@ -212,8 +212,10 @@ def save_holdout(wh: Warehouse, report: HoldoutReport) -> None:
         for col in ("calibration_end", "holdout_end", "week_start"):
             if col in frame:
                 frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")
-    wh.con.create_table(BUCKETS_TABLE, buckets, overwrite=True)
-    wh.con.create_table(TRACKING_TABLE, tracking, overwrite=True)
+    from outsidein.value.service import write_table
+
+    write_table(wh, BUCKETS_TABLE, buckets)
+    write_table(wh, TRACKING_TABLE, tracking)
 
 
 def load_holdout(ws: Workspace) -> HoldoutReport | None:

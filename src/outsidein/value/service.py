@@ -197,8 +197,18 @@ def _summary(orders: ir.Table, *, time_unit: str, observation_end: datetime,
                             holdout_end=observation_end, time_unit=time_unit)
 
 
-def _write(wh: Warehouse, name: str, obj: Any) -> ir.Table:
-    """Create or replace table *name* in the engine from an expression or a frame."""
+def write_table(wh: Warehouse, name: str, obj: Any) -> ir.Table:
+    """Create or replace table *name* in the engine from an Ibis expression or a frame.
+
+    On Spark a frame is written through ``spark.createDataFrame`` (a Parquet
+    table under the workspace's ``spark-warehouse``) rather than an Ibis
+    memtable, which would leave a temporary view behind in the catalog.
+    """
+    if wh.backend == "pyspark" and not isinstance(obj, ibis.Expr):
+        frame = obj.to_pandas() if isinstance(obj, pa.Table) else obj
+        wh.spark.createDataFrame(frame).write.mode("overwrite").format("parquet") \
+            .saveAsTable(name)
+        return wh.con.table(name)
     return wh.con.create_table(name, obj, overwrite=True)
 
 
@@ -229,7 +239,8 @@ def _fit_models(summary: ir.Table, model: str) -> tuple[Any, Any, dict[str, int]
     # distinct (frequency, spend) rows with counts; spend to the cent is exact enough
     rounded = repeat.mutate(m=repeat.monetary_value.round(2))
     spend = (rounded.filter(rounded.m > 0)
-             .group_by(["frequency", "m"]).aggregate(n=ibis._.count()).execute())
+             .group_by(["frequency", "m"]).aggregate(n=ibis._.count())
+             .order_by(["frequency", "m"]).execute())
     if len(spend) < 3:
         raise MissingDataError(
             f"only {int(spend.n.sum()) if len(spend) else 0} repeat buyers: the spend model "
@@ -354,7 +365,7 @@ def _save_fit(wh: Warehouse, fit: ValueFit) -> None:
     frame = pd.DataFrame(rows)
     for col in ("fitted_at", "observation_end", "calibration_end"):
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")
-    _write(wh, VALUE_MODELS, frame)
+    write_table(wh, VALUE_MODELS, frame)
 
 
 def load_fit(ws: Workspace) -> ValueFit:
@@ -456,10 +467,10 @@ def score_summary(
     key_types = {"frequency": triples.schema.field("frequency").type,
                  "recency": triples.schema.field("recency").type,
                  "T": triples.schema.field("T").type}
-    score_tab = _write(wh, score_name, pa.table({
+    score_tab = write_table(wh, score_name, pa.table({
         "frequency": triples["frequency"], "recency": triples["recency"], "T": triples["T"],
         **{k: pa.array(v, pa.float64()) for k, v in scores.items()}}))
-    spend_tab = _write(wh, spend_name, pa.table({
+    spend_tab = write_table(wh, spend_name, pa.table({
         "frequency": pa.array(spend["frequency"]).cast(key_types["frequency"]),
         "spend_base": pa.array(spend["base"], pa.float64()),
         "spend_weight": pa.array(spend["weight"], pa.float64())}))
@@ -475,7 +486,7 @@ def score_summary(
         expected_spend=expected_spend,
         clv=float(margin) * expected_spend * joined.discounted_purchases,
     )
-    staged = _write(wh, stage, scored)
+    staged = write_table(wh, stage, scored)
     steps.done()
     steps("value deciles and reasons")
     cuts = _decile_cuts(staged)
@@ -483,16 +494,21 @@ def score_summary(
     ranked = staged.mutate(value_decile=decile.cast("int64"))
     final = ranked.mutate(reason=reason_expr(ranked, time_unit=time_unit,
                                              horizon_weeks=horizon_weeks, currency=currency))
-    _write(wh, table, final)
+    write_table(wh, table, final)
     _drop(wh, stage, score_name, spend_name)
     steps.done()
     return {"n_distinct": int(len(f))}
 
 
 def _decile_cuts(t: ir.Table) -> list[float]:
-    """CLV at the 90th, 80th ... 10th percentiles (decile 1 = at or above the first)."""
+    """CLV at the 90th, 80th ... 10th percentiles (decile 1 = at or above the first).
+
+    Exact, interpolated quantiles (DuckDB ``quantile_cont``, Spark
+    ``percentile``), so both engines draw the same boundaries; customers tied
+    at a boundary share the higher decile.
+    """
     qs = [round(1 - k / 10, 1) for k in range(1, 10)]
-    row = t.aggregate(**{f"q{k}": t.clv.approx_quantile(q) for k, q in enumerate(qs)}).execute()
+    row = t.aggregate(**{f"q{k}": t.clv.quantile(q) for k, q in enumerate(qs)}).execute()
     return [float(row[f"q{k}"].iloc[0]) for k in range(len(qs))]
 
 
@@ -535,7 +551,7 @@ def score_value(
     orders = _orders(wh)
     summary = _summary(orders, time_unit=fit.time_unit, observation_end=_observation_end(orders))
     stage = "_customer_value_summary"
-    staged = _write(wh, stage, summary.select(*SUMMARY_COLUMNS))
+    staged = write_table(wh, stage, summary.select(*SUMMARY_COLUMNS))
     margin = company_margin(wh)
     steps.done()
     currency = str(ws.config.extra.get("value", {}).get("currency_symbol", "$"))

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from outsidein.errors import OutsideInError
+from outsidein.errors import MissingDataError, OutsideInError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -99,7 +99,7 @@ def run_analyses(ws: Workspace, progress: Progress | None = None,
             outputs[step.name] = fn(ws, **kwargs)
             status, message = "ok", ""
         except OutsideInError as exc:
-            status = "missing_data" if exc.title == "Missing data" else "failed"
+            status = "missing_data" if isinstance(exc, MissingDataError) else "failed"
             message = str(exc)
             log.warning("step %s: %s", step.name, exc)
         results.append(StepResult(step.name, status, round(time.perf_counter() - t0, 2), message))

@@ -65,10 +65,11 @@ def test_bad_settings_are_refused_with_a_clear_message(workspace: Workspace, kwa
 def test_demo_command_creates_the_workspace_and_reports_json(tmp_path: Path) -> None:
     folder = tmp_path / "new-company"
     result = CliRunner().invoke(app, ["--workspace", str(folder), "demo", "--customers", "300",
-                                      "--seed", "5", "--no-analyze", "--json"])
+                                      "--seed", "5", "--days", "200", "--no-analyze", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["demo"]["counts"]["customers"] == 300
+    assert payload["demo"]["counts"]["availability"] == 200 * 5 * 201
     assert payload["demo"]["truth"]["truth_customers"] == 300
     assert payload["analyses"] is None
     assert Path(payload["report"]).is_file()
@@ -77,7 +78,7 @@ def test_demo_command_creates_the_workspace_and_reports_json(tmp_path: Path) -> 
 
 def test_demo_command_runs_the_analyses_and_writes_the_report(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--workspace", str(tmp_path / "ws"), "demo",
-                                      "--customers", "1000", "--seed", "11"])
+                                      "--customers", "1000", "--seed", "11", "--days", "365"])
     assert "demo company (seed 11" in result.stdout
     assert "report:" in result.stdout
     page = (tmp_path / "ws" / "reports" / "report.html").read_text(encoding="utf-8")

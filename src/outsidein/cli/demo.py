@@ -27,6 +27,9 @@ def register(app: typer.Typer) -> None:
         customers: Annotated[int, typer.Option("--customers", "-n",
                                                help="number of customers")] = 20_000,
         seed: Annotated[int, typer.Option(help="random seed (same seed, same company)")] = 42,
+        start: Annotated[str, typer.Option(help="first day of the history (ISO date)")] = (
+            "2024-01-01"),
+        days: Annotated[int, typer.Option(help="length of the history in days")] = 730,
         force: Annotated[bool, typer.Option(
             "--force", help="replace canonical tables even if they hold non-demo data")] = False,
         analyze: Annotated[bool, typer.Option(
@@ -46,8 +49,8 @@ def register(app: typer.Typer) -> None:
         ws = Workspace.init(state.workspace_dir)
         try:
             with progress(enabled=not as_json) as bar:
-                report = generate_demo(ws, customers=customers, seed=seed, progress=bar,
-                                       force=force)
+                report = generate_demo(ws, customers=customers, seed=seed, start=start,
+                                       days=days, progress=bar, force=force)
                 pipeline = _run_analyses(ws, bar) if analyze else None
             path = build_report(ws)
         finally:

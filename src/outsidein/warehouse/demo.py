@@ -314,7 +314,7 @@ def _prepare(ws: Workspace, *, force: bool) -> None:
     wh = ws.warehouse()
     existing = set(wh.con.list_tables())
     had_demo = "truth_params" in existing
-    holding = [t for t in TABLES if t in existing and not wh.is_empty(t)]
+    holding = [] if had_demo else [t for t in TABLES if t in existing and _has_rows(wh, t)]
     if holding and not had_demo and not force:
         raise ConflictError(
             f"workspace {ws.root} already holds data in {', '.join(holding)}; the demo would "
@@ -324,6 +324,12 @@ def _prepare(ws: Workspace, *, force: bool) -> None:
         if name in existing:
             wh.con.drop_table(name, force=True)
     ensure_schema(wh)
+
+
+def _has_rows(wh: Any, table: str) -> bool:
+    if wh.backend == "duckdb":  # a raw count is ~10x quicker than compiling an Ibis expression
+        return wh.duckdb.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] > 0
+    return not wh.is_empty(table)
 
 
 def _availability_table(avail: Any, prod_ids: pa.Array, start_day: np.datetime64,

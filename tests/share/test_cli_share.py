@@ -46,6 +46,12 @@ def test_publish_acknowledge_status_and_audit_log(ws_org, capsys, tmp_path):
     assert [i["title"] for i in json.loads(out)] == ["Advocates refer 3x more"]
     code, out, _ = run(capsys, ws, "insights", "show", "1")
     assert "Thank them personally." in out and "referral_ratio" in out
+    run(capsys, ws, "insights", "publish", "--title", "[draft] churn [red]up", "--statement",
+        "[bold]x", "--owner", "ada@acme.example", "-d", "sales")
+    code, out, _ = run(capsys, ws, "insights", "list")
+    assert "[draft]" in out  # brackets in titles are shown, not taken as Rich markup
+    code, out, _ = run(capsys, ws, "insights", "show", "2")
+    assert "[draft] churn [red]up" in out and "[bold]x" in out
     target = tmp_path / "audit.csv"
     code, out, _ = run(capsys, ws, "insights", "audit-log", "-o", str(target))
     lines = target.read_text().splitlines()

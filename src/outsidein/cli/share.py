@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from outsidein import share
 from outsidein.cli._common import JSON_OPTION, console, print_json, workspace
@@ -44,7 +46,12 @@ def _out(result: Any, json_out: bool, line: str) -> None:
     if json_out:
         print_json(result)
     else:
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+def _add(table: Table, *cells: Any) -> None:
+    """Add a row of user data: brackets in titles are text, not Rich markup."""
+    table.add_row(*(c if isinstance(c, Text) else escape(str(c)) for c in cells))
 
 
 def _dt(value: Any) -> str:
@@ -73,7 +80,7 @@ def insights_list(
         return
     table = Table("id", "v", "priority", "title", "for", "owner", "ack due")
     for i in rows:
-        table.add_row(str(i.id), str(i.version), i.priority, i.title, ", ".join(i.departments),
+        _add(table, str(i.id), str(i.version), i.priority, i.title, ", ".join(i.departments),
                       i.owner_email, _dt(i.due_at))
     console.print(table if rows else "no insights")
 
@@ -92,21 +99,21 @@ def insights_show(
     if json_out:
         print_json({**ins.to_dict(), "versions": [v.to_dict() for v in versions]})
         return
-    console.print(f"[bold]#{ins.id} {ins.title}[/]  (v{ins.version} of {ins.latest_version}, "
-                  f"{ins.priority} priority)", highlight=False)
-    console.print(ins.statement, highlight=False)
+    console.print(f"[bold]#{ins.id} {escape(ins.title)}[/]  (v{ins.version} of "
+                  f"{ins.latest_version}, {ins.priority} priority)", highlight=False)
+    console.print(ins.statement, highlight=False, markup=False)
     console.print(f"for {', '.join(ins.departments)} · owner {ins.owner_email} · "
                   f"acknowledge by {_dt(ins.due_at)} UTC · hash {ins.version_hash}",
-                  highlight=False)
+                  highlight=False, markup=False)
     figures = ins.evidence.get("figures") or {}
     if isinstance(figures, dict) and figures:
         table = Table("figure", "value")
         for k, v in figures.items():
-            table.add_row(str(k), str(v))
+            _add(table, str(k), str(v))
         console.print(table)
     for key in ("link", "snapshot_id"):
         if ins.evidence.get(key):
-            console.print(f"{key}: {ins.evidence[key]}", highlight=False)
+            console.print(f"{key}: {ins.evidence[key]}", highlight=False, markup=False)
 
 
 @insights_app.command("publish")
@@ -184,12 +191,13 @@ def insights_ack_status(
         print_json(st)
         return
     console.print(f"#{st.insight_id} {st.title} v{st.version}: {st.acknowledged_count} of "
-                  f"{st.expected_count} acknowledged, due {_dt(st.due_at)} UTC", highlight=False)
+                  f"{st.expected_count} acknowledged, due {_dt(st.due_at)} UTC",
+                  highlight=False, markup=False)
     table = Table("department", "acknowledged", "not yet", "overdue")
     for d in st.departments:
-        table.add_row(d.department, ", ".join(p.email for p in d.acknowledged) or "—",
+        _add(table, d.department, ", ".join(p.email for p in d.acknowledged) or "—",
                       ", ".join(p.email for p in d.pending) or "—",
-                      "[red]OVERDUE[/]" if d.overdue else "")
+                      Text("OVERDUE", style="red") if d.overdue else "")
     console.print(table)
 
 
@@ -204,7 +212,7 @@ def insights_audit_log(
         text = share.export_audit_log(s, fmt=fmt)
     if output:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}", highlight=False)
+        console.print(f"wrote {output}", highlight=False, markup=False)
     else:
         typer.echo(text, nl=False)
 
@@ -295,7 +303,7 @@ def alla_board_cmd(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = 
         q = chain.question.text if chain.question else "(from analyses)"
         ins = ", ".join(f"#{ln.insight_id}" for ln in chain.learnings)
         for a in chain.actions or [None]:
-            table.add_row(q, ins, a.title if a else "—", str(a.due) if a else "",
+            _add(table, q, ins, a.title if a else "—", str(a.due) if a else "",
                           a.status if a else "")
     console.print(table)
 
@@ -362,7 +370,7 @@ def needs_list(ctx: typer.Context,
         return
     table = Table("rank", "code", "need", "importance", "satisfaction", "opportunity")
     for rank, n in enumerate(needs, start=1):
-        table.add_row(str(rank), n.code, n.title, f"{n.importance:.1f}", f"{n.satisfaction:.1f}",
+        _add(table, str(rank), n.code, n.title, f"{n.importance:.1f}", f"{n.satisfaction:.1f}",
                       f"{n.opportunity:.1f}")
     console.print(table if needs else "the needs register is empty ('outsidein needs add')")
 
@@ -397,16 +405,16 @@ def alignment_review_cmd(
     if json_out:
         print_json(review)
         return
-    console.print(review.summary, highlight=False)
+    console.print(review.summary, highlight=False, markup=False)
     table = Table("#", "need", "opportunity", *share.alignment.FUNCTIONS.values())
     style = {"addressed": "green", "partly": "yellow", "missed": "red"}
     for r in review.rows:
-        table.add_row(str(r.rank), f"{r.need.code} {r.need.title}", f"{r.need.opportunity:.1f}",
-                      *(f"[{style[c.status]}]{c.status}[/]" for c in r.cells))
+        _add(table, str(r.rank), f"{r.need.code} {r.need.title}", f"{r.need.opportunity:.1f}",
+                      *(Text(c.status, style=style[c.status]) for c in r.cells))
     console.print(table)
     for path in (html, pdf):
         if path:
-            console.print(f"wrote {path}", highlight=False)
+            console.print(f"wrote {path}", highlight=False, markup=False)
 
 
 # -- notify -------------------------------------------------------------------------------
@@ -466,8 +474,8 @@ def notify_digest(
     if json_out:
         print_json({"digest": digest.to_dict(), "delivery": report.to_dict() if report else None})
         return
-    console.print(f"[bold]{digest.subject}[/]", highlight=False)
-    console.print(digest.to_text(), highlight=False)
+    console.print(f"[bold]{escape(digest.subject)}[/]", highlight=False)
+    console.print(digest.to_text(), highlight=False, markup=False)
     if report:
         console.print(f"sent {report.sent}, pending {report.pending}, failed {report.failed}",
                       highlight=False)
@@ -488,5 +496,5 @@ def notify_outbox(
         return
     table = Table("id", "event", "subject", "status", "tries", "last error")
     for e in rows:
-        table.add_row(str(e.id), e.event, e.subject, e.status, str(e.attempts), e.last_error)
+        _add(table, str(e.id), e.event, e.subject, e.status, str(e.attempts), e.last_error)
     console.print(table if rows else "the outbox is empty")

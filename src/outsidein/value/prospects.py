@@ -114,19 +114,29 @@ def ideal_customer_profile(customers: pd.DataFrame, attributes: Sequence[str],
     return t[cols]
 
 
-def profile_reason(row: pd.Series, icp: pd.DataFrame, *, k: int = 3, min_lift: float = 1.2) -> str:
-    """Why a prospect looks like a top customer, from the profile's lifts."""
-    parts = []
+def profile_reasons(rows: pd.DataFrame, icp: pd.DataFrame, *, k: int = 3,
+                    min_lift: float = 1.2) -> list[str]:
+    """Why each row (a prospect) looks like a top customer, from the profile's lifts.
+
+    Lists up to *k* of the row's attribute values with the highest lift, e.g.
+    ``"like top customers: company size 50-200 (2.3x), in manufacturing (1.8x) ..."``.
+    """
+    parts: list[list[str]] = [[] for _ in range(len(rows))]
     for r in icp.itertuples(index=False):
-        if r.lift < min_lift or r.attribute not in row.index:
+        if r.lift < min_lift or r.attribute not in rows.columns:
             continue
-        if str(row[r.attribute]) == r.value:
-            parts.append(f"{feature_words(r.attribute, r.value)} ({r.lift:.1f}x)")
-        if len(parts) == k:
-            break
-    if not parts:
-        return "no attribute typical of top customers"
-    return "like top customers: " + ", ".join(parts) + " (x = how much likelier to be top)"
+        text = f"{feature_words(r.attribute, r.value)} ({r.lift:.1f}x)"
+        match = (rows[r.attribute].astype("string") == r.value).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(match):
+            if len(parts[i]) < k:
+                parts[i].append(text)
+    return ["like top customers: " + ", ".join(p) + " (x = how much likelier to be top)"
+            if p else "no attribute typical of top customers" for p in parts]
+
+
+def profile_reason(row: pd.Series, icp: pd.DataFrame, *, k: int = 3, min_lift: float = 1.2) -> str:
+    """:func:`profile_reasons` for one row."""
+    return profile_reasons(row.to_frame().T, icp, k=k, min_lift=min_lift)[0]
 
 
 class LookalikeModel:
@@ -204,14 +214,15 @@ class ConversionModel:
         ``"sigmoid"`` (Platt scaling: keeps the model's ranking, so its AUC) or
         ``"isotonic"`` (more flexible, needs a large held-out share; ties lower the AUC).
     n_estimators, learning_rate, num_leaves, min_child_samples, num_threads
-        LightGBM settings.
+        LightGBM settings.  Small trees by default: conversion drivers are mostly
+        additive (source, size, visits), and deep trees overfit a few thousand prospects.
     random_state
         Seed of the split and of LightGBM.
     """
 
     def __init__(self, *, calibration_share: float = 0.25, calibration: str = "sigmoid",
-                 n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 7,
-                 min_child_samples: int = 30, num_threads: int = 2,
+                 n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 4,
+                 min_child_samples: int = 50, num_threads: int = 2,
                  random_state: int = 0) -> None:
         self.calibration_share = calibration_share
         self.calibration = calibration

@@ -255,8 +255,9 @@ def answer_advocates(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame |
     cust = df.reindex(columns=["customer_id", "revenue", "clv", "nps"])
     net = ReferralNetwork(decay=0.5, value_column=value_col).fit(refs, cust)
     full = net.scores_.copy()
-    full["reason"] = [advocate_reason(r, net.value_column_) if i < REASON_ROWS else None
-                      for i, r in enumerate(full.itertuples(index=False))]
+    full["reason"] = [advocate_reason(r, net.value_column_)
+                      for r in full.head(REASON_ROWS).itertuples(index=False)] + \
+        [None] * max(0, len(full) - REASON_ROWS)
     top = full.head(top_n)
     g = net.graph_
     referred = [v for v in g.nodes if g.in_degree(v) > 0]
@@ -314,7 +315,7 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
         feature_words,
         ideal_customer_profile,
         lookalike_figure,
-        profile_reason,
+        profile_reasons,
     )
 
     deps = ("marketing", "sales")
@@ -348,8 +349,8 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
     full["rank"] = pd.array(np.where(is_open, np.cumsum(is_open), 0), dtype="Int64")
     full.loc[~is_open, "rank"] = pd.NA
     icp_r = icp[icp["lift"] >= 1.2]
-    full["reason"] = [profile_reason(r, icp_r) if i < REASON_ROWS else None
-                      for i, (_, r) in enumerate(full.iterrows())]
+    full["reason"] = None
+    full.loc[: REASON_ROWS - 1, "reason"] = profile_reasons(full.head(REASON_ROWS), icp_r)
     open_ = full[full["status"] == "open"]
     best = open_[open_["score_decile"] == 1]
     mean_top_value = float(df.loc[df["is_top"], "clv" if "clv" in df.columns else "profit"].mean())

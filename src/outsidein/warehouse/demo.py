@@ -302,7 +302,7 @@ def generate_demo(
                 "product_id": take(prod_ids, jr.product),
                 "attributes": pa.nulls(len(jr.cust), pa.string())})
             load("interactions", inter)
-        truth.add_chunk(idx, co, costs, jr, inter)
+        truth.add_chunk(ws, idx, co, costs, jr, inter)
     with bar.step("truth tables"):
         truth_counts = truth.write(ws, prospects, prospect_ids, events, counts)
     return DemoReport(customers=customers, seed=seed, start=str(start_day), days=days,

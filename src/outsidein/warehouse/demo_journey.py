@@ -4,9 +4,9 @@ Each interaction is generated *from* a true stage, recorded in ``truth_stages``:
 
 - awareness: 1-3 touches 7-40 days before the first purchase (social, email, web);
 - consideration: 1-3 research touches in the 6 days before the first purchase,
-  and before half of the repeat purchases (product views, searches, pricing,
+  and before 40 % of the repeat purchases (product views, searches, pricing,
   cart adds, store visits, chat);
-- purchase: a checkout at 70 % of the orders (web, mobile, store);
+- purchase: a checkout at 55 % of the orders (web, mobile, store);
 - loyalty: occasional touches (about one every 20 weeks) while the customer is
   active (email opens and clicks, visits, reviews), and their support contacts;
 - lapse: after the customer drops out: rare opens, unsubscribes, complaints.
@@ -79,9 +79,9 @@ def journeys(rng: np.random.Generator, co: ChunkOrders, costs: ChunkCosts, peopl
     k = 1 + np.minimum(rng.poisson(0.6, n), 2)
     c = np.repeat(np.arange(n), k)
     parts.append((c, acq[c] - rng.uniform(0.02, 6, len(c)), "consideration"))
-    rep = np.flatnonzero(~co.is_first & (rng.random(len(co.day)) < 0.5))
+    rep = np.flatnonzero(~co.is_first & (rng.random(len(co.day)) < 0.4))
     parts.append((co.cust[rep], co.day[rep] - rng.uniform(0.02, 3, len(rep)), "consideration"))
-    buy = np.flatnonzero(rng.random(len(co.day)) < 0.7)
+    buy = np.flatnonzero(rng.random(len(co.day)) < 0.55)
     parts.append((co.cust[buy], co.day[buy], "purchase"))
     active_end = np.minimum(death, float(days))
     k = rng.poisson(0.05 / 7.0 * np.maximum(active_end - acq, 0))

@@ -92,10 +92,11 @@ class TruthBuilder:
         self.repeats = np.zeros((2, self.n_weeks))
         self.prod_rev = np.zeros(catalog.n)
         self.prod_margin = np.zeros(catalog.n)
-        self.stages: list[pa.Table] = []
+        self.stage_rows = 0
 
-    def add_chunk(self, idx: np.ndarray, co: ChunkOrders, costs: ChunkCosts,
+    def add_chunk(self, ws: Workspace, idx: np.ndarray, co: ChunkOrders, costs: ChunkCosts,
                   jr: ChunkInteractions, inter: pa.Table) -> None:
+        """Keep the chunk's per-customer facts; append its stages to ``truth_stages``."""
         self.death[idx] = co.death_day
         self.hit[idx] = co.hit_day
         self.future_rev[idx] = co.future_revenue
@@ -112,10 +113,16 @@ class TruthBuilder:
         self.prod_margin += np.bincount(
             co.line_product, net - self.cat.unit_cost[co.line_product] * co.line_qty,
             minlength=self.cat.n)
-        self.stages.append(pa.table({
+        stages = pa.table({
             "customer_id": inter["customer_id"], "ts": inter["ts"],
             "stage": category(STAGES, jr.stage), "channel": inter["channel"],
-            "type": inter["type"]}))
+            "type": inter["type"]})
+        con = ws.warehouse().con
+        if self.stage_rows == 0:  # streamed: a million customers' stages need not fit in memory
+            con.create_table("truth_stages", obj=stages, overwrite=True)
+        else:
+            con.insert("truth_stages", obj=stages)
+        self.stage_rows += stages.num_rows
 
     # -- the tables -----------------------------------------------------------------
     def write(self, ws: Workspace, prospects: Prospects, prospect_ids: pa.Array,
@@ -129,7 +136,6 @@ class TruthBuilder:
                 "converted": pa.array(prospects.customer >= 0),
                 "is_lookalike": pa.array(prospects.is_lookalike),
                 "converted_customer_id": take(self.cust_ids, prospects.customer)}),
-            "truth_stages": pa.concat_tables(self.stages) if self.stages else pa.table({}),
             "truth_products": self._products(),
             "truth_effects": self._effects(customers, prospects),
             "truth_kpi_changes": self._kpi(),
@@ -137,7 +143,9 @@ class TruthBuilder:
         con = ws.warehouse().con
         for name, table in tables.items():
             con.create_table(name, obj=table, overwrite=True)
-        return {name: table.num_rows for name, table in tables.items()}
+        counts = {name: table.num_rows for name, table in tables.items()}
+        counts["truth_stages"] = self.stage_rows
+        return counts
 
     def _params(self) -> pa.Table:
         rows = ([("bgnbd", k, v) for k, v in BGNBD.items()]

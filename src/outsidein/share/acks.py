@@ -248,9 +248,9 @@ def ack_status(session: Session, insight_id: int, *, now: datetime | None = None
                    m.InsightVersion.version, m.InsightVersion.id)
             .join(m.InsightVersion, m.InsightVersion.id == m.Acknowledgement.version_id)
             .where(m.Acknowledgement.insight_id == insight_id))
-    for user_id, when, number, version_id in session.execute(stmt):
+    for user_id, at, number, ver_id in session.execute(stmt):
         if user_id not in acks or number > acks[user_id][1]:
-            acks[user_id] = (when, number, version_id)
+            acks[user_id] = (at, number, ver_id)
     late = now > latest.due_at
     depts: list[DepartmentAck] = []
     done_users: set[int] = set()
@@ -259,11 +259,12 @@ def ack_status(session: Session, insight_id: int, *, now: datetime | None = None
         done: list[AckEntry] = []
         pending: list[AckEntry] = []
         for user in department_members(session, dept.id):
-            when, number, version_id = acks.get(user.id, (None, None, None))
+            last = acks.get(user.id)
             entry = AckEntry(user_id=user.id, email=user.email, name=user.name,
-                             acknowledged_at=when, acknowledged_version=number)
+                             acknowledged_at=last[0] if last else None,
+                             acknowledged_version=last[1] if last else None)
             expected_users.add(user.id)
-            if version_id == latest.id:
+            if last is not None and last[2] == latest.id:
                 done.append(entry)
                 done_users.add(user.id)
             else:

@@ -326,7 +326,7 @@ def learn(session: Session, *, question_id: int, insight_id: int, note: str = ""
                                        learned_at=now or utcnow()))
         except IntegrityError:
             pass
-        row = session.scalar(stmt)
+        row = session.scalars(stmt).one()
     title = session.scalar(select(m.InsightVersion.title)
                            .where(m.InsightVersion.insight_id == insight_id)
                            .order_by(m.InsightVersion.version.desc()).limit(1)) or ""

@@ -197,6 +197,7 @@ def publish_insight(
                      target=f"insight:{row.id}",
                      details={"version": number, "version_hash": digest, "key": key})
     session.flush()
+    assert latest is not None
     result = _to_insight(session, row, latest, new_version=created)
     if created:
         from outsidein.share.notify import enqueue_insight_version

@@ -204,7 +204,7 @@ def enqueue_insight_version(session: Session, insight: Any) -> OutboxEntry | Non
             f"{escape(insight.owner_name or insight.owner_email)}</p>"
             f"<p>Please acknowledge insight #{insight.id} version {insight.version} by "
             f"{insight.due_at:%Y-%m-%d %H:%M} UTC.</p>")
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header",
          "text": {"type": "plain_text", "text": f"{what}: {insight.title}"[:150]}},
         {"type": "section",

@@ -192,6 +192,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
+def live_server() -> type[LiveServer]:
+    """The LiveServer class, for modules that serve an app of their own."""
+    return LiveServer
+
+
+@pytest.fixture(scope="session")
 def chromium_args(request: pytest.FixtureRequest) -> list[str]:
     """CHROMIUM_ARGS of tests/conftest.py (conftest modules cannot be imported by name)."""
     root = Path(__file__).resolve().parents[1] / "conftest.py"

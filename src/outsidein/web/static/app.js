@@ -26,7 +26,8 @@
       var fig = JSON.parse(src.textContent);
       el.setAttribute("data-drawn", "1");
       window.Plotly.newPlot(el, fig.data || [], fig.layout || {},
-        {responsive: true, displaylogo: false});
+        {responsive: true, displaylogo: false, showSendToCloud: false, showLink: false,
+         showEditInChartStudio: false, modeBarButtonsToRemove: ["sendDataToCloud"]});
     });
   }
   window.addEventListener("load", function () { drawFigures(document); });

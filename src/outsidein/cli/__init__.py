@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from outsidein.cli._common import State, console_err
 from outsidein.errors import OutsideInError
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     except OutsideInError as exc:
         if os.environ.get("OUTSIDEIN_DEBUG"):
             raise
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Abort:
         console_err.print("[red]aborted[/]")
@@ -74,6 +75,6 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("OUTSIDEIN_DEBUG"):
             raise
         console_err.print(
-            f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc} "
+            f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
             "(set OUTSIDEIN_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
         sys.exit(1)

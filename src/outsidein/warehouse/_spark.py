@@ -29,6 +29,7 @@ from outsidein.warehouse.load import (
     LoadReport,
     _Target,
     loads_values,
+    new_rows_sql,
     quarantine_select,
     stubs_select,
 )
@@ -111,19 +112,22 @@ class SparkTarget(_Target):
                 columns[c.name] = pa.nulls(data.num_rows, ARROW_TYPES[c.dtype])
         return pa.table(columns)
 
-    def write(self, spec: TableSpec, report: LoadReport, *, digest: str, started: datetime,
-              finished: datetime, replaced_stubs: int) -> None:
+    def write_rows(self, spec: TableSpec, load_id: str, *, replaced_stubs: int) -> int:
         self.cleanup_hidden()
         cols = list(spec.column_names)
-        new = self._arrow(f"SELECT {', '.join(q(c) for c in cols)} FROM temp._oi_new",
+        new = self._arrow(f"SELECT {', '.join(q(c) for c in cols)} FROM {new_rows_sql()}",
                           spec, cols)
+        loaded = new.num_rows
         if replaced_stubs:
             new = pa.concat_tables([self._customers_without_replaced_stubs(), new])
-        self._stage(spec.name, new, report.load_id)
-        if report.stubs_created:
-            self._stage("customers", self._arrow(stubs_select(), TABLES["customers"],
-                                                 ["customer_id", "first_seen", "is_stub"]),
-                        report.load_id + "-stubs")
+        self._stage(spec.name, new, load_id)
+        self._stage("customers", self._arrow(stubs_select(), TABLES["customers"],
+                                             ["customer_id", "first_seen", "is_stub"]),
+                    load_id + "-stubs")
+        return loaded
+
+    def write_bookkeeping(self, report: LoadReport, *, digest: str, started: datetime,
+                          finished: datetime) -> None:
         self._stage(QUARANTINE.name, self._arrow(quarantine_select(report), QUARANTINE,
                                                  list(QUARANTINE.column_names)), report.load_id)
         row = dict(zip(LOADS.column_names, loads_values(report, digest, started, finished),
@@ -139,7 +143,7 @@ class SparkTarget(_Target):
         if not files:
             return arrow_schema(TABLES["customers"]).empty_table()
         self.con.execute("CREATE OR REPLACE TEMP TABLE _oi_new_ids AS "
-                         "SELECT customer_id FROM temp._oi_new")
+                         f"SELECT customer_id FROM {new_rows_sql()}")
         paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
         return self._arrow(
             f"SELECT * FROM read_parquet([{paths}]) c WHERE NOT (coalesce(c.is_stub, false) "

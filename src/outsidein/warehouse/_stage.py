@@ -1,14 +1,16 @@
-"""Staging of a load's input in DuckDB: a file (CSV, Parquet, JSON Lines) or a data frame.
+"""The loader's view of its input in DuckDB: a file (CSV, Parquet, JSON Lines) or a data frame.
 
-The staged table ``temp._oi_raw`` keeps the source's columns as they are
-(CSV as text, Parquet and frames with their own types) in file order, so that
-``rowid + 1`` is the 1-based data row number (header excluded) quoted in the
-quarantine.
+A :class:`Source` is an SQL relation over the input with its columns as they
+are (CSV and JSON Lines as text, Parquet and frames with their own types) and
+``_row``, the 1-based data row number (header excluded) quoted in the
+quarantine.  Nothing is copied: the validation pass reads the file directly.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,20 @@ import duckdb
 from outsidein.errors import DataValidationError
 from outsidein.warehouse.quality import lit, q
 
-RAW = "temp._oi_raw"
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+FRAME_VIEW = "_oi_src_frame"
+RAW = "temp._oi_raw"
+
+
+@dataclass
+class Source:
+    """An input as an SQL relation: ``sql`` has ``_row`` plus the source's ``columns``."""
+
+    sql: str
+    columns: dict[str, str]
+    fmt: str
+    close: Callable[[], None] = field(default=lambda: None)
 
 
 def file_format(path: Path) -> str:
@@ -46,75 +59,70 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def stage_file(con: Any, path: Path) -> dict[str, str]:
-    """Stage *path* into :data:`RAW`; return its columns (name -> DuckDB type) in file order."""
+def _with_rows(reader: str) -> str:
+    # row_number() over the scan follows file order (DuckDB preserves insertion order)
+    return f"(SELECT row_number() OVER () AS _row, * FROM {reader})"
+
+
+def file_source(con: Any, path: Path) -> Source:
+    """The relation over *path*; a file DuckDB cannot read is a :class:`DataValidationError`."""
     if not path.is_file():
         raise DataValidationError(f"file {str(path)!r} does not exist; check the path")
     fmt = file_format(path)
     p = lit(str(path))
-    if fmt == "csv":
-        reader = (f"read_csv({p}, all_varchar=true, header=true, auto_detect=true, "
-                  "sample_size=20480, strict_mode=false, null_padding=false)")
-    elif fmt == "parquet":
-        reader = f"read_parquet({p})"
-    con.execute(f"DROP TABLE IF EXISTS {RAW}")
     try:
-        if fmt == "jsonl":
+        if fmt == "csv":
+            reader = (f"read_csv({p}, all_varchar=true, header=true, auto_detect=true, "
+                      "sample_size=20480)")
+        elif fmt == "parquet":
+            reader = f"read_parquet({p})"
+        else:
             # every value as text, like a CSV: typed inference would quote mixed columns
             objects = f"read_ndjson_objects({p})"
             keys = [r[0] for r in con.execute(
                 f"SELECT k FROM (SELECT row_number() OVER () AS n, unnest(json_keys(json)) AS k "
                 f"FROM {objects}) GROUP BY k ORDER BY min(n), k").fetchall()]
-            if not keys:
-                keys_sql = "CAST(NULL AS VARCHAR) AS _empty"
-            else:
-                keys_sql = ", ".join(f"json ->> {lit(k)} AS {q(k)}" for k in keys)
-            reader = f"(SELECT {keys_sql} FROM {objects})"
-        con.execute(f"CREATE TEMP TABLE _oi_raw AS SELECT * FROM {reader}")
+            cols = ", ".join(f"json ->> {lit(k)} AS {q(k)}" for k in keys) or "NULL AS _empty"
+            reader = f"(SELECT {cols} FROM {objects})"
+        # a plain copy is cheaper than numbering rows in the scan: outside a transaction
+        # the temp table's rowid is the 0-based row number in file order
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {reader}")
+        columns = columns_of(con, RAW)
     except duckdb.InterruptException:
         raise KeyboardInterrupt from None
-    except duckdb.Error as exc:  # keep the engine's own words, say what to check
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataValidationError(
-            f"{path.name}: cannot be read as {fmt.upper()} ({msg}); "
-            "check the file's format and encoding (UTF-8)"
-        ) from exc
-    return columns_of(con, RAW)
+    except duckdb.Error as exc:
+        raise unreadable(path.name, fmt, exc) from exc
+    return Source(f"(SELECT rowid + 1 AS _row, * FROM {RAW})", columns, fmt,
+                  close=lambda: con.execute(f"DROP TABLE IF EXISTS {RAW}"))
 
 
-def stage_frame(con: Any, data: Any, label: str) -> dict[str, str]:
-    """Stage a pyarrow Table or pandas DataFrame into :data:`RAW`."""
+def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
+    """The engine's own words about a file it cannot parse, and what to check."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return DataValidationError(
+        f"{name}: cannot be read as {fmt.upper()} ({first}); "
+        "check the file's format, delimiter and encoding (UTF-8)"
+    )
+
+
+def frame_source(con: Any, data: Any, label: str) -> Source:
+    """The relation over a pyarrow Table or pandas DataFrame (registered as a view)."""
     import pyarrow as pa
 
     if not isinstance(data, pa.Table):
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover
-            pd = None
-        if pd is not None and isinstance(data, pd.DataFrame):
-            data = pa.Table.from_pandas(data, preserve_index=False)
-        else:
+        import pandas as pd
+
+        if not isinstance(data, pd.DataFrame):
             raise DataValidationError(
                 f"{label}: expected a pyarrow.Table or pandas.DataFrame, got {type(data).__name__}"
             )
-    con.execute(f"DROP TABLE IF EXISTS {RAW}")
-    con.register("_oi_src_frame", data)
-    try:
-        con.execute("CREATE TEMP TABLE _oi_raw AS SELECT * FROM _oi_src_frame")
-    finally:
-        con.unregister("_oi_src_frame")
-    return columns_of(con, RAW)
+        data = pa.Table.from_pandas(data, preserve_index=False)
+    con.register(FRAME_VIEW, data)
+    return Source(_with_rows(FRAME_VIEW), columns_of(con, FRAME_VIEW), "frame",
+                  close=lambda: con.unregister(FRAME_VIEW))
 
 
-def columns_of(con: Any, table: str) -> dict[str, str]:
-    rows = con.execute(f"DESCRIBE {table}").fetchall()
+def columns_of(con: Any, relation: str) -> dict[str, str]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     return {r[0]: str(r[1]) for r in rows}
-
-
-def staged_with_row_numbers() -> str:
-    """SQL of the staged rows with ``_row`` (1-based data row number)."""
-    return f"(SELECT rowid + 1 AS _row, * FROM {RAW})"
-
-
-__all__ = ["RAW", "file_format", "q", "sha256_file", "stage_file", "stage_frame",
-           "staged_with_row_numbers"]

@@ -40,13 +40,16 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
+from outsidein.errors import ConfigError, DataValidationError
 from outsidein.warehouse import _stage
-from outsidein.warehouse.quality import q, resolve_columns, typed_select_sql
+from outsidein.warehouse.quality import lit, q, resolve_columns, typed_select_sql
 from outsidein.warehouse.schema import LOADS, QUARANTINE, TableSpec, table_spec
 
 if TYPE_CHECKING:
@@ -138,13 +141,11 @@ def load_file(
     file = Path(path).expanduser().resolve()
     _stage.file_format(file)
     if not file.is_file():
-        from outsidein.errors import DataValidationError
-
         raise DataValidationError(f"file {str(path)!r} does not exist; check the path")
     digest = _stage.sha256_file(file)
     return _run(ws, spec, label=str(file), digest=digest, mapping=mapping,
                 date_format=date_format, progress=progress,
-                stage=lambda con: _stage.stage_file(con, file))
+                source=lambda con: _stage.file_source(con, file))
 
 
 def load_frame(
@@ -167,62 +168,69 @@ def load_frame(
     """
     spec = table_spec(table)
     return _run(ws, spec, label=source, digest="", mapping=None, date_format=None,
-                progress=progress, stage=lambda con: _stage.stage_frame(con, data, source))
+                progress=progress,
+                source=lambda con: _stage.frame_source(con, data, source))
 
 
 # -- the pipeline ----------------------------------------------------------------------
 
-def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
-         mapping: Mapping[str, str] | None, date_format: str | None,
-         progress: Progress | None, stage: Callable[[Any], dict[str, str]]) -> LoadReport:
-    t0 = time.perf_counter()
-    started = datetime.now(UTC).replace(tzinfo=None)
-    load_id = uuid.uuid4().hex[:16]
-    tick = progress or (lambda *_: None)
+def _target_of(ws: Workspace) -> _Target:
     wh = ws.warehouse()
     if wh.backend == "duckdb":
         from outsidein.warehouse.schema import ensure_schema
 
         ensure_schema(wh)
-        target: _Target = _DuckTarget(wh.duckdb)
-    elif wh.backend == "pyspark":
+        return _DuckTarget(wh.duckdb)
+    if wh.backend == "pyspark":
         from outsidein.warehouse._spark import SparkTarget
 
-        target = SparkTarget(wh)
-    else:
-        from outsidein.errors import ConfigError
+        return SparkTarget(wh)
+    raise ConfigError(f"loading into a {wh.backend!r} warehouse is not supported; "
+                      "use backend 'duckdb' or 'pyspark' in outsidein.toml")
 
-        raise ConfigError(f"loading into a {wh.backend!r} warehouse is not supported; "
-                          "use backend 'duckdb' or 'pyspark' in outsidein.toml")
+
+def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
+         mapping: Mapping[str, str] | None, date_format: str | None,
+         progress: Progress | None, source: Callable[[Any], _stage.Source]) -> LoadReport:
+    t0 = time.perf_counter()
+    started = datetime.now(UTC).replace(tzinfo=None)
+    load_id = uuid.uuid4().hex[:16]
+    tick = progress or (lambda *_: None)
+    target = _target_of(ws)
     con = target.con
-    if digest:
-        previous = target.previous_load(spec.name, digest)
-        if previous is not None:
-            return LoadReport(spec.name, label, previous, skipped_same_file=True,
-                              seconds=time.perf_counter() - t0)
     began = False
     try:
-        # staging and validation touch only temp tables; the transaction covers the writes
-        tick(f"reading {Path(label).name}", 0, STEPS)
-        found = stage(con)
-        plans, extra = resolve_columns(spec, found, mapping=mapping, source=Path(label).name)
-        tick("validating", 1, STEPS)
-        con.execute("DROP TABLE IF EXISTS temp._oi_typed")
-        con.execute("CREATE TEMP TABLE _oi_typed AS " + typed_select_sql(
-            plans, _stage.staged_with_row_numbers(), date_format=date_format,
-            raw_columns=list(found)))
-        con.execute(f"DROP TABLE IF EXISTS {_stage.RAW}")
-        rows_read = _count(con, "temp._oi_typed")
+        if digest:
+            previous = target.previous_load(spec.name, digest)
+            if previous is not None:
+                return LoadReport(spec.name, label, previous, skipped_same_file=True,
+                                  seconds=time.perf_counter() - t0)
+        # reading and validating touch only temp tables; the transaction covers the rest
+        name = Path(label).name
+        tick(f"reading {name}", 0, STEPS)
+        src = source(con)
+        try:
+            plans, extra = resolve_columns(spec, src.columns, mapping=mapping, source=name)
+            tick("validating", 1, STEPS)
+            sql = typed_select_sql(plans, src.sql, date_format=date_format,
+                                   raw_columns=list(src.columns))
+            try:
+                rows_read = int(con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {sql}").fetchone()[0])
+            except duckdb.InterruptException:
+                raise KeyboardInterrupt from None
+            except duckdb.Error as exc:
+                raise _stage.unreadable(name, src.fmt, exc) from exc
+        finally:
+            src.close()
         reasons = {f"{c}: {r}": int(n) for c, r, n in con.execute(
-            "SELECT _col, _reason, count(*) FROM temp._oi_typed WHERE _reason IS NOT NULL "
+            f"SELECT _col, _reason, count(*) FROM {TYPED} WHERE _reason IS NOT NULL "
             "GROUP BY ALL ORDER BY 3 DESC, 1, 2").fetchall()}
         quarantined = sum(reasons.values())
         tick("removing duplicates", 2, STEPS)
         target.begin()
         began = True
-        target.prepare(spec)
-        _, replaced = _dedupe(con, spec, target)
-        loaded = _count(con, "temp._oi_new")
+        replaced = _mark_skipped(con, spec, target)
         tick("checking references", 3, STEPS)
         stubs, notes = _references(con, spec, target)
         if replaced:
@@ -230,14 +238,14 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
         if extra:
             notes.insert(0, f"ignored column(s) not in table {spec.name!r}: {', '.join(extra)}")
         tick("writing", 4, STEPS)
-        finished = datetime.now(UTC).replace(tzinfo=None)
+        loaded = target.write_rows(spec, load_id, replaced_stubs=replaced)
         report = LoadReport(
             spec.name, label, load_id, rows_read=rows_read, loaded=loaded,
             quarantined=quarantined, duplicates=rows_read - quarantined - loaded,
             stubs_created=stubs, reasons=reasons, notes=tuple(notes),
         )
-        target.write(spec, report, digest=digest, started=started, finished=finished,
-                     replaced_stubs=replaced)
+        target.write_bookkeeping(report, digest=digest, started=started,
+                                 finished=datetime.now(UTC).replace(tzinfo=None))
         target.commit()
     except BaseException:
         if began:
@@ -246,8 +254,15 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
     finally:
         target.cleanup()
     tick("done", STEPS, STEPS)
-    return LoadReport(**{**asdict(report), "notes": report.notes,
-                         "seconds": time.perf_counter() - t0})
+    return replace(report, seconds=time.perf_counter() - t0)
+
+
+TYPED = "temp._oi_typed"
+#: DuckDB memory limit during a load (beyond it DuckDB spills to the workspace's temp folder)
+LOAD_MEMORY_LIMIT = os.environ.get("OUTSIDEIN_LOAD_MEMORY_LIMIT", "2GB")
+SKIP = "temp._oi_skip"
+STUBS = "temp._oi_stubs"
+TEMP_TABLES = ("_oi_raw", "_oi_typed", "_oi_dups", "_oi_skip", "_oi_stubs")
 
 
 def _count(con: Any, table: str) -> int:
@@ -258,63 +273,72 @@ def _key_match(spec: TableSpec, a: str, b: str) -> str:
     return " AND ".join(f"{a}.{q(k)} = {b}.{q(k)}" for k in spec.key)
 
 
-def _dedupe(con: Any, spec: TableSpec, target: _Target) -> tuple[int, int]:
-    """Create ``temp._oi_new``: good rows, first per key, not already loaded.
+def new_rows_sql() -> str:
+    """The rows this load adds: valid, first of their key in the source, not already loaded."""
+    return (f"(SELECT * FROM {TYPED} g WHERE g._reason IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {SKIP} s WHERE s._row = g._row))")
 
-    Returns (rows kept, stub customers replaced).
+
+def _mark_skipped(con: Any, spec: TableSpec, target: _Target) -> int:
+    """Fill ``temp._oi_skip`` with the row numbers of valid rows that are duplicates.
+
+    A row is a duplicate when an earlier valid row of the source has the same
+    natural key, or when its key is already in the table.  Duplicates are
+    rare, so repeated keys are found by grouping on a 64-bit hash of the key
+    (much cheaper than grouping or ranking on the key's strings), and each
+    candidate is then checked against the first row of its hash on the real
+    key values.  Returns the number of stub customers the load replaces.
     """
-    cols = ", ".join(q(c) for c in spec.column_names)
     keys = ", ".join(q(k) for k in spec.key)
-    con.execute("DROP TABLE IF EXISTS temp._oi_good")
     con.execute(
-        f"CREATE TEMP TABLE _oi_good AS SELECT _row, {cols} FROM temp._oi_typed "
-        f"WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _row) = 1"
-    )
+        f"CREATE OR REPLACE TEMP TABLE _oi_dups AS SELECT hash({keys}) AS _h, "
+        f"min(_row) AS _first FROM {TYPED} WHERE _reason IS NULL GROUP BY 1 "
+        "HAVING count(*) > 1")
     existing = target.existing(spec.name)
-    replaced = 0
-    if spec.name == "customers":
-        # stubs are placeholders: a real customer record replaces them
-        replaced = int(con.execute(
-            f"SELECT count(*) FROM temp._oi_good g JOIN {existing} e "
-            f"ON {_key_match(spec, 'g', 'e')} WHERE coalesce(e.is_stub, false)").fetchone()[0])
+    if spec.name == "customers":  # stubs are placeholders: a real record replaces them
         existing = f"(SELECT * FROM {existing} WHERE NOT coalesce(is_stub, false))"
-    con.execute("DROP TABLE IF EXISTS temp._oi_new")
+    g_keys = ", ".join(f"g.{q(k)}" for k in spec.key)
     con.execute(
-        f"CREATE TEMP TABLE _oi_new AS SELECT {cols} FROM temp._oi_good g "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {existing} e WHERE {_key_match(spec, 'g', 'e')}) "
-        "ORDER BY _row"
-    )
-    con.execute("DROP TABLE IF EXISTS temp._oi_good")
-    return _count(con, "temp._oi_new"), replaced
+        f"CREATE OR REPLACE TEMP TABLE _oi_skip AS "
+        f"SELECT g._row FROM {TYPED} g JOIN temp._oi_dups d ON hash({g_keys}) = d._h "
+        f"JOIN {TYPED} f ON f._row = d._first "
+        f"WHERE g._reason IS NULL AND g._row <> d._first AND {_key_match(spec, 'g', 'f')} "
+        f"UNION SELECT g._row FROM {TYPED} g WHERE g._reason IS NULL AND EXISTS "
+        f"(SELECT 1 FROM {existing} e WHERE {_key_match(spec, 'g', 'e')})")
+    if spec.name != "customers":
+        return 0
+    return int(con.execute(
+        f"SELECT count(*) FROM {new_rows_sql()} n JOIN {target.existing('customers')} e "
+        f"ON {_key_match(spec, 'n', 'e')} WHERE coalesce(e.is_stub, false)").fetchone()[0])
 
 
 def _references(con: Any, spec: TableSpec, target: _Target) -> tuple[int, list[str]]:
-    """Create ``temp._oi_stubs`` (unknown customers) and note unknown products."""
+    """Fill ``temp._oi_stubs`` with unknown customers; note unknown products."""
     notes: list[str] = []
-    con.execute("DROP TABLE IF EXISTS temp._oi_stubs")
-    con.execute("CREATE TEMP TABLE _oi_stubs (customer_id VARCHAR, first_seen TIMESTAMP)")
+    con.execute("CREATE OR REPLACE TEMP TABLE _oi_stubs "
+                "(customer_id VARCHAR, first_seen TIMESTAMP)")
     ts = "ts" if "ts" in spec.column_names else None
+    new = new_rows_sql()
     for column, (ref_table, ref_col) in spec.references.items():
+        c = q(column)
         if ref_table == "customers":
-            first = f"min({q(ts)})" if ts else "CAST(NULL AS TIMESTAMP)"
+            first = f"min(n.{q(ts)})" if ts else "CAST(NULL AS TIMESTAMP)"
             con.execute(
-                f"INSERT INTO temp._oi_stubs SELECT n.{q(column)}, {first} FROM temp._oi_new n "
-                f"WHERE n.{q(column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                f"{target.existing('customers')} c WHERE c.customer_id = n.{q(column)}) "
-                f"AND n.{q(column)} NOT IN (SELECT customer_id FROM temp._oi_stubs) "
-                f"GROUP BY n.{q(column)}"
-            )
+                f"INSERT INTO {STUBS} SELECT n.{c}, {first} FROM {new} n "
+                f"WHERE n.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                f"{target.existing('customers')} e WHERE e.customer_id = n.{c}) "
+                f"AND NOT EXISTS (SELECT 1 FROM {STUBS} s WHERE s.customer_id = n.{c}) "
+                f"GROUP BY n.{c}")
         elif ref_table == "products":
             ids, rows = con.execute(
-                f"SELECT count(DISTINCT n.{q(column)}), count(*) FROM temp._oi_new n "
-                f"WHERE n.{q(column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                f"{target.existing('products')} p WHERE p.{q(ref_col)} = n.{q(column)})"
-            ).fetchone()
+                f"SELECT count(DISTINCT n.{c}), count(*) FROM {new} n "
+                f"WHERE n.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                f"{target.existing('products')} p WHERE p.{q(ref_col)} = n.{c})").fetchone()
             if ids:
                 notes.append(
                     f"{rows:,} rows reference {ids:,} product id(s) not in products (kept; "
                     "load products to get their category and cost)")
-    stubs = _count(con, "temp._oi_stubs")
+    stubs = _count(con, STUBS)
     if stubs:
         notes.append(f"{stubs:,} unknown customer id(s) created as stub customers (is_stub=true)")
     return stubs, notes
@@ -334,61 +358,65 @@ class _Target:
         return None if row is None else str(row[0])
 
     def existing(self, table: str) -> str:
+        """SQL name, in ``con``, of the rows already in *table*."""
         raise NotImplementedError
-
-    def prepare(self, spec: TableSpec) -> None:
-        """Make the existing rows needed for de-duplication visible to ``con``."""
 
     def begin(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
 
-    def write(self, spec: TableSpec, report: LoadReport, *, digest: str, started: datetime,
-              finished: datetime, replaced_stubs: int) -> None:
+    def write_rows(self, spec: TableSpec, load_id: str, *, replaced_stubs: int) -> int:
+        """Add the new rows and stub customers; return the number of new rows."""
+        raise NotImplementedError
+
+    def write_bookkeeping(self, report: LoadReport, *, digest: str, started: datetime,
+                          finished: datetime) -> None:
         raise NotImplementedError
 
     def cleanup(self) -> None:
-        for t in ("_oi_raw", "_oi_typed", "_oi_good", "_oi_new", "_oi_stubs"):
+        for t in TEMP_TABLES:
             try:
                 self.con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-            except Exception:  # pragma: no cover - a failed connection has nothing to drop
+            except Exception:  # a closed or failed connection has nothing to drop
                 log.debug("could not drop temp.%s", t, exc_info=True)
-
-
-def loads_row_sql() -> str:
-    return f"INSERT INTO {{loads}} ({', '.join(q(c) for c in LOADS.column_names)}) " \
-           f"VALUES ({', '.join('?' for _ in LOADS.column_names)})"
 
 
 def loads_values(report: LoadReport, digest: str, started: datetime,
                  finished: datetime) -> list[Any]:
+    """One ``loads`` row, in :data:`LOADS` column order."""
     return [report.load_id, report.table, report.file, digest, started, finished,
             report.rows_read, report.loaded, report.quarantined, report.duplicates,
             report.stubs_created]
 
 
 def quarantine_select(report: LoadReport) -> str:
-    cols = QUARANTINE.column_names
-    assert cols == ("load_id", "table_name", "file", "row_number", "column", "reason", "raw")
-    from outsidein.warehouse.quality import lit
-
+    """The quarantine rows of this load, in :data:`QUARANTINE` column order."""
     return (f"SELECT {lit(report.load_id)}, {lit(report.table)}, {lit(report.file)}, _row, "
-            "_col, _reason, _raw FROM temp._oi_typed WHERE _reason IS NOT NULL ORDER BY _row")
+            f"_col, _reason, _raw FROM {TYPED} WHERE _reason IS NOT NULL ORDER BY _row")
 
 
 def stubs_select() -> str:
-    return ("SELECT customer_id, first_seen, true AS is_stub FROM temp._oi_stubs "
-            "ORDER BY customer_id")
+    return f"SELECT customer_id, first_seen, true AS is_stub FROM {STUBS} ORDER BY customer_id"
 
 
 class _DuckTarget(_Target):
-    """The DuckDB warehouse itself: one transaction around the whole load."""
+    """The DuckDB warehouse itself: one transaction around all the writes."""
 
     def __init__(self, con: Any) -> None:
         self.con = con
+        # a load spills to disk beyond this, so 10M-line files fit in a small machine
+        self._memory_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"SET memory_limit = {lit(LOAD_MEMORY_LIMIT)}")
 
     def existing(self, table: str) -> str:
         return f"main.{q(table)}"
+
+    def cleanup(self) -> None:
+        super().cleanup()
+        try:
+            self.con.execute(f"SET memory_limit = {lit(self._memory_limit)}")
+        except Exception:  # pragma: no cover - a closed connection keeps nothing
+            log.debug("could not restore memory_limit", exc_info=True)
 
     def begin(self) -> None:
         self.con.execute("BEGIN TRANSACTION")
@@ -399,21 +427,30 @@ class _DuckTarget(_Target):
     def rollback(self) -> None:
         try:
             self.con.execute("ROLLBACK")
-        except Exception:  # no transaction open (failed before BEGIN)
+        except Exception:  # the failed statement may have ended the transaction already
             log.debug("rollback without transaction", exc_info=True)
 
-    def write(self, spec: TableSpec, report: LoadReport, *, digest: str, started: datetime,
-              finished: datetime, replaced_stubs: int) -> None:
+    def write_rows(self, spec: TableSpec, load_id: str, *, replaced_stubs: int) -> int:
         con = self.con
         cols = ", ".join(q(c) for c in spec.column_names)
         if replaced_stubs:
-            con.execute("DELETE FROM main.customers c WHERE coalesce(c.is_stub, false) AND "
-                        "c.customer_id IN (SELECT customer_id FROM temp._oi_new)")
-        con.execute(f"INSERT INTO main.{q(spec.name)} ({cols}) SELECT {cols} FROM temp._oi_new")
-        if report.stubs_created:
-            con.execute("INSERT INTO main.customers (customer_id, first_seen, is_stub) "
-                        + stubs_select())
+            con.execute(f"DELETE FROM main.customers c WHERE coalesce(c.is_stub, false) AND "
+                        f"c.customer_id IN (SELECT customer_id FROM {new_rows_sql()})")
+        con.execute("SET preserve_insertion_order = false")  # rows are keyed, order is moot
+        try:
+            loaded = int(con.execute(f"INSERT INTO main.{q(spec.name)} ({cols}) "
+                                     f"SELECT {cols} FROM {new_rows_sql()}").fetchone()[0])
+        finally:
+            con.execute("RESET preserve_insertion_order")
+        con.execute("INSERT INTO main.customers (customer_id, first_seen, is_stub) "
+                    + stubs_select())
+        return loaded
+
+    def write_bookkeeping(self, report: LoadReport, *, digest: str, started: datetime,
+                          finished: datetime) -> None:
         qcols = ", ".join(q(c) for c in QUARANTINE.column_names)
-        con.execute(f"INSERT INTO main.quarantine ({qcols}) " + quarantine_select(report))
-        con.execute(loads_row_sql().format(loads="main.loads"),
-                    loads_values(report, digest, started, finished))
+        self.con.execute(f"INSERT INTO main.quarantine ({qcols}) " + quarantine_select(report))
+        lcols = LOADS.column_names
+        self.con.execute(f"INSERT INTO main.loads ({', '.join(q(c) for c in lcols)}) "
+                         f"VALUES ({', '.join('?' for _ in lcols)})",
+                         loads_values(report, digest, started, finished))

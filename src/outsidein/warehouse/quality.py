@@ -160,19 +160,21 @@ def typed_expr(plan: ColumnPlan, date_format: str | None) -> str:
         if col.dtype == "string":
             return f"CAST({x} AS VARCHAR)"
         return f"TRY_CAST({x} AS {target})"
-    t = f"trim({x})"
     if col.dtype == "string":
         return x
     if col.dtype == "int64":
-        return (f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]+(\\.0*)?') "
-                f"THEN TRY_CAST({t} AS BIGINT) END")
-    if col.dtype in ("timestamp", "date") and date_format:
-        return f"CAST(TRY_STRPTIME({t}, {lit(date_format)}) AS {target})"
+        # TRY_CAST rounds '3.5' to 4: only strings without a '.' (or '3.0') are whole numbers
+        return (f"CASE WHEN strpos({x}, '.') = 0 THEN TRY_CAST({x} AS BIGINT) "
+                f"WHEN regexp_full_match(trim({x}), '[+-]?[0-9]+\\.0*') "
+                f"THEN TRY_CAST(trim({x}) AS BIGINT) END")
     if col.dtype in ("timestamp", "date"):
-        # DuckDB also reads '05/01/24' as a date (year 5): accept ISO 8601 only
-        return (f"CASE WHEN regexp_matches({t}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+        t = f"trim({x})"
+        if date_format:
+            return f"CAST(TRY_STRPTIME({t}, {lit(date_format)}) AS {target})"
+        # DuckDB also reads '05/01/24' as a date (year 5): accept ISO 8601 (yyyy-mm-dd...) only
+        return (f"CASE WHEN substr({t}, 5, 1) = '-' AND substr({t}, 8, 1) = '-' "
                 f"THEN TRY_CAST({t} AS {target}) END")
-    return f"TRY_CAST({t} AS {target})"
+    return f"TRY_CAST({x} AS {target})"
 
 
 def rules(plan: ColumnPlan, typed: str, date_format: str | None,
@@ -218,31 +220,38 @@ def typed_select_sql(
     date_format: str | None = None,
     raw_columns: Sequence[str],
 ) -> str:
-    """One SELECT over *staged* giving ``_row``, typed canonical columns, ``_col``, ``_reason``, ``_raw``.
+    """One SELECT over *staged*: ``_row``, typed columns, ``_col``, ``_reason``, ``_raw``.
 
     ``_reason`` is NULL for a good row; otherwise the first failing rule's
     reason, ``_col`` its column and ``_raw`` the source row as a JSON object.
+    Each value is cast once (inner query); the rules then read the cast
+    values and yield the number of the first failing rule, which names the
+    column and the reason.
     """
     typed = {p.column.name: typed_expr(p, date_format) for p in plans}
+    cast_names = {name: q("_t_" + name) for name in typed}
     checks: list[tuple[str, str, str]] = []
     for p in plans:
-        for cond, reason in rules(p, typed[p.column.name], date_format, typed):
+        for cond, reason in rules(p, cast_names[p.column.name], date_format, cast_names):
             checks.append((cond, p.column.name, reason))
     if checks:
-        col_case = "CASE " + " ".join(
-            f"WHEN {c} THEN {lit(name)}" for c, name, _ in checks) + " END"
-        reason_case = "CASE " + " ".join(
-            f"WHEN {c} THEN {lit(r)}" for c, _, r in checks) + " END"
+        first_fail = "CASE " + " ".join(
+            f"WHEN {c} THEN {i}" for i, (c, _, _) in enumerate(checks, 1)) + " END"
+        col_of = "CASE _fail " + " ".join(
+            f"WHEN {i} THEN {lit(name)}" for i, (_, name, _) in enumerate(checks, 1)) + " END"
+        reason_of = "CASE _fail " + " ".join(
+            f"WHEN {i} THEN {lit(r)}" for i, (_, _, r) in enumerate(checks, 1)) + " END"
     else:
-        col_case = reason_case = "CAST(NULL AS VARCHAR)"
+        first_fail = "CAST(NULL AS INTEGER)"
+        col_of = reason_of = "CAST(NULL AS VARCHAR)"
     raw_json = "json_object(" + ", ".join(f"{lit(c)}, {q(c)}" for c in raw_columns) + ")"
-    inner_cols = ", ".join(f"{expr} AS {q('_t_' + name)}" for name, expr in typed.items())
-    outer_cols = ", ".join(f"{q('_t_' + name)} AS {q(name)}" for name in typed)
+    inner_cols = ", ".join(f"{expr} AS {cast_names[name]}" for name, expr in typed.items())
+    outer_cols = ", ".join(f"{cast_names[name]} AS {q(name)}" for name in typed)
     return f"""
-        SELECT _row, {outer_cols}, _col, _reason,
-               CASE WHEN _reason IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS _raw
+        SELECT _row, {outer_cols}, {col_of} AS _col, {reason_of} AS _reason,
+               CASE WHEN _fail IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS _raw
         FROM (
-            SELECT *, {inner_cols}, {col_case} AS _col, {reason_case} AS _reason
-            FROM {staged}
+            SELECT *, {first_fail} AS _fail
+            FROM (SELECT *, {inner_cols} FROM {staged})
         )
     """

@@ -1,4 +1,4 @@
-"""What the warehouse holds: row counts, quarantine and recent loads (for status, quarantine, report).
+"""What the warehouse holds: row counts, quarantine and recent loads.
 
 Every query is an Ibis expression, so this works on DuckDB and on Spark.
 

@@ -57,6 +57,15 @@ def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) ->
         (results / "five_questions.json").unlink()
 
 
+def test_the_advocate_sees_what_is_not_yet_acknowledged(site: Any) -> None:
+    page = site.login("advocate").get("/").text
+    pending = page.split('id="pending"')[1].split("</section>")[0]
+    assert "Top 10% of customers bring 62% of profit" in pending
+    assert f'href="/insights/{site.insight_id}/status"' in pending
+    assert "You belong to no department" in page
+    assert 'id="pending"' not in site.login("member").get("/").text
+
+
 def test_plotly_and_vendor_scripts_are_served_locally(site: Any) -> None:
     c = site.client()
     r = c.get("/static/plotly.js")

@@ -99,7 +99,9 @@ def overview(*, request: Request, principal: Anyone,
              session: Store) -> HTMLResponse:
     ws = request.app.state.ws
     stored = read_answers(ws)
-    return render(request, "overview.html", principal,
+    pending = (share("insights").list_insights(session, awaiting_ack_only=True)
+               if principal.role in STAFF else [])
+    return render(request, "overview.html", principal, pending=pending,
                   answers=stored[0] if stored else None,
                   answers_meta=stored[1] if stored else {}, how_to_answer=HOW_TO_ANSWER,
                   panels=_panels(ws), alerts=_alerts(ws), awaiting=_awaiting(session, principal))

@@ -14,8 +14,9 @@
     var box = document.createElement("p");
     box.className = "error";
     box.setAttribute("role", "alert");
-    box.textContent = "Could not complete the request (" + event.detail.xhr.status + "): " +
-      (event.detail.xhr.getResponseHeader("X-Problem-Detail") || event.detail.xhr.statusText);
+    var xhr = event.detail.xhr;
+    box.textContent = "Could not complete the request (" + xhr.status + " " + xhr.statusText +
+      "); reload the page and try again.";
     if (target && target.parentNode) { target.parentNode.insertBefore(box, target.nextSibling); }
   });
   function drawFigures(root) {

@@ -247,3 +247,26 @@ def test_needs_items_actions_and_outcomes_are_recorded(site: Any) -> None:
     board = member.get("/alla").text
     row = board.split("Ship-date e-mails")[1].split("</tr>")[0]
     assert "succeeded" in row and "250" in row
+
+
+def test_the_advocate_asks_listens_and_learns(site: Any) -> None:
+    adv = site.login("advocate")
+    token = adv.headers["X-CSRF-Token"]
+    r = adv.post("/alla/questions", data={"csrf_token": token, "text": "What slows reorders?",
+                                          "audience": "B2B buyers", "channel": "survey"})
+    assert r.status_code == 303
+    key = site.api_key("insights:read")
+    board = site.client(headers={"Authorization": f"Bearer {key}"}).get("/api/v1/alla").json()
+    q = next(c["question"] for c in board["chains"]
+             if c["question"] and c["question"]["text"] == "What slows reorders?")
+    assert adv.post(f"/alla/questions/{q['id']}/heard", data={
+        "csrf_token": token, "summary": "Reordering takes 9 clicks", "source": "survey"}
+    ).status_code == 303
+    assert adv.post(f"/alla/questions/{q['id']}/learned", data={
+        "csrf_token": token, "insight_id": str(site.insight_id)}).status_code == 303
+    chain = adv.get("/alla").text.split("What slows reorders?")[1].split("</section>")[0]
+    assert "Reordering takes 9 clicks" in chain and "Top 10% of customers" in chain
+    member = site.login("member")
+    r = member.post("/alla/questions", data={"csrf_token": member.headers["X-CSRF-Token"],
+                                             "text": "Members do not ask here"})
+    assert r.status_code == 403

@@ -50,7 +50,8 @@ def alla_page(*, request: Request, principal: Anyone,
     board, missing = _call("alla_board", session)
     insights = share("insights").list_insights(session) if principal.role in ACKERS else []
     return render(request, "alla.html", principal, board=board, missing=missing,
-                  can_act=principal.role in ACKERS, insights=insights,
+                  can_act=principal.role in ACKERS, can_ask=principal.role in STAFF,
+                  insights=insights,
                   departments=list_departments(session), today=date.today().isoformat())
 
 
@@ -106,6 +107,31 @@ def add_item_form(*, kind: Annotated[str, Form()], title: Annotated[str, Form()]
                   principal: StaffOnly, session: Store) -> Response:
     service("add_item")(session, kind=kind, title=title, owner=owner, needs=needs)
     return RedirectResponse("/alignment", status_code=303)
+
+
+@router.post("/alla/questions")
+def ask_form(*, text: Annotated[str, Form()], audience: Annotated[str, Form()] = "",
+             channel: Annotated[str, Form()] = "", principal: StaffOnly,
+             session: Store) -> Response:
+    service("ask")(session, text=text, audience=audience, channel=channel,
+                   asked_by_email=principal.user.email if principal.user else None)
+    return RedirectResponse("/alla", status_code=303)
+
+
+@router.post("/alla/questions/{question_id}/heard")
+def listen_form(*, question_id: int, summary: Annotated[str, Form()],
+                source: Annotated[str, Form()] = "", principal: StaffOnly,
+                session: Store) -> Response:
+    service("listen")(session, question_id=question_id, summary=summary, source=source)
+    return RedirectResponse("/alla", status_code=303)
+
+
+@router.post("/alla/questions/{question_id}/learned")
+def learn_form(*, question_id: int, insight_id: Annotated[int, Form()],
+               note: Annotated[str, Form()] = "", principal: StaffOnly,
+               session: Store) -> Response:
+    service("learn")(session, question_id=question_id, insight_id=insight_id, note=note)
+    return RedirectResponse("/alla", status_code=303)
 
 
 @router.post("/alla/actions")

@@ -153,7 +153,7 @@ def route_table(app: FastAPI) -> list[RouteInfo]:
         if not isinstance(route, APIRoute):
             continue
         rules = _rules(route.dependant)
-        out.append(RouteInfo(path=ctx.path, methods=frozenset(ctx.methods or ()),
+        out.append(RouteInfo(path=ctx.path or route.path, methods=frozenset(ctx.methods or ()),
                              rule=rules[0] if rules else None, name=route.name))
     return out
 

@@ -72,7 +72,12 @@ def test_member_acknowledges_and_the_advocate_sees_it(site: Any, browser: Any,
     awaiting.get_by_role("link", name="Top 10% of customers bring 62% of profit").click()
     mem.wait_for_selector(".plotly-fig .main-svg")  # the evidence chart drew
     _shot(mem, artifacts_dir, "insight-member")
-    mem.click("#ack-button")
+    with mem.expect_response(lambda r: r.url.endswith("/ack")) as sent:
+        mem.click("#ack-button")
+    request = sent.value.request
+    assert request.headers.get("hx-request") == "true"  # htmx, not a full page post
+    assert request.headers.get("x-csrf-token")
+    assert sent.value.status == 200
     box = mem.locator("#ack-box")
     box.wait_for()
     assert "Acknowledged version 1" in box.inner_text()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -174,5 +179,71 @@ def test_missing_inputs_say_what_to_load(tmp_path) -> None:
         assert "outsidein load prospects FILE" in res["likely_converts"].missing_data
         doc = load_five_answers(ws)
         assert doc["answers"]["advocates"]["missing_data"].startswith("no referrals loaded")
+    finally:
+        ws.close()
+
+
+# -- the adapters: CLI and report (run last: they release the module's warehouse) -------
+
+OUTSIDEIN = Path(sys.executable).parent / "outsidein"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSIDEIN_")}
+    return subprocess.run([str(OUTSIDEIN), *args], capture_output=True, text=True,
+                          env={**env, "COLUMNS": "200"}, timeout=300)
+
+
+def test_cli_answer_json_is_the_documented_layout(company: Workspace, answers) -> None:
+    company.close()  # the CLI process opens the warehouse file itself
+    r = run_cli("--workspace", str(company.root), "answer", "--json", "--top", "3")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["version"] == 1 and doc["top_n"] == 3
+    assert list(doc["answers"]) == list(NAMES)
+    for name, a in doc["answers"].items():
+        assert {"question", "headline", "missing_data", "figures", "next_action", "rows",
+                "tables", "table", "departments", "priority"} <= set(a)
+        assert "plot" not in a and 0 < len(a["rows"]) <= 3
+        assert a["rows"][0]["rank"] == 1
+    saved = load_five_answers(company)
+    assert saved["answers"]["cost_to_serve"]["figures"] == doc["answers"]["cost_to_serve"]["figures"]
+    assert saved["answers"]["value"]["plot"]["data"]
+
+
+def test_cli_answer_prints_headlines_and_next_actions(company: Workspace) -> None:
+    company.close()
+    r = run_cli("--workspace", str(company.root), "answer", "--top", "2")
+    assert r.returncode == 0, r.stderr
+    for question in ("most valuable", "cost more time", "advocates", "ideal prospects",
+                     "most likely to become customers"):
+        assert question in r.stdout
+    assert "next: review service terms for these" in r.stdout
+
+
+def test_cli_answer_bad_date_is_one_red_line(company: Workspace) -> None:
+    r = run_cli("--workspace", str(company.root), "answer", "--from", "31/12/2024")
+    assert r.returncode == 2
+    assert "expected a date like 2025-01-31" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_report_section_shows_the_same_numbers(company: Workspace) -> None:
+    from outsidein.value.questions_report import five_questions_section
+
+    doc = load_five_answers(company)
+    section = five_questions_section(company)
+    assert section is not None and section.anchor == "five-questions"
+    for a in doc["answers"].values():
+        assert html.escape(a["headline"]) in section.body_html
+        assert html.escape(a["next_action"]["text"]) in section.body_html
+    assert section.body_html.count("plotly-graph-div") >= 5
+
+
+def test_report_section_absent_before_answering(tmp_path: Path) -> None:
+    from outsidein.value.questions_report import five_questions_section
+
+    ws = Workspace.init(tmp_path / "empty")
+    try:
+        assert five_questions_section(ws) is None
     finally:
         ws.close()

@@ -216,15 +216,20 @@ class ConversionModel:
     n_estimators, learning_rate, num_leaves, min_child_samples, num_threads
         LightGBM settings.  Small trees by default: conversion drivers are mostly
         additive (source, size, visits), and deep trees overfit a few thousand prospects.
+    monotone_engagement
+        Constrain the chance to rise (never fall) with web visits, pricing visits and
+        e-mail opens: more engagement is not a reason to convert less, and the
+        constraint keeps small samples from learning noise.
     random_state
         Seed of the split and of LightGBM.
     """
 
     def __init__(self, *, calibration_share: float = 0.25, calibration: str = "sigmoid",
-                 n_estimators: int = 300, learning_rate: float = 0.03, num_leaves: int = 4,
-                 min_child_samples: int = 50, num_threads: int = 2,
-                 random_state: int = 0) -> None:
+                 n_estimators: int = 200, learning_rate: float = 0.03, num_leaves: int = 4,
+                 min_child_samples: int = 50, monotone_engagement: bool = True,
+                 num_threads: int = 2, random_state: int = 0) -> None:
         self.calibration_share = calibration_share
+        self.monotone_engagement = monotone_engagement
         self.calibration = calibration
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -265,7 +270,9 @@ class ConversionModel:
             n_estimators=self.n_estimators, learning_rate=self.learning_rate,
             num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
             subsample=0.8, subsample_freq=1, colsample_bytree=0.9, reg_lambda=5.0,
-            num_threads=self.num_threads, random_state=self.random_state, verbose=-1)
+            num_threads=self.num_threads, random_state=self.random_state, verbose=-1,
+            monotone_constraints=([0] * len(self.categorical_) + [1] * len(self.numeric_)
+                                  if self.monotone_engagement else None))
         model.fit(X_fit, y_fit)
         raw = model.predict_proba(X_cal)[:, 1]
         if self.calibration == "isotonic":

@@ -1,0 +1,54 @@
+"""What the status, the quarantine listing and the report section show after loads."""
+
+from __future__ import annotations
+
+import pytest
+
+from outsidein.errors import DataValidationError
+from outsidein.warehouse.load import load_file
+from outsidein.warehouse.report import data_section, quarantine_report, warehouse_status
+
+
+@pytest.fixture
+def loaded(workspace, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,customer_id,product_id,ts,quantity,revenue\n"
+                    "o1,c1,p1,2024-01-05,2,10.5\n"
+                    "o2,c1,p1,2024-01-06,x,3\n"
+                    "o3,c2,p1,2024-01-07,1,3\n"
+                    "o4,c2,p1,2024-01-07,1,\n"
+                    "o5,c2,p1,2024-01-07,2,\n")
+    load_file(workspace, "order_lines", path)
+    return workspace
+
+
+def test_empty_workspace_has_no_data_section(workspace):
+    assert data_section(workspace) is None
+    assert warehouse_status(workspace).loads == []
+
+
+def test_status_counts_rows_quarantine_and_loads(loaded):
+    st = warehouse_status(loaded)
+    assert st.tables["order_lines"] == 2 and st.tables["customers"] == 2
+    assert st.quarantine == {"order_lines": 3}
+    assert st.loads[0]["rows_read"] == 5
+
+
+def test_quarantine_report_groups_reasons_and_lists_rows(loaded):
+    rep = quarantine_report(loaded, "order_lines", limit=2)
+    assert rep.total == 3
+    assert [(r["column"], r["reason"], r["rows"], r["first_row"]) for r in rep.reasons] == [
+        ("revenue", "missing required value", 2, 4),
+        ("quantity", "expected a whole number", 1, 2),
+    ]
+    assert [(r["row_number"], r["value"]) for r in rep.rows] == [(2, "x"), (4, None)]
+    with pytest.raises(DataValidationError, match="unknown table"):
+        quarantine_report(loaded, "orderlines")
+
+
+def test_report_section_shows_counts_and_reasons(loaded):
+    section = data_section(loaded)
+    assert section is not None
+    assert "4 rows in 2 tables; 3 rows quarantined" in section.summary
+    assert "expected a whole number" in section.body_html
+    assert "<td>order_lines</td><td>2</td><td>3</td>" in section.body_html

@@ -270,3 +270,20 @@ def test_the_advocate_asks_listens_and_learns(site: Any) -> None:
     r = member.post("/alla/questions", data={"csrf_token": member.headers["X-CSRF-Token"],
                                              "text": "Members do not ask here"})
     assert r.status_code == 403
+
+
+def test_plan_message_and_training_items_are_imported_from_csv(site: Any) -> None:
+    adv = site.login("advocate")
+    token = adv.headers["X-CSRF-Token"]
+    good = "kind,title,owner,needs\ntraining,Invoice walkthrough,Sales ops,N3\n"
+    r = adv.post("/alignment/import", data={"csrf_token": token},
+                 files={"file": ("items.csv", good.encode(), "text/csv")})
+    assert r.status_code == 303, r.text
+    assert "Invoice walkthrough" in adv.get("/alignment").text
+    bad = "kind,title,owner,needs\nposter,Wall poster,,N1\n"
+    r = adv.post("/alignment/import", data={"csrf_token": token},
+                 files={"file": ("bad.csv", bad.encode(), "text/csv")})
+    assert r.status_code == 422 and "poster" in r.text
+    r = adv.post("/alignment/import", files={"file": ("items.csv", good.encode(), "text/csv")},
+                 headers={"X-CSRF-Token": ""})
+    assert r.status_code == 403  # multipart forms need the CSRF token too

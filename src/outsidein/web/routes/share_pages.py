@@ -9,10 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from outsidein.errors import MissingDataError
+from outsidein.errors import DataValidationError, MissingDataError
 from outsidein.services.accounts import list_departments
 from outsidein.web.auth import ACKERS, STAFF, AckersOnly, Anyone, StaffOnly
 from outsidein.web.routes._common import Store, render, share
@@ -106,6 +106,23 @@ def add_item_form(*, kind: Annotated[str, Form()], title: Annotated[str, Form()]
                   needs: Annotated[str, Form()] = "", owner: Annotated[str, Form()] = "",
                   principal: StaffOnly, session: Store) -> Response:
     service("add_item")(session, kind=kind, title=title, owner=owner, needs=needs)
+    return RedirectResponse("/alignment", status_code=303)
+
+
+MAX_UPLOAD = 2_000_000  # bytes; a plan/message/training list is a few kB
+
+
+@router.post("/alignment/import")
+async def import_items_form(*, file: UploadFile, principal: StaffOnly,
+                            session: Store) -> Response:
+    data = await file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise DataValidationError(f"{file.filename}: larger than {MAX_UPLOAD:,} bytes; "
+                                  "split the CSV or use 'outsidein alignment import'")
+    with tempfile.TemporaryDirectory(prefix="outsidein-import-") as tmp:
+        path = Path(tmp) / "items.csv"
+        path.write_bytes(data)
+        service("import_items_csv")(session, path)
     return RedirectResponse("/alignment", status_code=303)
 
 

@@ -59,11 +59,6 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def _with_rows(reader: str) -> str:
-    # row_number() over the scan follows file order (DuckDB preserves insertion order)
-    return f"(SELECT row_number() OVER () AS _row, * FROM {reader})"
-
-
 def file_source(con: Any, path: Path) -> Source:
     """The relation over *path*; a file DuckDB cannot read is a :class:`DataValidationError`."""
     if not path.is_file():
@@ -119,8 +114,12 @@ def frame_source(con: Any, data: Any, label: str) -> Source:
             )
         data = pa.Table.from_pandas(data, preserve_index=False)
     con.register(FRAME_VIEW, data)
-    return Source(_with_rows(FRAME_VIEW), columns_of(con, FRAME_VIEW), "frame",
-                  close=lambda: con.unregister(FRAME_VIEW))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {FRAME_VIEW}")
+    finally:
+        con.unregister(FRAME_VIEW)
+    return Source(f"(SELECT rowid + 1 AS _row, * FROM {RAW})", columns_of(con, RAW), "frame",
+                  close=lambda: con.execute(f"DROP TABLE IF EXISTS {RAW}"))
 
 
 def columns_of(con: Any, relation: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["reason_expr", "days_per_unit"]
+__all__ = ["reason_expr", "history_phrases", "assemble_reason", "days_per_unit"]
 
 
 def days_per_unit(time_unit: str) -> float:
@@ -50,9 +50,10 @@ def _plural(n: ir.NumericValue, word: str) -> ir.StringValue:
 
 
 def _rank_phrase(decile: ir.IntegerValue) -> ir.StringValue:
-    top = "top " + (decile * 10).cast("string") + "% by value"
-    bottom = "bottom " + ((11 - decile) * 10).cast("string") + "% by value"
-    return ibis.ifelse(decile <= 5, top, bottom)
+    words = [(decile == d, ibis.literal(f"top {d * 10}% by value" if d <= 5
+                                        else f"bottom {(11 - d) * 10}% by value"))
+             for d in range(1, 11)]
+    return ibis.cases(*words, else_=ibis.literal("unranked"))
 
 
 def _cadence_phrase(frequency: ir.NumericValue, recency: ir.NumericValue,
@@ -75,6 +76,52 @@ def _last_seen_phrase(days_ago: ir.NumericValue) -> ir.StringValue:
         (days_ago < 730, "last seen " + _plural(days_ago / 30.44, "month") + " ago"),
         else_="last seen " + _plural(days_ago / 365.25, "year") + " ago",
     )
+
+
+def history_phrases(
+    t: ir.Table, *, time_unit: str = "weeks", horizon_weeks: float = 52
+) -> dict[str, ir.StringValue]:
+    """The parts of a reason that depend only on ``(frequency, recency, T)`` and the model.
+
+    Scoring computes them once per *distinct* history row (in the engine),
+    and :func:`assemble_reason` adds the per-customer parts (rank, spend).
+
+    Returns
+    -------
+    dict
+        ``cadence`` (e.g. ``"buys every 3 weeks"``) and ``tail`` (e.g.
+        ``", last seen 5 days ago, 92% likely still active, ~4.2 purchases
+        expected in 52 weeks"``).
+    """
+    unit_days = days_per_unit(time_unit)
+    days_ago = ((t.T - t.recency) * unit_days).cast("float64")
+    active = _int_str(t.prob_alive.cast("float64").fill_null(0) * 100) + "% likely still active"
+    expected = (
+        "~" + _one_decimal_str(t.expected_purchases.cast("float64").fill_null(0))
+        + f" purchases expected in {_horizon_words(horizon_weeks)}"
+    )
+    return {
+        "cadence": _cadence_phrase(t.frequency.cast("float64"), t.recency.cast("float64"),
+                                   unit_days),
+        "tail": ", " + _last_seen_phrase(days_ago) + ", " + active + ", " + expected,
+    }
+
+
+def assemble_reason(
+    t: ir.Table, *, cadence: ir.StringValue, tail: ir.StringValue, currency: str = "$"
+) -> ir.StringValue:
+    """Rank phrase + cadence + average order + tail, for each customer row of *t*.
+
+    *t* needs ``frequency``, ``monetary_value`` and ``value_decile``; one
+    number is formatted per customer, the rest comes from *cadence* and *tail*.
+    """
+    money = t.monetary_value.cast("float64")
+    spend = ibis.ifelse(
+        (t.frequency > 0) & money.notnull() & (money > 0),
+        ", average order " + currency + _int_str(money.fill_null(0)),
+        "",
+    )
+    return _rank_phrase(t.value_decile.cast("int64")) + ": " + cadence + spend + tail
 
 
 def reason_expr(
@@ -105,25 +152,8 @@ def reason_expr(
         seen 5 days ago, 92% likely still active, ~4.2 purchases expected in
         52 weeks"``.
     """
-    unit_days = days_per_unit(time_unit)
-    frequency = t.frequency.cast("float64")
-    days_ago = ((t.T - t.recency) * unit_days).cast("float64")
-    money = t.monetary_value.cast("float64")
-    spend = ibis.ifelse(
-        (frequency > 0) & money.notnull() & (money > 0),
-        ", average order " + currency + _int_str(money.fill_null(0)),
-        "",
-    )
-    active = _int_str(t.prob_alive.cast("float64").fill_null(0) * 100) + "% likely still active"
-    expected = (
-        "~" + _one_decimal_str(t.expected_purchases.cast("float64").fill_null(0))
-        + f" purchases expected in {_horizon_words(horizon_weeks)}"
-    )
-    return (
-        _rank_phrase(t.value_decile.cast("int64")) + ": "
-        + _cadence_phrase(frequency, t.recency.cast("float64"), unit_days)
-        + spend + ", " + _last_seen_phrase(days_ago) + ", " + active + ", " + expected
-    )
+    parts = history_phrases(t, time_unit=time_unit, horizon_weeks=horizon_weeks)
+    return assemble_reason(t, cadence=parts["cadence"], tail=parts["tail"], currency=currency)
 
 
 def _horizon_words(weeks: Any) -> str:

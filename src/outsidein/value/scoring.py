@@ -61,9 +61,12 @@ def score_triples(model: Any, f: np.ndarray, r: np.ndarray, T: np.ndarray, *,
     t = weeks * step
     disc = (1.0 + discount_rate) ** -np.arange(1, n_steps + 1, dtype=float)
     pa = model.prob_alive(f, r, T)
-    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([f, T]), sort=False)
-    xu = uniq.get_level_values(0).to_numpy(float)
-    Tu = uniq.get_level_values(1).to_numpy(float)
+    t_codes, t_values = pd.factorize(T, sort=False)
+    x_codes, x_values = pd.factorize(f, sort=False)
+    codes, pair_keys = pd.factorize(x_codes.astype(np.int64) * len(t_values) + t_codes,
+                                    sort=False)
+    xu = np.asarray(x_values, dtype=float)[pair_keys // len(t_values)]
+    Tu = np.asarray(t_values, dtype=float)[pair_keys % len(t_values)]
     ru = np.where(xu > 0, Tu, 0.0)
     pa_u = model.prob_alive(xu, ru, Tu)
     sample = np.random.default_rng(0).choice(f.size, size=min(f.size, 256), replace=False)

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -38,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from outsidein.errors import ConfigError, DataValidationError, MissingDataError
-from outsidein.value.reasons import reason_expr
+from outsidein.value.reasons import assemble_reason, history_phrases
 from outsidein.value.scoring import model_from_params, new_model, score_triples, spend_line
 
 if TYPE_CHECKING:
@@ -463,7 +465,7 @@ def score_summary(
     spend = spend_line(spend_model, np.unique(f))
     steps.done()
     steps("joining scores to customers in the engine")
-    score_name, spend_name, stage = f"_{table}_scores", f"_{table}_spend", f"_{table}_stage"
+    score_name, spend_name = f"_{table}_scores", f"_{table}_spend"
     key_types = {"frequency": triples.schema.field("frequency").type,
                  "recency": triples.schema.field("recency").type,
                  "T": triples.schema.field("T").type}
@@ -474,6 +476,9 @@ def score_summary(
         "frequency": pa.array(spend["frequency"]).cast(key_types["frequency"]),
         "spend_base": pa.array(spend["base"], pa.float64()),
         "spend_weight": pa.array(spend["weight"], pa.float64())}))
+    # phrases that depend only on the history: computed per distinct row, in the engine
+    phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
+    score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
     base = summary.select(*SUMMARY_COLUMNS)
     joined = (base.join(score_tab, ["frequency", "recency", "T"])
               .join(spend_tab, "frequency"))
@@ -485,19 +490,38 @@ def score_summary(
         prob_alive=joined.prob_alive,
         expected_spend=expected_spend,
         clv=float(margin) * expected_spend * joined.discounted_purchases,
+        _cadence=joined._cadence, _tail=joined._tail,
     )
-    staged = write_table(wh, stage, scored)
     steps.done()
     steps("value deciles and reasons")
-    cuts = _decile_cuts(staged)
-    decile = 1 + sum(((staged.clv < c).cast("int64") for c in cuts), ibis.literal(0))
-    ranked = staged.mutate(value_decile=decile.cast("int64"))
-    final = ranked.mutate(reason=reason_expr(ranked, time_unit=time_unit,
-                                             horizon_weeks=horizon_weeks, currency=currency))
-    write_table(wh, table, final)
-    _drop(wh, stage, score_name, spend_name)
+    with _bulk_writes(wh):
+        cuts = _decile_cuts(scored)
+        decile = 1 + sum(((scored.clv < c).cast("int64") for c in cuts), ibis.literal(0))
+        ranked = scored.mutate(value_decile=decile.cast("int64"))
+        final = ranked.select(
+            *SUMMARY_COLUMNS, "expected_purchases", "prob_alive", "expected_spend", "clv",
+            "value_decile",
+            reason=assemble_reason(ranked, cadence=ranked._cadence, tail=ranked._tail,
+                                   currency=currency))
+        write_table(wh, table, final)
+    _drop(wh, score_name, spend_name)
     steps.done()
     return {"n_distinct": int(len(f))}
+
+
+@contextmanager
+def _bulk_writes(wh: Warehouse) -> Iterator[None]:
+    """On DuckDB, let a big CREATE TABLE AS write rows in any order (much faster, less memory)."""
+    if wh.backend != "duckdb":
+        yield
+        return
+    con = wh.duckdb
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
 
 def _decile_cuts(t: ir.Table) -> list[float]:
@@ -508,8 +532,8 @@ def _decile_cuts(t: ir.Table) -> list[float]:
     at a boundary share the higher decile.
     """
     qs = [round(1 - k / 10, 1) for k in range(1, 10)]
-    row = t.aggregate(**{f"q{k}": t.clv.quantile(q) for k, q in enumerate(qs)}).execute()
-    return [float(row[f"q{k}"].iloc[0]) for k in range(len(qs))]
+    cuts = t.aggregate(q=t.clv.quantile(qs)).to_pyarrow()["q"][0].as_py()
+    return [float(c) for c in cuts]
 
 
 def score_value(

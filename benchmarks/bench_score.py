@@ -1,0 +1,107 @@
+"""Score CLV and P(alive) for 10,000,000 customers inside the warehouse (target <= 15 s).
+
+The summary rows (customer_id, frequency, recency, T, monetary_value) are
+generated synthetically with DuckDB SQL: two years of history, first
+purchases spread over every day, about 40% one-time buyers and a long tail of
+frequent buyers, so the distinct (frequency, recency, T) rows number in the
+millions, as they would for a real company of that size.  The timed step is
+:func:`outsidein.value.service.score_summary` with BG/NBD and Gamma-Gamma:
+distinct rows to NumPy, model maths, scores back to DuckDB, the join to
+every customer, CLV deciles and the plain-words reasons, written to
+``customer_value``.  Median of 3 runs.
+
+    .venv/bin/python benchmarks/bench_score.py            # 10M customers
+    .venv/bin/python benchmarks/bench_score.py --quick    # 100k customers
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DATA, median, write_result  # noqa: E402
+
+FULL = 10_000_000
+TARGET_S = 15.0
+
+SUMMARY_SQL = """
+CREATE OR REPLACE TABLE bench_summary AS
+WITH base AS (
+    SELECT i,
+           1 + floor(random() * 730)::BIGINT AS t_days,
+           random() AS u_once, random() AS u_rate, random() AS u_rec, random() AS u_spend
+    FROM range({n}) AS r(i)
+), freq AS (
+    SELECT *, CASE WHEN u_once < 0.4 THEN 0
+                   ELSE floor(pow(u_rate, 3) * t_days / 10)::BIGINT END AS x
+    FROM base
+)
+SELECT 'c' || i::VARCHAR AS customer_id,
+       x AS frequency,
+       CASE WHEN x = 0 THEN 0.0
+            ELSE greatest(x, floor(u_rec * t_days))::DOUBLE / 7 END AS recency,
+       t_days::DOUBLE / 7 AS "T",
+       CASE WHEN x = 0 THEN 0.0 ELSE round(15 + 250 * pow(u_spend, 2), 2) END AS monetary_value
+FROM freq
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="100x fewer customers")
+    ap.add_argument("--customers", type=int, default=None, help="override the customer count")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    n = args.customers or (FULL // 100 if args.quick else FULL)
+
+    from outsidein.value.scoring import model_from_params
+    from outsidein.value.service import score_summary
+    from outsidein.workspace import Workspace
+
+    folder = DATA / f"score_{n}"
+    shutil.rmtree(folder, ignore_errors=True)
+    ws = Workspace.init(folder)
+    wh = ws.warehouse()
+    t0 = time.perf_counter()
+    wh.duckdb.execute("SELECT setseed(0.42)")
+    wh.duckdb.execute(SUMMARY_SQL.format(n=n))
+    gen_s = time.perf_counter() - t0
+    summary = wh.table("bench_summary")
+    distinct = int(summary.select("frequency", "recency", "T").distinct().count().execute())
+    print(f"{n:,} customers, {distinct:,} distinct (frequency, recency, T) rows, "
+          f"generated in {gen_s:.1f} s", flush=True)
+
+    bg = model_from_params("BetaGeo", {"r": 0.8, "alpha": 6.0, "a": 0.6, "b": 3.0})
+    gg = model_from_params("GammaGamma", {"p": 6.0, "q": 4.0, "gamma": 40.0})
+    runs = []
+    for k in range(args.repeat):
+        t = time.perf_counter()
+        score_summary(wh, summary, bg, gg, margin=0.4, horizon_weeks=52, discount_rate=0.01)
+        runs.append(time.perf_counter() - t)
+        print(f"run {k + 1}: {runs[-1]:.2f} s", flush=True)
+    scored = int(wh.table("customer_value").count().execute())
+    assert scored == n, f"customer_value has {scored:,} rows, expected {n:,}"
+    seconds = median(runs)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ws.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    write_result("score", {
+        "what": "score CLV, P(alive), expected purchases/spend, deciles and reasons into "
+                "customer_value (DuckDB, BG/NBD + Gamma-Gamma, 52 weeks, weekly discounting)",
+        "customers": n, "distinct_rows": distinct, "quick": bool(args.quick),
+        "seconds_median": round(seconds, 3), "seconds_runs": [round(s, 3) for s in runs],
+        "customers_per_second": round(n / seconds), "peak_rss_mb": round(peak_mb),
+        "target_seconds": TARGET_S if n == FULL else None,
+        "meets_target": (seconds <= TARGET_S) if n == FULL else None,
+    })
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

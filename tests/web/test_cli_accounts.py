@@ -54,6 +54,12 @@ def test_people_departments_and_keys_from_the_command_line(ws: Workspace) -> Non
     with session_scope(ws.store_url) as s:
         assert accounts.verify_api_key(s, secret).allows("needs:read")
     assert secret not in _run(ws, "apikey", "list").output
+    assert _run(ws, "department", "add", "sales").exit_code == 0
+    r = _run(ws, "user", "update", "ann@acme.test", "--role", "advocate", "-d", "sales",
+             "--deactivate")
+    assert r.exit_code == 0 and "ann@acme.test: advocate, sales, deactivated" in r.output
+    with session_scope(ws.store_url) as s, pytest.raises(Exception, match="not recognised"):
+        accounts.authenticate(s, "ann@acme.test", "a long pass phrase")
     assert _run(ws, "apikey", "revoke", key["prefix"]).exit_code == 0
     with session_scope(ws.store_url) as s, pytest.raises(Exception, match="revoked"):
         accounts.verify_api_key(s, secret)

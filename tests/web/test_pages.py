@@ -287,3 +287,46 @@ def test_plan_message_and_training_items_are_imported_from_csv(site: Any) -> Non
     r = adv.post("/alignment/import", files={"file": ("items.csv", good.encode(), "text/csv")},
                  headers={"X-CSRF-Token": ""})
     assert r.status_code == 403  # multipart forms need the CSRF token too
+
+
+def test_a_deactivated_person_is_logged_out_and_their_keys_stop(site: Any) -> None:
+    from outsidein.services import accounts
+    from outsidein.store.db import session_scope
+
+    with session_scope(site.ws.store_url) as s:
+        leaver = accounts.create_user(s, email="leaver@acme.test", name="Leaver",
+                                      password=site.PASSWORD, role="member",
+                                      departments=["sales"])
+    person = site.client()
+    tok = site.csrf_of(person.get("/login").text)
+    assert person.post("/login", data={"email": "leaver@acme.test", "password": site.PASSWORD,
+                                       "csrf_token": tok}).status_code == 303
+    assert person.get("/").status_code == 200
+    with session_scope(site.ws.store_url) as s:
+        _, secret = accounts.create_api_key(s, name="leaver", scopes=["insights:read"],
+                                            user_id=leaver.id)
+    key = site.client(headers={"Authorization": f"Bearer {secret}"})
+    assert key.get("/api/v1/insights").status_code == 200
+
+    admin = site.login("admin")
+    r = admin.post(f"/admin/users/{leaver.id}", data={
+        "csrf_token": admin.headers["X-CSRF-Token"], "role": "member",
+        "departments": ["product"]})  # no "active": the box is unticked
+    assert r.status_code == 200 and "updated leaver@acme.test" in r.text
+    row = r.text.split('data-user="leaver@acme.test"')[1].split("</tr>")[0]
+    assert "product" in row and "<td>no</td>" in row
+    assert person.get("/").status_code == 303
+    assert key.get("/api/v1/insights").status_code == 401
+    # The admin cannot lock themselves out.
+    admin_id = next(u for u in site_users(site) if u.email == "admin@acme.test").id
+    r = admin.post(f"/admin/users/{admin_id}", data={
+        "csrf_token": admin.headers["X-CSRF-Token"], "role": "viewer", "active": "true"})
+    assert r.status_code == 409 and "cannot remove your own admin role" in r.text
+
+
+def site_users(site: Any) -> list[Any]:
+    from outsidein.services import accounts
+    from outsidein.store.db import session_scope
+
+    with session_scope(site.ws.store_url) as s:
+        return accounts.list_users(s)

@@ -53,6 +53,32 @@ def user_add(
         console.print(f"added {user.email} ({user.role}{deps})", highlight=False)
 
 
+@user_app.command("update")
+def user_update(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument()],
+    role: Annotated[str | None, typer.Option("--role", help="new role")] = None,
+    department: Annotated[list[str] | None, typer.Option(
+        "--department", "-d", help="replace the departments (repeat for several)")] = None,
+    active: Annotated[bool | None, typer.Option(
+        "--activate/--deactivate", help="allow or stop logging in")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="set a new password read from standard input")] = False,
+    json_out: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Change a person's role, departments, password, or deactivate them."""
+    password = _read_password(True) if password_stdin else None
+    with session_scope(workspace(ctx).store_url) as s:
+        user = accounts.update_user(s, email, role=role, departments=department, active=active,
+                                    password=password)
+    if json_out:
+        print_json(user)
+        return
+    state = "active" if user.active else "deactivated"
+    console.print(f"{user.email}: {user.role}, {', '.join(user.departments) or 'no department'}, "
+                  f"{state}", highlight=False)
+
+
 @user_app.command("list")
 def user_list(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """List everyone with their role and departments."""

@@ -227,6 +227,44 @@ def create_user(session: Session, *, email: str, name: str, password: str, role:
     return _user_info(session, user)
 
 
+def update_user(session: Session, email: str, *, role: str | None = None,
+                departments: Iterable[str] | None = None, active: bool | None = None,
+                password: str | None = None, actor: str = "cli") -> UserInfo:
+    """Change a person's role, departments (replaced), active flag or password.
+
+    A deactivated person cannot log in, their open sessions end at their next request, and
+    API keys bound to them stop working; their records stay for the audit trail.
+    """
+    user = session.scalar(select(User).where(User.email == _normal_email(email)))
+    if user is None:
+        raise NotFoundError(f"user {email} does not exist; 'outsidein user list' shows everyone")
+    changes: dict[str, Any] = {}
+    if role is not None:
+        if role not in ROLES:
+            raise DataValidationError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+        user.role = changes["role"] = role
+    if departments is not None:
+        names = list(departments)
+        ids = _department_ids(session, names)
+        for m in session.scalars(select(Membership).where(Membership.user_id == user.id)):
+            session.delete(m)
+        session.flush()
+        for dep_id in ids:
+            session.add(Membership(user_id=user.id, department_id=dep_id))
+        changes["departments"] = names
+    if active is not None:
+        user.active = changes["active"] = active
+    if password is not None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise DataValidationError(f"password for {user.email}: expected at least "
+                                      f"{MIN_PASSWORD_LENGTH} characters, got {len(password)}")
+        user.password_hash = hash_password(password)
+        changes["password"] = "changed"
+    session.flush()
+    audit(session, actor=actor, action="user.update", target=user.email, details=changes)
+    return _user_info(session, user)
+
+
 def get_user(session: Session, user_id: int) -> UserInfo:
     user = session.get(User, user_id)
     if user is None:

@@ -59,6 +59,19 @@ def add_user(*, request: Request, email: Annotated[str, Form()], name: Annotated
         actor=principal.name))
 
 
+@router.post("/admin/users/{user_id}", response_class=HTMLResponse)
+def update_user(*, request: Request, user_id: int, role: Annotated[str, Form()],
+                active: Annotated[bool, Form()] = False,
+                departments: Annotated[list[str], Form()] = [],  # noqa: B006 - form default
+                principal: AdminOnly, session: Store) -> HTMLResponse:
+    email = accounts.get_user(session, user_id).email
+    if user_id == principal.user_id and (role != "admin" or not active):
+        return _page(request, principal, session, status_code=409,
+                     error="you cannot remove your own admin role or deactivate yourself")
+    return _attempt(request, principal, session, f"updated {email}", lambda: accounts.update_user(
+        session, email, role=role, departments=departments, active=active, actor=principal.name))
+
+
 @router.post("/admin/departments", response_class=HTMLResponse)
 def add_department(*, request: Request, name: Annotated[str, Form()],
                    principal: AdminOnly,

@@ -220,6 +220,7 @@ def analyse_cost_to_serve(
         "median_cost_to_serve": median_cts,
         "whatif_profit_gain": gain,
         "whatif_unprofitable_profit": float(neg["profit_at_median_cost"].sum()) if len(neg) else 0.0,
+        "unprofitable_margin": float(neg["margin"].sum()) if len(neg) else 0.0,
         "unprofitable_support_contacts": float(neg["n_support"].sum()) if len(neg) else 0.0,
         "unprofitable_returns": float(neg["n_return"].sum()) if len(neg) else 0.0,
     }

@@ -27,7 +27,8 @@ entries; the file keeps them).  Stable: fields are only ever added::
       "answers": {                                     # always the five names below
         "value" | "cost_to_serve" | "advocates" | "ideal_prospects" | "likely_converts": {
           "name": "cost_to_serve",
-          "question": "Which customers cost more than they are worth?",
+          "question": "Which customers cost more time, energy and money than they are worth?",
+          "title": "212 customers cost $48k more than they bring",   # short, for the hub
           "headline": "212 customers (4%) cost more to serve than they bring ...",
           "missing_data": null,          # or "no service costs loaded: ...; load them with
                                          #     'outsidein load service_costs FILE'"
@@ -132,7 +133,8 @@ class Answer:
     def to_dict(self, *, plot: bool = True) -> dict[str, Any]:
         """The answer as plain JSON types (the layout in this module's docstring)."""
         d: dict[str, Any] = {
-            "name": self.name, "question": self.question, "headline": self.headline,
+            "name": self.name, "question": self.question, "title": self.title,
+            "headline": self.headline,
             "missing_data": self.missing_data,
             "figures": {k: _num(v) for k, v in self.figures.items()},
             "next_action": self.next_action.to_dict() if self.next_action else None,

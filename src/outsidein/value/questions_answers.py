@@ -180,9 +180,14 @@ def _cost_figure(f: dict[str, float]) -> Any:
     import plotly.graph_objects as go
 
     kinds = [k for k in SERVICE_COST_KINDS if f.get(f"unprofitable_cost_{k}", 0) > 0]
-    fig = go.Figure(go.Bar(x=[k for k in kinds], y=[f[f"unprofitable_cost_{k}"] for k in kinds]))
-    fig.update_layout(title="What sinks the unprofitable customers: cost to serve by kind",
-                      xaxis_title="cost kind", yaxis_title="amount", height=360)
+    fig = go.Figure([
+        go.Bar(x=["their margin"], y=[f.get("unprofitable_margin", 0.0)], name="margin",
+               marker_color="#2e8b57"),
+        go.Bar(x=[f"{k} cost" for k in kinds], y=[f[f"unprofitable_cost_{k}"] for k in kinds],
+               name="cost to serve", marker_color="#c0392b"),
+    ])
+    fig.update_layout(title="The unprofitable customers: their margin against what they cost",
+                      yaxis_title="amount over the period", height=360, showlegend=False)
     return fig
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from outsidein.workspace import Workspace
 
 ANCHOR = "five-questions"
+REPORT_ROWS = 10  # rows per answer on the page (--json and the warehouse tables have more)
 _TABLE_TITLES = {"drivers": "What sets the top decile apart (means: top decile vs the rest)",
                  "segments": "Segments that lose money in total",
                  "components": "Cost to serve of the unprofitable customers, by kind",
@@ -47,9 +48,10 @@ def _answer_html(a: dict[str, Any]) -> str:
     out.append(_figure(a.get("plot")))
     rows = pd.DataFrame(a.get("rows") or [])
     if not rows.empty:
-        out.append(f"<h4>Top {len(rows)} (full list: warehouse table "
+        shown = min(len(rows), REPORT_ROWS)
+        out.append(f"<h4>Top {shown} (full list: warehouse table "
                    f"<code>{esc(a.get('table', ''))}</code>)</h4>")
-        out.append(table_html(rows, max_rows=len(rows)))
+        out.append(table_html(rows, max_rows=shown))
     for name, records in (a.get("tables") or {}).items():
         df = pd.DataFrame(records)
         if df.empty:
@@ -73,7 +75,9 @@ def five_questions_section(ws: Workspace) -> Section | None:
              f'{html.escape(str(period.get("end")))}; answered '
              f'{html.escape(str(doc.get("generated_at", "")))}. The same numbers as '
              "<code>outsidein answer --json</code>.</p>")
-    summary = " ".join(a["headline"] for a in answered[:1])
+    summary = "; ".join(a.get("title") or a["question"] for a in answered)
+    if len(answered) < len(answers):
+        summary += f" ({len(answers) - len(answered)} not answered yet: data missing)"
     return Section(title="The five crucial questions", anchor=ANCHOR,
                    body_html=intro + "".join(_answer_html(a) for a in answers),
                    summary=summary)

@@ -1,8 +1,11 @@
-"""Model maths for scoring, run on distinct rows only (pure NumPy, no I/O).
+"""Scoring customers in the warehouse: model maths on distinct rows, joins in the engine.
 
-The value service (:mod:`outsidein.value.service`) pulls the distinct
-``(frequency, recency, T)`` rows and distinct frequencies from the warehouse,
-calls these functions and sends the results back to the engine.
+:func:`score_summary` pulls only the distinct ``(frequency, recency, T)``
+rows and distinct frequencies of a customer summary, evaluates the models on
+them in NumPy (:func:`score_triples`, :func:`spend_line`), sends the results
+back as small tables and lets the engine join them to every customer, draw
+the CLV deciles and write the plain-words reasons into ``customer_value``.
+The same code runs on DuckDB and Spark; no step pulls all customers.
 
 >>> from outsidein.value.scoring import model_from_params, score_triples
 >>> m = model_from_params("BetaGeo", {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259})
@@ -16,14 +19,30 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
+import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from outsidein.value.reasons import assemble_reason, history_phrases
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    from rich.progress import Progress
+
+    from outsidein.warehouse.engine import Warehouse
 
 log = logging.getLogger(__name__)
 
-__all__ = ["model_from_params", "new_model", "score_triples", "spend_line"]
+__all__ = ["CUSTOMER_VALUE", "SUMMARY_COLUMNS", "Steps", "drop_tables", "model_from_params",
+           "new_model", "score_summary", "score_triples", "spend_line", "write_table"]
+
+CUSTOMER_VALUE = "customer_value"
+SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
 
 _MODEL_MODULES = {"BetaGeo": "btyd", "ModifiedBetaGeo": "btyd", "ParetoNBD": "btyd",
                   "GammaGamma": "spend"}
@@ -98,3 +117,151 @@ def spend_line(model: Any, frequencies: np.ndarray) -> dict[str, np.ndarray]:
     at0 = model.expected_spend(freqs, np.zeros_like(freqs))
     at1 = model.expected_spend(freqs, np.ones_like(freqs))
     return {"frequency": freqs, "base": at0, "weight": at1 - at0}
+
+
+class Steps:
+    """Advance one Rich progress task through named steps (no-op without a bar)."""
+
+    def __init__(self, progress: Progress | None, title: str, total: int) -> None:
+        self.progress, self.title = progress, title
+        self.task = progress.add_task(title, total=total) if progress is not None else None
+
+    def __call__(self, what: str) -> None:
+        log.info("%s: %s", self.title, what)
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, description=f"{self.title}: {what}")
+
+    def done(self) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task)
+
+
+def write_table(wh: Warehouse, name: str, obj: Any) -> ir.Table:
+    """Create or replace table *name* in the engine from an Ibis expression or a frame.
+
+    On Spark a frame is written through ``spark.createDataFrame`` (a Parquet
+    table under the workspace's ``spark-warehouse``) rather than an Ibis
+    memtable, which would leave a temporary view behind in the catalog.
+    """
+    if wh.backend == "pyspark" and not isinstance(obj, ibis.Expr):
+        frame = obj.to_pandas() if isinstance(obj, pa.Table) else obj
+        wh.spark.createDataFrame(frame).write.mode("overwrite").format("parquet") \
+            .saveAsTable(name)
+        return wh.con.table(name)
+    return wh.con.create_table(name, obj, overwrite=True)
+
+
+def drop_tables(wh: Warehouse, *names: str) -> None:
+    for name in names:
+        if wh.has_table(name):
+            wh.con.drop_table(name, force=True)
+
+
+def score_summary(
+    wh: Warehouse,
+    summary: ir.Table,
+    transaction_model: Any,
+    spend_model: Any,
+    *,
+    margin: float = 1.0,
+    horizon_weeks: float = 52,
+    discount_rate: float = 0.01,
+    time_unit: str = "weeks",
+    currency: str = "$",
+    table: str = CUSTOMER_VALUE,
+    steps: Steps | None = None,
+) -> dict[str, int]:
+    """Score the customers of *summary* into *table* inside the engine.
+
+    *summary* is a table or expression with ``customer_id, frequency,
+    recency, T, monetary_value``.  Only its distinct ``(frequency, recency,
+    T)`` rows and distinct frequencies come to NumPy; the results go back
+    as small tables and the engine joins them to every customer, computes the
+    deciles from CLV quantiles and writes the reasons.
+
+    Returns
+    -------
+    dict
+        ``{"n_distinct": ...}`` (rows computed in NumPy).
+    """
+    steps = steps or Steps(None, "scoring", 1)
+    steps("computing the model on distinct rows")
+    triples = summary.select("frequency", "recency", "T").distinct().to_pyarrow()
+    f = triples["frequency"].to_numpy().astype(float)
+    r = triples["recency"].to_numpy().astype(float)
+    T = triples["T"].to_numpy().astype(float)
+    per_unit = 7.0 if time_unit == "weeks" else 1.0
+    scores = score_triples(transaction_model, f, r, T, horizon_weeks=horizon_weeks,
+                                   discount_rate=discount_rate, unit_days=per_unit)
+    spend = spend_line(spend_model, np.unique(f))
+    steps.done()
+    steps("joining scores to customers in the engine")
+    score_name, spend_name = f"_{table}_scores", f"_{table}_spend"
+    key_types = {"frequency": triples.schema.field("frequency").type,
+                 "recency": triples.schema.field("recency").type,
+                 "T": triples.schema.field("T").type}
+    score_tab = write_table(wh, score_name, pa.table({
+        "frequency": triples["frequency"], "recency": triples["recency"], "T": triples["T"],
+        **{k: pa.array(v, pa.float64()) for k, v in scores.items()}}))
+    spend_tab = write_table(wh, spend_name, pa.table({
+        "frequency": pa.array(spend["frequency"]).cast(key_types["frequency"]),
+        "spend_base": pa.array(spend["base"], pa.float64()),
+        "spend_weight": pa.array(spend["weight"], pa.float64())}))
+    # phrases that depend only on the history: computed per distinct row, in the engine
+    phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
+    score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
+    base = summary.select(*SUMMARY_COLUMNS)
+    joined = (base.join(score_tab, ["frequency", "recency", "T"])
+              .join(spend_tab, "frequency"))
+    money = joined.monetary_value.cast("float64").fill_null(0)
+    expected_spend = joined.spend_base + joined.spend_weight * money
+    scored = joined.select(
+        *SUMMARY_COLUMNS,
+        expected_purchases=joined.expected_purchases,
+        prob_alive=joined.prob_alive,
+        expected_spend=expected_spend,
+        clv=float(margin) * expected_spend * joined.discounted_purchases,
+        _cadence=joined._cadence, _tail=joined._tail,
+    )
+    steps.done()
+    steps("value deciles and reasons")
+    with _bulk_writes(wh):
+        cuts = _decile_cuts(scored)
+        decile = 1 + sum(((scored.clv < c).cast("int64") for c in cuts), ibis.literal(0))
+        ranked = scored.mutate(value_decile=decile.cast("int64"))
+        final = ranked.select(
+            *SUMMARY_COLUMNS, "expected_purchases", "prob_alive", "expected_spend", "clv",
+            "value_decile",
+            reason=assemble_reason(ranked, cadence=ranked._cadence, tail=ranked._tail,
+                                   currency=currency))
+        write_table(wh, table, final)
+    drop_tables(wh, score_name, spend_name)
+    steps.done()
+    return {"n_distinct": int(len(f))}
+
+
+@contextmanager
+def _bulk_writes(wh: Warehouse) -> Iterator[None]:
+    """On DuckDB, let a big CREATE TABLE AS write rows in any order (much faster, less memory)."""
+    if wh.backend != "duckdb":
+        yield
+        return
+    con = wh.duckdb
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+
+def _decile_cuts(t: ir.Table) -> list[float]:
+    """CLV at the 90th, 80th ... 10th percentiles (decile 1 = at or above the first).
+
+    Exact, interpolated quantiles (DuckDB ``quantile_cont``, Spark
+    ``percentile``), so both engines draw the same boundaries; customers tied
+    at a boundary share the higher decile.
+    """
+    qs = [round(1 - k / 10, 1) for k in range(1, 10)]
+    cuts = t.aggregate(q=t.clv.quantile(qs)).to_pyarrow()["q"][0].as_py()
+    return [float(c) for c in cuts]

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,11 +35,18 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from outsidein.errors import ConfigError, DataValidationError, MissingDataError
-from outsidein.value.reasons import assemble_reason, history_phrases
-from outsidein.value.scoring import model_from_params, new_model, score_triples, spend_line
+from outsidein.value.scoring import (
+    CUSTOMER_VALUE,
+    SUMMARY_COLUMNS,
+    Steps,
+    drop_tables,
+    model_from_params,
+    new_model,
+    score_summary,
+    write_table,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -62,8 +67,6 @@ __all__ = [
 MODELS: dict[str, str] = {"bgnbd": "BetaGeo", "mbgnbd": "ModifiedBetaGeo", "pareto": "ParetoNBD"}
 SPEND_MODEL = "gamma_gamma"
 VALUE_MODELS = "value_models"
-CUSTOMER_VALUE = "customer_value"
-SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
 
 
 # -- results --------------------------------------------------------------------------
@@ -157,24 +160,6 @@ class ScoreReport:
         return f"<p>{self!r}</p>" + self.to_pandas().to_html(index=False)
 
 
-# -- progress ---------------------------------------------------------------------------
-class _Steps:
-    """Advance one Rich progress task through named steps (no-op without a bar)."""
-
-    def __init__(self, progress: Progress | None, title: str, total: int) -> None:
-        self.progress, self.title = progress, title
-        self.task = progress.add_task(title, total=total) if progress is not None else None
-
-    def __call__(self, what: str) -> None:
-        log.info("%s: %s", self.title, what)
-        if self.progress is not None and self.task is not None:
-            self.progress.update(self.task, description=f"{self.title}: {what}")
-
-    def done(self) -> None:
-        if self.progress is not None and self.task is not None:
-            self.progress.advance(self.task)
-
-
 # -- warehouse helpers ----------------------------------------------------------------
 def _orders(wh: Warehouse) -> ir.Table:
     if wh.is_empty("order_lines"):
@@ -197,27 +182,6 @@ def _summary(orders: ir.Table, *, time_unit: str, observation_end: datetime,
         return customer_summary(orders, observation_end=observation_end, time_unit=time_unit)
     return customer_summary(orders, calibration_end=calibration_end,
                             holdout_end=observation_end, time_unit=time_unit)
-
-
-def write_table(wh: Warehouse, name: str, obj: Any) -> ir.Table:
-    """Create or replace table *name* in the engine from an Ibis expression or a frame.
-
-    On Spark a frame is written through ``spark.createDataFrame`` (a Parquet
-    table under the workspace's ``spark-warehouse``) rather than an Ibis
-    memtable, which would leave a temporary view behind in the catalog.
-    """
-    if wh.backend == "pyspark" and not isinstance(obj, ibis.Expr):
-        frame = obj.to_pandas() if isinstance(obj, pa.Table) else obj
-        wh.spark.createDataFrame(frame).write.mode("overwrite").format("parquet") \
-            .saveAsTable(name)
-        return wh.con.table(name)
-    return wh.con.create_table(name, obj, overwrite=True)
-
-
-def _drop(wh: Warehouse, *names: str) -> None:
-    for name in names:
-        if wh.has_table(name):
-            wh.con.drop_table(name, force=True)
 
 
 # -- fit ----------------------------------------------------------------------------------
@@ -291,7 +255,7 @@ def fit_value(
     t0 = time.perf_counter()
     _check_model(model)
     unit = time_unit or ws.config.time_unit
-    steps = _Steps(progress, "fitting value models", 3 if holdout_weeks or calibration_end else 2)
+    steps = Steps(progress, "fitting value models", 3 if holdout_weeks or calibration_end else 2)
     wh = ws.warehouse()
     orders = _orders(wh)
     steps("summarising customers")
@@ -426,116 +390,6 @@ def company_margin(wh: Warehouse) -> Margin:
 
 
 # -- score ------------------------------------------------------------------------------
-def score_summary(
-    wh: Warehouse,
-    summary: ir.Table,
-    transaction_model: Any,
-    spend_model: Any,
-    *,
-    margin: float = 1.0,
-    horizon_weeks: float = 52,
-    discount_rate: float = 0.01,
-    time_unit: str = "weeks",
-    currency: str = "$",
-    table: str = CUSTOMER_VALUE,
-    steps: _Steps | None = None,
-) -> dict[str, int]:
-    """Score the customers of *summary* into *table* inside the engine.
-
-    *summary* is a table or expression with ``customer_id, frequency,
-    recency, T, monetary_value``.  Only its distinct ``(frequency, recency,
-    T)`` rows and distinct frequencies come to NumPy; the results go back
-    as small tables and the engine joins them to every customer, computes the
-    deciles from CLV quantiles and writes the reasons.
-
-    Returns
-    -------
-    dict
-        ``{"n_distinct": ...}`` (rows computed in NumPy).
-    """
-    steps = steps or _Steps(None, "scoring", 1)
-    steps("computing the model on distinct rows")
-    triples = summary.select("frequency", "recency", "T").distinct().to_pyarrow()
-    f = triples["frequency"].to_numpy().astype(float)
-    r = triples["recency"].to_numpy().astype(float)
-    T = triples["T"].to_numpy().astype(float)
-    per_unit = 7.0 if time_unit == "weeks" else 1.0
-    scores = score_triples(transaction_model, f, r, T, horizon_weeks=horizon_weeks,
-                                   discount_rate=discount_rate, unit_days=per_unit)
-    spend = spend_line(spend_model, np.unique(f))
-    steps.done()
-    steps("joining scores to customers in the engine")
-    score_name, spend_name = f"_{table}_scores", f"_{table}_spend"
-    key_types = {"frequency": triples.schema.field("frequency").type,
-                 "recency": triples.schema.field("recency").type,
-                 "T": triples.schema.field("T").type}
-    score_tab = write_table(wh, score_name, pa.table({
-        "frequency": triples["frequency"], "recency": triples["recency"], "T": triples["T"],
-        **{k: pa.array(v, pa.float64()) for k, v in scores.items()}}))
-    spend_tab = write_table(wh, spend_name, pa.table({
-        "frequency": pa.array(spend["frequency"]).cast(key_types["frequency"]),
-        "spend_base": pa.array(spend["base"], pa.float64()),
-        "spend_weight": pa.array(spend["weight"], pa.float64())}))
-    # phrases that depend only on the history: computed per distinct row, in the engine
-    phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
-    score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
-    base = summary.select(*SUMMARY_COLUMNS)
-    joined = (base.join(score_tab, ["frequency", "recency", "T"])
-              .join(spend_tab, "frequency"))
-    money = joined.monetary_value.cast("float64").fill_null(0)
-    expected_spend = joined.spend_base + joined.spend_weight * money
-    scored = joined.select(
-        *SUMMARY_COLUMNS,
-        expected_purchases=joined.expected_purchases,
-        prob_alive=joined.prob_alive,
-        expected_spend=expected_spend,
-        clv=float(margin) * expected_spend * joined.discounted_purchases,
-        _cadence=joined._cadence, _tail=joined._tail,
-    )
-    steps.done()
-    steps("value deciles and reasons")
-    with _bulk_writes(wh):
-        cuts = _decile_cuts(scored)
-        decile = 1 + sum(((scored.clv < c).cast("int64") for c in cuts), ibis.literal(0))
-        ranked = scored.mutate(value_decile=decile.cast("int64"))
-        final = ranked.select(
-            *SUMMARY_COLUMNS, "expected_purchases", "prob_alive", "expected_spend", "clv",
-            "value_decile",
-            reason=assemble_reason(ranked, cadence=ranked._cadence, tail=ranked._tail,
-                                   currency=currency))
-        write_table(wh, table, final)
-    _drop(wh, score_name, spend_name)
-    steps.done()
-    return {"n_distinct": int(len(f))}
-
-
-@contextmanager
-def _bulk_writes(wh: Warehouse) -> Iterator[None]:
-    """On DuckDB, let a big CREATE TABLE AS write rows in any order (much faster, less memory)."""
-    if wh.backend != "duckdb":
-        yield
-        return
-    con = wh.duckdb
-    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
-
-
-def _decile_cuts(t: ir.Table) -> list[float]:
-    """CLV at the 90th, 80th ... 10th percentiles (decile 1 = at or above the first).
-
-    Exact, interpolated quantiles (DuckDB ``quantile_cont``, Spark
-    ``percentile``), so both engines draw the same boundaries; customers tied
-    at a boundary share the higher decile.
-    """
-    qs = [round(1 - k / 10, 1) for k in range(1, 10)]
-    cuts = t.aggregate(q=t.clv.quantile(qs)).to_pyarrow()["q"][0].as_py()
-    return [float(c) for c in cuts]
-
-
 def score_value(
     ws: Workspace,
     *,
@@ -570,7 +424,7 @@ def score_value(
     t0 = time.perf_counter()
     fit = load_fit(ws)
     wh = ws.warehouse()
-    steps = _Steps(progress, "scoring customer value", 4)
+    steps = Steps(progress, "scoring customer value", 4)
     steps("summarising customers")
     orders = _orders(wh)
     summary = _summary(orders, time_unit=fit.time_unit, observation_end=_observation_end(orders))
@@ -583,7 +437,7 @@ def score_value(
                          margin=margin.rate, horizon_weeks=horizon_weeks,
                          discount_rate=discount_rate, time_unit=fit.time_unit,
                          currency=currency, steps=steps)
-    _drop(wh, stage)
+    drop_tables(wh, stage)
     deciles = decile_table(ws)
     total = float(deciles.clv_total.sum())
     n = int(deciles.customers.sum())

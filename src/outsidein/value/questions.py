@@ -45,13 +45,28 @@ entries; the file keeps them).  Stable: fields are only ever added::
       }
     }
 
-Row columns per answer: ``value``: rank, customer_id, clv, value_decile, profit,
-revenue, orders, reason.  ``cost_to_serve``: rank, customer_id, profit, margin,
-cost_to_serve, main_cost, n_support, n_return, profit_at_median_cost, reason.
-``advocates``: rank, customer_id, direct, tree_size, depth, direct_revenue,
-direct_value, advocacy_value, nps, reason.  ``ideal_prospects``: rank,
-prospect_id, score, score_decile, reason.  ``likely_converts``: rank,
-prospect_id, probability, source, reason.
+Per answer (``rows`` columns / ``tables`` / main ``figures``):
+
+* ``value``: rank, customer_id, clv, value_decile, profit, revenue, orders, reason /
+  ``drivers`` (driver, top_decile, rest, ratio) / total_profit, top_decile_share
+  (share of profit from the top 10% by profit), peak_pct_of_total,
+  peak_customer_share, tail_destroys (whale curve), top_decile_clv_share.
+* ``cost_to_serve``: rank, customer_id, profit, margin, cost_to_serve, main_cost,
+  n_support, n_return, profit_at_median_cost, reason / ``segments``, ``components`` /
+  unprofitable_customers, unprofitable_share, loss, median_cost_to_serve,
+  whatif_profit_gain, whatif_unprofitable_profit, unprofitable_cost_<kind>.
+* ``advocates``: rank, customer_id, direct, tree_size, depth, referral_score,
+  direct_revenue, direct_value, advocacy_value, nps, reason / ``comparison``
+  (measure, advocates, others, ratio) / referrers, referred_customers,
+  top_tree_customers, top_advocacy_value, decay.
+* ``ideal_prospects``: rank (among open prospects), prospect_id, score,
+  score_decile (1 = top 10% of all prospects), reason / ``profile`` (attribute,
+  value, customers, top_customers, support, base_share, confidence, lift) /
+  prospects, open_prospects, top_decile_open_prospects, best_lift.
+* ``likely_converts``: rank, prospect_id, probability (calibrated), source, reason /
+  ``calibration`` (predicted, observed, prospects per bin) / auc (held-out),
+  brier, trained_prospects, held_out_prospects, conversion_rate,
+  expected_conversions_open, expected_conversions_top.
 
 >>> from outsidein.value.questions import answer_five_questions
 >>> answers = answer_five_questions(ws)                    # doctest: +SKIP

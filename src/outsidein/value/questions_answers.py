@@ -288,8 +288,8 @@ def answer_advocates(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame |
     action = NextAction(f"thank and reward these {len(top)} advocates and ask them for more "
                         f"introductions: their referrals are worth {money(f['top_advocacy_value'])}",
                         len(top), f["top_advocacy_value"])
-    cols = ["rank", "customer_id", "direct", "tree_size", "depth", "direct_revenue",
-            "direct_value", "advocacy_value", "nps", "reason"]
+    cols = ["rank", "customer_id", "direct", "tree_size", "depth", "referral_score",
+            "direct_revenue", "direct_value", "advocacy_value", "nps", "reason"]
     full = full.reindex(columns=[*cols, "tree_revenue"])
     answer = Answer(name, Q[name], head + ".", full[cols].head(top_n), f, action,
                     tables={"comparison": cmp_}, figure=advocates_figure(top), departments=deps,

@@ -212,8 +212,8 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
         try:
             plans, extra = resolve_columns(spec, src.columns, mapping=mapping, source=name)
             tick("validating", 1, STEPS)
-            sql = typed_select_sql(plans, src.sql, date_format=date_format,
-                                   raw_columns=list(src.columns))
+            sql, failures = typed_select_sql(plans, src.sql, date_format=date_format,
+                                             raw_columns=list(src.columns))
             try:
                 rows_read = int(con.execute(
                     f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {sql}").fetchone()[0])
@@ -223,9 +223,14 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
                 raise _stage.unreadable(name, src.fmt, exc) from exc
         finally:
             src.close()
+        con.execute("CREATE OR REPLACE TEMP TABLE _oi_fail "
+                    "(_fail SMALLINT, _col VARCHAR, _reason VARCHAR)")
+        if failures:
+            con.executemany("INSERT INTO temp._oi_fail VALUES (?, ?, ?)",
+                            [(i, c, r) for i, (c, r) in enumerate(failures, 1)])
         reasons = {f"{c}: {r}": int(n) for c, r, n in con.execute(
-            f"SELECT _col, _reason, count(*) FROM {TYPED} WHERE _reason IS NOT NULL "
-            "GROUP BY ALL ORDER BY 3 DESC, 1, 2").fetchall()}
+            f"SELECT f._col, f._reason, count(*) FROM {TYPED} t JOIN temp._oi_fail f "
+            "USING (_fail) GROUP BY ALL ORDER BY 3 DESC, 1, 2").fetchall()}
         quarantined = sum(reasons.values())
         tick("removing duplicates", 2, STEPS)
         target.begin()
@@ -262,7 +267,7 @@ TYPED = "temp._oi_typed"
 LOAD_MEMORY_LIMIT = os.environ.get("OUTSIDEIN_LOAD_MEMORY_LIMIT", "2GB")
 SKIP = "temp._oi_skip"
 STUBS = "temp._oi_stubs"
-TEMP_TABLES = ("_oi_raw", "_oi_typed", "_oi_dups", "_oi_skip", "_oi_stubs")
+TEMP_TABLES = ("_oi_raw", "_oi_typed", "_oi_fail", "_oi_dups", "_oi_skip", "_oi_stubs")
 
 
 def _count(con: Any, table: str) -> int:
@@ -275,7 +280,7 @@ def _key_match(spec: TableSpec, a: str, b: str) -> str:
 
 def new_rows_sql() -> str:
     """The rows this load adds: valid, first of their key in the source, not already loaded."""
-    return (f"(SELECT * FROM {TYPED} g WHERE g._reason IS NULL AND NOT EXISTS "
+    return (f"(SELECT * FROM {TYPED} g WHERE g._fail IS NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {SKIP} s WHERE s._row = g._row))")
 
 
@@ -292,7 +297,7 @@ def _mark_skipped(con: Any, spec: TableSpec, target: _Target) -> int:
     keys = ", ".join(q(k) for k in spec.key)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _oi_dups AS SELECT hash({keys}) AS _h, "
-        f"min(_row) AS _first FROM {TYPED} WHERE _reason IS NULL GROUP BY 1 "
+        f"min(_row) AS _first FROM {TYPED} WHERE _fail IS NULL GROUP BY 1 "
         "HAVING count(*) > 1")
     existing = target.existing(spec.name)
     if spec.name == "customers":  # stubs are placeholders: a real record replaces them
@@ -302,8 +307,8 @@ def _mark_skipped(con: Any, spec: TableSpec, target: _Target) -> int:
         f"CREATE OR REPLACE TEMP TABLE _oi_skip AS "
         f"SELECT g._row FROM {TYPED} g JOIN temp._oi_dups d ON hash({g_keys}) = d._h "
         f"JOIN {TYPED} f ON f._row = d._first "
-        f"WHERE g._reason IS NULL AND g._row <> d._first AND {_key_match(spec, 'g', 'f')} "
-        f"UNION SELECT g._row FROM {TYPED} g WHERE g._reason IS NULL AND EXISTS "
+        f"WHERE g._fail IS NULL AND g._row <> d._first AND {_key_match(spec, 'g', 'f')} "
+        f"UNION SELECT g._row FROM {TYPED} g WHERE g._fail IS NULL AND EXISTS "
         f"(SELECT 1 FROM {existing} e WHERE {_key_match(spec, 'g', 'e')})")
     if spec.name != "customers":
         return 0
@@ -391,8 +396,9 @@ def loads_values(report: LoadReport, digest: str, started: datetime,
 
 def quarantine_select(report: LoadReport) -> str:
     """The quarantine rows of this load, in :data:`QUARANTINE` column order."""
-    return (f"SELECT {lit(report.load_id)}, {lit(report.table)}, {lit(report.file)}, _row, "
-            f"_col, _reason, _raw FROM {TYPED} WHERE _reason IS NOT NULL ORDER BY _row")
+    return (f"SELECT {lit(report.load_id)}, {lit(report.table)}, {lit(report.file)}, t._row, "
+            f"f._col, f._reason, t._raw FROM {TYPED} t JOIN temp._oi_fail f USING (_fail) "
+            "ORDER BY t._row")
 
 
 def stubs_select() -> str:

@@ -248,6 +248,16 @@ def test_needs_items_actions_and_outcomes_are_recorded(site: Any) -> None:
     row = board.split("Ship-date e-mails")[1].split("</tr>")[0]
     assert "succeeded" in row and "250" in row
 
+    r = api.post("/api/v1/actions", json={
+        "insight_id": site.insight_id, "title": "Proactive delay notices", "department": "sales",
+        "due": "2030-03-31", "kpi": "complaints per week", "kpi_baseline": 40, "kpi_target": 20})
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "open" and r.json()["owner_email"] == site.PEOPLE["advocate"][0]
+    r = api.post(f"/api/v1/actions/{r.json()['id']}/outcomes",
+                 json={"kpi_value": 45, "measured_at": "2030-04-15", "note": "worse"})
+    assert r.status_code == 201 and r.json()["success"] is False
+    assert api.get("/api/v1/alla").json()["failures"] == 1
+
 
 def test_the_advocate_asks_listens_and_learns(site: Any) -> None:
     adv = site.login("advocate")

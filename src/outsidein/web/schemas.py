@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -203,3 +203,76 @@ class AlignmentOut(_Out):
     counts: dict[str, int]
     summary: str
     functions: dict[str, str]
+
+
+class QuestionOut(_Out):
+    id: int
+    text: str
+    audience: str
+    channel: str
+    asked_by_email: str | None
+    asked_at: datetime
+
+
+class HeardOut(_Out):
+    id: int
+    question_id: int
+    summary: str
+    evidence: dict[str, Any]
+    source: str
+    heard_at: datetime
+
+
+class LearningOut(_Out):
+    id: int
+    question_id: int
+    insight_id: int
+    insight_title: str
+    note: str
+    learned_at: datetime
+
+
+class OutcomeOut(_Out):
+    id: int
+    action_id: int
+    kpi_value: float
+    measured_at: datetime
+    note: str
+    success: bool = Field(description="the KPI moved toward its target")
+    progress: float | None
+    recorded_at: datetime
+
+
+class ActionOut(_Out):
+    id: int
+    insight_id: int
+    insight_title: str
+    title: str
+    owner_email: str
+    department: str
+    due: date
+    kpi: str
+    kpi_baseline: float
+    kpi_target: float
+    created_at: datetime
+    status: Literal["open", "overdue", "succeeded", "failed"]
+    outcomes: list[OutcomeOut]
+
+
+class ChainOut(_Out):
+    question: QuestionOut | None = Field(description="null: actions on insights from analyses")
+    heard: list[HeardOut]
+    learnings: list[LearningOut]
+    actions: list[ActionOut]
+
+
+class AllaBoardOut(_Out):
+    chains: list[ChainOut]
+    questions: int
+    heard: int
+    insights: int
+    actions: int
+    successes: int
+    failures: int
+    open: int
+    overdue: int

@@ -19,7 +19,9 @@ from outsidein.web.schemas import (
     AckOut,
     AckStatusOut,
     ActionIn,
+    ActionOut,
     AlignmentOut,
+    AllaBoardOut,
     AnswerOut,
     AnswersOut,
     CustomerValueOut,
@@ -30,6 +32,7 @@ from outsidein.web.schemas import (
     NeedIn,
     NeedOut,
     OutcomeIn,
+    OutcomeOut,
 )
 
 router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
@@ -119,7 +122,8 @@ def audit_log(*, format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
     return Response(text, media_type=f"{media}; charset=utf-8")
 
 
-@router.get("/alla", tags=["insights"], summary="The Ask-Listen-Learn-Act board")
+@router.get("/alla", response_model=AllaBoardOut, tags=["insights"],
+            summary="The Ask-Listen-Learn-Act board")
 def alla(*, principal: InsightsRead,
          session: Store) -> Any:
     return plain(service("alla_board")(session))
@@ -144,7 +148,7 @@ def add_item(*, body: ItemIn, principal: NeedsWrite, session: Store) -> Any:
     return plain(service("add_item")(session, **body.model_dump()))
 
 
-@router.post("/actions", status_code=201, tags=["insights"],
+@router.post("/actions", response_model=ActionOut, status_code=201, tags=["insights"],
              summary="Act: log an action on an insight with the KPI it should move")
 def add_action(*, body: ActionIn, principal: InsightsWrite, session: Store) -> Any:
     args = body.model_dump()
@@ -154,7 +158,8 @@ def add_action(*, body: ActionIn, principal: InsightsWrite, session: Store) -> A
     return plain(service("act")(session, **args))
 
 
-@router.post("/actions/{action_id}/outcomes", status_code=201, tags=["insights"],
+@router.post("/actions/{action_id}/outcomes", response_model=OutcomeOut, status_code=201,
+             tags=["insights"],
              summary="Record the KPI measured after an action (success or failure)")
 def add_outcome(*, action_id: int, body: OutcomeIn, principal: InsightsWrite,
                 session: Store) -> Any:

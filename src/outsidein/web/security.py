@@ -108,6 +108,7 @@ class SecurityHeadersMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["csp_nonce"] = nonce
         static = scope.get("path", "").startswith("/static/")
+        https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -123,6 +124,8 @@ class SecurityHeadersMiddleware:
                 }
                 if not static:
                     extra[b"cache-control"] = b"no-store"
+                if https:
+                    extra[b"strict-transport-security"] = b"max-age=31536000"
                 headers += [(k, v) for k, v in extra.items() if k not in names]
                 message["headers"] = headers
             await send(message)

@@ -149,3 +149,20 @@ def test_api_docs_load_without_a_network(site: Any, browser: Any, artifacts_dir:
     assert watch.outside == [], f"/docs reached outside the server: {watch.outside}"
     assert watch.errors == []
     ctx.close()
+
+
+def test_admin_creates_an_api_key_in_the_browser(site: Any, browser: Any,
+                                                 artifacts_dir: Path) -> None:
+    ctx, page, watch = _open(browser, site, "admin")
+    page.get_by_role("link", name="Admin").click()
+    form = page.locator("#apikeys form").last
+    form.locator("input[name=name]").fill("warehouse-sync")
+    form.locator("input[value='needs:read']").check()
+    form.get_by_role("button", name="Create key").click()
+    secret = page.locator("#api-secret").inner_text()
+    assert secret.startswith("oi_")
+    row = page.locator("#apikeys tr", has_text="warehouse-sync")
+    assert "needs:read" in row.inner_text() and "active" in row.inner_text()
+    _shot(page, artifacts_dir, "admin")
+    assert watch.errors == [] and watch.outside == []
+    ctx.close()

@@ -231,8 +231,12 @@ def analyse_cost_to_serve(
 
 def _segments(df: pd.DataFrame, attributes: pd.DataFrame | None,
               columns: tuple[str, ...]) -> pd.DataFrame:
-    """Segments (attribute = value) whose customers lose money in total."""
-    cols = ["segment", "value", "customers", "unprofitable", "profit", "margin", "cost_to_serve"]
+    """Per segment (attribute = value): customers, unprofitable ones, their loss, total profit.
+
+    Segments losing money in total come first, then the highest unprofitable share.
+    """
+    cols = ["segment", "value", "customers", "unprofitable", "unprofitable_share", "loss",
+            "profit", "margin", "cost_to_serve"]
     if attributes is None or attributes.empty:
         return pd.DataFrame(columns=cols)
     m = df.merge(attributes, on="customer_id", how="left")
@@ -240,17 +244,22 @@ def _segments(df: pd.DataFrame, attributes: pd.DataFrame | None,
     for c in columns:
         if c not in m.columns or m[c].isna().all():
             continue
-        g = m.groupby(m[c].astype("string").fillna("unknown"), observed=True).agg(
-            customers=("customer_id", "size"), unprofitable=("profit", lambda s: int((s < 0).sum())),
-            profit=("profit", "sum"), margin=("margin", "sum"),
+        key = m[c].astype("string").fillna("unknown")
+        g = m.assign(_neg=m["profit"] < 0, _loss=m["profit"].clip(upper=0)).groupby(
+            key, observed=True).agg(
+            customers=("customer_id", "size"), unprofitable=("_neg", "sum"),
+            loss=("_loss", "sum"), profit=("profit", "sum"), margin=("margin", "sum"),
             cost_to_serve=("cost_to_serve", "sum")).reset_index(names="value")
         g.insert(0, "segment", c)
         frames.append(g)
     if not frames:
         return pd.DataFrame(columns=cols)
     out = pd.concat(frames, ignore_index=True)
+    out["unprofitable"] = out["unprofitable"].astype("int64")
     out["unprofitable_share"] = out["unprofitable"] / out["customers"]
-    return out.sort_values("profit").reset_index(drop=True)
+    out["_losing"] = out["profit"] < 0
+    out = out.sort_values(["_losing", "unprofitable_share"], ascending=False)
+    return out[cols].reset_index(drop=True)
 
 
 @dataclass(frozen=True)

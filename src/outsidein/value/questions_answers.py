@@ -204,7 +204,9 @@ def answer_cost_to_serve(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFra
     res = analyse_cost_to_serve(inp.profit, inp.customers)
     f = res.figures
     full = _ranked(res.ranked.drop(columns=["first_order", "last_order"], errors="ignore"))
-    segs = res.segments[res.segments["profit"] < 0].head(20) if len(res.segments) else res.segments
+    segs = res.segments[(res.segments["customers"] >= 20)
+                        & (res.segments["value"] != "unknown")].head(15)
+    losing = segs[segs["profit"] < 0]
     comps = pd.DataFrame({"kind": list(SERVICE_COST_KINDS),
                           "amount": [f[f"unprofitable_cost_{k}"] for k in SERVICE_COST_KINDS],
                           "count": [int(full[f"n_{k}"].sum()) for k in SERVICE_COST_KINDS]})
@@ -222,6 +224,14 @@ def answer_cost_to_serve(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFra
                 f"{_UNITS.get(main['kind'], 'items')}); at the median cost to "
                 f"serve ({money(f['median_cost_to_serve'])}) they would make "
                 f"{money(f['whatif_unprofitable_profit'])} instead.")
+        if len(losing):
+            head += " Segments losing money: " + ", ".join(
+                f"{r.segment.replace('_', ' ')} {r.value} ({money(r.profit)})"
+                for r in losing.head(3).itertuples(index=False)) + "."
+        elif len(segs):
+            r = segs.iloc[0]
+            head += (f" The highest share is in {r['segment'].replace('_', ' ')} {r['value']} "
+                     f"({_pct(r['unprofitable_share'])} of its customers).")
         action = NextAction(f"review service terms for these {n:,} customers: they cost "
                             f"{money(-f['loss'])} more than they bring", n, -f["loss"])
         title = f"{n:,} customers cost {money(-f['loss'])} more than they bring"

@@ -178,6 +178,21 @@ def generate_demo(
     -------
     DemoReport
         Rows loaded per table, rows per truth table, and seconds taken.
+
+    Raises
+    ------
+    ConflictError
+        The workspace holds data that is not a previous demo and *force* is false.
+    DataValidationError
+        A setting is out of range.
+
+    Examples
+    --------
+    >>> ws = Workspace.init(tmp_path / "acme")                  # doctest: +SKIP
+    >>> generate_demo(ws, customers=1_000, seed=1).counts["customers"]  # doctest: +SKIP
+    1000
+    >>> ws.warehouse().table("truth_customers").is_cost_drainer.sum().execute()  # doctest: +SKIP
+    40
     """
     t0 = time.perf_counter()
     if not 100 <= customers <= 10_000_000:

@@ -31,16 +31,21 @@ from outsidein.value._base import (
 from outsidein.value._bgnbd import _broadcast, nbd_logpmf
 
 _NODES, _WEIGHTS = roots_legendre(64)
+_FIT_FALLBACK = 20  # distinct pairs per evaluation allowed the slow route while fitting
 
 
 def _log_h(x: np.ndarray, t: np.ndarray, r: float, alpha: float, s: float,
-           beta: float) -> np.ndarray:
+           beta: float, max_fallback: int | None = None) -> np.ndarray:
     """log of 2F1(m, .; m+1; z(t)) / (rho + t)^m, m = r+s+x, the piece of A0 at time t.
 
-    NaN where scipy's ``hyp2f1`` fails (it does in corners, e.g. integer c-a-b
-    with z near 1): the value of 2F1(1, b; c; z) with 0 < b < c must lie in
-    [1, 1/(1-z)], and anything else is rejected.
+    scipy's ``hyp2f1`` fails in corners (integer c-a-b, or z near 1 with
+    large parameters): 2F1(1, b; c; z) with 0 < b < c must lie in
+    [1, 1/(1-z)], and where it does not, the same quantity is computed as
+    m times the tail integral of (alpha+tau)^-(r+x) (beta+tau)^-(s+1) from t
+    (adaptive quadrature, slow; while fitting, at most *max_fallback* pairs are
+    computed that way and the rest left NaN, which the optimiser steps back from).
     """
+    x, t = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(t, dtype=float))
     m = r + s + x
     la, lb = np.log(alpha + t), np.log(beta + t)
     if alpha >= beta:
@@ -53,7 +58,13 @@ def _log_h(x: np.ndarray, t: np.ndarray, r: float, alpha: float, s: float,
         rest = (1 - r - x) * la - (1 + s) * lb
     ok = np.isfinite(f) & (f >= 1 - 1e-12) & (f * (1 - z) <= 1 + 1e-12)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(ok, np.log(np.where(ok, f, 1.0)) + rest, np.nan)
+        out = np.where(ok, np.log(np.where(ok, f, 1.0)) + rest, np.nan)
+    if not np.all(ok) and (max_fallback is None or int((~ok).sum()) <= max_fallback):
+        bad = ~ok
+        out[bad] = np.log(m[bad]) + _log_integral(x[bad], t[bad], np.full(int(bad.sum()),
+                                                                          np.inf),
+                                                  r, alpha, s, beta)
+    return out
 
 
 def _log_a0_term(x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, log_h_tx: np.ndarray,
@@ -85,12 +96,18 @@ def _log_integral(x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, r: float, al
             tau = np.exp(y) - g0
             return -(r + xi) * np.log(alpha + tau) - (s + 1) * np.log(beta + tau) + y
 
-        y0, y1 = np.log(g0 + lo), np.log(g0 + hi)
+        # in log-time the integrand decays like exp(-(r+s+x) y) once tau is past both
+        # alpha and beta: stop where it is e^-80 of that
+        y0 = np.log(g0 + lo)
+        y_knee = np.log(g0 + max(lo, alpha, beta))
+        y1 = min(np.log(g0 + hi), y_knee + 80.0 / (r + s + xi), 700.0)
         ref = log_f(y0)
         width = min(y1 - y0, 1.0 / (r + s + xi + 1))
         points = [y0 + width * k for k in (1, 4, 16, 64) if y0 + width * k < y1]
-        val, _ = quad(lambda y, ref=ref, log_f=log_f: np.exp(log_f(y) - ref), y0, y1,
-                      points=points or None, limit=200, epsabs=0.0, epsrel=1e-10)
+        points += [y_knee] if y0 < y_knee < y1 else []
+        integrand = lambda y, ref=ref, log_f=log_f: np.exp(log_f(y) - ref)  # noqa: E731
+        val, _ = quad(integrand, y0, y1, points=points or None, limit=200, epsabs=0.0,
+                      epsrel=1e-10)
         out[i] = ref + np.log(val) if val > 0 else -np.inf
     return out
 
@@ -263,14 +280,17 @@ class _ParetoData:
 
     def _h_block(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log H at the distinct pairs, and its gradient by central differences."""
-        base = _log_h(self.px, self.pt, *p)
+        base = _log_h(self.px, self.pt, *p, max_fallback=_FIT_FALLBACK)
         grad = np.empty((4, base.size))
+        if np.isnan(base).any():
+            return base, grad
         for j in range(4):
             h = 1e-6 * p[j]
             up, dn = p.copy(), p.copy()
             up[j] += h
             dn[j] -= h
-            grad[j] = (_log_h(self.px, self.pt, *up) - _log_h(self.px, self.pt, *dn)) / (2 * h)
+            grad[j] = (_log_h(self.px, self.pt, *up, max_fallback=_FIT_FALLBACK)
+                       - _log_h(self.px, self.pt, *dn, max_fallback=_FIT_FALLBACK)) / (2 * h)
         return base, grad
 
     def loglik_grad(self, p: np.ndarray) -> tuple[float, np.ndarray]:
@@ -290,6 +310,8 @@ class _ParetoData:
             return ll, grad
         # second term on open rows: log(s/m) + log(H(t_x) - H(T)), m = r+s+x
         hb, hg = self._h_block(p)
+        if not np.all(np.isfinite(hb)) or not np.all(np.isfinite(hg)):
+            return -np.inf, np.full(4, np.nan)  # a corner we cannot evaluate quickly
         h_tx = hb[self.i_tx]
         d = np.minimum(hb[self.i_t] - h_tx, 0.0)
         with np.errstate(divide="ignore"):

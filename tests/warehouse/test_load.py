@@ -213,3 +213,17 @@ def test_load_frame_reconciles_and_records_the_load(workspace):
     assert (r.rows_read, r.loaded, r.quarantined, r.duplicates) == (3, 2, 1, 0)
     assert r.to_dict()["reasons"] == {"web_visits: below the minimum 0": 1}
     assert rows(workspace, "SELECT file, rows_read FROM loads") == [("demo:prospects", 3)]
+
+
+def test_ragged_csv_names_the_offending_line(workspace, tmp_path):
+    path = write(tmp_path, "r.csv", [HEADER, GOOD[0], "o2,c1,p1,2024-01-01,1,2,extra,more"])
+    with pytest.raises(DataValidationError, match="CSV Error on Line: 3"):
+        load_file(workspace, "order_lines", path)
+    assert rows(workspace, "SELECT count(*) FROM order_lines") == [(0,)]
+
+
+def test_malformed_jsonl_is_a_clear_error(workspace, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"customer_id": "c1", "ts": "2024-01-01"}\n{"customer_id": "c1"\n')
+    with pytest.raises(DataValidationError, match="bad.jsonl: cannot be read as JSONL"):
+        load_file(workspace, "service_costs", path)

@@ -67,8 +67,11 @@ def file_source(con: Any, path: Path) -> Source:
     p = lit(str(path))
     try:
         if fmt == "csv":
-            reader = (f"read_csv({p}, all_varchar=true, header=true, auto_detect=true, "
-                      "sample_size=20480)")
+            # the header line fixes delimiter and columns, so that row numbers count from
+            # line 2 and DuckDB names any ragged line; auto-detection only when it cannot
+            reader = _explicit_csv(path) or (
+                f"read_csv({p}, all_varchar=true, header=true, auto_detect=true, "
+                "sample_size=20480)")
         elif fmt == "parquet":
             reader = f"read_parquet({p})"
         else:
@@ -91,10 +94,37 @@ def file_source(con: Any, path: Path) -> Source:
                   close=lambda: con.execute(f"DROP TABLE IF EXISTS {RAW}"))
 
 
+def _explicit_csv(path: Path) -> str | None:
+    """A ``read_csv`` call with the delimiter and columns of the header line, or None."""
+    import csv
+
+    if path.suffix.lower() in (".gz", ".zst"):
+        return None
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    try:
+        dialect = csv.Sniffer().sniff(header, delimiters=",;\t|")
+    except csv.Error:
+        return None
+    names = next(csv.reader([header], dialect))
+    if len(names) <= 1:
+        return None
+    cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
+    return (f"read_csv({lit(str(path))}, delim={lit(dialect.delimiter)}, header=true, "
+            f"auto_detect=false, quote='\"', escape='\"', columns={cols})")
+
+
 def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
     """The engine's own words about a file it cannot parse, and what to check."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    lines = [ln.strip().removeprefix("Invalid Input Error: ")
+             for ln in str(exc).strip().splitlines() if ln.strip()]
+    where = [ln for ln in lines if ln.startswith(("CSV Error on Line", "Original Line",
+                                                   "Expected Number of Columns"))]
+    if where:
+        return DataValidationError(
+            f"{name}: cannot be read as CSV ({'; '.join(where)}); fix or quote that line "
+            "so that every row has as many fields as the header")
+    first = lines[0] if lines else type(exc).__name__
     return DataValidationError(
         f"{name}: cannot be read as {fmt.upper()} ({first}); "
         "check the file's format, delimiter and encoding (UTF-8)"

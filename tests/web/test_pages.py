@@ -340,3 +340,21 @@ def site_users(site: Any) -> list[Any]:
 
     with session_scope(site.ws.store_url) as s:
         return accounts.list_users(s)
+
+
+def test_an_unexpected_error_is_a_500_without_internals(site: Any,
+                                                        monkeypatch: Any) -> None:
+    from outsidein.web.routes import api, pages
+
+    def broken(ws: Any) -> Any:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(api, "read_answers", broken)
+    monkeypatch.setattr(pages, "read_answers", broken)
+    viewer = site.login("viewer")
+    r = viewer.get("/api/v1/answers")
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert "secret internal detail" not in r.text and r.json()["status"] == 500
+    r = viewer.get("/answers")
+    assert r.status_code == 500 and "Internal server error" in r.text
+    assert "secret internal detail" not in r.text and "Traceback" not in r.text

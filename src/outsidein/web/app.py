@@ -76,7 +76,9 @@ def create_app(ws_root: Path) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     problems.install(app)
 
-    # Order: the last added runs first, so headers wrap everything, sessions wrap routes.
+    # Order: the last added runs first, so headers wrap everything, sessions wrap routes,
+    # and unexpected errors are answered inside the session (the error page needs it).
+    app.add_middleware(problems.CatchAllMiddleware)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(ws.root),
                        session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE,
                        same_site="lax", https_only=os.environ.get("OUTSIDEIN_HTTPS") == "1")

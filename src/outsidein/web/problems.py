@@ -117,6 +117,37 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, "Internal server error", detail)
 
 
+class CatchAllMiddleware:
+    """Turns an unexpected exception into the 500 answer *inside* the app.
+
+    Starlette's own last-resort handler re-raises after answering, and uvicorn then closes
+    the keep-alive connection, so a client's next request on it fails; answering here keeps
+    the connection usable and still logs the traceback.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if started:
+                raise
+            response = await unexpected_error(Request(scope, receive), exc)
+            await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register the error handlers on *app*."""
     app.add_exception_handler(OutsideInError, outsidein_error)

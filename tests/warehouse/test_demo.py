@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 from scipy.special import hyp2f1
+from sklearn.metrics import roc_auc_score
 
 from outsidein.warehouse.schema import TABLES
 from outsidein.workspace import Workspace
@@ -153,7 +154,7 @@ def test_customers_hit_by_stockouts_repeat_less(demo_ws: Workspace) -> None:
     truth = dict(rows(demo_ws, "SELECT customer_id, hit_ts FROM truth_customers "
                                "WHERE hit_by_stockout"))
     assert dict(found) == truth
-    assert 0.04 <= len(truth) / 3_000 <= 0.15
+    assert 0.02 <= len(truth) / 3_000 <= 0.15
     hit_rate, control_rate = one(demo_ws, """
         WITH o AS (SELECT customer_id, order_id, min(ts) AS ts FROM order_lines
                    WHERE NOT is_return GROUP BY ALL),
@@ -211,8 +212,7 @@ def test_converted_prospects_point_at_matching_later_customers(demo_ws: Workspac
     # conversion follows the known model: the true probabilities rank the outcomes
     p_conv, conv = zip(*rows(demo_ws, "SELECT p_convert, converted::int FROM truth_prospects"),
                        strict=True)
-    p_conv, conv = np.array(p_conv), np.array(conv)
-    assert p_conv[conv == 1].mean() > p_conv[conv == 0].mean() + 0.1
+    assert roc_auc_score(conv, p_conv) > 0.6
     look = rows(demo_ws, """SELECT p.source, p.company_size, p.industry FROM truth_prospects t
         JOIN prospects p USING (prospect_id) WHERE t.is_lookalike""")
     assert 0.02 < len(look) / n < 0.08

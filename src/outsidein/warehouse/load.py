@@ -9,13 +9,16 @@ True
 
 How a load works (all in DuckDB SQL, no Python loop over rows):
 
-1. the source is staged as it is (CSV as text) with its row numbers;
+1. the source is copied as it is (CSV and JSON Lines as text, with the CSV
+   dialect and columns taken from the header line) into a temp table whose
+   ``rowid`` gives each row's number in the file;
 2. one pass casts every column to its canonical type and finds each row's
    first failing rule (:mod:`outsidein.warehouse.quality`); failing rows go
    to the ``quarantine`` table with file, row number, column, reason and the
    raw row as JSON;
 3. good rows are de-duplicated by the table's natural key, first within the
-   source (the first occurrence wins) and then against rows already loaded;
+   source (the first occurrence wins) and then against rows already loaded
+   (a real customer record replaces a stub instead of being a duplicate);
 4. customers referenced by new rows (order lines, interactions, service
    costs, referrals) that do not exist are created as stubs
    (``is_stub = true``, ``first_seen`` = their first time stamp in the load);
@@ -25,8 +28,10 @@ How a load works (all in DuckDB SQL, no Python loop over rows):
 6. the rows, stubs, quarantine and a ``loads`` record are written at once.
 
 Choices: extra source columns are ignored and named in the report's notes;
-missing optional columns are filled with nulls.  A load is one DuckDB
-transaction, so a crash or Ctrl-C leaves the warehouse as it was; loading a
+missing optional columns are filled with nulls.  Validation touches only
+temp tables; every write is in one DuckDB transaction, so a crash or Ctrl-C
+leaves the warehouse as it was.  DuckDB's memory is capped at
+:data:`LOAD_MEMORY_LIMIT` during a load (it spills beyond).  Loading a
 file whose SHA-256 was already loaded into the same table is skipped, and
 key-based de-duplication makes any re-load add nothing.  On a PySpark
 warehouse the same validation runs in an in-memory DuckDB and the new rows

@@ -247,3 +247,12 @@ def test_report_section_absent_before_answering(tmp_path: Path) -> None:
         assert five_questions_section(ws) is None
     finally:
         ws.close()
+
+
+def test_results_read_well_in_a_notebook(answers) -> None:
+    table = answers.to_pandas()
+    assert table["name"].tolist() == list(NAMES)
+    assert table["missing_data"].isna().all()
+    assert "cost_to_serve" in repr(answers)
+    html_text = answers._repr_html_()
+    assert "review service terms" in html_text and "<table" in html_text

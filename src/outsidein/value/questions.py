@@ -215,6 +215,15 @@ class FiveAnswers:
             "answers": {a.name: a.to_dict(plot=plot) for a in self.answers},
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per answer: headline, next action (count, amount) and missing data."""
+        return pd.DataFrame([{
+            "name": a.name, "headline": a.headline,
+            "next_action": a.next_action.text if a.next_action else None,
+            "count": a.next_action.count if a.next_action else None,
+            "amount": a.next_action.amount if a.next_action else None,
+            "missing_data": a.missing_data} for a in self.answers])
+
     def insights(self) -> list[dict[str, Any]]:
         """Each answered question as an insight for the insight hub."""
         out = []

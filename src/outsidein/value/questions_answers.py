@@ -135,11 +135,13 @@ def answer_value(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | Non
         df["value_decile"] = (np.arange(n) * 10 // max(n, 1) + 1).astype("int64")
     df["is_top"] = (df["value_decile"] == 1).to_numpy()
     df = _ranked(df)
+    head_rows = df.head(REASON_ROWS)
     words = [f"realised profit {money(p)} on {int(o)} order{'' if o == 1 else 's'}"
-             for p, o in zip(df["profit"], df["orders"], strict=True)]
-    vr = df["value_reason"] if "value_reason" in df.columns else pd.Series([None] * n)
+             for p, o in zip(head_rows["profit"], head_rows["orders"], strict=True)]
+    vr = (head_rows["value_reason"] if "value_reason" in df.columns
+          else pd.Series([None] * len(head_rows)))
     df["reason"] = [f"{v}; {w}" if isinstance(v, str) and v else w
-                    for v, w in zip(vr, words, strict=True)]
+                    for v, w in zip(vr, words, strict=True)] + [None] * (n - len(head_rows))
     curve = whale_curve(inp.profit["profit"] if inp.profit is not None else df["profit"])
     f = dict(curve.figures)
     top = df[df["is_top"]]

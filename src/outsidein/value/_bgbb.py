@@ -147,7 +147,7 @@ class BetaGeoBetaBinom(BaseModel):
 
     def _loglik(self, x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> np.ndarray:
         flat = [v.ravel() for v in (x, tx, n)]
-        return _loglik_rows(*flat, self._vec()).reshape(x.shape)
+        return _loglik_rows(flat[0], flat[1], flat[2], self._vec()).reshape(x.shape)
 
     def prob_alive(self, frequency: ArrayLike, recency: ArrayLike,
                    n_periods: ArrayLike) -> np.ndarray:

@@ -65,7 +65,8 @@ class _BetaGeoFamily(BaseModel):
         mean_rate = float(np.sum(w * cols[0]) / max(np.sum(w * cols[2]), 1e-12))
         start = np.array([1.0, 1.0 / max(mean_rate, 1e-6), 1.0, 2.0])
         shift = self._shift
-        self._maximise(lambda c, wt: _Compressed(*c, wt, shift).loglik_grad, cols, w, start)
+        self._maximise(lambda c, wt: _Compressed(c[0], c[1], c[2], wt, shift).loglik_grad,
+                       cols, w, start)
         return self
 
     # -- predictions -----------------------------------------------------------------------

@@ -165,7 +165,7 @@ class ParetoNBD(BaseModel):
         mean_rate = float(np.sum(w * cols[0]) / max(np.sum(w * cols[2]), 1e-12))
         scale = 1.0 / max(mean_rate, 1e-6)
         start = np.array([1.0, scale, 1.0, float(np.average(cols[2], weights=w)) + 1.0])
-        self._maximise(lambda c, wt: _ParetoData(*c, wt).loglik_grad, cols, w, start)
+        self._maximise(lambda c, wt: _ParetoData(c[0], c[1], c[2], wt).loglik_grad, cols, w, start)
         return self
 
     def _log_odds_dead(self, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray) -> np.ndarray:
@@ -280,7 +280,11 @@ class _ParetoData:
 
     def _h_block(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log H at the distinct pairs, and its gradient by central differences."""
-        base = _log_h(self.px, self.pt, *p, max_fallback=_FIT_FALLBACK)
+        def log_h(q: np.ndarray) -> np.ndarray:
+            return _log_h(self.px, self.pt, float(q[0]), float(q[1]), float(q[2]), float(q[3]),
+                          max_fallback=_FIT_FALLBACK)
+
+        base = log_h(p)
         grad = np.empty((4, base.size))
         if np.isnan(base).any():
             return base, grad
@@ -289,8 +293,7 @@ class _ParetoData:
             up, dn = p.copy(), p.copy()
             up[j] += h
             dn[j] -= h
-            grad[j] = (_log_h(self.px, self.pt, *up, max_fallback=_FIT_FALLBACK)
-                       - _log_h(self.px, self.pt, *dn, max_fallback=_FIT_FALLBACK)) / (2 * h)
+            grad[j] = (log_h(up) - log_h(dn)) / (2 * h)
         return base, grad
 
     def loglik_grad(self, p: np.ndarray) -> tuple[float, np.ndarray]:

@@ -14,6 +14,7 @@ rows make a million-customer fit take well under a second.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.stats import norm
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from outsidein.errors import ConvergenceError, DataValidationError, NotFittedError
 
@@ -125,6 +126,12 @@ def factor(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques, dtype=float)
 
 
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Inspecting the loaded BLAS libraries takes milliseconds: do it once."""
+    return ThreadpoolController()
+
+
 def _hessian(objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
              theta: np.ndarray) -> np.ndarray:
     """Hessian of *objective* at *theta* by forward differences of its gradient."""
@@ -192,7 +199,7 @@ class BaseModel:
         if pen < 0:
             raise DataValidationError(f"penalizer_coef: expected a value >= 0, got {pen}")
         # BLAS threads only add overhead on 4 parameters (and hurt on a busy machine)
-        with threadpool_limits(1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             self._maximise_inner(make, columns, w, start)
 
     def _maximise_inner(self, make: Callable[[list[np.ndarray], np.ndarray], LogLikGrad],

@@ -182,7 +182,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                                   "chart": {"data": [{"type": "bar", "x": ["top 10%", "rest"],
                                                       "y": [62, 38]}],
                                             "layout": {"title": {"text": "Share of profit"}}},
-                                  "link": "/answers", "snapshot_id": "demo-2026-11"})
+                                  "link": "/answers", "snapshot_id": "demo-2026-11",
+                                  "next_action": {"text": "call 120 top customers this week",
+                                                  "count": 120, "amount": 5400.0}})
         s.insight_id, s.insight_hash = ins.id, ins.version_hash
         seed_loop(ws, ins.id)
         yield s

@@ -79,6 +79,7 @@ def test_insight_page_shows_evidence_version_and_acknowledge_button(site: Any) -
     page = member.get(f"/insights/{site.insight_id}").text
     assert "share of profit top decile" in page and "0.62" in page
     assert site.insight_hash[:12] in page and "demo-2026-11" in page
+    assert "What to do next:</strong> call 120 top customers this week" in page
     assert 'id="ack-button"' in page and 'hx-post=' in page
     viewer = site.login("viewer")
     page = viewer.get(f"/insights/{site.insight_id}").text

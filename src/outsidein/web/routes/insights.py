@@ -72,7 +72,9 @@ def insight_page(*, request: Request, insight_id: int, version: int | None = Non
                   figures=figures if isinstance(figures, dict) else {},
                   figure_list=figures if isinstance(figures, list) else [],
                   chart=evidence.get("chart"), link=evidence.get("link"),
-                  snapshot_id=evidence.get("snapshot_id"),
+                  snapshot_id=evidence.get("snapshot_id"), table=evidence.get("table"),
+                  next_action=(evidence.get("next_action") or {}).get("text")
+                  if isinstance(evidence.get("next_action"), dict) else None,
                   versions=svc.list_versions(session, insight_id),
                   can_ack=_can_ack(principal, insight) and insight.is_latest,
                   my_ack=_my_ack(session, principal, insight_id),

@@ -25,7 +25,11 @@ def fit_cmd(
         "--holdout-weeks", help="hold out the last N weeks to check the model")] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
-    """Fit the purchase model (BG/NBD by default) and Gamma-Gamma spend in the warehouse."""
+    """Fit the purchase model (BG/NBD by default) and Gamma-Gamma spend in the warehouse.
+
+    'outsidein value score' uses the last fit: fit without a holdout to score
+    on the whole history.
+    """
     from outsidein.value.service import fit_value
 
     ws = workspace(ctx)

@@ -123,7 +123,7 @@ class Steps:
     """Advance one Rich progress task through named steps (no-op without a bar)."""
 
     def __init__(self, progress: Progress | None, title: str, total: int) -> None:
-        self.progress, self.title = progress, title
+        self.progress, self.title, self.total, self.completed = progress, title, total, 0
         self.task = progress.add_task(title, total=total) if progress is not None else None
 
     def __call__(self, what: str) -> None:
@@ -132,8 +132,11 @@ class Steps:
             self.progress.update(self.task, description=f"{self.title}: {what}")
 
     def done(self) -> None:
+        self.completed += 1
         if self.progress is not None and self.task is not None:
-            self.progress.advance(self.task)
+            final = self.completed >= self.total
+            self.progress.update(self.task, advance=1,
+                                 description=self.title if final else None)
 
 
 def write_table(wh: Warehouse, name: str, obj: Any) -> ir.Table:

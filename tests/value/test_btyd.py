@@ -87,6 +87,7 @@ def test_penalizer_shrinks_the_parameters(rfm):
     (([1, np.nan], [1.0, 1.0], [2.0, 2.0]), "finite number"),
     (([-1], [0.0], [2.0]), ">= 0"),
     (([1, 2], [1.0], [2.0, 2.0]), "same length"),
+    (([0, 0], [0.0, 0.0], [2.0, 3.0]), "none of the 2 customers has a repeat purchase"),
 ])
 def test_bad_input_is_rejected_with_what_to_do(args, words):
     with pytest.raises(DataValidationError, match=words):

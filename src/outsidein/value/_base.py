@@ -69,6 +69,10 @@ def check_rfm(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, *, t_name:
                                   f"got {x.size}, {tx.size} and {big_t.size}")
     if x.size == 0:
         raise DataValidationError("no customers to fit: frequency is empty")
+    if not np.any(x > 0):
+        raise DataValidationError(f"none of the {x.size} customers has a repeat purchase "
+                                  "(frequency > 0), so purchase rates cannot be told from "
+                                  "drop-out; use a longer calibration period")
     over = tx > big_t * (1 + 1e-12) + 1e-12
     if np.any(over):
         bad = int(np.flatnonzero(over)[0])

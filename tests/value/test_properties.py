@@ -99,3 +99,25 @@ def test_bgbb_predictions_are_finite_bounded_and_monotone(model, n, data):
     assert abs(p.sum() - 1) < 1e-8
     assert np.isclose(np.dot(np.arange(n + 1), p), model.expected_purchases_new(n)[0],
                       rtol=1e-6, atol=1e-9)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.floats(0.1, 3.0), st.floats(0.5, 50.0), st.floats(0.2, 5.0), st.floats(0.2, 10.0),
+       st.integers(0, 2**16), st.sampled_from([BetaGeo, ModifiedBetaGeo]))
+def test_fitting_gives_finite_estimates_or_says_what_to_try(r, alpha, a, b, seed, cls):
+    from outsidein.errors import ConvergenceError
+    from outsidein.value._simulate import simulate_bgnbd
+
+    data = simulate_bgnbd(400, r=r, alpha=alpha, a=a, b=b, T=np.linspace(10, 40, 400),
+                          modified=cls is ModifiedBetaGeo, seed=seed)
+    if not np.any(data[0] > 0):
+        return
+    try:
+        model = cls().fit(*data)
+    except ConvergenceError as err:
+        assert "penalizer_coef" in str(err)
+        return
+    assert all(np.isfinite(v) and v > 0 for v in model.params_.values())
+    assert np.isfinite(model.log_likelihood_)
+    alive = model.prob_alive(*data)
+    assert np.all((alive >= 0) & (alive <= 1))

@@ -15,7 +15,7 @@ from outsidein.warehouse.load import load_file
 from outsidein.warehouse.schema import LOADS, QUARANTINE, TABLES
 from outsidein.workspace import Workspace
 
-ROWS = 1_500_000
+ROWS = 1_000_000
 
 CHILD = textwrap.dedent("""
     import sys

@@ -257,9 +257,11 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
         target.write_bookkeeping(report, digest=digest, started=started,
                                  finished=datetime.now(UTC).replace(tzinfo=None))
         target.commit()
-    except BaseException:
+    except BaseException as exc:
         if began:
             target.rollback()
+        if isinstance(exc, duckdb.InterruptException):  # Ctrl-C inside a DuckDB query
+            raise KeyboardInterrupt from None
         raise
     finally:
         target.cleanup()

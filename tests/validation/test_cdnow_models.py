@@ -30,6 +30,9 @@ def test_bgnbd_reproduces_counting_your_customers_the_easy_way(cdnow):
     assert_params(model.params_, {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259})
     assert model.log_likelihood_ == pytest.approx(-9582.43, rel=REL)
     assert round(float(model.expected_purchases(39, 2, 30.43, 38.86)[0]), 3) == 1.226
+    # standard errors agree with lifetimes 0.11.3's on the same data (no published SEs)
+    assert_params(model.standard_errors_,
+                  {"r": 0.012557, "alpha": 0.378221, "a": 0.185719, "b": 0.705345})
 
 
 def test_bgnbd_fit_on_compressed_rows_equals_fit_on_customers(cdnow):
@@ -47,6 +50,7 @@ def test_gamma_gamma_reproduces_rfm_and_clv(cdnow):
     model = GammaGamma().fit(repeat["x"], repeat["zbar"])
     assert_params(model.params_, {"p": 6.2488, "q": 3.7446, "gamma": 15.4477})
     assert model.log_likelihood_ == pytest.approx(-4055.92, rel=REL)
+    assert_params(model.standard_errors_, {"p": 1.189687, "q": 0.290166, "gamma": 4.159994})
     # customers with no repeat purchase are ignored, so fitting on everyone is the same
     everyone = GammaGamma().fit(cdnow["x"], cdnow["zbar"])
     assert everyone.params_ == pytest.approx(model.params_)

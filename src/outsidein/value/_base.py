@@ -284,21 +284,18 @@ class BaseModel:
 
     def _standard_errors(self, loglik_grad: LogLikGrad, params: np.ndarray,
                          grad: np.ndarray) -> dict[str, float]:
-        """Inverse of minus the Hessian (forward differences of the gradient)."""
+        """Square roots of the diagonal of the inverse of minus the Hessian."""
         k = params.size
         hess = np.empty((k, k))
+        # central differences of the gradient; wider steps where the gradient itself
+        # comes from differences (Pareto/NBD's hypergeometric block)
+        rel = 1e-4 if self._central_hessian else 1e-5
         for j in range(k):
-            up = params.copy()
-            if self._central_hessian:  # gradient itself by differences: wider central steps
-                h = 1e-4 * params[j]
-                dn = params.copy()
-                up[j] += h
-                dn[j] -= h
-                hess[:, j] = (loglik_grad(up)[1] - loglik_grad(dn)[1]) / (2 * h)
-            else:
-                h = 1e-6 * params[j]
-                up[j] += h
-                hess[:, j] = (loglik_grad(up)[1] - grad) / h
+            h = rel * params[j]
+            up, dn = params.copy(), params.copy()
+            up[j] += h
+            dn[j] -= h
+            hess[:, j] = (loglik_grad(up)[1] - loglik_grad(dn)[1]) / (2 * h)
         hess = (hess + hess.T) / 2
         try:
             cov = np.linalg.inv(-hess)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outsidein.errors import DataValidationError
 from outsidein.warehouse.summary import compress, customer_summary
@@ -76,3 +78,36 @@ def test_bad_arguments_are_clear(orders):
         customer_summary(orders, value_col="amount")
     with pytest.raises(DataValidationError, match="expected a date like 1997-09-30"):
         customer_summary(orders, calibration_end="30/09/97")
+
+
+def reference_summary(df: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """lifetimes' conventions written plainly in pandas (days)."""
+    days = df.assign(day=df.ts.dt.floor("D")).groupby(["customer_id", "day"]).revenue.sum()
+    out = {}
+    for cid, per in days.groupby(level=0):
+        per = per.droplevel(0).sort_index()
+        first, last = per.index[0], per.index[-1]
+        f = len(per) - 1
+        out[cid] = (f, (last - first).days, (end.floor("D") - first).days,
+                    per.iloc[1:].mean() if f else 0.0)
+    return pd.DataFrame.from_dict(out, orient="index",
+                                  columns=["frequency", "recency", "T", "monetary_value"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 60 * 24 * 40),
+                          st.integers(1, 50_000)), min_size=1, max_size=40))
+def test_matches_a_plain_reference_on_random_histories(lines):
+    df = pd.DataFrame({
+        "customer_id": [f"c{c}" for c, _, _ in lines],
+        "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta([m for _, m, _ in lines], "min"),
+        "revenue": [cents / 100 for _, _, cents in lines],
+    })
+    end = pd.Timestamp("2024-03-01")
+    got = by_customer(customer_summary(ibis.memtable(df), observation_end=end, time_unit="days"))
+    want = reference_summary(df, end)
+    assert got.frequency.tolist() == want.frequency.tolist()
+    assert got.recency.tolist() == want.recency.astype(float).tolist()
+    assert got["T"].tolist() == want["T"].astype(float).tolist()
+    assert (got.recency <= got["T"]).all()
+    assert ((got.monetary_value - want.monetary_value).abs() < 1e-9).all()

@@ -52,7 +52,9 @@ _register_all()
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point with the error-to-exit-code mapping."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except OutsideInError as exc:
         if os.environ.get("OUTSIDEIN_DEBUG"):
             raise
@@ -65,16 +67,24 @@ def main(argv: list[str] | None = None) -> None:
         console_err.print("[red]interrupted: nothing was changed by the interrupted step[/]")
         sys.exit(130)
     except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
+        click_exc = _click_exceptions()
+        if isinstance(exc, typer.Exit):
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, click_exc.ClickException):
             exc.show()
-            sys.exit(2 if isinstance(exc, click.UsageError) else 1)
+            sys.exit(2 if isinstance(exc, click_exc.UsageError) else 1)
         if os.environ.get("OUTSIDEIN_DEBUG"):
             raise
         console_err.print(
             f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
             "(set OUTSIDEIN_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
         sys.exit(1)
+
+
+def _click_exceptions():  # type: ignore[no-untyped-def]
+    """Click's exception module: Typer >= 0.20 vendors click as ``typer._click``."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # older Typer on the real click
+        from click import exceptions
+    return exceptions

@@ -7,14 +7,17 @@ from typing import Annotated, Any
 import typer
 
 from outsidein.cli._common import JSON_OPTION, State, console, print_json, progress
+from outsidein.services.demo_people import DEMO_PASSWORD
+
+PEOPLE_HINT = "advocate@demo.outsidein, marketing@demo.outsidein, admin@demo.outsidein"
 
 
 def _run_analyses(ws: Any, bar: Any) -> Any:
-    """The analysis pipeline when this build has it, else ``None``."""
-    try:
-        from outsidein.services.pipeline import run_analyses
-    except ModuleNotFoundError:
-        return None
+    """The analysis pipeline, after seeding the demo's people (who receive its insights)."""
+    from outsidein.services.demo_people import seed_demo_people
+    from outsidein.services.pipeline import run_analyses
+
+    seed_demo_people(ws)
     return run_analyses(ws, progress=bar)
 
 
@@ -55,12 +58,17 @@ def register(app: typer.Typer) -> None:
             path = build_report(ws)
         finally:
             ws.close()
+        people = {"emails": PEOPLE_HINT, "password": DEMO_PASSWORD} if analyze else None
         if as_json:
-            print_json({"demo": report.to_dict(),
+            print_json({"demo": report.to_dict(), "people": people,
                         "analyses": pipeline.to_dict() if pipeline is not None else None,
                         "report": str(path)})
         else:
             _print(report, pipeline, path)
+            if analyze:
+                console.print(f"web app: outsidein --workspace {state.workspace_dir} serve  "
+                              f"(log in as {PEOPLE_HINT}, password {DEMO_PASSWORD})",
+                              highlight=False)
         if pipeline is not None and not pipeline.ok:
             raise typer.Exit(1)
 

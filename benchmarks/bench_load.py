@@ -72,7 +72,9 @@ r = load_file(ws, "order_lines", {path!r})
 seconds = time.perf_counter() - t0
 ws.close()
 shutil.rmtree(root)
-print(json.dumps({{"seconds": seconds, "report": r.to_dict()}}))
+import resource
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"seconds": seconds, "report": r.to_dict(), "peak_rss_mb": rss}}))
 """
 
 PANDAS = """
@@ -117,7 +119,10 @@ con.execute("CREATE TABLE customers AS SELECT DISTINCT customer_id, true AS is_s
 con.close()
 seconds = time.perf_counter() - t0
 shutil.rmtree(root)
-print(json.dumps({{"seconds": seconds, "loaded": int(len(good)), "quarantined": int(bad.sum())}}))
+import resource
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"seconds": seconds, "loaded": int(len(good)), "quarantined": int(bad.sum()),
+                  "peak_rss_mb": rss}}))
 """
 
 

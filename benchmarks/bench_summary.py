@@ -70,7 +70,9 @@ if {dump!r}:
     con.table("customer_summary").to_parquet({dump!r})
 ws.close()
 shutil.rmtree(root)
-print(json.dumps({{"runs": runs, "customers": int(n)}}))
+import resource
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"runs": runs, "customers": int(n), "peak_rss_mb": rss}}))
 """
 
 PEER = """
@@ -83,7 +85,9 @@ s = summary_data_from_transaction_data(df, "customer_id", "ts", monetary_value_c
                                        observation_period_end={end!r}, freq="D")
 seconds = time.perf_counter() - t0
 s.reset_index().to_parquet({dump!r})
-print(json.dumps({{"seconds": seconds, "customers": int(len(s))}}))
+import resource
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({{"seconds": seconds, "customers": int(len(s)), "peak_rss_mb": rss}}))
 """
 
 

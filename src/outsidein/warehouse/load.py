@@ -231,8 +231,8 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
         con.execute("CREATE OR REPLACE TEMP TABLE _oi_fail "
                     "(_fail SMALLINT, _col VARCHAR, _reason VARCHAR)")
         if failures:
-            con.executemany("INSERT INTO temp._oi_fail VALUES (?, ?, ?)",
-                            [(i, c, r) for i, (c, r) in enumerate(failures, 1)])
+            con.execute("INSERT INTO temp._oi_fail VALUES " + ", ".join(
+                f"({i}, {lit(c)}, {lit(r)})" for i, (c, r) in enumerate(failures, 1)))
         reasons = {f"{c}: {r}": int(n) for c, r, n in con.execute(
             f"SELECT f._col, f._reason, count(*) FROM {TYPED} t JOIN temp._oi_fail f "
             "USING (_fail) GROUP BY ALL ORDER BY 3 DESC, 1, 2").fetchall()}
@@ -364,9 +364,10 @@ class _Target:
     con: Any
 
     def previous_load(self, table: str, digest: str) -> str | None:
+        # literals, not parameters: binding parameters makes duckdb import pandas (~1 s)
         row = self.con.execute(
-            f"SELECT load_id FROM {self.existing('loads')} WHERE table_name = ? "
-            "AND file_sha256 = ? ORDER BY finished LIMIT 1", [table, digest]).fetchone()
+            f"SELECT load_id FROM {self.existing('loads')} WHERE table_name = {lit(table)} "
+            f"AND file_sha256 = {lit(digest)} ORDER BY finished LIMIT 1").fetchone()
         return None if row is None else str(row[0])
 
     def existing(self, table: str) -> str:
@@ -464,6 +465,9 @@ class _DuckTarget(_Target):
         qcols = ", ".join(q(c) for c in QUARANTINE.column_names)
         self.con.execute(f"INSERT INTO main.quarantine ({qcols}) " + quarantine_select(report))
         lcols = LOADS.column_names
+        values = ", ".join(
+            f"TIMESTAMP {lit(v.isoformat(sep=' '))}" if isinstance(v, datetime)
+            else lit(v) if isinstance(v, str) else str(int(v))
+            for v in loads_values(report, digest, started, finished))
         self.con.execute(f"INSERT INTO main.loads ({', '.join(q(c) for c in lcols)}) "
-                         f"VALUES ({', '.join('?' for _ in lcols)})",
-                         loads_values(report, digest, started, finished))
+                         f"VALUES ({values})")

@@ -120,6 +120,17 @@ def test_summary_is_identical(both):
     pd.testing.assert_frame_equal(frames[0], frames[1], check_dtype=False)
 
 
+def test_summary_to_the_last_purchase_is_identical(both):
+    duck, spark, _ = both
+    frames = [customer_summary(ws.warehouse().table("order_lines"), time_unit="days")
+              .to_pandas().sort_values("customer_id").reset_index(drop=True)
+              for ws in (duck, spark)]
+    for df in frames:
+        df["monetary_value"] = (df.monetary_value * 100).round().astype("int64")
+    assert (frames[0]["T"] >= frames[0].recency).all()
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_dtype=False)
+
+
 def test_spark_tables_survive_a_restart(both):
     _, spark, _ = both
     before = spark.warehouse().table("order_lines").count().execute()

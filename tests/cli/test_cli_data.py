@@ -79,6 +79,7 @@ def test_second_load_of_same_file_adds_nothing(ws, orders_csv):
     (("load", "order_lines", "{other}"), "needs column(s) order_id, which are missing"),
     (("load", "order_lines", "missing.csv"), "does not exist"),
     (("load", "order_lines", "{csv}", "--map", "order_id"), "expected target=source"),
+    (("init", "--backend", "oracle"), "--backend 'oracle': expected duckdb or pyspark"),
 ])
 def test_user_errors_are_one_red_line_with_exit_code_2(ws, orders_csv, tmp_path, args, message):
     other = tmp_path / "other.csv"

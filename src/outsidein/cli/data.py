@@ -57,9 +57,12 @@ def register(app: typer.Typer) -> None:
             ws.close()
         if as_json:
             print_json(info)
-        else:
-            console.print(f"[green]workspace ready[/] at [bold]{ws.root}[/] "
-                          f"(warehouse: {info['backend']}); next: outsidein load TABLE FILE")
+            return
+        console.print(f"[green]workspace ready[/] at [bold]{ws.root}[/] "
+                      f"(warehouse: {info['backend']}); next: outsidein load TABLE FILE")
+        if info["backend"] != backend:
+            console.print(f"[yellow]note:[/] the existing outsidein.toml keeps backend "
+                          f"{info['backend']!r}; edit it to change engines", highlight=False)
 
     @app.command()
     def load(
@@ -73,9 +76,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
         """Validate and load FILE into TABLE; bad rows go to the quarantine, nothing is lost."""
-        from outsidein.warehouse.load import load_file
-
         from outsidein.warehouse._stage import file_format
+        from outsidein.warehouse.load import load_file
         from outsidein.warehouse.schema import table_spec
 
         mapping = _parse_maps(map_)

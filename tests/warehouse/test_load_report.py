@@ -52,3 +52,11 @@ def test_report_section_shows_counts_and_reasons(loaded):
     assert "4 rows in 2 tables; 3 rows quarantined" in section.summary
     assert "expected a whole number" in section.body_html
     assert "<td>order_lines</td><td>2</td><td>3</td>" in section.body_html
+
+
+def test_load_report_reads_well_in_a_notebook(workspace, tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("product_id,unit_cost\np1,2.5\np2,-1\n")
+    r = load_file(workspace, "products", path)
+    assert "read 2 rows from p.csv: 1 loaded, 1 quarantined" in repr(r)
+    assert "<td>quarantined: unit_cost: below the minimum 0</td><td>1</td>" in r._repr_html_()

@@ -104,6 +104,18 @@ class LoadReport:
     def __repr__(self) -> str:
         return f"LoadReport({self.summary()})"
 
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = [("rows read", self.rows_read), ("loaded", self.loaded),
+                ("quarantined", self.quarantined), ("duplicates skipped", self.duplicates),
+                ("stub customers created", self.stubs_created)]
+        rows += [(f"quarantined: {reason}", n) for reason, n in self.reasons.items()]
+        body = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:,}</td></tr>" for k, v in rows)
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<b>{html.escape(self.table)}</b> from {html.escape(Path(self.file).name)}"
+                f"<table>{body}</table>" + (f"<ul>{notes}</ul>" if notes else ""))
+
 
 # -- public API ------------------------------------------------------------------------
 

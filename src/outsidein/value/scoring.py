@@ -43,6 +43,9 @@ __all__ = ["CUSTOMER_VALUE", "SUMMARY_COLUMNS", "Steps", "drop_tables", "model_f
 
 CUSTOMER_VALUE = "customer_value"
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
+#: above this many customers the decile boundaries come from a sample
+EXACT_DECILES_MAX = 2_000_000
+DECILE_SAMPLE_ROWS = 1_000_000
 
 _MODEL_MODULES = {"BetaGeo": "btyd", "ModifiedBetaGeo": "btyd", "ParetoNBD": "btyd",
                   "GammaGamma": "spend"}
@@ -214,22 +217,18 @@ def score_summary(
     phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
     score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
     base = summary.select(*SUMMARY_COLUMNS)
-    joined = (base.join(score_tab, ["frequency", "recency", "T"])
-              .join(spend_tab, "frequency"))
-    money = joined.monetary_value.cast("float64").fill_null(0)
-    expected_spend = joined.spend_base + joined.spend_weight * money
-    scored = joined.select(
-        *SUMMARY_COLUMNS,
-        expected_purchases=joined.expected_purchases,
-        prob_alive=joined.prob_alive,
-        expected_spend=expected_spend,
-        clv=float(margin) * expected_spend * joined.discounted_purchases,
-        _cadence=joined._cadence, _tail=joined._tail,
-    )
+    scored = _join_scores(base, score_tab, spend_tab, margin)
+    # deciles: exact CLV quantiles; above EXACT_DECILES_MAX customers, from a seeded sample
+    n_rows = int(base.count().to_pyarrow().as_py())
+    sample = scored
+    if n_rows > EXACT_DECILES_MAX:  # Ibis supports a seed on DuckDB only
+        seed = 7 if wh.backend == "duckdb" else None
+        sample = _join_scores(base.sample(DECILE_SAMPLE_ROWS / n_rows, seed=seed),
+                              score_tab, spend_tab, margin)
     steps.done()
     steps("value deciles and reasons")
     with _bulk_writes(wh):
-        cuts = _decile_cuts(scored)
+        cuts = _decile_cuts(sample)
         decile = 1 + sum(((scored.clv < c).cast("int64") for c in cuts), ibis.literal(0))
         ranked = scored.mutate(value_decile=decile.cast("int64"))
         final = ranked.select(
@@ -241,6 +240,21 @@ def score_summary(
     drop_tables(wh, score_name, spend_name)
     steps.done()
     return {"n_distinct": int(len(f))}
+
+
+def _join_scores(base: ir.Table, scores: ir.Table, spend: ir.Table, margin: float) -> ir.Table:
+    """Every customer of *base* with the scores of its history row and its CLV."""
+    joined = base.join(scores, ["frequency", "recency", "T"]).join(spend, "frequency")
+    money = joined.monetary_value.cast("float64").fill_null(0)
+    expected_spend = joined.spend_base + joined.spend_weight * money
+    return joined.select(
+        *SUMMARY_COLUMNS,
+        expected_purchases=joined.expected_purchases,
+        prob_alive=joined.prob_alive,
+        expected_spend=expected_spend,
+        clv=float(margin) * expected_spend * joined.discounted_purchases,
+        _cadence=joined._cadence, _tail=joined._tail,
+    )
 
 
 @contextmanager
@@ -263,7 +277,9 @@ def _decile_cuts(t: ir.Table) -> list[float]:
 
     Exact, interpolated quantiles (DuckDB ``quantile_cont``, Spark
     ``percentile``), so both engines draw the same boundaries; customers tied
-    at a boundary share the higher decile.
+    at a boundary share the higher decile.  For more than
+    :data:`EXACT_DECILES_MAX` customers *t* is a seeded random sample of
+    about :data:`DECILE_SAMPLE_ROWS` (boundaries within ~0.1 percentile).
     """
     qs = [round(1 - k / 10, 1) for k in range(1, 10)]
     cuts = t.aggregate(q=t.clv.quantile(qs)).to_pyarrow()["q"][0].as_py()

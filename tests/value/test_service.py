@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from outsidein.cli import app
 from outsidein.errors import ConfigError, MissingDataError
+from outsidein.value import scoring
 from outsidein.value.clv import clv
 from outsidein.value.service import (
     company_margin,
@@ -197,3 +198,20 @@ def test_clear_errors_before_data_or_fit(workspace: Workspace) -> None:
         fit_value(workspace, model="lifetimes")
     with pytest.raises(MissingDataError, match="outsidein value score"):
         top_customers(workspace)
+
+
+def test_sampled_decile_boundaries_for_large_tables(scored, monkeypatch) -> None:
+    """Above EXACT_DECILES_MAX customers the boundaries come from a seeded sample."""
+    ws, fit, report = scored
+    monkeypatch.setattr(scoring, "EXACT_DECILES_MAX", 500)
+    monkeypatch.setattr(scoring, "DECILE_SAMPLE_ROWS", 900)
+    wh = ws.warehouse()
+    source = wh.table("customer_value").select(*scoring.SUMMARY_COLUMNS)
+    scoring.score_summary(wh, source, fit.transaction_model(), fit.spend_model(),
+                          margin=report.margin.rate, table="cv_sampled")
+    sampled = wh.table("cv_sampled").execute().set_index("customer_id").sort_index()
+    exact = wh.table("customer_value").execute().set_index("customer_id").sort_index()
+    np.testing.assert_allclose(sampled.clv, exact.clv, rtol=1e-12)
+    assert sampled.groupby("value_decile").size().between(100, 200).all()
+    assert (sampled.value_decile - exact.value_decile).abs().max() <= 1
+    assert (sampled.value_decile == exact.value_decile).mean() > 0.9

@@ -293,6 +293,10 @@ def _count(con: Any, table: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
+def _is_empty(con: Any, table: str) -> bool:
+    return not con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
+
+
 def _key_match(spec: TableSpec, a: str, b: str) -> str:
     return " AND ".join(f"{a}.{q(k)} = {b}.{q(k)}" for k in spec.key)
 
@@ -322,13 +326,15 @@ def _mark_skipped(con: Any, spec: TableSpec, target: _Target) -> int:
     if spec.name == "customers":  # stubs are placeholders: a real record replaces them
         existing = f"(SELECT * FROM {existing} WHERE NOT coalesce(is_stub, false))"
     g_keys = ", ".join(f"g.{q(k)}" for k in spec.key)
+    already = "" if _is_empty(con, existing) else (
+        f"UNION ALL SELECT g._row FROM {TYPED} g WHERE g._fail IS NULL AND EXISTS "
+        f"(SELECT 1 FROM {existing} e WHERE {_key_match(spec, 'g', 'e')})")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _oi_skip AS "
         f"SELECT g._row FROM {TYPED} g JOIN temp._oi_dups d ON hash({g_keys}) = d._h "
         f"JOIN {TYPED} f ON f._row = d._first "
         f"WHERE g._fail IS NULL AND g._row <> d._first AND {_key_match(spec, 'g', 'f')} "
-        f"UNION SELECT g._row FROM {TYPED} g WHERE g._fail IS NULL AND EXISTS "
-        f"(SELECT 1 FROM {existing} e WHERE {_key_match(spec, 'g', 'e')})")
+        + already)
     if spec.name != "customers":
         return 0
     return int(con.execute(
@@ -353,6 +359,9 @@ def _references(con: Any, spec: TableSpec, target: _Target) -> tuple[int, list[s
                 f"{target.existing('customers')} e WHERE e.customer_id = n.{c}) "
                 f"AND NOT EXISTS (SELECT 1 FROM {STUBS} s WHERE s.customer_id = n.{c}) "
                 f"GROUP BY n.{c}")
+        elif ref_table == "products" and _is_empty(con, target.existing("products")):
+            notes.append("the products table is empty: load products to get the category "
+                         "and cost of what was sold")
         elif ref_table == "products":
             ids, rows = con.execute(
                 f"SELECT count(DISTINCT n.{c}), count(*) FROM {new} n "

@@ -175,6 +175,7 @@ def score_summary(
     time_unit: str = "weeks",
     currency: str = "$",
     table: str = CUSTOMER_VALUE,
+    reasons: bool = True,
     steps: Steps | None = None,
 ) -> dict[str, int]:
     """Score the customers of *summary* into *table* inside the engine.
@@ -184,6 +185,9 @@ def score_summary(
     T)`` rows and distinct frequencies come to NumPy; the results go back
     as small tables and the engine joins them to every customer, computes the
     deciles from CLV quantiles and writes the reasons.
+
+    With ``reasons=False`` the ``reason`` column is left out (for callers
+    that only need the numbers; the benchmark measures both).
 
     Returns
     -------
@@ -215,7 +219,10 @@ def score_summary(
         "spend_weight": pa.array(spend["weight"], pa.float64())}))
     # phrases that depend only on the history: computed per distinct row, in the engine
     phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
-    score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
+    if reasons:
+        score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
+    else:
+        score_tab = score_tab.mutate(_cadence=ibis.literal(""), _tail=ibis.literal(""))
     base = summary.select(*SUMMARY_COLUMNS)
     scored = _join_scores(base, score_tab, spend_tab, margin)
     # deciles: exact CLV quantiles; above EXACT_DECILES_MAX customers, from a seeded sample
@@ -231,11 +238,11 @@ def score_summary(
         cuts = _decile_cuts(sample)
         decile = 1 + sum(((scored.clv < c).cast("int64") for c in cuts), ibis.literal(0))
         ranked = scored.mutate(value_decile=decile.cast("int64"))
-        final = ranked.select(
-            *SUMMARY_COLUMNS, "expected_purchases", "prob_alive", "expected_spend", "clv",
-            "value_decile",
-            reason=assemble_reason(ranked, cadence=ranked._cadence, tail=ranked._tail,
-                                   currency=currency))
+        numbers = (*SUMMARY_COLUMNS, "expected_purchases", "prob_alive", "expected_spend",
+                   "clv", "value_decile")
+        final = ranked.select(*numbers, reason=assemble_reason(
+            ranked, cadence=ranked._cadence, tail=ranked._tail, currency=currency)
+        ) if reasons else ranked.select(*numbers)
         write_table(wh, table, final)
     drop_tables(wh, score_name, spend_name)
     steps.done()

@@ -72,3 +72,12 @@ def test_compare_advocates_means(customers) -> None:
     assert t.loc["revenue", "advocates"] == pytest.approx(10.0)
     assert t.loc["revenue", "others"] == pytest.approx(sum(10.0 * i for i in range(2, 9)) / 7)
     assert t.loc["nps", "advocates"] == 10
+
+
+def test_long_chain_and_the_graph_are_kept(customers) -> None:
+    ids = [f"x{i}" for i in range(100)]
+    refs = pd.DataFrame({"referrer_id": ids[:-1], "referred_id": ids[1:]})
+    m = ReferralNetwork().fit(refs, customers)
+    s = m.scores_.set_index("customer_id")
+    assert s.loc["x0", "depth"] == 99 and s.loc["x0", "tree_size"] == 99
+    assert m.graph_.number_of_edges() == 99 and len(m.referred_) == 99

@@ -69,50 +69,31 @@ class ReferralNetwork:
         g = nx.DiGraph()
         g.add_edges_from(zip(refs["referrer_id"].astype(str), refs["referred_id"].astype(str),
                              strict=True))
-        # one referrer per customer makes a forest unless the data has loops; cut them
-        while not nx.is_directed_acyclic_graph(g):
-            u, v = nx.find_cycle(g)[-1][:2]
-            g.remove_edge(u, v)
+        nodes = np.array(list(g.nodes), dtype=object)
+        pos = {n: i for i, n in enumerate(nodes)}
+        parent = np.full(len(nodes), -1, dtype=np.int64)
+        for u, v in g.edges:  # one referrer per customer: a forest, unless the data loops
+            parent[pos[v]] = pos[u]
+        parent = _cut_loops(g, parent, pos)
         cust = customers.set_index(customers["customer_id"].astype(str))
-        value_col = self.value_column if self.value_column in cust.columns else "revenue"
-        nodes = list(g.nodes)
         cust = cust[~cust.index.duplicated()]
+        value_col = self.value_column if self.value_column in cust.columns else "revenue"
 
-        def as_dict(col: str) -> dict[str, float]:
+        def column(col: str) -> np.ndarray:
             if col not in cust.columns:
-                return {}
+                return np.zeros(len(nodes))
             return pd.to_numeric(cust[col], errors="coerce").astype(float).reindex(nodes) \
-                .fillna(0.0).to_dict()
+                .fillna(0.0).to_numpy()
 
-        val, rev = as_dict(value_col), as_dict("revenue")
-
-        d = self.decay
-        rows: dict[str, dict[str, float]] = {}
-        # children before parents: each node's totals come from its children's
-        for node in reversed(list(nx.topological_sort(g))):
-            kids = list(g.successors(node))
-            r = {"direct": float(len(kids)), "tree_size": 0.0, "depth": 0.0,
-                 "referral_score": 0.0, "direct_revenue": 0.0, "direct_value": 0.0,
-                 "tree_revenue": 0.0, "advocacy_value": 0.0}
-            for k in kids:
-                kr = rows[k]
-                kv, krev = val.get(k, 0.0), rev.get(k, 0.0)
-                r["tree_size"] += 1 + kr["tree_size"]
-                r["referral_score"] += 1 + d * kr["referral_score"]
-                r["depth"] = max(r["depth"], 1 + kr["depth"])
-                r["direct_revenue"] += krev
-                r["direct_value"] += kv
-                r["tree_revenue"] += krev + kr["tree_revenue"]
-                r["advocacy_value"] += kv + d * kr["advocacy_value"]
-            rows[node] = r
-        scores = pd.DataFrame.from_dict(rows, orient="index")
-        scores = scores[scores["direct"] > 0].rename_axis("customer_id").reset_index()
-        for c in ("direct", "tree_size", "depth"):
-            scores[c] = scores[c].astype("int64")
+        val, rev = column(value_col), column("revenue")
+        scores = _tree_scores(parent, val, rev, self.decay)
+        scores.insert(0, "customer_id", nodes)
+        scores = scores[scores["direct"] > 0].reset_index(drop=True)
         if "nps" in cust.columns:
             scores["nps"] = scores["customer_id"].map(cust["nps"]).astype("Float64")
         self.value_column_ = value_col
         self.graph_ = g
+        self.referred_ = nodes[parent >= 0]
         self.scores_ = scores.sort_values(["referral_score", "advocacy_value", "customer_id"],
                                           ascending=[False, False, True]).reset_index(drop=True)
         self.scores_.insert(1, "rank", np.arange(1, len(self.scores_) + 1))
@@ -128,6 +109,55 @@ class ReferralNetwork:
         out = self.scores_.head(n).copy()
         out["reason"] = [advocate_reason(r, self.value_column_) for r in out.itertuples(index=False)]
         return out
+
+
+def _cut_loops(g: nx.DiGraph, parent: np.ndarray, pos: dict[str, int]) -> np.ndarray:
+    """Remove one edge of every referral loop (bad data) so each tree has a root."""
+    while True:
+        anc = parent.copy()
+        for _ in range(64):  # a chain longer than 64 referrals is taken for a loop
+            anc = np.where(anc >= 0, parent[np.maximum(anc, 0)], -1)
+        stuck = np.flatnonzero(anc >= 0)
+        if len(stuck) == 0:
+            return parent
+        stuck_set = set(stuck.tolist())
+        sub = g.subgraph([n for n, i in pos.items() if i in stuck_set])
+        try:
+            u, v = nx.find_cycle(sub)[-1][:2]
+        except nx.NetworkXNoCycle:  # a genuinely deep chain: accept it
+            return parent
+        g.remove_edge(u, v)
+        parent[pos[v]] = -1
+
+
+def _tree_scores(parent: np.ndarray, val: np.ndarray, rev: np.ndarray,
+                 decay: float) -> pd.DataFrame:
+    """Per node: sums over its descendants, level by level (vectorised over the forest)."""
+    n = len(parent)
+    out = {k: np.zeros(n) for k in ("direct", "tree_size", "depth", "referral_score",
+                                    "direct_revenue", "direct_value", "tree_revenue",
+                                    "advocacy_value")}
+    idx = np.arange(n)
+    anc, level = parent.copy(), 1
+    while (anc >= 0).any():
+        m = anc >= 0
+        a, v = anc[m], idx[m]
+        w = decay ** (level - 1)
+        if level == 1:
+            out["direct"] += np.bincount(a, minlength=n)
+            out["direct_revenue"] += np.bincount(a, rev[v], minlength=n)
+            out["direct_value"] += np.bincount(a, val[v], minlength=n)
+        out["tree_size"] += np.bincount(a, minlength=n)
+        out["referral_score"] += w * np.bincount(a, minlength=n)
+        out["tree_revenue"] += np.bincount(a, rev[v], minlength=n)
+        out["advocacy_value"] += w * np.bincount(a, val[v], minlength=n)
+        np.maximum.at(out["depth"], a, level)
+        anc = np.where(m, parent[np.maximum(anc, 0)], -1)
+        level += 1
+    df = pd.DataFrame(out)
+    for c in ("direct", "tree_size", "depth"):
+        df[c] = df[c].astype("int64")
+    return df
 
 
 def _m(x: float) -> str:

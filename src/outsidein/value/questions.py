@@ -10,7 +10,8 @@
 
 writes the full ranked lists to the warehouse tables ``answer_value``,
 ``answer_cost_to_serve``, ``answer_advocates``, ``answer_ideal_prospects`` and
-``answer_likely_converts``, and the summary to
+``answer_likely_converts`` (and every customer's margin, cost to serve by kind
+and profit over the period to ``answer_customer_profit``), and the summary to
 ``<workspace>/results/five_questions.json``.  An answer whose data is missing
 carries a ``missing_data`` message (which data, and how to load it) instead
 of failing.
@@ -292,7 +293,8 @@ def _period_bounds(wh: Any) -> tuple[datetime | None, datetime | None]:
             None if pd.isna(hi) else pd.Timestamp(hi).to_pydatetime())
 
 
-def _customer_value(ws: Workspace) -> tuple[pd.DataFrame | None, str | None]:
+def _customer_value(ws: Workspace) -> tuple[Any, str | None]:
+    """The ``customer_value`` table as an Ibis expression (computed first when absent)."""
     wh = ws.warehouse()
     if is_empty(wh, "customer_value"):
         try:
@@ -309,54 +311,74 @@ def _customer_value(ws: Workspace) -> tuple[pd.DataFrame | None, str | None]:
         if is_empty(wh, "customer_value"):
             return None, "customer value could not be computed; run 'outsidein value fit'"
     t = wh.table("customer_value")
-    cols = [c for c in ("customer_id", "frequency", "recency", "T", "monetary_value",
-                        "expected_purchases", "prob_alive", "clv", "value_decile", "reason")
-            if c in t.columns]
-    df = frame(t.select(*cols))
-    df["customer_id"] = df["customer_id"].astype(str)
-    return df.rename(columns={"reason": "value_reason"}), None
+    cols = [c for c in VALUE_COLUMNS if c in t.columns]
+    expr = t.select(*cols)
+    if "reason" in cols:
+        expr = expr.rename(value_reason="reason")
+    return expr, None
+
+
+#: per-customer margin, cost to serve by kind and profit over the period (one row each)
+PROFIT_TABLE = "answer_customer_profit"
+VALUE_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value",
+                 "expected_purchases", "prob_alive", "clv", "value_decile", "reason")
+CUSTOMER_COLUMNS = ("customer_id", "first_seen", "region", "industry", "company_size",
+                    "age_band", "acquisition_channel", "nps")
 
 
 def read_inputs(ws: Workspace, period_start: datetime | None,
                 period_end: datetime | None) -> Inputs:
-    """Aggregate in the warehouse and bring back one row per customer."""
+    """Aggregate and join in the warehouse; bring back one row per customer.
+
+    Customers, their profit over the period and their predicted value are
+    joined in the engine (one query), so pandas only sees the joined result.
+    """
     from outsidein.value.profit import customer_profit
 
     wh = ws.warehouse()
     if period_start is None and period_end is None and not is_empty(wh, "order_lines"):
-        lo, hi = _period_bounds(wh)
-        shown_start, shown_end = lo, hi
+        shown_start, shown_end = _period_bounds(wh)
     else:
         shown_start, shown_end = period_start, period_end
     inp = Inputs(ws=ws, period_start=shown_start, period_end=shown_end,
                  query_start=period_start, query_end=period_end)
     inp.has_service_costs = not is_empty(wh, "service_costs")
+    parts: dict[str, Any] = {}
     if not is_empty(wh, "order_lines") and wh.has_table("products"):
         sc = wh.table("service_costs") if inp.has_service_costs else None
         expr = customer_profit(wh.table("order_lines"), wh.table("products"), sc,
                                period_start=period_start, period_end=period_end)
-        inp.profit = frame(expr)
-        inp.profit["customer_id"] = inp.profit["customer_id"].astype(str)
+        # materialised once: the join below reads it twice, and it is worth keeping
+        wh.con.create_table(PROFIT_TABLE, expr, overwrite=True)
+        parts["profit"] = wh.table(PROFIT_TABLE).mutate(_in_profit=True)
     if not is_empty(wh, "customers"):
         t = wh.table("customers")
-        cols = [c for c in ("customer_id", "first_seen", "region", "industry", "company_size",
-                            "age_band", "acquisition_channel", "nps") if c in t.columns]
-        inp.customers = frame(t.select(*cols))
-        inp.customers["customer_id"] = inp.customers["customer_id"].astype(str)
-    inp.value, inp.value_missing = _customer_value(ws)
+        parts["customers"] = t.select(*[c for c in CUSTOMER_COLUMNS if c in t.columns]).mutate(
+            _in_customers=True)
+    value, inp.value_missing = _customer_value(ws)
+    if value is not None:
+        parts["value"] = value.mutate(_in_value=True)
+    if not parts:
+        return inp
+    exprs = list(parts.values())
+    ids = exprs[0].select("customer_id")
+    for e in exprs[1:]:
+        ids = ids.union(e.select("customer_id"), distinct=True)
+    joined = ids.distinct()
+    for e in exprs:
+        joined = joined.left_join(e, "customer_id").drop("customer_id_right")
+    df = frame(joined)
+    for name, e in parts.items():
+        flag = f"_in_{name}"
+        mask = df[flag].fillna(False).astype(bool).to_numpy()
+        cols = [c for c in e.columns if c != flag]
+        setattr(inp, name, df.loc[mask, cols].reset_index(drop=True))
+        df = df.drop(columns=flag)
+    inp.extras["customer_frame"] = _finish_frame(inp, df)
     return inp
 
 
-def customer_frame(inp: Inputs) -> pd.DataFrame:
-    """One row per customer: attributes, profit and predicted value (where known)."""
-    frames = [f for f in (inp.customers, inp.profit, inp.value) if f is not None]
-    if not frames:
-        return pd.DataFrame(columns=["customer_id"])
-    if "customer_frame" in inp.extras:
-        return inp.extras["customer_frame"]
-    df = frames[0]
-    for f in frames[1:]:
-        df = df.merge(f, on="customer_id", how="outer")
+def _finish_frame(inp: Inputs, df: pd.DataFrame) -> pd.DataFrame:
     end = pd.Timestamp(inp.period_end) if inp.period_end is not None else None
     if "first_order" in df.columns and end is not None:
         start = df["first_order"]
@@ -365,8 +387,21 @@ def customer_frame(inp: Inputs) -> pd.DataFrame:
         df["tenure_weeks"] = (end - pd.to_datetime(start)).dt.total_seconds() / (7 * 86400)
     if "channel" not in df.columns and "acquisition_channel" in df.columns:
         df["channel"] = df["acquisition_channel"]
-    inp.extras["customer_frame"] = df
     return df
+
+
+def customer_frame(inp: Inputs) -> pd.DataFrame:
+    """One row per customer: attributes, profit and predicted value (where known)."""
+    if "customer_frame" in inp.extras:
+        return inp.extras["customer_frame"]
+    frames = [f for f in (inp.customers, inp.profit, inp.value) if f is not None]
+    if not frames:
+        return pd.DataFrame(columns=["customer_id"])
+    df = frames[0]
+    for f in frames[1:]:
+        df = df.merge(f, on="customer_id", how="outer")
+    inp.extras["customer_frame"] = _finish_frame(inp, df)
+    return inp.extras["customer_frame"]
 
 
 def write_table(ws: Workspace, name: str, df: pd.DataFrame) -> None:

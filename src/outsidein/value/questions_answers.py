@@ -73,14 +73,19 @@ def _product_type_shares(inp: Inputs, top: pd.DataFrame) -> pd.DataFrame:
         ol = ol.filter(ol.ts >= inp.query_start)
     if inp.query_end is not None:
         ol = ol.filter(ol.ts < inp.query_end)
-    flags = ibis.memtable(pa.Table.from_pandas(
-        top[["customer_id", "is_top"]].rename(columns={"customer_id": "cid"}), preserve_index=False))
-    j = ol.join(pr, ol.product_id == pr.product_id).join(flags, ol.customer_id == flags.cid)
-    g = frame(j.group_by([j.is_top, j.product_type]).aggregate(revenue=j.revenue.sum()))
-    if g.empty:
-        return g
-    g["share"] = g["revenue"] / g.groupby("is_top")["revenue"].transform("sum")
-    return g.pivot_table(index="product_type", columns="is_top", values="share", fill_value=0.0)
+    # all customers, and the top decile by a semi-join on their ids; the rest = all - top
+    ids = ibis.memtable(pa.table({"cid": top.loc[top["is_top"], "customer_id"].astype(str)
+                                  .to_numpy(dtype=object)}))
+    j = ol.join(pr, ol.product_id == pr.product_id)
+    everyone = frame(j.group_by(j.product_type).aggregate(revenue=j.revenue.sum()))
+    jt = j.semi_join(ids, j.customer_id == ids.cid)
+    best = frame(jt.group_by(jt.product_type).aggregate(revenue=jt.revenue.sum()))
+    if everyone.empty or best.empty:
+        return pd.DataFrame()
+    g = everyone.set_index("product_type")["revenue"].to_frame(False)
+    g[True] = best.set_index("product_type")["revenue"].reindex(g.index).fillna(0.0)
+    g[False] = g[False] - g[True]
+    return g / g.sum()
 
 
 def _drivers(inp: Inputs, df: pd.DataFrame) -> pd.DataFrame:
@@ -276,8 +281,7 @@ def answer_advocates(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame |
                       for r in full.head(REASON_ROWS).itertuples(index=False)] + \
         [None] * max(0, len(full) - REASON_ROWS)
     top = full.head(top_n)
-    g = net.graph_
-    referred = [v for v in g.nodes if g.in_degree(v) > 0]
+    referred = net.referred_
     vals = df.set_index("customer_id")[value_col] if value_col in df.columns else pd.Series()
     referred_value = float(vals.reindex(referred).fillna(0).sum())
     cmp_ = compare_advocates(top["customer_id"].tolist(), df).table

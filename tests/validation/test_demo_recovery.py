@@ -20,8 +20,6 @@ knows each customer's true expected revenue in the year after the data end
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
@@ -34,26 +32,15 @@ pytestmark = pytest.mark.validation
 
 
 @pytest.fixture(scope="module")
-def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """The shared demo workspace (``demo_ws``) if the suite provides it, else our own."""
-    try:
-        ws = request.getfixturevalue("demo_ws")
-        own = None
-    except pytest.FixtureLookupError:
-        from outsidein.warehouse.demo import generate_demo
-
-        own = Workspace.init(Path(tmp_path_factory.mktemp("demo")) / "ws")
-        generate_demo(own, customers=3000, seed=7)
-        ws = own
-    fit = fit_value(ws)
-    score_value(ws)
-    wh = ws.warehouse()
+def demo(demo_ws: Workspace):
+    """The shared demo company (3,000 customers, seed 7), fitted and scored."""
+    fit = fit_value(demo_ws)
+    score_value(demo_ws)
+    wh = demo_ws.warehouse()
     truth = wh.table("truth_params").execute()
     merged = (wh.table("customer_value").execute()
               .merge(wh.table("truth_customers").execute(), on="customer_id"))
-    yield fit, truth, merged
-    if own is not None:
-        own.close()
+    return fit, truth, merged
 
 
 def _truth(truth, model: str) -> dict[str, float]:

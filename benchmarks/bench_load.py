@@ -53,7 +53,7 @@ def generate(rows: int) -> Path:
             FROM range({n_main}) t(i))
           SELECT * EXCLUDE (i) FROM base
           UNION ALL  -- 0.1 % exact copies of earlier lines
-          SELECT * EXCLUDE (i) FROM base WHERE i % 1000 = 1
+          SELECT * EXCLUDE (i) FROM base WHERE i < {(rows // 1000) * 997} AND i % 997 = 1
         ) TO '{tmp}' (HEADER, DELIMITER ',', FORMAT csv)
     """)
     con.close()

@@ -212,7 +212,7 @@ def save_holdout(wh: Warehouse, report: HoldoutReport) -> None:
         for col in ("calibration_end", "holdout_end", "week_start"):
             if col in frame:
                 frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")
-    from outsidein.value.service import write_table
+    from outsidein.value.scoring import write_table
 
     write_table(wh, BUCKETS_TABLE, buckets)
     write_table(wh, TRACKING_TABLE, tracking)

@@ -142,23 +142,31 @@ class Steps:
                                  description=self.title if final else None)
 
 
-def write_table(wh: Warehouse, name: str, obj: Any) -> ir.Table:
+def write_table(wh: Warehouse, name: str, obj: Any, *, scratch: bool = False) -> ir.Table:
     """Create or replace table *name* in the engine from an Ibis expression or a frame.
 
-    On Spark a frame is written through ``spark.createDataFrame`` (a Parquet
-    table under the workspace's ``spark-warehouse``) rather than an Ibis
-    memtable, which would leave a temporary view behind in the catalog.
+    ``scratch=True`` marks a working table dropped after use: on DuckDB it is
+    an in-memory temporary table (several times cheaper to write than a
+    table in the file).  On Spark a frame is written through
+    ``spark.createDataFrame`` (a Parquet table under the workspace's
+    ``spark-warehouse``) rather than an Ibis memtable, which would leave a
+    temporary view behind in the catalog.
     """
     if wh.backend == "pyspark" and not isinstance(obj, ibis.Expr):
         frame = obj.to_pandas() if isinstance(obj, pa.Table) else obj
         wh.spark.createDataFrame(frame).write.mode("overwrite").format("parquet") \
             .saveAsTable(name)
         return wh.con.table(name)
-    return wh.con.create_table(name, obj, overwrite=True)
+    temp = scratch and wh.backend == "duckdb"
+    return wh.con.create_table(name, obj, overwrite=True, temp=temp) if temp \
+        else wh.con.create_table(name, obj, overwrite=True)
 
 
 def drop_tables(wh: Warehouse, *names: str) -> None:
+    """Drop working tables (scratch or not) if they exist."""
     for name in names:
+        if wh.backend == "duckdb":
+            wh.duckdb.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
         if wh.has_table(name):
             wh.con.drop_table(name, force=True)
 
@@ -212,11 +220,11 @@ def score_summary(
                  "T": triples.schema.field("T").type}
     score_tab = write_table(wh, score_name, pa.table({
         "frequency": triples["frequency"], "recency": triples["recency"], "T": triples["T"],
-        **{k: pa.array(v, pa.float64()) for k, v in scores.items()}}))
+        **{k: pa.array(v, pa.float64()) for k, v in scores.items()}}), scratch=True)
     spend_tab = write_table(wh, spend_name, pa.table({
         "frequency": pa.array(spend["frequency"]).cast(key_types["frequency"]),
         "spend_base": pa.array(spend["base"], pa.float64()),
-        "spend_weight": pa.array(spend["weight"], pa.float64())}))
+        "spend_weight": pa.array(spend["weight"], pa.float64())}), scratch=True)
     # phrases that depend only on the history: computed per distinct row, in the engine
     phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
     if reasons:

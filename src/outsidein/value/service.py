@@ -429,7 +429,7 @@ def score_value(
     orders = _orders(wh)
     summary = _summary(orders, time_unit=fit.time_unit, observation_end=_observation_end(orders))
     stage = "_customer_value_summary"
-    staged = write_table(wh, stage, summary.select(*SUMMARY_COLUMNS))
+    staged = write_table(wh, stage, summary.select(*SUMMARY_COLUMNS), scratch=True)
     margin = company_margin(wh)
     steps.done()
     currency = str(ws.config.extra.get("value", {}).get("currency_symbol", "$"))

@@ -134,3 +134,11 @@ def test_conversion_model_needs_both_outcomes(prospects) -> None:
 ])
 def test_feature_words(feature: str, value: object, words: str) -> None:
     assert feature_words(feature, value) == words
+
+
+def test_conversion_model_scores_unseen_values(prospects) -> None:
+    df, _, y = prospects
+    m = ConversionModel(num_threads=1, n_estimators=20).fit(df, y)
+    new = df.head(3).assign(source=["podcast", None, "trade_show"])
+    p = m.predict_proba(new)
+    assert np.isfinite(p).all() and len(m.reasons(new)) == 3

@@ -66,15 +66,14 @@ class ReferralNetwork:
         if "ts" in refs.columns:
             refs = refs.sort_values("ts", kind="stable")
         refs = refs.drop_duplicates("referred_id", keep="first")
-        g = nx.DiGraph()
-        g.add_edges_from(zip(refs["referrer_id"].astype(str), refs["referred_id"].astype(str),
-                             strict=True))
-        nodes = np.array(list(g.nodes), dtype=object)
-        pos = {n: i for i, n in enumerate(nodes)}
+        src = refs["referrer_id"].astype(str).to_numpy(dtype=object)
+        dst = refs["referred_id"].astype(str).to_numpy(dtype=object)
+        codes, nodes = pd.factorize(np.concatenate([src, dst]))
+        nodes = np.asarray(nodes, dtype=object)
+        # one referrer per customer: a forest, unless the data loops
         parent = np.full(len(nodes), -1, dtype=np.int64)
-        for u, v in g.edges:  # one referrer per customer: a forest, unless the data loops
-            parent[pos[v]] = pos[u]
-        parent = _cut_loops(g, parent, pos)
+        parent[codes[len(src):]] = codes[: len(src)]
+        parent = _cut_loops(parent, nodes)
         cust = customers.set_index(customers["customer_id"].astype(str))
         cust = cust[~cust.index.duplicated()]
         value_col = self.value_column if self.value_column in cust.columns else "revenue"
@@ -92,12 +91,21 @@ class ReferralNetwork:
         if "nps" in cust.columns:
             scores["nps"] = scores["customer_id"].map(cust["nps"]).astype("Float64")
         self.value_column_ = value_col
-        self.graph_ = g
+        self.nodes_, self.parent_ = nodes, parent
         self.referred_ = nodes[parent >= 0]
         self.scores_ = scores.sort_values(["referral_score", "advocacy_value", "customer_id"],
                                           ascending=[False, False, True]).reset_index(drop=True)
         self.scores_.insert(1, "rank", np.arange(1, len(self.scores_) + 1))
         return self
+
+    @property
+    def graph_(self) -> nx.DiGraph:
+        """The referral graph (referrer -> referred) as a networkx ``DiGraph``, loops cut."""
+        self._check()
+        child = np.flatnonzero(self.parent_ >= 0)
+        g = nx.DiGraph()
+        g.add_edges_from(zip(self.nodes_[self.parent_[child]], self.nodes_[child], strict=True))
+        return g
 
     def _check(self) -> None:
         if not hasattr(self, "scores_"):
@@ -111,23 +119,26 @@ class ReferralNetwork:
         return out
 
 
-def _cut_loops(g: nx.DiGraph, parent: np.ndarray, pos: dict[str, int]) -> np.ndarray:
-    """Remove one edge of every referral loop (bad data) so each tree has a root."""
+def _cut_loops(parent: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Remove one edge of every referral loop (bad data) so each tree has a root.
+
+    Chains are followed in NumPy; networkx finds the loops among the few nodes
+    whose chain does not end.
+    """
+    parent = parent.copy()
     while True:
         anc = parent.copy()
         for _ in range(64):  # a chain longer than 64 referrals is taken for a loop
             anc = np.where(anc >= 0, parent[np.maximum(anc, 0)], -1)
-        stuck = np.flatnonzero(anc >= 0)
+        stuck = np.flatnonzero((anc >= 0) & (parent >= 0))
         if len(stuck) == 0:
             return parent
-        stuck_set = set(stuck.tolist())
-        sub = g.subgraph([n for n, i in pos.items() if i in stuck_set])
+        sub = nx.DiGraph(zip(parent[stuck].tolist(), stuck.tolist(), strict=True))
         try:
-            u, v = nx.find_cycle(sub)[-1][:2]
+            _, v = nx.find_cycle(sub)[-1][:2]
         except nx.NetworkXNoCycle:  # a genuinely deep chain: accept it
             return parent
-        g.remove_edge(u, v)
-        parent[pos[v]] = -1
+        parent[v] = -1
 
 
 def _tree_scores(parent: np.ndarray, val: np.ndarray, rev: np.ndarray,

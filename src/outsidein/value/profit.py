@@ -185,7 +185,8 @@ def analyse_cost_to_serve(
     profit
         One row per customer as returned by :func:`customer_profit` (executed).
     attributes
-        Optional customer attributes (``customer_id`` + segment columns) for segment totals.
+        Optional customer attributes (``customer_id`` + segment columns) for segment totals;
+        without them, segment columns already in *profit* are used.
 
     Returns
     -------
@@ -237,9 +238,10 @@ def _segments(df: pd.DataFrame, attributes: pd.DataFrame | None,
     """
     cols = ["segment", "value", "customers", "unprofitable", "unprofitable_share", "loss",
             "profit", "margin", "cost_to_serve"]
-    if attributes is None or attributes.empty:
-        return pd.DataFrame(columns=cols)
-    m = df.merge(attributes, on="customer_id", how="left")
+    if attributes is not None and not attributes.empty:
+        m = df.merge(attributes, on="customer_id", how="left")
+    else:
+        m = df  # the attributes may already be columns of the profit frame
     frames = []
     for c in columns:
         if c not in m.columns or m[c].isna().all():

@@ -372,6 +372,8 @@ def read_inputs(ws: Workspace, period_start: datetime | None,
         flag = f"_in_{name}"
         mask = df[flag].fillna(False).astype(bool).to_numpy()
         cols = [c for c in e.columns if c != flag]
+        if name == "profit":  # with the segment attributes, for cost-to-serve segments
+            cols += [c for c in CUSTOMER_COLUMNS[2:] if c in df.columns and c not in cols]
         setattr(inp, name, df.loc[mask, cols].reset_index(drop=True))
         df = df.drop(columns=flag)
     inp.extras["customer_frame"] = _finish_frame(inp, df)

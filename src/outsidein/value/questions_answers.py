@@ -63,7 +63,7 @@ def _ranked(df: pd.DataFrame) -> pd.DataFrame:
 # -- 1. value -------------------------------------------------------------------------
 
 
-def _product_type_shares(inp: Inputs, top: pd.DataFrame) -> pd.DataFrame:
+def _product_type_shares(inp: Inputs, customer_ids: pd.Series) -> pd.DataFrame:
     """Revenue share by product type, top decile vs the rest (aggregated in the warehouse)."""
     wh = inp.ws.warehouse()
     if not wh.has_table("products") or "product_type" not in wh.table("products").columns:
@@ -74,8 +74,7 @@ def _product_type_shares(inp: Inputs, top: pd.DataFrame) -> pd.DataFrame:
     if inp.query_end is not None:
         ol = ol.filter(ol.ts < inp.query_end)
     # all customers, and the top decile by a semi-join on their ids; the rest = all - top
-    ids = ibis.memtable(pa.table({"cid": top.loc[top["is_top"], "customer_id"].astype(str)
-                                  .to_numpy(dtype=object)}))
+    ids = ibis.memtable(pa.table({"cid": customer_ids.astype(str).to_numpy(dtype=object)}))
     j = ol.join(pr, ol.product_id == pr.product_id)
     everyone = frame(j.group_by(j.product_type).aggregate(revenue=j.revenue.sum()))
     jt = j.semi_join(ids, j.customer_id == ids.cid)
@@ -88,21 +87,22 @@ def _product_type_shares(inp: Inputs, top: pd.DataFrame) -> pd.DataFrame:
     return g / g.sum()
 
 
-def _drivers(inp: Inputs, df: pd.DataFrame) -> pd.DataFrame:
-    """Means of the top decile vs the rest: what sets the best customers apart."""
-    top = df["is_top"].to_numpy()
+def _drivers(inp: Inputs, df: pd.DataFrame, top: np.ndarray) -> pd.DataFrame:
+    """Means of the top decile (*top*) vs the rest: what sets the best customers apart."""
     rows = []
-    d = df.assign(avg_order_value=df["revenue"] / df["orders"].where(df["orders"] > 0))
+    d = {c: df[c] for c in df.columns}  # no copy of the (wide) frame
+    d["avg_order_value"] = df["revenue"] / df["orders"].where(df["orders"] > 0)
     measures = [("orders", "orders in the period"), ("avg_order_value", "average order value"),
                 ("margin", "margin"), ("cost_to_serve", "cost to serve"), ("profit", "profit"),
                 ("tenure_weeks", "tenure (weeks)"), ("expected_purchases", "expected purchases"),
                 ("prob_alive", "probability still active"), ("clv", "predicted value")]
     for col, words in measures:
-        if col in d.columns:
-            a, b = d.loc[top, col].mean(), d.loc[~top, col].mean()
+        if col in d:
+            values = pd.to_numeric(d[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            a, b = np.nanmean(values[top]), np.nanmean(values[~top])
             if pd.notna(a) and pd.notna(b):
                 rows.append({"driver": words, "top_decile": float(a), "rest": float(b)})
-    if "channel" in d.columns:
+    if "channel" in d:
         ch = d["channel"].astype("string").fillna("unknown")
         share = pd.crosstab(ch, top, normalize="columns")
         if True in share.columns and False in share.columns:
@@ -111,7 +111,7 @@ def _drivers(inp: Inputs, df: pd.DataFrame) -> pd.DataFrame:
                 rows.append({"driver": f"share acquired by {value}",
                              "top_decile": float(share.loc[value, True]),
                              "rest": float(share.loc[value, False])})
-    shares = _product_type_shares(inp, d)
+    shares = _product_type_shares(inp, df.loc[top, "customer_id"])
     if not shares.empty and True in shares.columns and False in shares.columns:
         ratio = shares[True] / shares[False].replace(0, np.nan)
         for ptype in ratio.dropna().sort_values(ascending=False).index[:3]:
@@ -127,7 +127,11 @@ def answer_value(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | Non
     deps = ("marketing", "sales", "service", "finance")
     if inp.profit is None and inp.value is None:
         return missing_answer("value", Q["value"], _NO_ORDERS, deps, "answer_value"), None
-    df = customer_frame(inp).copy()
+    wide = customer_frame(inp)
+    # a narrow copy to rank: sorting the wide frame would move every text column
+    keep = [c for c in ("customer_id", "clv", "value_decile", "profit", "revenue", "orders",
+                        "margin", "cost_to_serve", "value_reason") if c in wide.columns]
+    df = wide[keep].copy()
     for c in ("profit", "revenue", "margin", "cost_to_serve", "orders"):
         df[c] = df[c].fillna(0) if c in df.columns else 0.0
     has_clv = "clv" in df.columns and df["clv"].notna().any()
@@ -139,6 +143,7 @@ def answer_value(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | Non
     if "value_decile" not in df.columns or df["value_decile"].isna().all():
         df["value_decile"] = (np.arange(n) * 10 // max(n, 1) + 1).astype("int64")
     df["is_top"] = (df["value_decile"] == 1).to_numpy()
+    wide_top = df["is_top"].reindex(wide.index).fillna(False).to_numpy(dtype=bool)
     df = _ranked(df)
     head_rows = df.head(REASON_ROWS)
     words = [f"realised profit {money(p)} on {int(o)} order{'' if o == 1 else 's'}"
@@ -155,7 +160,7 @@ def answer_value(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | Non
         f["total_clv"] = float(df["clv"].sum())
         f["top_decile_clv"] = float(top["clv"].sum())
         f["top_decile_clv_share"] = f["top_decile_clv"] / f["total_clv"] if f["total_clv"] else 0.0
-    drivers = _drivers(inp, df)
+    drivers = _drivers(inp, wide, wide_top)
     head = (f"The top 10% of customers by profit made {_pct(f['top_decile_share'])} of the "
             f"{money(f['total_profit'])} profit")
     if has_clv:
@@ -208,7 +213,9 @@ def answer_cost_to_serve(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFra
                "customer (support, returns, delivery, discounts); load them with "
                "'outsidein load service_costs FILE'")
         return missing_answer(name, Q[name], msg, deps, table), None
-    res = analyse_cost_to_serve(inp.profit, inp.customers)
+    seg_cols = ("region", "industry", "company_size", "age_band", "acquisition_channel")
+    attrs_inside = any(c in inp.profit.columns for c in seg_cols)
+    res = analyse_cost_to_serve(inp.profit, None if attrs_inside else inp.customers)
     f = res.figures
     full = _ranked(res.ranked.drop(columns=["first_order", "last_order"], errors="ignore"))
     segs = res.segments[(res.segments["customers"] >= 20)

@@ -17,7 +17,6 @@ conversion AUC against the true probabilities' AUC.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

@@ -50,14 +50,15 @@ def make_company(ws: Workspace, *, service_costs: bool = True, referrals: bool =
         for k in range(n):
             pid = rng.choice(["P1", "P2", "P3"], p=[0.3, 0.4, 0.3] if industry[i] == "software"
                              else [0.6, 0.1, 0.3])
-            rows.append((f"O{i}-{k}", cid, pid, start + pd.Timedelta(days=int(rng.integers(0, 700))),
+            day = start + pd.Timedelta(days=int(rng.integers(0, 700)))
+            rows.append((f"O{i}-{k}", cid, pid, day,
                          1, float(rng.uniform(80, 160)), 0.0, False))
     lines = pd.DataFrame(rows, columns=["order_id", "customer_id", "product_id", "ts", "quantity",
                                         "revenue", "discount", "is_return"])
     wh.con.insert("order_lines", lines)
     if service_costs:
         sc = []
-        for i, cid in enumerate(ids):
+        for cid in ids:
             sc.append((cid, start + pd.Timedelta(days=5), "delivery", 5.0))
             if cid in DRAINERS:
                 for k in range(30):
@@ -201,13 +202,14 @@ def test_cli_answer_json_is_the_documented_layout(company: Workspace, answers) -
     doc = json.loads(r.stdout)
     assert doc["version"] == 1 and doc["top_n"] == 3
     assert list(doc["answers"]) == list(NAMES)
-    for name, a in doc["answers"].items():
+    for a in doc["answers"].values():
         assert {"question", "headline", "missing_data", "figures", "next_action", "rows",
                 "tables", "table", "departments", "priority"} <= set(a)
         assert "plot" not in a and 0 < len(a["rows"]) <= 3
         assert a["rows"][0]["rank"] == 1
     saved = load_five_answers(company)
-    assert saved["answers"]["cost_to_serve"]["figures"] == doc["answers"]["cost_to_serve"]["figures"]
+    saved_costs = saved["answers"]["cost_to_serve"]["figures"]
+    assert saved_costs == doc["answers"]["cost_to_serve"]["figures"]
     assert saved["answers"]["value"]["plot"]["data"]
 
 

@@ -60,7 +60,8 @@ class ReferralNetwork:
             raise DataValidationError(f"decay {self.decay}: expected 0 < decay <= 1")
         for c in ("referrer_id", "referred_id"):
             if c not in referrals.columns:
-                raise DataValidationError(f"referrals: missing column {c!r}; found {list(referrals.columns)}")
+                raise DataValidationError(
+                    f"referrals: missing column {c!r}; found {list(referrals.columns)}")
         refs = referrals.dropna(subset=["referrer_id", "referred_id"])
         refs = refs[refs["referrer_id"] != refs["referred_id"]]
         if "ts" in refs.columns:
@@ -115,7 +116,8 @@ class ReferralNetwork:
         """The *n* best advocates with a plain-words ``reason``."""
         self._check()
         out = self.scores_.head(n).copy()
-        out["reason"] = [advocate_reason(r, self.value_column_) for r in out.itertuples(index=False)]
+        out["reason"] = [advocate_reason(r, self.value_column_)
+                         for r in out.itertuples(index=False)]
         return out
 
 
@@ -184,7 +186,8 @@ def advocate_reason(row: Any, value_column: str = "clv") -> str:
          f"(revenue {_m(row.direct_revenue)}, {what} {_m(row.direct_value)})")
     extra = row.tree_size - row.direct
     if extra > 0:
-        s += f", who brought {extra} more over {row.depth - 1} further level{'' if row.depth == 2 else 's'}"
+        levels = f"{row.depth - 1} further level{'' if row.depth == 2 else 's'}"
+        s += f", who brought {extra} more over {levels}"
     nps = getattr(row, "nps", None)
     if nps is not None and not pd.isna(nps):
         s += f"; NPS {int(nps)}"
@@ -218,7 +221,8 @@ def compare_advocates(advocate_ids: list[str], customers: pd.DataFrame,
         rows.append({"measure": m, "advocates": float(a) if pd.notna(a) else None,
                      "others": float(o) if pd.notna(o) else None,
                      "ratio": float(a / o) if pd.notna(a) and pd.notna(o) and o else None})
-    return AdvocateComparison(pd.DataFrame(rows, columns=["measure", "advocates", "others", "ratio"]))
+    columns = ["measure", "advocates", "others", "ratio"]
+    return AdvocateComparison(pd.DataFrame(rows, columns=columns))
 
 
 def advocates_figure(top: pd.DataFrame) -> Any:

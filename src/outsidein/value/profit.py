@@ -30,7 +30,8 @@ from outsidein.warehouse.schema import SERVICE_COST_KINDS
 
 COST_COLUMNS = tuple(f"cost_{k}" for k in SERVICE_COST_KINDS)
 COUNT_COLUMNS = tuple(f"n_{k}" for k in SERVICE_COST_KINDS)
-_KIND_WORDS = {"support": ("support", "contact", "contacts"), "return": ("returns", "return", "returns"),
+_KIND_WORDS = {"support": ("support", "contact", "contacts"),
+               "return": ("returns", "return", "returns"),
                "delivery": ("delivery", "delivery", "deliveries"),
                "discount": ("extra discounts", "credit", "credits"),
                "other": ("other costs", "item", "items")}
@@ -140,7 +141,8 @@ def money(x: float) -> str:
 def drain_reason(row: Any) -> str:
     """Plain words for why a customer loses money, from one row of :func:`customer_profit`."""
     parts = []
-    comps = sorted(((float(getattr(row, f"cost_{k}")), k) for k in SERVICE_COST_KINDS), reverse=True)
+    comps = sorted(((float(getattr(row, f"cost_{k}")), k) for k in SERVICE_COST_KINDS),
+                   reverse=True)
     for amount, kind in comps:
         if amount <= 0 or len(parts) == 2:
             continue
@@ -220,7 +222,8 @@ def analyse_cost_to_serve(
         "total_cost_to_serve": float(df["cost_to_serve"].sum()),
         "median_cost_to_serve": median_cts,
         "whatif_profit_gain": gain,
-        "whatif_unprofitable_profit": float(neg["profit_at_median_cost"].sum()) if len(neg) else 0.0,
+        "whatif_unprofitable_profit": (float(neg["profit_at_median_cost"].sum())
+                                       if len(neg) else 0.0),
         "unprofitable_margin": float(neg["margin"].sum()) if len(neg) else 0.0,
         "unprofitable_support_contacts": float(neg["n_support"].sum()) if len(neg) else 0.0,
         "unprofitable_returns": float(neg["n_return"].sum()) if len(neg) else 0.0,

@@ -273,7 +273,8 @@ class ConversionModel:
             out[c] = pd.to_numeric(prospects[c], errors="coerce").astype(float)
         return out
 
-    def fit(self, prospects: pd.DataFrame, converted: Sequence[bool] | np.ndarray) -> ConversionModel:
+    def fit(self, prospects: pd.DataFrame,
+            converted: Sequence[bool] | np.ndarray) -> ConversionModel:
         """Train on *prospects* (features) and *converted* (bool), calibrate on a held-out part."""
         import lightgbm as lgb
         from sklearn.isotonic import IsotonicRegression

@@ -309,7 +309,8 @@ def answer_advocates(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame |
         head += (f"; their NPS averages {nps['advocates'].iloc[0]:.1f} vs "
                  f"{nps['others'].iloc[0]:.1f} for other customers")
     action = NextAction(f"thank and reward these {len(top)} advocates and ask them for more "
-                        f"introductions: their referrals are worth {money(f['top_advocacy_value'])}",
+                        "introductions: their referrals are worth "
+                        f"{money(f['top_advocacy_value'])}",
                         len(top), f["top_advocacy_value"])
     cols = ["rank", "customer_id", "direct", "tree_size", "depth", "referral_score",
             "direct_revenue", "direct_value", "advocacy_value", "nps", "reason"]
@@ -317,7 +318,8 @@ def answer_advocates(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame |
     answer = Answer(name, Q[name], head + ".", full[cols].head(top_n), f, action,
                     tables={"comparison": cmp_}, figure=advocates_figure(top), departments=deps,
                     priority="medium", table=table,
-                    title=f"{len(top)} advocates brought {int(f['top_tree_customers']):,} customers")
+                    title=(f"{len(top)} advocates brought {int(f['top_tree_customers']):,} "
+                           "customers"))
     return answer, full
 
 
@@ -398,7 +400,8 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
     head = (f"Ideal customer profile: {trait}; {len(best):,} open prospects look most like "
             f"them (top 10% of similarity scores).")
     action = NextAction(f"route these {len(best):,} look-alike prospects to sales first: as "
-                        f"top-decile customers they would be worth {money(len(best) * mean_top_value)}",
+                        "top-decile customers they would be worth "
+                        f"{money(len(best) * mean_top_value)}",
                         len(best), len(best) * mean_top_value)
     cols = ["rank", "prospect_id", "score", "score_decile", "reason"]
     shown = open_[cols].head(top_n).reset_index(drop=True)
@@ -466,7 +469,8 @@ def answer_likely_converts(inp: Inputs, *, top_n: int, min_age_days: int = 90,
          "expected_conversions_top": expected, "mean_customer_value": mean_value}
     head = (f"The {len(shown)} likeliest of {len(open_):,} open prospects have on average a "
             f"{_pct(shown['probability'].mean())} chance to convert (past prospects: "
-            f"{_pct(f['conversion_rate'])}); the model ranks held-out prospects with AUC {auc:.2f}.")
+            f"{_pct(f['conversion_rate'])}); the model ranks held-out prospects with "
+            f"AUC {auc:.2f}.")
     action = NextAction(f"call these {len(shown)} prospects first: about {expected:.0f} of them "
                         f"should become customers, worth {money(expected * mean_value)}",
                         len(shown), expected * mean_value)
@@ -478,7 +482,8 @@ def answer_likely_converts(inp: Inputs, *, top_n: int, min_age_days: int = 90,
     answer = Answer(name, Q[name], head, shown.reindex(columns=cols).reset_index(drop=True), f,
                     action, tables={"calibration": calib}, figure=calibration_figure(calib, auc),
                     departments=deps, priority="high", table=table,
-                    title=f"{len(shown)} prospects likely to convert: about {expected:.0f} new customers")
+                    title=(f"{len(shown)} prospects likely to convert: about {expected:.0f} "
+                           "new customers"))
     return answer, full
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outsidein.errors import DataValidationError, NotFittedError
 from outsidein.value.advocacy import ReferralNetwork, compare_advocates
@@ -81,3 +84,26 @@ def test_long_chain_and_the_graph_are_kept(customers) -> None:
     s = m.scores_.set_index("customer_id")
     assert s.loc["x0", "depth"] == 99 and s.loc["x0", "tree_size"] == 99
     assert m.graph_.number_of_edges() == 99 and len(m.referred_) == 99
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(-1, 40), min_size=2, max_size=40), st.floats(0.1, 1.0))
+def test_tree_scores_agree_with_networkx(parents: list[int], decay: float) -> None:
+    """Random forests (and loops): counts match networkx descendants, limits hold."""
+    n = len(parents)
+    edges = [(f"c{p}", f"c{i}") for i, p in enumerate(parents) if 0 <= p < n and p != i]
+    refs = pd.DataFrame(edges, columns=["referrer_id", "referred_id"])
+    if refs.empty:
+        return
+    value = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "revenue": 1.0,
+                          "clv": 2.0})
+    m = ReferralNetwork(decay=decay).fit(refs, value)
+    g = m.graph_
+    assert nx.is_directed_acyclic_graph(g)
+    s = m.scores_.set_index("customer_id")
+    for node, row in s.iterrows():
+        assert row["tree_size"] == len(nx.descendants(g, node))
+        assert row["direct"] == g.out_degree(node)
+        assert row["direct"] <= row["referral_score"] <= row["tree_size"] + 1e-9
+        assert row["advocacy_value"] == pytest.approx(2.0 * row["referral_score"])
+        assert row["tree_revenue"] == pytest.approx(row["tree_size"])

@@ -140,7 +140,7 @@ def money(x: float) -> str:
 
 def drain_reason(row: Any) -> str:
     """Plain words for why a customer loses money, from one row of :func:`customer_profit`."""
-    parts = []
+    parts: list[str] = []
     comps = sorted(((float(getattr(row, f"cost_{k}")), k) for k in SERVICE_COST_KINDS),
                    reverse=True)
     for amount, kind in comps:

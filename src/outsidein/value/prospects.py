@@ -301,7 +301,7 @@ class ConversionModel:
             monotone_constraints=([0] * len(self.categorical_) + [1] * len(self.numeric_)
                                   if self.monotone_engagement else None))
         model.fit(X_fit, y_fit)
-        raw = model.predict_proba(X_cal)[:, 1]
+        raw = np.asarray(model.predict_proba(X_cal))[:, 1]
         if self.calibration == "isotonic":
             self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0,
                                                   y_max=1.0).fit(raw, y_cal)
@@ -321,7 +321,7 @@ class ConversionModel:
     def predict_proba(self, prospects: pd.DataFrame) -> np.ndarray:
         """Calibrated probability that each prospect converts."""
         self._check()
-        raw = self.model_.predict_proba(self._frame(prospects))[:, 1]
+        raw = np.asarray(self.model_.predict_proba(self._frame(prospects)))[:, 1]
         return self.calibrator_.predict(raw)
 
     def contributions(self, prospects: pd.DataFrame) -> pd.DataFrame:

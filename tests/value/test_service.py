@@ -201,10 +201,10 @@ def test_clear_errors_before_data_or_fit(workspace: Workspace) -> None:
 
 
 def test_sampled_decile_boundaries_for_large_tables(scored, monkeypatch) -> None:
-    """Above EXACT_DECILES_MAX customers the boundaries come from a seeded sample."""
+    """Above EXACT_DECILES_MAX customers the boundaries come from a sample (here ~1/2)."""
     ws, fit, report = scored
     monkeypatch.setattr(scoring, "EXACT_DECILES_MAX", 500)
-    monkeypatch.setattr(scoring, "DECILE_SAMPLE_ROWS", 900)
+    monkeypatch.setattr(scoring, "DECILE_SAMPLE_ROWS", 750)
     wh = ws.warehouse()
     source = wh.table("customer_value").select(*scoring.SUMMARY_COLUMNS)
     scoring.score_summary(wh, source, fit.transaction_model(), fit.spend_model(),
@@ -214,4 +214,4 @@ def test_sampled_decile_boundaries_for_large_tables(scored, monkeypatch) -> None
     np.testing.assert_allclose(sampled.clv, exact.clv, rtol=1e-12)
     assert sampled.groupby("value_decile").size().between(100, 200).all()
     assert (sampled.value_decile - exact.value_decile).abs().max() <= 1
-    assert (sampled.value_decile == exact.value_decile).mean() > 0.9
+    assert (sampled.value_decile == exact.value_decile).mean() > 0.8

@@ -233,12 +233,12 @@ def score_summary(
         score_tab = score_tab.mutate(_cadence=ibis.literal(""), _tail=ibis.literal(""))
     base = summary.select(*SUMMARY_COLUMNS)
     scored = _join_scores(base, score_tab, spend_tab, margin)
-    # deciles: exact CLV quantiles; above EXACT_DECILES_MAX customers, from a seeded sample
+    # deciles: exact CLV quantiles; above EXACT_DECILES_MAX customers, from a sample
     n_rows = int(base.count().to_pyarrow().as_py())
     sample = scored
-    if n_rows > EXACT_DECILES_MAX:  # Ibis supports a seed on DuckDB only
-        seed = 7 if wh.backend == "duckdb" else None
-        sample = _join_scores(base.sample(DECILE_SAMPLE_ROWS / n_rows, seed=seed),
+    if n_rows > EXACT_DECILES_MAX:  # a deterministic sample: every k-th customer by id hash
+        every = max(1, round(n_rows / DECILE_SAMPLE_ROWS))
+        sample = _join_scores(base.filter(base.customer_id.hash() % every == 0),
                               score_tab, spend_tab, margin)
     steps.done()
     steps("value deciles and reasons")
@@ -293,8 +293,9 @@ def _decile_cuts(t: ir.Table) -> list[float]:
     Exact, interpolated quantiles (DuckDB ``quantile_cont``, Spark
     ``percentile``), so both engines draw the same boundaries; customers tied
     at a boundary share the higher decile.  For more than
-    :data:`EXACT_DECILES_MAX` customers *t* is a seeded random sample of
-    about :data:`DECILE_SAMPLE_ROWS` (boundaries within ~0.1 percentile).
+    :data:`EXACT_DECILES_MAX` customers *t* is a deterministic sample of
+    about :data:`DECILE_SAMPLE_ROWS` (customers whose id hashes to 0 modulo
+    k; boundaries within ~0.1 percentile).
     """
     qs = [round(1 - k / 10, 1) for k in range(1, 10)]
     cuts = t.aggregate(q=t.clv.quantile(qs)).to_pyarrow()["q"][0].as_py()

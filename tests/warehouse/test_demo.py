@@ -9,6 +9,7 @@ import pytest
 from scipy.special import hyp2f1
 from sklearn.metrics import roc_auc_score
 
+from outsidein.warehouse.demo_people import BGNBD
 from outsidein.warehouse.schema import TABLES
 from outsidein.workspace import Workspace
 
@@ -36,7 +37,7 @@ def test_every_table_is_loaded_and_the_truth_tables_match_it(demo_ws: Workspace)
     assert one(demo_ws, "SELECT count(*) FROM truth_customers t ANTI JOIN customers c "
                         "USING (customer_id)") == 0
     params = dict(((m, p), v) for m, p, v in rows(demo_ws, "SELECT * FROM truth_params"))
-    assert params[("bgnbd", "r")] == 0.8 and params[("gamma_gamma", "gamma")] == 40.0
+    assert params[("bgnbd", "r")] == BGNBD["r"] and params[("gamma_gamma", "gamma")] == 40.0
     columns = {r[0] for r in rows(demo_ws, "DESCRIBE truth_customers")}
     assert {"customer_id", "lam", "p_dropout", "alive_at_end", "mean_spend",
             "future_revenue_52w", "true_value_decile", "is_cost_drainer", "is_strong_advocate",
@@ -55,7 +56,7 @@ def test_customers_are_acquired_over_the_first_year_and_order_until_the_end(
 
 
 def test_early_repeat_purchases_match_the_bgnbd_expectation(demo_ws: Workspace) -> None:
-    r, alpha, a, b = 0.8, 6.0, 0.6, 3.0
+    r, alpha, a, b = (BGNBD[k] for k in ("r", "alpha", "a", "b"))
     t = 8.0  # weeks after acquisition
     expected = (a + b - 1) / (a - 1) * (
         1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))

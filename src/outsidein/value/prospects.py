@@ -391,8 +391,11 @@ def lookalike_figure(scores: np.ndarray, flagged: np.ndarray | None = None) -> A
     """Histogram of prospects' lookalike scores."""
     import plotly.graph_objects as go
 
-    # binned here: a histogram trace would carry every prospect's score into the JSON
-    counts, edges = np.histogram(np.asarray(scores, dtype=float), bins=40)
+    # binned here: a histogram trace would carry every prospect's score into the JSON.
+    # Rounded first: scores vary in the last bits between runs (threaded training), and the
+    # chart is part of the insight's evidence, whose hash must not change when nothing did.
+    counts, edges = np.histogram(np.round(np.asarray(scores, dtype=float), 9), bins=40)
+    edges = np.round(edges, 9)
     fig = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
                            name="prospects"))
     fig.update_layout(title="Prospects by similarity to the top customers",

@@ -166,7 +166,11 @@ def _orders(wh: Warehouse) -> ir.Table:
         raise MissingDataError(
             "customer value needs order lines, and table 'order_lines' is empty; load them with "
             "'outsidein load order_lines FILE' (or run 'outsidein demo')")
-    return wh.table("order_lines")
+    lines = wh.table("order_lines")
+    # Transactions are purchases: return lines (negative quantity) would make a day's spend
+    # negative and break the Gamma-Gamma spend model; returns still lower CLV through the
+    # company margin rate, which nets them (see company_margin).
+    return lines.filter(~lines.is_return.fill_null(False) & (lines.quantity > 0))
 
 
 def _observation_end(orders: ir.Table) -> datetime:

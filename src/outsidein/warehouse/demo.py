@@ -17,7 +17,7 @@ other data; the truths are written to ``truth_*`` tables (see
 that the analyses find them:
 
 1. purchases from a latent BG/NBD process per customer (per week:
-   ``r=0.8, alpha=6, a=0.6, b=3``), order values from Gamma-Gamma
+   ``r=1.5, alpha=11, a=0.4, b=12``), order values from Gamma-Gamma
    (``p=6, q=4, gamma=40``); attributes lean on the latent value, so an
    ideal customer profile (trade show, company size 50-200, manufacturing,
    west) is learnable; a hidden year past the data end gives the true value;

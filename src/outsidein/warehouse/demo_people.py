@@ -19,7 +19,7 @@ from scipy.special import expit, ndtri
 from outsidein.warehouse.demo_catalog import REGION_SHARE, REGIONS
 
 #: the generator's true parameters (BG/NBD per week; Gamma-Gamma in money)
-BGNBD = {"r": 0.8, "alpha": 6.0, "a": 0.6, "b": 3.0}
+BGNBD = {"r": 1.5, "alpha": 11.0, "a": 0.4, "b": 12.0}
 GAMMA_GAMMA = {"p": 6.0, "q": 4.0, "gamma": 40.0}
 
 INDUSTRIES = ("retail", "construction", "hospitality", "manufacturing", "healthcare",
@@ -108,7 +108,8 @@ def make_people(rng: np.random.Generator, n: int, acquisition_days: float) -> Pe
     lam = rng.gamma(BGNBD["r"], 1.0 / BGNBD["alpha"], n)
     p_drop = rng.beta(BGNBD["a"], BGNBD["b"], n)
     nu = rng.gamma(GAMMA_GAMMA["q"], 1.0 / GAMMA_GAMMA["gamma"], n)
-    value = np.log(lam) + 0.7 * np.log(GAMMA_GAMMA["p"] / nu) - 0.4 * np.log(p_drop)
+    # dropout barely moves next-year value when it is rare (Beta(0.4, 12)), so it weighs little
+    value = np.log(lam) + 0.7 * np.log(GAMMA_GAMMA["p"] / nu) - 0.1 * np.log(p_drop)
     rank = np.argsort(np.argsort(value))
     z = ndtri((rank + 0.5) / n)
     is_business = rng.random(n) < expit(np.log(0.45 / 0.55) + 0.35 * z)

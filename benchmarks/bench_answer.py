@@ -17,6 +17,7 @@ conversion AUC against the true probabilities' AUC.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -92,13 +93,20 @@ print(json.dumps(out))
 """
 
 
+def generator_tag() -> str:
+    """Short hash of the demo generator's source: a changed generator never reuses old data."""
+    src = sorted((Path(__file__).resolve().parents[1] / "src" / "outsidein" / "warehouse")
+                 .glob("demo*.py"))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in src)).hexdigest()[:8]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="20,000 customers instead of 1,000,000")
     ap.add_argument("--customers", type=int, default=None)
     args = ap.parse_args()
     n = args.customers or (20_000 if args.quick else 1_000_000)
-    root = DATA / f"answer_ws_{n}_{SEED}"
+    root = DATA / f"answer_ws_{n}_{SEED}_{generator_tag()}"
     setup: dict = {"reused": True}
     if not (root / "bench-ready").exists():
         DATA.mkdir(parents=True, exist_ok=True)

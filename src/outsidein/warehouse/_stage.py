@@ -35,6 +35,16 @@ class Source:
     close: Callable[[], None] = field(default=lambda: None)
 
 
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether *exc* is DuckDB reporting a Ctrl-C inside a query.
+
+    DuckDB raises ``InterruptException`` from some calls and a plain
+    ``RuntimeError('Query interrupted')`` from others (seen with 1.5 on INSERT).
+    """
+    return isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
+
+
 def file_format(path: Path) -> str:
     """``csv``, ``parquet`` or ``jsonl`` from the file name (``.gz`` allowed for text)."""
     suffixes = [s.lower() for s in path.suffixes]
@@ -86,9 +96,11 @@ def file_source(con: Any, path: Path) -> Source:
         # the temp table's rowid is the 0-based row number in file order
         con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {reader}")
         columns = columns_of(con, RAW)
-    except duckdb.InterruptException:
-        raise KeyboardInterrupt from None
-    except duckdb.Error as exc:
+    except (duckdb.Error, RuntimeError) as exc:
+        if is_interrupt(exc):
+            raise KeyboardInterrupt from None
+        if not isinstance(exc, duckdb.Error):
+            raise
         raise unreadable(path.name, fmt, exc) from exc
     return Source(f"(SELECT rowid + 1 AS _row, * FROM {RAW})", columns, fmt,
                   close=lambda: con.execute(f"DROP TABLE IF EXISTS {RAW}"))

@@ -234,9 +234,11 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
             try:
                 rows_read = int(con.execute(
                     f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {sql}").fetchone()[0])
-            except duckdb.InterruptException:
-                raise KeyboardInterrupt from None
-            except duckdb.Error as exc:
+            except (duckdb.Error, RuntimeError) as exc:
+                if _stage.is_interrupt(exc):
+                    raise KeyboardInterrupt from None
+                if not isinstance(exc, duckdb.Error):
+                    raise
                 raise _stage.unreadable(name, src.fmt, exc) from exc
         finally:
             src.close()
@@ -272,7 +274,7 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
     except BaseException as exc:
         if began:
             target.rollback()
-        if isinstance(exc, duckdb.InterruptException):  # Ctrl-C inside a DuckDB query
+        if _stage.is_interrupt(exc):  # Ctrl-C inside a DuckDB query
             raise KeyboardInterrupt from None
         raise
     finally:

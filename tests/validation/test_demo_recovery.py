@@ -5,7 +5,8 @@ knows each customer's true expected revenue in the year after the data end
 (``truth_customers.expected_revenue_52w``).  Checks:
 
 * the fitted BG/NBD parameters are within 3 standard errors of the
-  generator's (3 000 customers, seed 7);
+  generator's (3 000 customers, seed 7), and so are the Gamma-Gamma spend
+  parameters (fitted on purchases, returns excluded);
 * the CLV ranking agrees with the true value on customers with history
   (a repeat purchase): Spearman >= 0.8 (the issue's target) between the
   predicted CLV and the true expected revenue of the next 52 weeks, on a
@@ -72,6 +73,14 @@ def test_bgnbd_parameters_recovered_within_three_standard_errors(demo) -> None:
     for k in ("r", "alpha", "a", "b"):
         gap = abs(fit.params[k] - planted[k]) / fit.standard_errors[k]
         assert gap <= 3, f"{k}: fitted {fit.params[k]:.4g}, planted {planted[k]}, {gap:.1f} SE"
+
+
+def test_spend_parameters_recovered_within_three_standard_errors(demo) -> None:
+    fit, truth, _ = demo
+    planted = _truth(truth, "gamma_gamma")
+    for k in ("p", "q", "gamma"):
+        gap = abs(fit.spend_params[k] - planted[k]) / fit.spend_standard_errors[k]
+        assert gap <= 3, f"{k}: fitted {fit.spend_params[k]:.4g}, planted {planted[k]}, {gap:.1f} SE"
 
 
 def test_clv_ranking_agrees_with_the_true_value(demo_20k) -> None:

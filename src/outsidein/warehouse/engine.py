@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from outsidein.errors import ConfigError, MissingDataError
+from outsidein.errors import ConfigError, ConflictError, MissingDataError
 
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
@@ -36,8 +36,7 @@ class Warehouse:
     def connect(cls, ws: Workspace) -> Warehouse:
         backend = ws.config.warehouse_backend
         if backend == "duckdb":
-            con = ibis.duckdb.connect(str(ws.warehouse_path))
-            return cls(con=con, backend=backend, root=ws.root)
+            return cls(con=_connect_duckdb(ws.warehouse_path), backend=backend, root=ws.root)
         if backend == "pyspark":
             spark = spark_session(ws.config.spark_master, ws.root / "spark-warehouse")
             con = ibis.pyspark.connect(spark)
@@ -87,6 +86,21 @@ class Warehouse:
             self.con.disconnect()
         except Exception:  # pragma: no cover - closing is best effort
             log.debug("warehouse disconnect failed", exc_info=True)
+
+
+def _connect_duckdb(path: Path) -> Any:
+    """Open the DuckDB warehouse file; a file locked by another process gets a clear error."""
+    import duckdb
+
+    try:
+        return ibis.duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise ConflictError(
+            f"warehouse {path} is in use by another process (DuckDB allows one writer: "
+            "a running 'outsidein serve', a load or a notebook); wait for it to finish "
+            "or stop it, then try again") from exc
 
 
 _SPARK: Any = None

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -72,6 +73,17 @@ def print_json(payload: Any) -> None:
     """Print *payload* as JSON (NaN/inf become null; dates ISO)."""
     text = json.dumps(_clean(json.loads(json.dumps(payload, default=_default))), indent=2)
     typer.echo(text)
+
+
+STEP_COLOURS = {"ok": "green", "skipped": "yellow", "missing_data": "yellow"}
+
+
+def print_pipeline(report: Any) -> None:
+    """One line per analysis step of a ``PipelineReport``: status, name, time, message."""
+    for s in report.steps:
+        colour = STEP_COLOURS.get(s.status, "red")
+        console.print(f"[{colour}]{s.status:>12}[/] {s.name} ({s.seconds:.1f} s) "
+                      f"{escape(s.message)}", highlight=False)
 
 
 @contextmanager

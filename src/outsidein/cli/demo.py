@@ -6,7 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
-from outsidein.cli._common import JSON_OPTION, State, console, print_json, progress
+from outsidein.cli._common import (
+    JSON_OPTION,
+    State,
+    console,
+    print_json,
+    print_pipeline,
+    progress,
+)
 from outsidein.services.demo_people import DEMO_PASSWORD
 
 PEOPLE_HINT = "advocate@demo.outsidein, marketing@demo.outsidein, admin@demo.outsidein"
@@ -76,9 +83,5 @@ def register(app: typer.Typer) -> None:
 def _print(report: Any, pipeline: Any, path: Any) -> None:
     console.print(report.summary(), highlight=False)
     if pipeline is not None:
-        for s in pipeline.steps:
-            colour = {"ok": "green", "skipped": "yellow", "missing_data": "yellow"}.get(
-                s.status, "red")
-            console.print(f"[{colour}]{s.status:>12}[/] {s.name} ({s.seconds:.1f} s) "
-                          f"{s.message}", highlight=False)
+        print_pipeline(pipeline)
     console.print(f"report: [bold]{path}[/]")

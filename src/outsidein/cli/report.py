@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from outsidein.cli._common import JSON_OPTION, console, print_json, progress, workspace
+from outsidein.cli._common import (
+    JSON_OPTION,
+    console,
+    print_json,
+    print_pipeline,
+    progress,
+    workspace,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -27,10 +34,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({**result.to_dict(), "report": str(path)})
         else:
-            for s in result.steps:
-                colour = {"ok": "green", "skipped": "yellow", "missing_data": "yellow"}.get(
-                    s.status, "red")
-                console.print(f"[{colour}]{s.status:>12}[/] {s.name} ({s.seconds:.1f} s) {s.message}")
+            print_pipeline(result)
             console.print(f"report: [bold]{path}[/]")
         if not result.ok:
             raise typer.Exit(1)

@@ -7,6 +7,7 @@ Each area registers its commands from its own module (``outsidein.cli.<area>``).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,7 +21,8 @@ from outsidein.errors import OutsideInError
 
 app = typer.Typer(
     name="outsidein",
-    help="Outside-In: integrated customer data, the five crucial questions, and shared customer truth.",
+    help=("Outside-In: integrated customer data, the five crucial questions, "
+          "and shared customer truth."),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -49,8 +51,30 @@ def _register_all() -> None:
 _register_all()
 
 
+def _setup_logging() -> None:
+    """Library warnings as one plain line each on stderr; tracebacks only with OUTSIDEIN_DEBUG."""
+    debug = bool(os.environ.get("OUTSIDEIN_DEBUG"))
+
+    class _Plain(logging.Formatter):
+        def formatException(self, ei: object) -> str:  # noqa: N802 - logging's name
+            return super().formatException(ei) if debug else ""  # type: ignore[arg-type]
+
+        def format(self, record: logging.LogRecord) -> str:
+            if not debug:
+                record.exc_info, record.exc_text = None, None
+            return super().format(record)
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Plain("%(levelname)s: %(message)s"))
+    root = logging.getLogger("outsidein")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.propagate = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point with the error-to-exit-code mapping."""
+    _setup_logging()
     try:
         rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int) and rc:
@@ -58,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     except OutsideInError as exc:
         if os.environ.get("OUTSIDEIN_DEBUG"):
             raise
-        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Abort:
         console_err.print("[red]aborted[/]")

@@ -101,7 +101,7 @@ def run_analyses(ws: Workspace, progress: Progress | None = None,
         except OutsideInError as exc:
             status = "missing_data" if isinstance(exc, MissingDataError) else "failed"
             message = str(exc)
-            log.warning("step %s: %s", step.name, exc)
+            log.info("step %s: %s", step.name, exc)  # the report carries the message
         results.append(StepResult(step.name, status, round(time.perf_counter() - t0, 2), message))
         if progress and task is not None:
             progress.update(task, total=1, completed=1)

@@ -305,7 +305,8 @@ def _customer_value(ws: Workspace) -> tuple[Any, str | None]:
         try:
             run(ws)
         except Exception as exc:  # the answers still stand on realised profit
-            log.warning("customer value failed: %s", exc, exc_info=True)
+            log.warning("customer value failed: %s", exc)
+            log.debug("customer value failure", exc_info=True)
             return None, (f"customer value could not be computed ({type(exc).__name__}: {exc}); "
                           "run 'outsidein value fit'; answers use realised profit meanwhile")
         if is_empty(wh, "customer_value"):

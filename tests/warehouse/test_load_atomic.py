@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from outsidein.warehouse.load import load_file
+from outsidein.warehouse.rollup import SPECS as ROLLUPS
 from outsidein.warehouse.schema import LOADS, QUARANTINE, TABLES
 from outsidein.workspace import Workspace
 
@@ -57,7 +58,7 @@ def snapshot(root: Path) -> dict[str, tuple]:
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     try:
         out = {}
-        for name in (*TABLES, QUARANTINE.name, LOADS.name):
+        for name in (*TABLES, QUARANTINE.name, LOADS.name, *(s.name for s in ROLLUPS)):
             out[name] = con.execute(
                 f"SELECT count(*), md5(coalesce(string_agg(CAST(x AS VARCHAR), '|' "
                 f"ORDER BY CAST(x AS VARCHAR)), '')) FROM (SELECT t AS x FROM {name} t)"

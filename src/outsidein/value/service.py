@@ -47,6 +47,7 @@ from outsidein.value.scoring import (
     score_summary,
     write_table,
 )
+from outsidein.warehouse import rollup
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -166,11 +167,10 @@ def _orders(wh: Warehouse) -> ir.Table:
         raise MissingDataError(
             "customer value needs order lines, and table 'order_lines' is empty; load them with "
             "'outsidein load order_lines FILE' (or run 'outsidein demo')")
-    lines = wh.table("order_lines")
     # Transactions are purchases: return lines (negative quantity) would make a day's spend
     # negative and break the Gamma-Gamma spend model; returns still lower CLV through the
     # company margin rate, which nets them (see company_margin).
-    return lines.filter(~lines.is_return.fill_null(False) & (lines.quantity > 0))
+    return rollup.purchases(wh.table("order_lines"))
 
 
 def _observation_end(orders: ir.Table) -> datetime:
@@ -178,14 +178,14 @@ def _observation_end(orders: ir.Table) -> datetime:
     return pd.Timestamp(value).to_pydatetime()
 
 
-def _summary(orders: ir.Table, *, time_unit: str, observation_end: datetime,
+def _summary(wh: Warehouse, *, time_unit: str, observation_end: datetime,
              calibration_end: datetime | None = None) -> ir.Table:
-    from outsidein.warehouse.summary import customer_summary
-
+    """The purchase summary, from the ``purchase_days`` rollup (rebuilt first if stale)."""
+    rollup.ensure_current(wh)
     if calibration_end is None:
-        return customer_summary(orders, observation_end=observation_end, time_unit=time_unit)
-    return customer_summary(orders, calibration_end=calibration_end,
-                            holdout_end=observation_end, time_unit=time_unit)
+        return rollup.purchase_summary(wh, observation_end=observation_end, time_unit=time_unit)
+    return rollup.purchase_summary(wh, calibration_end=calibration_end,
+                                   holdout_end=observation_end, time_unit=time_unit)
 
 
 # -- fit ----------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def fit_value(
     steps("summarising customers")
     obs_end = _observation_end(orders)
     cal_end = _calibration_end(obs_end, calibration_end, holdout_weeks)
-    summary = _summary(orders, time_unit=unit, observation_end=obs_end, calibration_end=cal_end)
+    summary = _summary(wh, time_unit=unit, observation_end=obs_end, calibration_end=cal_end)
     steps.done()
     steps(f"fitting {model} and gamma-gamma")
     tm, sm, counts = _fit_models(summary, model)
@@ -431,7 +431,7 @@ def score_value(
     steps = Steps(progress, "scoring customer value", 4)
     steps("summarising customers")
     orders = _orders(wh)
-    summary = _summary(orders, time_unit=fit.time_unit, observation_end=_observation_end(orders))
+    summary = _summary(wh, time_unit=fit.time_unit, observation_end=_observation_end(orders))
     stage = "_customer_value_summary"
     staged = write_table(wh, stage, summary.select(*SUMMARY_COLUMNS), scratch=True)
     margin = company_margin(wh)

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from outsidein.errors import ConfigError, DataValidationError
-from outsidein.warehouse import _stage
+from outsidein.warehouse import _stage, rollup
 from outsidein.warehouse.quality import lit, q, resolve_columns, typed_select_sql
 from outsidein.warehouse.schema import LOADS, QUARANTINE, TableSpec, table_spec
 
@@ -481,6 +481,10 @@ class _DuckTarget(_Target):
             con.execute("RESET preserve_insertion_order")
         con.execute("INSERT INTO main.customers (customer_id, first_seen, is_stub) "
                     + stubs_select())
+        if spec.name == rollup.SOURCE:  # same transaction: the rollup moves with the lines
+            total = _count(con, f"main.{q(spec.name)}")
+            rollup.add_lines(con, f"SELECT {cols} FROM {new_rows_sql()}",
+                             rows_before=total - loaded)
         return loaded
 
     def write_bookkeeping(self, report: LoadReport, *, digest: str, started: datetime,

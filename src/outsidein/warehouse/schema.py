@@ -241,8 +241,10 @@ def ensure_schema(wh: Warehouse) -> None:
     if wh.backend == "pyspark":  # external Parquet tables, see warehouse._spark
         register_spark_tables(wh)
         return
+    from outsidein.warehouse.rollup import SPECS as ROLLUP_SPECS
+
     existing = set(wh.con.list_tables())
-    for spec in (*TABLES.values(), QUARANTINE, LOADS):
+    for spec in (*TABLES.values(), QUARANTINE, LOADS, *ROLLUP_SPECS):
         if spec.name not in existing:
             wh.con.create_table(spec.name, schema=spec.ibis_schema())
 

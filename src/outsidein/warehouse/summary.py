@@ -131,7 +131,22 @@ def customer_summary(
             raise DataValidationError(
                 f"customer_summary needs column {col!r}; the table has "
                 f"{', '.join(orders.columns)}; pass customer_col/time_col/value_col")
-    unit = UNIT_DAYS[time_unit]
+    periods = purchase_periods(orders, freq=freq, customer_col=customer_col,
+                               time_col=time_col, value_col=value_col)
+    return summary_from_periods(periods, freq=freq, time_unit=time_unit,
+                                observation_end=observation_end,
+                                calibration_end=calibration_end, holdout_end=holdout_end)
+
+
+def purchase_periods(orders: ir.Table, *, freq: str = "D", customer_col: str = "customer_id",
+                     time_col: str = "ts", value_col: str = "revenue") -> ir.Table:
+    """One row per customer and purchase period: the first of the summary's two levels.
+
+    Columns ``customer_id, period, value`` (integer cents), ``first_ts, last_ts``.
+    ``period`` is the epoch day (``freq="D"``) or the Monday-week number
+    (``"W"``).  This is the expensive level (about one group per order); the
+    warehouse keeps it for days in ``purchase_days`` (:mod:`outsidein.warehouse.rollup`).
+    """
     ts = orders[time_col]
     if ts.type().is_date():
         ts = ts.cast("timestamp")
@@ -140,8 +155,47 @@ def customer_summary(
                           period=_period_of_day(day, freq),
                           value=(orders[value_col].cast("float64") * 100).round().cast("int64"),
                           ts=ts)
-    periods = lines.group_by(["customer_id", "period"]).aggregate(
+    return lines.group_by(["customer_id", "period"]).aggregate(
         value=lines.value.sum(), first_ts=lines.ts.min(), last_ts=lines.ts.max())
+
+
+def periods_from_days(days: ir.Table, freq: str = "D") -> ir.Table:
+    """Purchase periods from day rows (``customer_id, day, value_cents, first_ts, last_ts``).
+
+    Days roll up exactly into Monday weeks (sums, minima and maxima compose).
+    """
+    if freq not in ("D", "W"):
+        raise DataValidationError(f"freq {freq!r}: expected 'D' (days) or 'W' (weeks)")
+    p = days.select(customer_id=days.customer_id, period=_period_of_day(days.day, freq),
+                    value=days.value_cents, first_ts=days.first_ts, last_ts=days.last_ts)
+    if freq == "D":
+        return p
+    return p.group_by(["customer_id", "period"]).aggregate(
+        value=p.value.sum(), first_ts=p.first_ts.min(), last_ts=p.last_ts.max())
+
+
+def summary_from_periods(
+    periods: ir.Table,
+    *,
+    freq: str = "D",
+    time_unit: str = "weeks",
+    observation_end: str | date | datetime | None = None,
+    calibration_end: str | date | datetime | None = None,
+    holdout_end: str | date | datetime | None = None,
+) -> ir.Table:
+    """The second level of :func:`customer_summary`, from :func:`purchase_periods` rows.
+
+    Same parameters and result as :func:`customer_summary`; with
+    :func:`periods_from_days` it reads the warehouse's ``purchase_days``
+    rollup instead of the order lines (one group per customer instead of one
+    per order: about 5x less work).
+    """
+    if time_unit not in UNIT_DAYS:
+        raise DataValidationError(
+            f"time_unit {time_unit!r}: expected one of {', '.join(UNIT_DAYS)}")
+    if freq not in ("D", "W"):
+        raise DataValidationError(f"freq {freq!r}: expected 'D' (days) or 'W' (weeks)")
+    unit = UNIT_DAYS[time_unit]
 
     def end_period(value: Any, name: str) -> Any:
         if value is None:

@@ -215,11 +215,38 @@ def test_load_frame_reconciles_and_records_the_load(workspace):
     assert rows(workspace, "SELECT file, rows_read FROM loads") == [("demo:prospects", 3)]
 
 
-def test_ragged_csv_names_the_offending_line(workspace, tmp_path):
-    path = write(tmp_path, "r.csv", [HEADER, GOOD[0], "o2,c1,p1,2024-01-01,1,2,extra,more"])
-    with pytest.raises(DataValidationError, match="CSV Error on Line: 3"):
+def test_ragged_csv_lines_are_quarantined_with_their_row_numbers(workspace, tmp_path):
+    path = write(tmp_path, "r.csv", [
+        HEADER,
+        GOOD[0],                                  # row 1
+        "o2,c1,p1,2024-01-01,1,2,extra,more",     # row 2: two fields too many
+        "o3,c1,p1,2024-01-02,1",                  # row 3: one field short
+        "o4,c2,p1,2024-01-03,1,5",                # row 4
+        "o6,c2,p1,not-a-date,1,5",                # row 5: a rule fails, numbered after rejects
+        "o7,c3,p1,2024-01-05,2,7.5",              # row 6
+        'o5,c2,p1,2024-01-04,1,"oops',            # row 7: an unclosed quote ...
+        "o8,c3,p1,2024-01-06,1,1",                # ... swallows the rest of the file
+    ])
+    r = load_file(workspace, "order_lines", path)
+    assert (r.rows_read, r.loaded, r.quarantined, r.duplicates) == (7, 3, 4, 0)
+    assert reconciles(r)
+    q = quarantined(workspace)
+    assert [row[0] for row in q] == [2, 3, 5, 7]
+    assert "too many columns" in q[0][2] and "Found: 8" in q[0][2]
+    assert json.loads(q[0][3]) == {"line": "o2,c1,p1,2024-01-01,1,2,extra,more"}
+    assert "missing columns" in q[1][2]
+    assert q[2][1] == "ts"
+    assert "unterminated quote" in q[3][2] and "o8,c3" in json.loads(q[3][3])["line"]
+    assert sorted(x[0] for x in rows(workspace, "SELECT order_id FROM order_lines")) == [
+        "o1", "o4", "o7"]
+
+
+def test_a_csv_with_no_readable_line_is_a_clear_error(workspace, tmp_path):
+    path = write(tmp_path, "r.csv", [HEADER, "a;b;c", "d;e;f"])
+    with pytest.raises(DataValidationError, match="r.csv: no line could be read as CSV"):
         load_file(workspace, "order_lines", path)
     assert rows(workspace, "SELECT count(*) FROM order_lines") == [(0,)]
+    assert rows(workspace, "SELECT count(*) FROM quarantine") == [(0,)]
 
 
 def test_malformed_jsonl_is_a_clear_error(workspace, tmp_path):

@@ -23,16 +23,27 @@ FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", "
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 FRAME_VIEW = "_oi_src_frame"
 RAW = "temp._oi_raw"
+#: where DuckDB's CSV reader puts the lines it cannot parse (``store_rejects``)
+REJECTS = "_oi_rejects"
+REJECT_SCANS = "_oi_reject_scans"
+REJECT_OFFSETS = "temp._oi_reject_offsets"
 
 
 @dataclass
 class Source:
-    """An input as an SQL relation: ``sql`` has ``_row`` plus the source's ``columns``."""
+    """An input as an SQL relation: ``sql`` has ``_row`` plus the source's ``columns``.
+
+    ``rejects``, for a CSV with lines the reader cannot parse (wrong number of
+    fields, an unclosed quote, bad encoding), is a relation of those lines:
+    ``_row`` (their data row number), ``_col``, ``_reason`` and ``_raw`` (the
+    line as JSON); the loader quarantines them like rows that fail a rule.
+    """
 
     sql: str
     columns: dict[str, str]
     fmt: str
     close: Callable[[], None] = field(default=lambda: None)
+    rejects: str | None = None
 
 
 def is_interrupt(exc: BaseException) -> bool:
@@ -82,6 +93,7 @@ def file_source(con: Any, path: Path) -> Source:
             reader = _explicit_csv(path) or (
                 f"read_csv({p}, all_varchar=true, header=true, auto_detect=true, "
                 "sample_size=20480)")
+            reader = reader[:-1] + _csv_rejects_options() + ")"
         elif fmt == "parquet":
             reader = f"read_parquet({p})"
         else:
@@ -97,13 +109,73 @@ def file_source(con: Any, path: Path) -> Source:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {reader}")
         columns = columns_of(con, RAW)
     except (duckdb.Error, RuntimeError) as exc:
+        _drop_rejects(con)
         if is_interrupt(exc):
             raise KeyboardInterrupt from None
         if not isinstance(exc, duckdb.Error):
             raise
         raise unreadable(path.name, fmt, exc) from exc
-    return Source(f"(SELECT rowid + 1 AS _row, * FROM {RAW})", columns, fmt,
-                  close=lambda: con.execute(f"DROP TABLE IF EXISTS {RAW}"))
+
+    def close() -> None:
+        con.execute(f"DROP TABLE IF EXISTS {RAW}")
+        _drop_rejects(con)
+
+    numbered = f"(SELECT rowid + 1 AS _row, * FROM {RAW})"
+    if fmt != "csv" or not _count(con, REJECTS):
+        _drop_rejects(con)
+        return Source(numbered, columns, fmt, close=close)
+    if not _count(con, RAW):
+        first = con.execute(f"SELECT error_message FROM {REJECTS} ORDER BY line LIMIT 1"
+                            ).fetchone()[0]
+        close()
+        raise DataValidationError(
+            f"{path.name}: no line could be read as CSV (first problem: {first}); check the "
+            "delimiter and quoting, so that every row has as many fields as the header")
+    return Source(_renumbered(con), columns, fmt, close=close, rejects=_rejects_sql())
+
+
+def _count(con: Any, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def _drop_rejects(con: Any) -> None:
+    for t in (REJECTS, REJECT_SCANS, REJECT_OFFSETS):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _csv_rejects_options() -> str:
+    return (f", store_rejects=true, rejects_table={lit(REJECTS)}, "
+            f"rejects_scan={lit(REJECT_SCANS)}, rejects_limit=0")
+
+
+def _renumbered(con: Any) -> str:
+    """Data row numbers of the parsed rows when some lines were rejected in between.
+
+    The k-th parsed row is data row k + (rejected lines before it): with the
+    rejected rows r_1 < r_2 < ..., that is k + #{j : r_j - j < k}; an ASOF join
+    finds the largest such j.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_reject_offsets AS "
+                f"SELECT off, max(j) AS j FROM (SELECT line - 1 - row_number() OVER "
+                f"(ORDER BY line) AS off, row_number() OVER (ORDER BY line) AS j "
+                f"FROM (SELECT DISTINCT line FROM {REJECTS})) GROUP BY off")
+    return (f"(SELECT r.k + coalesce(o.j, 0) AS _row, r.* EXCLUDE (k) FROM "
+            f"(SELECT rowid + 1 AS k, * FROM {RAW}) r "
+            f"ASOF LEFT JOIN {REJECT_OFFSETS} o ON r.k > o.off)")
+
+
+def _rejects_sql() -> str:
+    """The rejected lines as quarantine rows: ``_row, _col, _reason, _raw``."""
+    return (f"(SELECT line - 1 AS _row, "
+            f"CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') THEN '(line)' "
+            f"ELSE coalesce(column_name, '(line)') END AS _col, "
+            f"'unreadable CSV line: ' || lower(CAST(error_type AS VARCHAR)) || ' (' || "
+            f"error_message || CASE WHEN error_type = 'UNQUOTED VALUE' THEN '; the rest of the "
+            f"file, up to the next quote, was read as this one line' ELSE '' END || ')' "
+            f"AS _reason, "
+            f"CAST(to_json({{'line': csv_line}}) AS VARCHAR) AS _raw FROM {REJECTS} "
+            # a line with several extra fields is reported once per field: keep the last
+            f"QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx DESC) = 1)")
 
 
 def _explicit_csv(path: Path) -> str | None:

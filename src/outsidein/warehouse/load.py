@@ -234,6 +234,8 @@ def _run(ws: Workspace, spec: TableSpec, *, label: str, digest: str,
             try:
                 rows_read = int(con.execute(
                     f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {sql}").fetchone()[0])
+                if src.rejects:
+                    rows_read += _add_rejects(con, src.rejects, failures)
             except (duckdb.Error, RuntimeError) as exc:
                 if _stage.is_interrupt(exc):
                     raise KeyboardInterrupt from None
@@ -289,6 +291,23 @@ LOAD_MEMORY_LIMIT = os.environ.get("OUTSIDEIN_LOAD_MEMORY_LIMIT", "2GB")
 SKIP = "temp._oi_skip"
 STUBS = "temp._oi_stubs"
 TEMP_TABLES = ("_oi_raw", "_oi_typed", "_oi_fail", "_oi_dups", "_oi_skip", "_oi_stubs")
+
+
+def _add_rejects(con: Any, rejects: str, failures: list[tuple[str, str]]) -> int:
+    """Put the lines the reader could not parse into the typed table as failed rows.
+
+    Each distinct (column, reason) becomes one more failure kind after the
+    rules' own, so counting, reasons and quarantine treat them like any other
+    bad row.  Returns the number of lines added.
+    """
+    kinds = con.execute(f"SELECT DISTINCT _col, _reason FROM {rejects} ORDER BY 1, 2").fetchall()
+    first = len(failures) + 1
+    failures.extend((str(c), str(r)) for c, r in kinds)
+    mapping = ", ".join(f"({lit(c)}, {lit(r)}, {i})" for i, (c, r) in enumerate(kinds, first))
+    return int(con.execute(
+        f"INSERT INTO {TYPED} (_row, _fail, _raw) SELECT j._row, m.id, j._raw FROM {rejects} j "
+        f"JOIN (VALUES {mapping}) m(c, r, id) ON j._col = m.c AND j._reason = m.r"
+    ).fetchone()[0])
 
 
 def _count(con: Any, table: str) -> int:

@@ -33,7 +33,8 @@ from outsidein.value import BetaGeo, ParetoNBD  # noqa: E402
 from outsidein.value._simulate import simulate_bgnbd, simulate_pareto  # noqa: E402
 
 FULL = 1_000_000
-PEER_TIMEOUT_S = 900  # lifetimes' Pareto/NBD on 1M takes minutes; beyond this the ratio is a lower bound
+#: lifetimes' Pareto/NBD on 1M takes minutes; beyond this the ratio is a lower bound
+PEER_TIMEOUT_S = 900
 BG_PARAMS = {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259}
 PARETO_PARAMS = {"r": 0.5534, "alpha": 10.5776, "s": 0.6061, "beta": 11.6650}
 

@@ -61,7 +61,8 @@ def chromium_path() -> str:
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
         if os.environ.get("CI"):
-            pytest.fail("chromium not installed: 'make test' installs it as root (apt-get install chromium)")
+            pytest.fail("chromium not installed: 'make test' installs it as root "
+                        "(apt-get install chromium)")
         pytest.skip("browser tests need Debian's chromium (apt-get install chromium)")
     return path
 

@@ -66,7 +66,9 @@ def read_config(folder: Path) -> Config:
     except FileNotFoundError:
         raise
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or run 'outsidein init' again") from exc
+        raise ConfigError(
+            f"{path}: not valid TOML ({exc}); fix the file or run 'outsidein init' again"
+        ) from exc
     wh = doc.get("warehouse", {})
     st = doc.get("store", {})
     an = doc.get("analysis", {})

@@ -80,7 +80,8 @@ def test_spend_parameters_recovered_within_three_standard_errors(demo) -> None:
     planted = _truth(truth, "gamma_gamma")
     for k in ("p", "q", "gamma"):
         gap = abs(fit.spend_params[k] - planted[k]) / fit.spend_standard_errors[k]
-        assert gap <= 3, f"{k}: fitted {fit.spend_params[k]:.4g}, planted {planted[k]}, {gap:.1f} SE"
+        assert gap <= 3, (
+            f"{k}: fitted {fit.spend_params[k]:.4g}, planted {planted[k]}, {gap:.1f} SE")
 
 
 def test_clv_ranking_agrees_with_the_true_value(demo_20k) -> None:

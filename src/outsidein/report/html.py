@@ -91,12 +91,14 @@ def build_report(ws: Workspace, path: Path | None = None) -> Path:
 <title>Outside-In report — {html.escape(ws.root.name)}</title>
 <script>{get_plotlyjs()}</script>
 <style>
-body{{font-family:system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem 2rem;color:#1d2733}}
+body{{font-family:system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem 2rem;
+  color:#1d2733}}
 h1{{margin-bottom:0}} h2{{border-bottom:2px solid #1f6feb;padding-bottom:.2rem;margin-top:2.5rem}}
 .summary{{font-size:1.05rem;background:#eef4ff;padding:.6rem .8rem;border-radius:6px}}
 table.tbl{{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}}
 table.tbl th,table.tbl td{{padding:.25rem .6rem;border-bottom:1px solid #dde;text-align:right}}
-table.tbl th{{background:#f4f6f9}} table.tbl td:first-child,table.tbl th:first-child{{text-align:left}}
+table.tbl th{{background:#f4f6f9}}
+table.tbl td:first-child,table.tbl th:first-child{{text-align:left}}
 nav ul{{columns:2;padding-left:1.2rem}} .muted{{color:#667}}
 </style></head><body>
 <h1>Outside-In report</h1><p class="muted">workspace {html.escape(str(ws.root))} · built {stamp}</p>

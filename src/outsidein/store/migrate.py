@@ -1,4 +1,4 @@
-"""Run the store's Alembic migrations programmatically (``outsidein init`` calls :func:`upgrade`)."""
+"""Run the store's Alembic migrations in code (``outsidein init`` calls :func:`upgrade`)."""
 
 from __future__ import annotations
 

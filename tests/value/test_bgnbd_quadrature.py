@@ -10,8 +10,8 @@ from outsidein.value import BetaGeo, ModifiedBetaGeo
 from outsidein.value._bgnbd import _given_alive_by_quadrature
 
 
-def exact_given_alive(t: float, x: float, big_t: float, r: float, alpha: float, a: float,
-                      b: float, k: int = 0) -> float:
+def exact_given_alive(t: float, x: float, big_t: float, r: float, alpha: float,
+                      a: float | str, b: float, k: int = 0) -> float:
     """E[purchases in t | alive] from the Euler-transformed closed form at 40 digits."""
     with mpmath.workdps(40):
         t, x, big_t, r, alpha, a, b = map(mpmath.mpf, (t, x, big_t, r, alpha, a, b))
@@ -72,3 +72,16 @@ def test_expected_purchases_in_the_corner_are_exact_and_grow_with_the_horizon(mo
     k = 1 if model is ModifiedBetaGeo else 0
     assert e[2] == pytest.approx(alive * exact_given_alive(104.0, 3, 10.0, 11.5, 0.25, 18.0,
                                                            163.0, k), rel=1e-10)
+
+
+@pytest.mark.parametrize("a", [1.0, 1 + 1e-7, 1 - 1e-5, 1 + 5e-4])
+def test_expected_purchases_are_exact_where_a_is_near_one(a):
+    """a = 1 is a removable singularity of the closed form: it cancelled to 1e-5 there."""
+    m = BetaGeo()
+    m.params_ = {"r": 0.0625, "alpha": 152.0, "a": a, "b": 139.0}
+    e = m.expected_purchases([34.0, 34.0625], 0, 0.0, 1.0)
+    assert e[1] > e[0]  # the horizon grows: so must the expectation (Hypothesis found a drop)
+    alive = m.prob_alive(0, 0.0, 1.0)[0]
+    at = a if a != 1.0 else "1.0000000000000000000000001"  # the limit, at 40 digits
+    assert e[0] == pytest.approx(alive * exact_given_alive(34.0, 0, 1.0, 0.0625, 152.0, at,
+                                                           139.0), rel=1e-11)

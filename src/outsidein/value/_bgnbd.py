@@ -101,24 +101,17 @@ class _BetaGeoFamily(BaseModel):
         r, alpha, a, b = self._vec()
         t, x, tx, big_t = _broadcast(t, frequency, recency, T)
         k = self._shift
-        if abs(a - 1) < 1e-9:  # removable singularity of the closed form at a = 1
-            a = 1 + 1e-9
-        z = t / (alpha + big_t + t)
-        c = a + b + x + k - 1
-        # Euler: (1-z)^(r+x) 2F1(r+x, b+x+k; c; z) = (1-z)^(a-1) 2F1(c-r-x, a-1; c; z)
-        first = a + b + k - 1 - r
-        f = hyp2f1(first, a - 1, c, z) if abs(first) > 1e-12 else np.ones_like(z)
-        log1mz = np.log1p(-z)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            bracket = np.where(f > 0, -np.expm1((a - 1) * log1mz + np.log(np.abs(f))),
-                               1 - np.exp((a - 1) * log1mz) * f)
-            # E[purchases | alive] = (c/(a-1)) * bracket; it lies in [0, (r+x) t/(alpha+T)]
-            given_alive = c / (a - 1) * bracket
-        top = (r + x) * t / (alpha + big_t)
-        bad = ~np.isfinite(given_alive) | (given_alive < 0) | (given_alive > top * (1 + 1e-8))
-        if np.any(bad):  # scipy's hyp2f1 fails in corners (c-a-b integer, z near 1 ...)
-            given_alive[bad] = _given_alive_by_quadrature(
-                t[bad], x[bad], big_t[bad], r, alpha, a, b + k)
+        # the closed form divides by a - 1 and loses about c / |a - 1| ulps (c = a+b+x+k-1):
+        # where that exceeds _CANCELLATION (a near 1, or huge x) the quadrature takes over
+        near = a + b + x + k - 1 > _CANCELLATION * abs(a - 1)
+        given_alive = np.empty_like(t)
+        if np.any(near):
+            given_alive[near] = _given_alive_by_quadrature(t[near], x[near], big_t[near],
+                                                           r, alpha, a, b + k)
+        if not np.all(near):
+            far = ~near
+            given_alive[far] = _given_alive_closed_form(t[far], x[far], big_t[far],
+                                                        r, alpha, a, b, k)
         value = given_alive * expit(-self._log_odds_dead(x, tx, big_t))
         return np.where(t > 0, np.clip(value, 0.0, None), 0.0)
 
@@ -209,8 +202,36 @@ class ModifiedBetaGeo(_BetaGeoFamily):
     _paper = "MBG/NBD"
 
 
+def _given_alive_closed_form(t: np.ndarray, x: np.ndarray, big_t: np.ndarray, r: float,
+                             alpha: float, a: float, b: float, k: int) -> np.ndarray:
+    """E[purchases in (T, T+t] | alive] from Gauss' hypergeometric function (a != 1).
+
+    Rows where scipy's ``hyp2f1`` fails (c-a-b near an integer, z near 1, ...)
+    or gives a value outside its bounds go to the quadrature.
+    """
+    z = t / (alpha + big_t + t)
+    c = a + b + x + k - 1
+    # Euler: (1-z)^(r+x) 2F1(r+x, b+x+k; c; z) = (1-z)^(a-1) 2F1(c-r-x, a-1; c; z)
+    first = a + b + k - 1 - r
+    f = hyp2f1(first, a - 1, c, z) if abs(first) > 1e-12 else np.ones_like(z)
+    log1mz = np.log1p(-z)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        bracket = np.where(f > 0, -np.expm1((a - 1) * log1mz + np.log(np.abs(f))),
+                           1 - np.exp((a - 1) * log1mz) * f)
+        # E[purchases | alive] = (c/(a-1)) * bracket; it lies in [0, (r+x) t/(alpha+T)]
+        given_alive = c / (a - 1) * bracket
+    top = (r + x) * t / (alpha + big_t)
+    bad = ~np.isfinite(given_alive) | (given_alive < 0) | (given_alive > top * (1 + 1e-8))
+    if np.any(bad):
+        given_alive[bad] = _given_alive_by_quadrature(
+            t[bad], x[bad], big_t[bad], r, alpha, a, b + k)
+    return given_alive
+
+
+#: largest (a+b+x-1) / |a - 1| for which expected_purchases uses the closed form
+_CANCELLATION = 1e4
 #: trapezoid nodes of the fallback quadrature (per customer row) and rows per chunk
-_TRAPEZOID_NODES = 1024
+_TRAPEZOID_NODES = 512
 _CHUNK_ROWS = 2048
 
 

@@ -249,11 +249,31 @@ def test_a_csv_with_no_readable_line_is_a_clear_error(workspace, tmp_path):
     assert rows(workspace, "SELECT count(*) FROM quarantine") == [(0,)]
 
 
-def test_malformed_jsonl_is_a_clear_error(workspace, tmp_path):
+def test_malformed_jsonl_lines_are_quarantined_with_their_line_numbers(workspace, tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"customer_id": "c1", "ts": "2024-01-01"}\n{"customer_id": "c1"\n')
-    with pytest.raises(DataValidationError, match="bad.jsonl: cannot be read as JSONL"):
+    path.write_text(
+        '{"customer_id": "c1", "ts": "2024-01-01", "kind": "support", "amount": 3}\n'  # 1
+        "\n"                                                                           # 2
+        '{"customer_id": "c2", "ts": "2024-01-02", "kind": "sup\n'                      # 3
+        '[1, 2]\n'                                                                      # 4
+        '{"customer_id": "c3", "ts": "bad", "kind": "other", "amount": 1}\n'            # 5
+        '{"customer_id": "c4", "ts": "2024-01-04", "kind": "other", "amount": 2}')       # 6
+    r = load_file(workspace, "service_costs", path)
+    assert (r.rows_read, r.loaded, r.quarantined, r.duplicates) == (5, 2, 3, 0)
+    assert reconciles(r)
+    q = quarantined(workspace)
+    assert [(row, col) for row, col, *_ in q] == [(3, "(line)"), (4, "(line)"), (5, "ts")]
+    assert q[0][2] == "not valid JSON" and "sup" in json.loads(q[0][3])["line"]
+    assert q[1][2] == "not a JSON object but a JSON array"
+
+
+def test_a_file_of_no_json_lines_is_a_clear_error(workspace, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('[{"customer_id": "c1",\n  "ts": "2024-01-01"}]\n')  # a JSON array file
+    with pytest.raises(DataValidationError, match="bad.jsonl: no line could be read as JSON "
+                                                  "Lines"):
         load_file(workspace, "service_costs", path)
+    assert rows(workspace, "SELECT count(*) FROM quarantine") == [(0,)]
 
 
 def test_unknown_products_are_kept_and_counted(workspace, tmp_path):
@@ -261,3 +281,13 @@ def test_unknown_products_are_kept_and_counted(workspace, tmp_path):
     r = load_file(workspace, "order_lines", write(tmp_path, "o.csv", [HEADER, *GOOD]))
     assert r.loaded == 3
     assert "1 rows reference 1 product id(s) not in products (kept;" in " ".join(r.notes)
+
+
+def test_a_line_longer_than_the_reader_takes_is_a_short_clear_error(workspace, tmp_path):
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps({"customer_id": "c1", "note": "x" * 9_000_000}) + "\n")
+    with pytest.raises(DataValidationError) as err:
+        load_file(workspace, "service_costs", path)
+    msg = str(err.value)
+    assert msg.startswith("long.jsonl: a line is too long to read as JSON Lines")
+    assert "Maximum line size of 8388608 bytes exceeded" in msg and len(msg) < 600

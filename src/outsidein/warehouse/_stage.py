@@ -27,6 +27,7 @@ RAW = "temp._oi_raw"
 REJECTS = "_oi_rejects"
 REJECT_SCANS = "_oi_reject_scans"
 REJECT_OFFSETS = "temp._oi_reject_offsets"
+JSONL = "temp._oi_jsonl"
 
 
 @dataclass
@@ -97,13 +98,7 @@ def file_source(con: Any, path: Path) -> Source:
         elif fmt == "parquet":
             reader = f"read_parquet({p})"
         else:
-            # every value as text, like a CSV: typed inference would quote mixed columns
-            objects = f"read_ndjson_objects({p})"
-            keys = [r[0] for r in con.execute(
-                f"SELECT k FROM (SELECT row_number() OVER () AS n, unnest(json_keys(json)) AS k "
-                f"FROM {objects}) GROUP BY k ORDER BY min(n), k").fetchall()]
-            cols = ", ".join(f"json ->> {lit(k)} AS {q(k)}" for k in keys) or "NULL AS _empty"
-            reader = f"(SELECT {cols} FROM {objects})"
+            return _jsonl_source(con, path)
         # a plain copy is cheaper than numbering rows in the scan: outside a transaction
         # the temp table's rowid is the 0-based row number in file order
         con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {reader}")
@@ -132,6 +127,62 @@ def file_source(con: Any, path: Path) -> Source:
             f"{path.name}: no line could be read as CSV (first problem: {first}); check the "
             "delimiter and quoting, so that every row has as many fields as the header")
     return Source(_renumbered(con), columns, fmt, close=close, rejects=_rejects_sql())
+
+
+def _jsonl_source(con: Any, path: Path) -> Source:
+    """JSON Lines, one object per line, every value as text (like a CSV).
+
+    The file is read as lines, so that a line that is not valid JSON, or not
+    an object, is quarantined with its line number instead of stopping the
+    load; blank lines are skipped.  ``_row`` is the line number; a line may be
+    up to 8 MB (a longer one is a clear error naming the limit).  The reader
+    splits on a byte (0x1F) that valid JSON cannot hold unescaped.
+    """
+    lines = (f"read_csv({lit(str(path))}, header=false, columns={{'line': 'VARCHAR'}}, "
+             "delim=chr(31), quote='', escape='', auto_detect=false, strict_mode=false, "
+             "max_line_size=8388608)")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_jsonl_lines AS SELECT line FROM {lines}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {JSONL} AS SELECT rowid + 1 AS _row, line, "
+            "CASE WHEN line IS NULL OR trim(line) = '' THEN 'blank' "
+            "WHEN NOT json_valid(line) THEN 'bad' "
+            "WHEN json_type(line) <> 'OBJECT' THEN lower(json_type(line)) ELSE 'ok' END AS _kind "
+            "FROM temp._oi_jsonl_lines")
+        con.execute("DROP TABLE temp._oi_jsonl_lines")
+        keys = [r[0] for r in con.execute(
+            f"SELECT k FROM (SELECT _row, unnest(json_keys(line)) AS k FROM {JSONL} "
+            "WHERE _kind = 'ok') GROUP BY k ORDER BY min(_row), k").fetchall()]
+        cols = ", ".join(f"line ->> {lit(k)} AS {q(k)}" for k in keys) or "NULL AS _empty"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT _row, {cols} "
+                    f"FROM {JSONL} WHERE _kind = 'ok' ORDER BY _row")
+        columns = {k: v for k, v in columns_of(con, RAW).items() if k != "_row"}
+        bad = _count(con, f"{JSONL} WHERE _kind NOT IN ('ok', 'blank')")
+        good = _count(con, RAW)
+    except (duckdb.Error, RuntimeError) as exc:
+        for t in ("_oi_jsonl_lines", "_oi_jsonl", "_oi_raw"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{t}")
+        if is_interrupt(exc):
+            raise KeyboardInterrupt from None
+        if not isinstance(exc, duckdb.Error):
+            raise
+        raise unreadable(path.name, "jsonl", exc) from exc
+
+    def close() -> None:
+        con.execute(f"DROP TABLE IF EXISTS {RAW}")
+        con.execute(f"DROP TABLE IF EXISTS {JSONL}")
+
+    if bad and not good:
+        close()
+        raise DataValidationError(
+            f"{path.name}: no line could be read as JSON Lines ({bad:,} line(s) are not one "
+            "JSON object each); write one object per line, e.g. {\"customer_id\": \"c1\", ...}")
+    rejects = None if not bad else (
+        f"(SELECT _row, '(line)' AS _col, CASE _kind WHEN 'bad' THEN 'not valid JSON' "
+        f"ELSE 'not a JSON object but a JSON ' || _kind END AS _reason, "
+        f"CAST(to_json({{'line': line}}) AS VARCHAR) AS _raw FROM {JSONL} "
+        f"WHERE _kind NOT IN ('ok', 'blank'))")
+    return Source(f"(SELECT * FROM {RAW})", columns, "jsonl", close=close, rejects=rejects)
 
 
 def _count(con: Any, table: str) -> int:
@@ -200,19 +251,28 @@ def _explicit_csv(path: Path) -> str | None:
 
 def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
     """The engine's own words about a file it cannot parse, and what to check."""
+    label = {"csv": "CSV", "jsonl": "JSON Lines"}.get(fmt, fmt.upper())
     lines = [ln.strip().removeprefix("Invalid Input Error: ")
              for ln in str(exc).strip().splitlines() if ln.strip()]
-    where = [ln for ln in lines if ln.startswith(("CSV Error on Line", "Original Line",
-                                                   "Expected Number of Columns"))]
+    where = [_clip(ln) for ln in lines if ln.startswith((
+        "CSV Error on Line", "Original Line", "Expected Number of Columns", "Maximum line size"))]
+    if any(ln.startswith("Maximum line size") for ln in where):
+        return DataValidationError(
+            f"{name}: a line is too long to read as {label} ({'; '.join(where)}); "
+            "split the record or check that the file has line breaks")
     if where:
         return DataValidationError(
-            f"{name}: cannot be read as CSV ({'; '.join(where)}); fix or quote that line "
+            f"{name}: cannot be read as {label} ({'; '.join(where)}); fix or quote that line "
             "so that every row has as many fields as the header")
-    first = lines[0] if lines else type(exc).__name__
+    first = _clip(lines[0]) if lines else type(exc).__name__
     return DataValidationError(
-        f"{name}: cannot be read as {fmt.upper()} ({first}); "
+        f"{name}: cannot be read as {label} ({first}); "
         "check the file's format, delimiter and encoding (UTF-8)"
     )
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
 
 
 def frame_source(con: Any, data: Any, label: str) -> Source:

@@ -95,3 +95,19 @@ def test_commands_outside_a_workspace_say_how_to_create_one(tmp_path):
     r = run("-w", str(tmp_path / "nowhere"), "status")
     assert r.returncode == 2
     assert "outsidein init" in r.stderr
+
+
+def test_quarantine_shows_an_unreadable_csv_line_as_text(tmp_path):
+    root = tmp_path / "ragged"
+    assert run("init", str(root)).returncode == 0
+    path = tmp_path / "ragged.csv"
+    path.write_text("order_id,customer_id,product_id,ts,quantity,revenue\n"
+                    "o1,c1,p1,2024-01-05,2,10.5\n"
+                    "o2,c1,p1,2024-01-05,1,3,surplus\n")
+    r = run("-w", str(root), "load", "order_lines", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "1 loaded, 1 quarantined" in r.stdout
+    r = run("-w", str(root), "quarantine", "order_lines")
+    assert ("row 2 of ragged.csv, column '(line)': unreadable CSV line: too many columns "
+            "(Expected Number of Columns: 6 Found: 7), got 'o2,c1,p1,2024-01-05,1,3,surplus'"
+            ) in r.stdout

@@ -105,6 +105,9 @@ def _value_of(raw: str | None, column: str | None) -> Any:
         doc = json.loads(raw)
     except ValueError:
         return None
+    if column == "(line)":  # a line the reader could not parse: raw is {"line": text}
+        text = str(doc.get("line", ""))
+        return text if len(text) <= 200 else text[:200] + "..."
     return doc.get(column)
 
 

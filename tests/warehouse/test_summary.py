@@ -5,11 +5,17 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from outsidein.errors import DataValidationError
-from outsidein.warehouse.summary import compress, customer_summary
+from outsidein.warehouse.summary import (
+    compress,
+    customer_summary,
+    periods_from_days,
+    purchase_periods,
+    summary_from_periods,
+)
 
 ORDERS = pd.DataFrame({
     "customer_id": ["a", "a", "a", "a", "b", "c", "c"],
@@ -111,3 +117,30 @@ def test_matches_a_plain_reference_on_random_histories(lines):
     assert got["T"].tolist() == want["T"].astype(float).tolist()
     assert (got.recency <= got["T"]).all()
     assert ((got.monetary_value - want.monetary_value).abs() < 1e-9).all()
+
+
+DAY = 24 * 60
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, DAY * 70),
+                          st.integers(1, 50_000)), min_size=3, max_size=40),
+       st.sampled_from(["D", "W"]), st.booleans())
+@example([(0, 0, 100), (0, DAY, 250), (0, 10 * DAY, 400), (0, 20 * DAY + 5, 50),
+          (0, 21 * DAY, 70), (1, 3 * DAY, 10)], "W", False)  # two days in one week, twice
+def test_summary_from_rolled_up_days_equals_the_summary_of_the_lines(lines, freq, holdout):
+    """What the warehouse's purchase_days rollup feeds the summary, for days and weeks."""
+    df = pd.DataFrame({
+        "customer_id": [f"c{c}" for c, _, _ in lines],
+        "ts": pd.Timestamp("2024-01-03 05:00") + pd.to_timedelta([m for _, m, _ in lines], "min"),
+        "revenue": [cents / 100 for _, _, cents in lines],
+    })
+    orders = ibis.memtable(df)
+    p = purchase_periods(orders, freq="D")
+    days = p.select(customer_id=p.customer_id, day=p.period, value_cents=p.value,
+                    first_ts=p.first_ts, last_ts=p.last_ts)
+    kw = ({"calibration_end": "2024-02-20", "holdout_end": "2024-03-10"} if holdout
+          else {"observation_end": "2024-03-15"})
+    want = by_customer(customer_summary(orders, freq=freq, **kw))
+    got = by_customer(summary_from_periods(periods_from_days(days, freq), freq=freq, **kw))
+    pd.testing.assert_frame_equal(got, want)

@@ -178,8 +178,10 @@ def is_current(wh: Warehouse) -> bool:
 
 def ensure_current(wh: Warehouse) -> bool:
     """Rebuild a missing or stale rollup when the warehouse can be written; True if current."""
-    if wh.backend != "duckdb" or is_current(wh):
-        return is_current(wh)
+    if wh.backend != "duckdb":
+        return False
+    if is_current(wh):
+        return True
     con = wh.duckdb
     try:
         for spec in SPECS:

@@ -115,3 +115,23 @@ def test_a_failed_load_leaves_the_rollup_as_it_was(workspace, tmp_path, monkeypa
     pd.testing.assert_frame_equal(frame(wh.table("purchase_days")), before)
     assert wh.table("order_lines").count().execute() == 3000
     assert rollup.is_current(wh)
+
+
+def test_a_read_only_warehouse_with_a_stale_rollup_is_summarised_from_the_lines(tmp_path):
+    import ibis
+
+    from outsidein.warehouse.engine import Warehouse
+    from outsidein.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws")
+    load_file(ws, "order_lines", lines_file(tmp_path, "a", 6))
+    ws.warehouse().duckdb.execute("DELETE FROM order_lines WHERE customer_id = 'c5'")
+    ws.close()
+    con = ibis.duckdb.connect(str(ws.warehouse_path), read_only=True)
+    wh = Warehouse(con=con, backend="duckdb", root=ws.root)
+    try:
+        assert not rollup.ensure_current(wh)  # cannot rebuild, and says so
+        summary = rollup.purchase_summary(wh, time_unit="days").to_pandas()
+        assert "c5" not in set(summary.customer_id) and len(summary) > 100
+    finally:
+        con.disconnect()

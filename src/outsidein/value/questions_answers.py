@@ -8,6 +8,7 @@ engines (:mod:`~outsidein.value.profit`, :mod:`~outsidein.value.advocacy`,
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -99,7 +100,9 @@ def _drivers(inp: Inputs, df: pd.DataFrame, top: np.ndarray) -> pd.DataFrame:
     for col, words in measures:
         if col in d:
             values = pd.to_numeric(d[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            a, b = np.nanmean(values[top]), np.nanmean(values[~top])
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an empty side: mean is NaN
+                a, b = np.nanmean(values[top]), np.nanmean(values[~top])
             if pd.notna(a) and pd.notna(b):
                 rows.append({"driver": words, "top_decile": float(a), "rest": float(b)})
     if "channel" in d:

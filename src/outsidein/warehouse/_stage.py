@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from outsidein.errors import DataValidationError
-from outsidein.warehouse.quality import lit, q
+from outsidein.warehouse.quality import clip, count_rows, lit, q
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -28,16 +28,20 @@ REJECTS = "_oi_rejects"
 REJECT_SCANS = "_oi_reject_scans"
 REJECT_OFFSETS = "temp._oi_reject_offsets"
 JSONL = "temp._oi_jsonl"
+#: the quarantine's column for a line that could not be read at all
+LINE_COLUMN = "(line)"
 
 
 @dataclass
 class Source:
     """An input as an SQL relation: ``sql`` has ``_row`` plus the source's ``columns``.
 
-    ``rejects``, for a CSV with lines the reader cannot parse (wrong number of
-    fields, an unclosed quote, bad encoding), is a relation of those lines:
-    ``_row`` (their data row number), ``_col``, ``_reason`` and ``_raw`` (the
-    line as JSON); the loader quarantines them like rows that fail a rule.
+    ``rejects``, for a CSV or JSON Lines file with lines the reader cannot
+    parse (wrong number of fields, an unclosed quote, bad encoding, not a
+    JSON object), is a relation of those lines: ``_row`` (their data row
+    number), ``_col`` (:data:`LINE_COLUMN` when no single column is at fault),
+    ``_reason`` and ``_raw`` (``{"line": text}``); the loader quarantines them
+    like rows that fail a rule.
     """
 
     sql: str
@@ -91,10 +95,10 @@ def file_source(con: Any, path: Path) -> Source:
         if fmt == "csv":
             # the header line fixes delimiter and columns, so that row numbers count from
             # line 2 and DuckDB names any ragged line; auto-detection only when it cannot
-            reader = _explicit_csv(path) or (
+            rejects = _csv_rejects_options()
+            reader = _explicit_csv(path, rejects) or (
                 f"read_csv({p}, all_varchar=true, header=true, auto_detect=true, "
-                "sample_size=20480)")
-            reader = reader[:-1] + _csv_rejects_options() + ")"
+                f"sample_size=20480{rejects})")
         elif fmt == "parquet":
             reader = f"read_parquet({p})"
         else:
@@ -116,10 +120,10 @@ def file_source(con: Any, path: Path) -> Source:
         _drop_rejects(con)
 
     numbered = f"(SELECT rowid + 1 AS _row, * FROM {RAW})"
-    if fmt != "csv" or not _count(con, REJECTS):
+    if fmt != "csv" or not count_rows(con, REJECTS):
         _drop_rejects(con)
         return Source(numbered, columns, fmt, close=close)
-    if not _count(con, RAW):
+    if not count_rows(con, RAW):
         first = con.execute(f"SELECT error_message FROM {REJECTS} ORDER BY line LIMIT 1"
                             ).fetchone()[0]
         close()
@@ -157,8 +161,8 @@ def _jsonl_source(con: Any, path: Path) -> Source:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT _row, {cols} "
                     f"FROM {JSONL} WHERE _kind = 'ok' ORDER BY _row")
         columns = {k: v for k, v in columns_of(con, RAW).items() if k != "_row"}
-        bad = _count(con, f"{JSONL} WHERE _kind NOT IN ('ok', 'blank')")
-        good = _count(con, RAW)
+        bad = count_rows(con, f"{JSONL} WHERE _kind NOT IN ('ok', 'blank')")
+        good = count_rows(con, RAW)
     except (duckdb.Error, RuntimeError) as exc:
         for t in ("_oi_jsonl_lines", "_oi_jsonl", "_oi_raw"):
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
@@ -178,15 +182,11 @@ def _jsonl_source(con: Any, path: Path) -> Source:
             f"{path.name}: no line could be read as JSON Lines ({bad:,} line(s) are not one "
             "JSON object each); write one object per line, e.g. {\"customer_id\": \"c1\", ...}")
     rejects = None if not bad else (
-        f"(SELECT _row, '(line)' AS _col, CASE _kind WHEN 'bad' THEN 'not valid JSON' "
+        f"(SELECT _row, {lit(LINE_COLUMN)} AS _col, CASE _kind WHEN 'bad' THEN 'not valid JSON' "
         f"ELSE 'not a JSON object but a JSON ' || _kind END AS _reason, "
         f"CAST(to_json({{'line': line}}) AS VARCHAR) AS _raw FROM {JSONL} "
         f"WHERE _kind NOT IN ('ok', 'blank'))")
     return Source(f"(SELECT * FROM {RAW})", columns, "jsonl", close=close, rejects=rejects)
-
-
-def _count(con: Any, table: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 def _drop_rejects(con: Any) -> None:
@@ -217,9 +217,10 @@ def _renumbered(con: Any) -> str:
 
 def _rejects_sql() -> str:
     """The rejected lines as quarantine rows: ``_row, _col, _reason, _raw``."""
+    line = lit(LINE_COLUMN)
     return (f"(SELECT line - 1 AS _row, "
-            f"CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') THEN '(line)' "
-            f"ELSE coalesce(column_name, '(line)') END AS _col, "
+            f"CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') THEN {line} "
+            f"ELSE coalesce(column_name, {line}) END AS _col, "
             f"'unreadable CSV line: ' || lower(CAST(error_type AS VARCHAR)) || ' (' || "
             f"error_message || CASE WHEN error_type = 'UNQUOTED VALUE' THEN '; the rest of the "
             f"file, up to the next quote, was read as this one line' ELSE '' END || ')' "
@@ -229,8 +230,11 @@ def _rejects_sql() -> str:
             f"QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx DESC) = 1)")
 
 
-def _explicit_csv(path: Path) -> str | None:
-    """A ``read_csv`` call with the delimiter and columns of the header line, or None."""
+def _explicit_csv(path: Path, options: str = "") -> str | None:
+    """A ``read_csv`` call with the delimiter and columns of the header line, or None.
+
+    *options* (``", name=value, ..."``) are added to the call.
+    """
     import csv
 
     if path.suffix.lower() in (".gz", ".zst"):
@@ -246,7 +250,7 @@ def _explicit_csv(path: Path) -> str | None:
         return None
     cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
     return (f"read_csv({lit(str(path))}, delim={lit(dialect.delimiter)}, header=true, "
-            f"auto_detect=false, quote='\"', escape='\"', columns={cols})")
+            f"auto_detect=false, quote='\"', escape='\"', columns={cols}{options})")
 
 
 def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
@@ -254,7 +258,7 @@ def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
     label = {"csv": "CSV", "jsonl": "JSON Lines"}.get(fmt, fmt.upper())
     lines = [ln.strip().removeprefix("Invalid Input Error: ")
              for ln in str(exc).strip().splitlines() if ln.strip()]
-    where = [_clip(ln) for ln in lines if ln.startswith((
+    where = [clip(ln) for ln in lines if ln.startswith((
         "CSV Error on Line", "Original Line", "Expected Number of Columns", "Maximum line size"))]
     if any(ln.startswith("Maximum line size") for ln in where):
         return DataValidationError(
@@ -264,15 +268,11 @@ def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
         return DataValidationError(
             f"{name}: cannot be read as {label} ({'; '.join(where)}); fix or quote that line "
             "so that every row has as many fields as the header")
-    first = _clip(lines[0]) if lines else type(exc).__name__
+    first = clip(lines[0]) if lines else type(exc).__name__
     return DataValidationError(
         f"{name}: cannot be read as {label} ({first}); "
         "check the file's format, delimiter and encoding (UTF-8)"
     )
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
 
 
 def frame_source(con: Any, data: Any, label: str) -> Source:

@@ -54,7 +54,7 @@ import duckdb
 
 from outsidein.errors import ConfigError, DataValidationError
 from outsidein.warehouse import _stage, rollup
-from outsidein.warehouse.quality import lit, q, resolve_columns, typed_select_sql
+from outsidein.warehouse.quality import count_rows, lit, q, resolve_columns, typed_select_sql
 from outsidein.warehouse.schema import LOADS, QUARANTINE, TableSpec, table_spec
 
 if TYPE_CHECKING:
@@ -310,10 +310,6 @@ def _add_rejects(con: Any, rejects: str, failures: list[tuple[str, str]]) -> int
     ).fetchone()[0])
 
 
-def _count(con: Any, table: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-
 def _is_empty(con: Any, table: str) -> bool:
     return not con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
 
@@ -392,7 +388,7 @@ def _references(con: Any, spec: TableSpec, target: _Target) -> tuple[int, list[s
                 notes.append(
                     f"{rows:,} rows reference {ids:,} product id(s) not in products (kept; "
                     "load products to get their category and cost)")
-    stubs = _count(con, STUBS)
+    stubs = count_rows(con, STUBS)
     if stubs:
         notes.append(f"{stubs:,} unknown customer id(s) created as stub customers (is_stub=true)")
     return stubs, notes
@@ -501,9 +497,7 @@ class _DuckTarget(_Target):
         con.execute("INSERT INTO main.customers (customer_id, first_seen, is_stub) "
                     + stubs_select())
         if spec.name == rollup.SOURCE:  # same transaction: the rollup moves with the lines
-            total = _count(con, f"main.{q(spec.name)}")
-            rollup.add_lines(con, f"SELECT {cols} FROM {new_rows_sql()}",
-                             rows_before=total - loaded)
+            rollup.add_lines(con, f"SELECT {cols} FROM {new_rows_sql()}", added=loaded)
         return loaded
 
     def write_bookkeeping(self, report: LoadReport, *, digest: str, started: datetime,

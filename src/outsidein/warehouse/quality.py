@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from outsidein.errors import DataValidationError
 from outsidein.warehouse.schema import Column, TableSpec
@@ -50,6 +51,16 @@ def q(name: str) -> str:
 def lit(text: str) -> str:
     """An SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def count_rows(con: Any, relation: str) -> int:
+    """``count(*)`` of *relation* (a table, optionally with a WHERE clause), DuckDB."""
+    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+
+
+def clip(text: str, limit: int = 160) -> str:
+    """*text* cut to *limit* characters for a message, saying how long it was."""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from outsidein.warehouse._stage import LINE_COLUMN
+from outsidein.warehouse.quality import clip
 from outsidein.warehouse.schema import LOADS, QUARANTINE, TABLES, table_spec
 
 if TYPE_CHECKING:
@@ -105,9 +107,8 @@ def _value_of(raw: str | None, column: str | None) -> Any:
         doc = json.loads(raw)
     except ValueError:
         return None
-    if column == "(line)":  # a line the reader could not parse: raw is {"line": text}
-        text = str(doc.get("line", ""))
-        return text if len(text) <= 200 else text[:200] + "..."
+    if column == LINE_COLUMN:  # a line the reader could not parse: raw is {"line": text}
+        return clip(str(doc.get("line", "")), 200)
     return doc.get(column)
 
 

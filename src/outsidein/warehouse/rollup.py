@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
+from outsidein.warehouse.quality import count_rows
 from outsidein.warehouse.schema import TABLES, Column, TableSpec
 from outsidein.warehouse.summary import (
     customer_summary,
@@ -118,18 +119,19 @@ def _record(con: Any, rows: int) -> None:
 
 
 def _count(con: Any, table: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0])
+    return count_rows(con, f"main.{table}")
 
 
-def add_lines(con: Any, new_rows_sql: str, *, rows_before: int) -> None:
-    """Add the order lines in *new_rows_sql* (already inserted) to ``purchase_days``.
+def add_lines(con: Any, new_rows_sql: str, *, added: int) -> None:
+    """Add the *added* order lines in *new_rows_sql* (already inserted) to ``purchase_days``.
 
     Runs on the loader's DuckDB connection inside its transaction.  When the
-    rollup did not cover exactly the *rows_before* lines that were there
-    before this load, it is rebuilt from the whole table instead.
+    rollup did not cover exactly the lines that were there before this load,
+    it is rebuilt from the whole table instead.
     """
-    if _recorded(con) != rows_before:
-        rebuild(con)
+    total = _count(con, SOURCE)
+    if _recorded(con) != total - added:
+        rebuild(con, total)
         return
     con.execute(f"CREATE OR REPLACE TEMP VIEW {NEW_LINES} AS {new_rows_sql}")
     try:
@@ -141,7 +143,7 @@ def add_lines(con: Any, new_rows_sql: str, *, rows_before: int) -> None:
         con.execute(f"DROP VIEW IF EXISTS temp.{NEW_LINES}")
         for t in TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-    _record(con, _count(con, SOURCE))
+    _record(con, total)
 
 
 def _merge(con: Any) -> None:
@@ -160,17 +162,23 @@ def _merge(con: Any) -> None:
                 f"SELECT {_cols()} FROM temp._oi_merged_days")
 
 
-def rebuild(con: Any) -> None:
-    """Recompute ``purchase_days`` from all of ``order_lines`` (DuckDB connection)."""
+def rebuild(con: Any, source_rows: int | None = None) -> None:
+    """Recompute ``purchase_days`` from all of ``order_lines`` (DuckDB connection).
+
+    *source_rows*, the row count of ``order_lines``, when the caller has it.
+    """
     log.info("rebuilding purchase_days from order_lines")
     con.execute("DELETE FROM main.purchase_days")
     con.execute(f"INSERT INTO main.purchase_days ({_cols()}) {_days_sql(SOURCE)}")
-    _record(con, _count(con, SOURCE))
+    _record(con, _count(con, SOURCE) if source_rows is None else source_rows)
 
 
 def is_current(wh: Warehouse) -> bool:
     """True when ``purchase_days`` covers exactly the rows now in ``order_lines``."""
-    if wh.backend != "duckdb" or not all(wh.has_table(s.name) for s in (*SPECS, TABLES[SOURCE])):
+    if wh.backend != "duckdb":
+        return False
+    names = set(wh.list_tables())
+    if not all(s.name in names for s in (*SPECS, TABLES[SOURCE])):
         return False
     con = wh.duckdb
     return _recorded(con) == _count(con, SOURCE)

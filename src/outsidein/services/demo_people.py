@@ -25,8 +25,10 @@ def seed_demo_people(ws: Workspace) -> list[str]:
     from outsidein.store.db import session_scope
     from outsidein.store.models.auth import Department, User
 
-    people = [("admin@demo.outsidein", "Ada Admin", "admin", ()),
-              ("advocate@demo.outsidein", "Cora Advocate", "advocate", ())]
+    people: list[tuple[str, str, str, tuple[str, ...]]] = [
+        ("admin@demo.outsidein", "Ada Admin", "admin", ()),
+        ("advocate@demo.outsidein", "Cora Advocate", "advocate", ()),
+    ]
     people += [(f"{d}@demo.outsidein", f"{d.title()} Member", "member", (d,)) for d in DEPARTMENTS]
     with session_scope(ws.store_url) as session:
         have = set(session.scalars(select(Department.name)))

@@ -350,8 +350,8 @@ def _has_rows(wh: Any, table: str) -> bool:
 def _availability_table(avail: Any, prod_ids: pa.Array, start_day: np.datetime64,
                         days: int) -> pa.Table:
     n_p, n_r, n_d = avail.in_stock.shape
-    p, r, d = np.meshgrid(np.arange(n_p), np.arange(n_r), np.arange(n_d), indexing="ij")
-    p, r, d = p.ravel(), r.ravel(), d.ravel()
+    p, r, d = (g.ravel() for g in np.meshgrid(np.arange(n_p), np.arange(n_r), np.arange(n_d),
+                                              indexing="ij"))
     base = int(start_day.astype(np.int64))
     return pa.table({
         "product_id": take(prod_ids, p), "region": category(REGIONS, r),

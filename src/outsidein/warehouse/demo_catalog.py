@@ -99,8 +99,8 @@ def make_catalog(rng: np.random.Generator) -> Catalog:
             rows.append((t, name, round(float(price), 2), margin, 1.0))
     rows.sort(key=lambda r: (r[0], r[2]))
     type_code = np.array([r[0] for r in rows], dtype=np.int8)
-    price = np.array([r[2] for r in rows])
-    margin = np.array([r[3] for r in rows])
+    prices_all = np.array([r[2] for r in rows])
+    margins = np.array([r[3] for r in rows])
     n = len(rows)
     starts = np.searchsorted(type_code, np.arange(len(TYPE_NAMES)), side="left")
     ends = np.searchsorted(type_code, np.arange(len(TYPE_NAMES)), side="right")
@@ -108,9 +108,9 @@ def make_catalog(rng: np.random.Generator) -> Catalog:
         product_id=np.array([f"P{i + 1:04d}" for i in range(n)], dtype=object),
         name=np.array([r[1] for r in rows], dtype=object),
         type_code=type_code,
-        price=price,
-        unit_cost=np.round(price * (1.0 - margin), 2),
-        list_margin=margin,
+        price=prices_all,
+        unit_cost=np.round(prices_all * (1.0 - margins), 2),
+        list_margin=margins,
         storm_lift=np.array([r[4] for r in rows]),
         type_start=starts,
         type_end=ends,

@@ -2,7 +2,7 @@
 
 Set-up (not timed, reused when present in ``benchmarks/data/``): the demo
 company (``generate_demo``, seed 1234) and its customer value
-(``outsidein.value.service.run``), as ``outsidein demo`` leaves them.  Timed:
+(``outsidein.services.value.fit.run``), as ``outsidein demo`` leaves them.  Timed:
 the real command ``outsidein --workspace WS answer --json`` in a fresh
 process, end to end (interpreter start, imports, the five answers, the
 warehouse tables and ``results/five_questions.json``), with that process's
@@ -31,8 +31,8 @@ SETUP = """
 import json, shutil, time
 from pathlib import Path
 from outsidein.workspace import Workspace
-from outsidein.warehouse.demo import generate_demo
-from outsidein.value.service import run
+from outsidein.demo.company import generate_demo
+from outsidein.services.value import run
 root = Path({root!r})
 t0 = time.perf_counter()
 shutil.rmtree(root, ignore_errors=True)
@@ -95,8 +95,8 @@ print(json.dumps(out))
 
 def generator_tag() -> str:
     """Short hash of the demo generator's source: a changed generator never reuses old data."""
-    src = sorted((Path(__file__).resolve().parents[1] / "src" / "outsidein" / "warehouse")
-                 .glob("demo*.py"))
+    src = sorted((Path(__file__).resolve().parents[1] / "src" / "outsidein" / "demo")
+                 .glob("*.py"))
     return hashlib.sha256(b"".join(p.read_bytes() for p in src)).hexdigest()[:8]
 
 

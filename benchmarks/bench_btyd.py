@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from _common import DATA, median, peer_python, run_python, time_runs, write_result  # noqa: E402
 
-from outsidein.value import BetaGeo, ParetoNBD  # noqa: E402
-from outsidein.value._simulate import simulate_bgnbd, simulate_pareto  # noqa: E402
+from outsidein.value import BetaGeo, ParetoNBD, simulate_bgnbd, simulate_pareto  # noqa: E402  # noqa: E402
 
 FULL = 1_000_000
 #: lifetimes' Pareto/NBD on 1M takes minutes; beyond this the ratio is a lower bound

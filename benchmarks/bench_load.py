@@ -1,6 +1,6 @@
 """Load 10,000,000 order lines from CSV with validation (target <= 30 s, peak RSS <= 3 GB).
 
-Compares :func:`outsidein.warehouse.load.load_file` with the obvious pandas way
+Compares :func:`outsidein.services.data.load_file` with the obvious pandas way
 (``pd.read_csv``, per-column validation in pandas, de-duplication, write to
 DuckDB) on the same file, each in a fresh process so that peak memory is the
 process's own.  ``--quick`` divides the size by 100.
@@ -63,8 +63,8 @@ def generate(rows: int) -> Path:
 
 OURS = """
 import json, shutil, sys, tempfile, time
+from outsidein.services.data import load_file
 from outsidein.workspace import Workspace
-from outsidein.warehouse.load import load_file
 root = tempfile.mkdtemp(prefix="bench_load_")
 ws = Workspace.init(root + "/ws")
 t0 = time.perf_counter()

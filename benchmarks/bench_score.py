@@ -5,7 +5,7 @@ generated synthetically with DuckDB SQL: two years of history, first
 purchases spread over every day, about 40% one-time buyers and a long tail of
 frequent buyers, so the distinct (frequency, recency, T) rows number in the
 millions, as they would for a real company of that size.  The timed step is
-:func:`outsidein.value.scoring.score_summary` with BG/NBD and Gamma-Gamma:
+:func:`outsidein.services.value.score_summary` with BG/NBD and Gamma-Gamma:
 distinct rows to NumPy, model maths, scores back to DuckDB, the join to
 every customer, CLV deciles and the plain-words reasons, written to
 ``customer_value``.  Median of 3 runs; also timed without the reason column
@@ -62,7 +62,8 @@ def main() -> int:
     args = ap.parse_args()
     n = args.customers or (FULL // 100 if args.quick else FULL)
 
-    from outsidein.value.scoring import model_from_params, score_summary
+    from outsidein.services.value import score_summary
+    from outsidein.value import model_from_params
     from outsidein.workspace import Workspace
 
     folder = DATA / f"score_{n}"

@@ -83,10 +83,10 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """A workspace holding the small demo company (3,000 customers, seed 7), made once per session.
 
     Its ``truth_*`` tables say what the analyses should find (see
-    :mod:`outsidein.warehouse.demo_truth`).  Tests may add derived tables but
+    :mod:`outsidein.demo.truth`).  Tests may add derived tables but
     should not change the canonical ones.
     """
-    from outsidein.warehouse.demo import generate_demo
+    from outsidein.demo.company import generate_demo
 
     ws = Workspace.init(tmp_path_factory.mktemp("demo") / "ws")
     generate_demo(ws, customers=3_000, seed=7)

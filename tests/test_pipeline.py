@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outsidein.services.demo_people import seed_demo_people
+from outsidein.demo.accounts import seed_demo_people
 from outsidein.services.pipeline import run_analyses
 from outsidein.store.db import session_scope
 from outsidein.workspace import Workspace
@@ -12,7 +12,7 @@ from outsidein.workspace import Workspace
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory):
-    from outsidein.warehouse.demo import generate_demo
+    from outsidein.demo.company import generate_demo
 
     ws = Workspace.init(tmp_path_factory.mktemp("pipeline") / "ws")
     generate_demo(ws, customers=1500, seed=11)
@@ -30,7 +30,7 @@ def test_every_step_runs_on_the_demo_company(analysed):
 
 
 def test_answers_reach_the_departments_as_insights_once(analysed):
-    from outsidein.share import list_insights
+    from outsidein.services.share import list_insights
 
     ws, _, _ = analysed
     with session_scope(ws.store_url) as s:

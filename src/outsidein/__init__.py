@@ -1,7 +1,7 @@
 """Outside-In: make a company market-driven.
 
 Integrated customer data (``outsidein.warehouse``), the five crucial questions
-(``outsidein.value``), shared customer truth (``outsidein.share``) and the web
+(``outsidein.value``), shared customer truth (``outsidein.services.share``) and the web
 app (``outsidein.web``).  See the README for the tour.
 """
 

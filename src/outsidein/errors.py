@@ -51,7 +51,7 @@ class MissingDataError(OutsideInError, LookupError):
     title = "Missing data"
 
 
-class NotFittedError(OutsideInError, AttributeError):
+class NotFittedError(OutsideInError, ValueError, AttributeError):
     """A model was used before ``fit`` (scikit-learn's contract)."""
 
     exit_code = 1

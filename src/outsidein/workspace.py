@@ -1,12 +1,15 @@
 """A workspace: a folder with ``outsidein.toml``, the warehouse and the store.
 
->>> from outsidein.workspace import Workspace
->>> ws = Workspace.init("/tmp/acme")            # doctest: +SKIP
->>> ws.warehouse().list_tables()                # doctest: +SKIP
+>>> import tempfile
+>>> ws = Workspace.init(tempfile.mkdtemp() + "/acme")
+>>> ws.config.warehouse_backend, "order_lines" in ws.warehouse().list_tables()
+('duckdb', True)
+>>> ws.close()
 
 The warehouse (analytics, Ibis) is opened on demand and cached on the
 workspace object; call :meth:`Workspace.close` (or use ``with``) to release
-the DuckDB file lock or stop the Spark session.
+the DuckDB file lock.  The ``OUTSIDEIN_*`` environment is read when the
+workspace is opened (:class:`~outsidein.config.Settings`), never at import.
 """
 
 from __future__ import annotations
@@ -14,26 +17,34 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from outsidein.config import CONFIG_FILE, Config, read_config, write_config
-from outsidein.errors import ConfigError, WorkspaceNotFoundError
+from outsidein.config import CONFIG_FILE, Config, Settings, read_config, write_config
+from outsidein.errors import WorkspaceNotFoundError
+from outsidein.store.migrate import upgrade
+from outsidein.warehouse.engine import Warehouse, ensure_schema
 
-if TYPE_CHECKING:
-    from outsidein.warehouse.engine import Warehouse
+__all__ = ["Workspace"]
 
 
-def default_workspace_dir() -> Path:
-    """``$OUTSIDEIN_WORKSPACE`` or the current folder."""
-    return Path(os.environ.get("OUTSIDEIN_WORKSPACE", ".")).expanduser().resolve()
+def _folder(root: str | os.PathLike[str] | None, settings: Settings) -> Path:
+    """*root*, else ``$OUTSIDEIN_WORKSPACE``, else the current folder (absolute)."""
+    return Path(root).expanduser().resolve() if root else settings.workspace_dir
 
 
 @dataclass
 class Workspace:
-    """An opened workspace folder."""
+    """An opened workspace folder: its configuration, its settings and its warehouse.
+
+    >>> import tempfile
+    >>> with Workspace.init(tempfile.mkdtemp(), store_url="sqlite:///people.sqlite") as ws:
+    ...     ws.store_url.endswith("/people.sqlite")
+    True
+    """
 
     root: Path
     config: Config
+    settings: Settings = field(default_factory=Settings)
     _warehouse: Warehouse | None = field(default=None, repr=False)
 
     # -- creation -----------------------------------------------------------------
@@ -44,44 +55,48 @@ class Workspace:
         *,
         backend: str = "duckdb",
         store_url: str | None = None,
+        settings: Settings | None = None,
     ) -> Workspace:
         """Create (or re-initialise, keeping data) a workspace in *root*.
 
         Writes ``outsidein.toml`` if absent, creates the warehouse schema and
         runs the store's Alembic migrations to the latest revision.
+        *settings* defaults to :meth:`Settings.from_env` (the environment now).
         """
-        folder = Path(root).expanduser().resolve() if root else default_workspace_dir()
+        settings = Settings.from_env() if settings is None else settings
+        folder = _folder(root, settings)
         folder.mkdir(parents=True, exist_ok=True)
-        if (folder / CONFIG_FILE).exists():
-            cfg = read_config(folder)
-        else:
+        if not (folder / CONFIG_FILE).exists():
             cfg = Config(warehouse_backend=backend)
-            if store_url:
-                cfg = replace(cfg, store_url=store_url)
-            write_config(folder, cfg)
-            cfg = read_config(folder)
-        ws = cls(root=folder, config=cfg)
-        from outsidein.store.migrate import upgrade
-        from outsidein.warehouse.schema import ensure_schema
-
+            write_config(folder, replace(cfg, store_url=store_url) if store_url else cfg)
+        ws = cls(root=folder, config=read_config(folder, settings), settings=settings)
         ensure_schema(ws.warehouse())
         upgrade(ws.store_url)
         return ws
 
     @classmethod
-    def open(cls, root: str | os.PathLike[str] | None = None) -> Workspace:
-        """Open an existing workspace; raise :class:`WorkspaceNotFoundError` if none."""
-        folder = Path(root).expanduser().resolve() if root else default_workspace_dir()
+    def open(cls, root: str | os.PathLike[str] | None = None, *,
+             settings: Settings | None = None) -> Workspace:
+        """Open an existing workspace; raise :class:`WorkspaceNotFoundError` if none.
+
+        >>> Workspace.open("/nowhere")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        outsidein.errors.WorkspaceNotFoundError: no workspace at /nowhere (no outsidein.toml); ...
+        """
+        settings = Settings.from_env() if settings is None else settings
+        folder = _folder(root, settings)
         if not (folder / CONFIG_FILE).is_file():
             raise WorkspaceNotFoundError(
                 f"no workspace at {folder} (no {CONFIG_FILE}); run 'outsidein init {folder}' "
                 "or pass --workspace DIR"
             )
-        return cls(root=folder, config=read_config(folder))
+        return cls(root=folder, config=read_config(folder, settings), settings=settings)
 
     # -- paths and URLs -----------------------------------------------------------
     @property
     def warehouse_path(self) -> Path:
+        """The DuckDB warehouse file."""
         return (self.root / self.config.warehouse_path).resolve()
 
     @property
@@ -97,6 +112,7 @@ class Workspace:
 
     @property
     def reports_dir(self) -> Path:
+        """``reports/`` in the workspace (created when first asked for)."""
         path = self.root / "reports"
         path.mkdir(exist_ok=True)
         return path
@@ -105,12 +121,14 @@ class Workspace:
     def warehouse(self) -> Warehouse:
         """The analytics warehouse (opened once, cached)."""
         if self._warehouse is None:
-            from outsidein.warehouse.engine import Warehouse
-
-            self._warehouse = Warehouse.connect(self)
+            cfg = self.config
+            self._warehouse = Warehouse.open(
+                cfg.warehouse_backend, root=self.root, path=self.warehouse_path,
+                spark_master=cfg.spark_master, connect_args=cfg.extra.get("warehouse_connect"))
         return self._warehouse
 
     def close(self) -> None:
+        """Close the warehouse (it reopens on the next :meth:`warehouse` call)."""
         if self._warehouse is not None:
             self._warehouse.close()
             self._warehouse = None
@@ -120,12 +138,3 @@ class Workspace:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def require_backend(ws: Workspace, *names: str) -> None:
-    """Raise a clear error when an operation only exists on some backends."""
-    if ws.config.warehouse_backend not in names:
-        raise ConfigError(
-            f"this operation needs warehouse backend {' or '.join(names)}, "
-            f"workspace {ws.root} uses {ws.config.warehouse_backend!r}"
-        )

@@ -13,10 +13,11 @@ import pytest
 OUTSIDEIN = Path(sys.executable).parent / "outsidein"
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSIDEIN_")}
+def run(*args: str, cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OUTSIDEIN_")}
     return subprocess.run([str(OUTSIDEIN), *args], capture_output=True, text=True, cwd=cwd,
-                          env={**env, "COLUMNS": "200"}, timeout=120)
+                          env={**clean, "COLUMNS": "200", **(env or {})}, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +112,16 @@ def test_quarantine_shows_an_unreadable_csv_line_as_text(tmp_path):
     assert ("row 2 of ragged.csv, column '(line)': unreadable CSV line: too many columns "
             "(Expected Number of Columns: 6 Found: 7), got 'o2,c1,p1,2024-01-05,1,3,surplus'"
             ) in r.stdout
+
+
+def test_the_workspace_can_come_from_the_environment(ws):
+    r = run("status", "--json", env={"OUTSIDEIN_WORKSPACE": str(ws)})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["workspace"] == str(ws)
+
+
+def test_a_bad_environment_variable_is_one_red_line(ws):
+    r = run("-w", str(ws), "status", env={"OUTSIDEIN_SMTP_PORT": "abc"})
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("error: OUTSIDEIN_SMTP_PORT='abc': expected a port number")
+    assert "Traceback" not in r.stderr

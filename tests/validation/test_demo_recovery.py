@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from outsidein.value.scoring import model_from_params
-from outsidein.value.service import fit_value, score_value
+from outsidein.services.value import fit_value, score_value
+from outsidein.value import model_from_params
 from outsidein.workspace import Workspace
 
 pytestmark = pytest.mark.validation
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.validation
 @pytest.fixture(scope="module")
 def demo_20k(tmp_path_factory):
     """The default demo company (20,000 customers, seed 42), fitted and scored."""
-    from outsidein.warehouse.demo import generate_demo
+    from outsidein.demo.company import generate_demo
 
     ws = Workspace.init(tmp_path_factory.mktemp("recovery") / "ws")
     generate_demo(ws, customers=20_000, seed=42)

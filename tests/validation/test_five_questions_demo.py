@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from outsidein.value.questions import answer_five_questions, load_five_answers
-from outsidein.warehouse.demo import generate_demo
+from outsidein.demo.company import generate_demo
+from outsidein.services.questions import answer_five_questions, read_answers
 from outsidein.workspace import Workspace
 
 SEED = 2026
@@ -89,7 +89,7 @@ def test_value_answer_on_the_demo(demo) -> None:
     assert 0.2 < a.figures["top_decile_share"] < 1.0
     drivers = a.tables["drivers"].set_index("driver")
     assert drivers.loc["orders in the period", "ratio"] > 1.5
-    doc = load_five_answers(ws)
+    doc = read_answers(ws).to_dict()
     assert doc["answers"]["value"]["figures"]["top_decile_share"] == pytest.approx(
         a.figures["top_decile_share"], rel=1e-5)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from outsidein.warehouse.load import load_frame
+from outsidein.services.data import load_frame
 from outsidein.warehouse.summary import compress, customer_summary
 
 pytestmark = pytest.mark.validation

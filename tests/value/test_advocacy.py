@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outsidein.errors import DataValidationError, NotFittedError
-from outsidein.value.advocacy import ReferralNetwork, compare_advocates
+from outsidein.value import ReferralNetwork, compare_advocates
 
 
 @pytest.fixture

@@ -7,11 +7,19 @@ import pandas as pd
 import pytest
 
 from outsidein.errors import ConvergenceError, DataValidationError, NotFittedError
-from outsidein.value import BetaGeo, BetaGeoBetaBinom, GammaGamma, ModifiedBetaGeo, ParetoNBD
-from outsidein.value._bgbb import _make_loglik as bgbb_loglik
+from outsidein.value import (
+    BetaGeo,
+    BetaGeoBetaBinom,
+    GammaGamma,
+    ModifiedBetaGeo,
+    ParetoNBD,
+    simulate_bgbb,
+    simulate_bgnbd,
+    simulate_pareto,
+)
+from outsidein.value._bgbb import _make_loglik as bgbb_loglik  # white-box: exact gradients
 from outsidein.value._bgnbd import _Compressed
 from outsidein.value._pareto import _ParetoData
-from outsidein.value._simulate import simulate_bgbb, simulate_bgnbd, simulate_pareto
 from outsidein.value.spend import _make_loglik as gg_loglik
 
 CONTINUOUS = [BetaGeo, ModifiedBetaGeo, ParetoNBD]

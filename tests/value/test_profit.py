@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outsidein.value.profit import (
+from outsidein.value import (
     analyse_cost_to_serve,
     customer_profit,
     money,

@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outsidein.value import BetaGeo, BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD
+from outsidein.errors import ConvergenceError
+from outsidein.value import BetaGeo, BetaGeoBetaBinom, ModifiedBetaGeo, ParetoNBD, simulate_bgnbd
 
 #: OUTSIDEIN_PROPERTY_EXAMPLES=3000 for a long hunt (a run of that size found the a = 1 defect)
 SETTINGS = settings(max_examples=int(os.environ.get("OUTSIDEIN_PROPERTY_EXAMPLES", "60")),
@@ -109,9 +110,6 @@ def test_bgbb_predictions_are_finite_bounded_and_monotone(model, n, data):
 @given(st.floats(0.1, 3.0), st.floats(0.5, 50.0), st.floats(0.2, 5.0), st.floats(0.2, 10.0),
        st.integers(0, 2**16), st.sampled_from([BetaGeo, ModifiedBetaGeo]))
 def test_fitting_gives_finite_estimates_or_says_what_to_try(r, alpha, a, b, seed, cls):
-    from outsidein.errors import ConvergenceError
-    from outsidein.value._simulate import simulate_bgnbd
-
     data = simulate_bgnbd(400, r=r, alpha=alpha, a=a, b=b, T=np.linspace(10, 40, 400),
                           modified=cls is ModifiedBetaGeo, seed=seed)
     if not np.any(data[0] > 0):

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from outsidein.errors import DataValidationError, NotFittedError
-from outsidein.value.prospects import (
+from outsidein.value import (
     ConversionModel,
     LookalikeModel,
     calibration_table,

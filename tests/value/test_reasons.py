@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import pytest
 
-from outsidein.value.reasons import reason_expr
+from outsidein.value import reason_expr
 
 
 def reasons(rows: list[dict], **kw) -> list[str]:

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from outsidein.errors import DataValidationError
-from outsidein.value import GammaGamma
-from outsidein.value._simulate import simulate_spend
+from outsidein.value import GammaGamma, simulate_spend
 
 PUBLISHED = {"p": 6.2488, "q": 3.7446, "gamma": 15.4477}
 

@@ -40,7 +40,7 @@ def reconciles(r: LoadReport) -> bool:
 
 
 def test_good_file_loads_every_row_with_types(workspace, tmp_path):
-    r = load_file(workspace, "order_lines", write(tmp_path, "o.csv", [HEADER, *GOOD]))
+    r = load_file(workspace.warehouse(), "order_lines", write(tmp_path, "o.csv", [HEADER, *GOOD]))
     assert (r.rows_read, r.loaded, r.quarantined, r.duplicates) == (3, 3, 0, 0)
     got = rows(workspace, "SELECT order_id, ts, quantity, revenue, discount FROM order_lines "
                           "ORDER BY order_id, product_id")
@@ -52,7 +52,7 @@ def test_good_file_loads_every_row_with_types(workspace, tmp_path):
 def test_missing_required_columns_is_one_clear_error(workspace, tmp_path):
     path = write(tmp_path, "o.csv", ["order_id,cust,product_id,quantity", "o1,c1,p1,1"])
     with pytest.raises(DataValidationError) as err:
-        load_file(workspace, "order_lines", path)
+        load_file(workspace.warehouse(), "order_lines", path)
     msg = str(err.value)
     assert "customer_id, ts, revenue" in msg and "columns found: order_id, cust" in msg
     assert "--map" in msg
@@ -62,7 +62,7 @@ def test_missing_required_columns_is_one_clear_error(workspace, tmp_path):
 def test_map_renames_columns_and_date_format_parses(workspace, tmp_path):
     path = write(tmp_path, "o.csv", ["OrderNo,Cust,product_id,Date,quantity,revenue",
                                      "o1,c1,p1,31/05/24,1,2.5"])
-    r = load_file(workspace, "order_lines", path,
+    r = load_file(workspace.warehouse(), "order_lines", path,
                   mapping={"order_id": "OrderNo", "customer_id": "Cust", "ts": "Date"},
                   date_format="%d/%m/%y")
     assert r.loaded == 1
@@ -72,7 +72,7 @@ def test_map_renames_columns_and_date_format_parses(workspace, tmp_path):
 def test_map_to_a_missing_source_column_names_it(workspace, tmp_path):
     path = write(tmp_path, "o.csv", [HEADER, GOOD[0]])
     with pytest.raises(DataValidationError, match="column 'Cust' is not in o.csv"):
-        load_file(workspace, "order_lines", path, mapping={"customer_id": "Cust"})
+        load_file(workspace.warehouse(), "order_lines", path, mapping={"customer_id": "Cust"})
 
 
 @pytest.mark.parametrize(("line", "column", "reason"), [
@@ -88,7 +88,7 @@ def test_map_to_a_missing_source_column_names_it(workspace, tmp_path):
 def test_bad_value_is_quarantined_with_row_column_and_reason(workspace, tmp_path, line,
                                                               column, reason):
     path = write(tmp_path, "o.csv", [HEADER, *GOOD, line])
-    r = load_file(workspace, "order_lines", path)
+    r = load_file(workspace.warehouse(), "order_lines", path)
     assert (r.rows_read, r.loaded, r.quarantined) == (4, 3, 1)
     assert reconciles(r)
     [(row, col, why, raw)] = quarantined(workspace)
@@ -102,7 +102,7 @@ def test_return_lines_may_have_negative_quantity(workspace, tmp_path):
                                      "o1,c1,p1,2024-01-05,-1,-5,true,0",
                                      "o2,c1,p1,2024-01-05,1,5,false,-1",
                                      "o3,c1,p1,2024-01-05,1,5,maybe,0"])
-    r = load_file(workspace, "order_lines", path)
+    r = load_file(workspace.warehouse(), "order_lines", path)
     assert r.loaded == 1
     assert r.reasons == {"discount: below the minimum 0": 1,
                          "is_return: expected true or false": 1}
@@ -113,7 +113,7 @@ def test_allowed_values_are_enforced(workspace, tmp_path):
                                      "c1,2024-01-01,web,visit",
                                      "c1,2024-01-02,fax,visit",
                                      "c1,2024-01-03,web,teleport"])
-    r = load_file(workspace, "interactions", path)
+    r = load_file(workspace.warehouse(), "interactions", path)
     assert r.loaded == 1
     got = {(row, col) for row, col, *_ in quarantined(workspace)}
     assert got == {(2, "channel"), (3, "type")}
@@ -121,15 +121,15 @@ def test_allowed_values_are_enforced(workspace, tmp_path):
 
 
 def test_unknown_customers_become_stubs_and_real_records_replace_them(workspace, tmp_path):
-    load_frame(workspace, "customers", pd.DataFrame({"customer_id": ["c1"], "region": ["N"]}),
-               source="crm")
-    r = load_file(workspace, "order_lines", write(tmp_path, "o.csv", [HEADER, *GOOD]))
+    load_frame(workspace.warehouse(), "customers",
+               pd.DataFrame({"customer_id": ["c1"], "region": ["N"]}), source="crm")
+    r = load_file(workspace.warehouse(), "order_lines", write(tmp_path, "o.csv", [HEADER, *GOOD]))
     assert r.stubs_created == 1
     assert any("1 unknown customer id" in n for n in r.notes)
     assert any("the products table is empty" in n for n in r.notes)
     assert rows(workspace, "SELECT customer_id, is_stub, first_seen FROM customers "
                            "WHERE is_stub")[0][:2] == ("c2", True)
-    r2 = load_frame(workspace, "customers",
+    r2 = load_frame(workspace.warehouse(), "customers",
                     pd.DataFrame({"customer_id": ["c2", "c1"], "region": ["S", "X"]}),
                     source="crm2")
     assert (r2.loaded, r2.duplicates) == (1, 1)  # c2 replaces its stub, c1 already there
@@ -138,24 +138,24 @@ def test_unknown_customers_become_stubs_and_real_records_replace_them(workspace,
 
 
 def test_duplicates_within_file_and_against_loaded_rows_are_skipped(workspace, tmp_path):
-    load_file(workspace, "order_lines", write(tmp_path, "a.csv", [HEADER, GOOD[0]]))
+    load_file(workspace.warehouse(), "order_lines", write(tmp_path, "a.csv", [HEADER, GOOD[0]]))
     path = write(tmp_path, "b.csv", [HEADER, *GOOD, GOOD[2].replace("4.25", "9")])
-    r = load_file(workspace, "order_lines", path)
+    r = load_file(workspace.warehouse(), "order_lines", path)
     assert (r.rows_read, r.loaded, r.duplicates) == (4, 2, 2)
     assert rows(workspace, "SELECT revenue FROM order_lines WHERE order_id = 'o2'") == [(4.25,)]
 
 
 def test_same_file_twice_adds_nothing(workspace, tmp_path):
     path = write(tmp_path, "o.csv", [HEADER, *GOOD, "o9,c1,p1,bad,1,1"])
-    first = load_file(workspace, "order_lines", path)
+    first = load_file(workspace.warehouse(), "order_lines", path)
     before = rows(workspace, "SELECT (SELECT count(*) FROM order_lines), "
                              "(SELECT count(*) FROM quarantine), (SELECT count(*) FROM loads)")
-    second = load_file(workspace, "order_lines", path)
+    second = load_file(workspace.warehouse(), "order_lines", path)
     assert second.skipped_same_file and second.load_id == first.load_id
     assert "already loaded" in second.summary()
     copy = tmp_path / "copy.csv"
     copy.write_text(path.read_text() + "o1,c1,p1,2024-01-05,2,10.50\n")
-    third = load_file(workspace, "order_lines", copy)  # different bytes, same keys
+    third = load_file(workspace.warehouse(), "order_lines", copy)  # different bytes, same keys
     assert third.loaded == 0 and third.duplicates == 4
     after = rows(workspace, "SELECT (SELECT count(*) FROM order_lines), "
                             "(SELECT count(*) FROM quarantine), (SELECT count(*) FROM loads)")
@@ -170,7 +170,7 @@ def test_parquet_with_bad_values(workspace, tmp_path):
         "ts": pa.array([pd.Timestamp("2024-01-01"), None, pd.Timestamp("2024-01-03")]),
         "quantity": pa.array([1.0, 2.0, 2.5]), "revenue": [1.0, 2.0, 3.0],
     }), path)
-    r = load_file(workspace, "order_lines", path)
+    r = load_file(workspace.warehouse(), "order_lines", path)
     assert (r.loaded, r.quarantined) == (1, 2)
     got = {(row, col, why) for row, col, why, _ in quarantined(workspace)}
     assert got == {(2, "ts", "missing required value"),
@@ -184,7 +184,7 @@ def test_jsonl_with_bad_values(workspace, tmp_path):
             {"customer_id": "c2", "ts": "2024-01-03", "kind": "return", "amount": -4},
             {"customer_id": "c3", "ts": "2024-01-04", "kind": "other", "amount": "lots"}]
     path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
-    r = load_file(workspace, "service_costs", path)
+    r = load_file(workspace.warehouse(), "service_costs", path)
     assert (r.rows_read, r.loaded, r.quarantined, r.stubs_created) == (4, 1, 3, 1)
     got = {(row, col) for row, col, *_ in quarantined(workspace)}
     assert got == {(2, "kind"), (3, "amount"), (4, "amount")}
@@ -193,14 +193,14 @@ def test_jsonl_with_bad_values(workspace, tmp_path):
 def test_unknown_extension_and_unknown_table_are_clear_errors(workspace, tmp_path):
     path = write(tmp_path, "o.xlsx", [HEADER])
     with pytest.raises(DataValidationError, match=r"expected \.csv, \.parquet or \.jsonl"):
-        load_file(workspace, "order_lines", path)
+        load_file(workspace.warehouse(), "order_lines", path)
     with pytest.raises(DataValidationError, match="unknown table 'orders'; expected one of"):
-        load_file(workspace, "orders", path)
+        load_file(workspace.warehouse(), "orders", path)
 
 
 def test_extra_columns_are_ignored_and_noted(workspace, tmp_path):
     path = write(tmp_path, "p.csv", ["product_id,name,colour", "p1,Tea,green"])
-    r = load_file(workspace, "products", path)
+    r = load_file(workspace.warehouse(), "products", path)
     assert r.loaded == 1
     assert r.notes[0] == "ignored column(s) not in table 'products': colour"
 
@@ -209,7 +209,7 @@ def test_load_frame_reconciles_and_records_the_load(workspace):
     df = pd.DataFrame({"prospect_id": ["x1", "x2", "x2"],
                        "created": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-02"]),
                        "web_visits": [3, -1, 2]})
-    r = load_frame(workspace, "prospects", df, source="demo:prospects")
+    r = load_frame(workspace.warehouse(), "prospects", df, source="demo:prospects")
     assert (r.rows_read, r.loaded, r.quarantined, r.duplicates) == (3, 2, 1, 0)
     assert r.to_dict()["reasons"] == {"web_visits: below the minimum 0": 1}
     assert rows(workspace, "SELECT file, rows_read FROM loads") == [("demo:prospects", 3)]
@@ -227,7 +227,7 @@ def test_ragged_csv_lines_are_quarantined_with_their_row_numbers(workspace, tmp_
         'o5,c2,p1,2024-01-04,1,"oops',            # row 7: an unclosed quote ...
         "o8,c3,p1,2024-01-06,1,1",                # ... swallows the rest of the file
     ])
-    r = load_file(workspace, "order_lines", path)
+    r = load_file(workspace.warehouse(), "order_lines", path)
     assert (r.rows_read, r.loaded, r.quarantined, r.duplicates) == (7, 3, 4, 0)
     assert reconciles(r)
     q = quarantined(workspace)
@@ -244,7 +244,7 @@ def test_ragged_csv_lines_are_quarantined_with_their_row_numbers(workspace, tmp_
 def test_a_csv_with_no_readable_line_is_a_clear_error(workspace, tmp_path):
     path = write(tmp_path, "r.csv", [HEADER, "a;b;c", "d;e;f"])
     with pytest.raises(DataValidationError, match="r.csv: no line could be read as CSV"):
-        load_file(workspace, "order_lines", path)
+        load_file(workspace.warehouse(), "order_lines", path)
     assert rows(workspace, "SELECT count(*) FROM order_lines") == [(0,)]
     assert rows(workspace, "SELECT count(*) FROM quarantine") == [(0,)]
 
@@ -258,7 +258,7 @@ def test_malformed_jsonl_lines_are_quarantined_with_their_line_numbers(workspace
         '[1, 2]\n'                                                                      # 4
         '{"customer_id": "c3", "ts": "bad", "kind": "other", "amount": 1}\n'            # 5
         '{"customer_id": "c4", "ts": "2024-01-04", "kind": "other", "amount": 2}')       # 6
-    r = load_file(workspace, "service_costs", path)
+    r = load_file(workspace.warehouse(), "service_costs", path)
     assert (r.rows_read, r.loaded, r.quarantined, r.duplicates) == (5, 2, 3, 0)
     assert reconciles(r)
     q = quarantined(workspace)
@@ -272,13 +272,14 @@ def test_a_file_of_no_json_lines_is_a_clear_error(workspace, tmp_path):
     path.write_text('[{"customer_id": "c1",\n  "ts": "2024-01-01"}]\n')  # a JSON array file
     with pytest.raises(DataValidationError, match="bad.jsonl: no line could be read as JSON "
                                                   "Lines"):
-        load_file(workspace, "service_costs", path)
+        load_file(workspace.warehouse(), "service_costs", path)
     assert rows(workspace, "SELECT count(*) FROM quarantine") == [(0,)]
 
 
 def test_unknown_products_are_kept_and_counted(workspace, tmp_path):
-    load_frame(workspace, "products", pd.DataFrame({"product_id": ["p1"]}), source="erp")
-    r = load_file(workspace, "order_lines", write(tmp_path, "o.csv", [HEADER, *GOOD]))
+    load_frame(workspace.warehouse(), "products", pd.DataFrame({"product_id": ["p1"]}),
+               source="erp")
+    r = load_file(workspace.warehouse(), "order_lines", write(tmp_path, "o.csv", [HEADER, *GOOD]))
     assert r.loaded == 3
     assert "1 rows reference 1 product id(s) not in products (kept;" in " ".join(r.notes)
 
@@ -287,7 +288,7 @@ def test_a_line_longer_than_the_reader_takes_is_a_short_clear_error(workspace, t
     path = tmp_path / "long.jsonl"
     path.write_text(json.dumps({"customer_id": "c1", "note": "x" * 9_000_000}) + "\n")
     with pytest.raises(DataValidationError) as err:
-        load_file(workspace, "service_costs", path)
+        load_file(workspace.warehouse(), "service_costs", path)
     msg = str(err.value)
     assert msg.startswith("long.jsonl: a line is too long to read as JSON Lines")
     assert "Maximum line size of 8388608 bytes exceeded" in msg and len(msg) < 600

@@ -11,9 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from outsidein.warehouse.load import load_file
-from outsidein.warehouse.rollup import SPECS as ROLLUPS
-from outsidein.warehouse.schema import LOADS, QUARANTINE, TABLES
+from outsidein.services.data import load_file
+from outsidein.warehouse.schema import LOADS, QUARANTINE, ROLLUP_SPECS, TABLES
 from outsidein.workspace import Workspace
 
 ROWS = 1_000_000
@@ -21,7 +20,7 @@ ROWS = 1_000_000
 CHILD = textwrap.dedent("""
     import sys
     from outsidein.workspace import Workspace
-    from outsidein.warehouse.load import load_file
+    from outsidein.services.data import load_file
 
     def tick(step, done, total):
         print(step, flush=True)
@@ -58,7 +57,7 @@ def snapshot(root: Path) -> dict[str, tuple]:
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     try:
         out = {}
-        for name in (*TABLES, QUARANTINE.name, LOADS.name, *(s.name for s in ROLLUPS)):
+        for name in (*TABLES, QUARANTINE.name, LOADS.name, *(s.name for s in ROLLUP_SPECS)):
             out[name] = con.execute(
                 f"SELECT count(*), md5(coalesce(string_agg(CAST(x AS VARCHAR), '|' "
                 f"ORDER BY CAST(x AS VARCHAR)), '')) FROM (SELECT t AS x FROM {name} t)"

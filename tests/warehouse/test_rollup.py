@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from outsidein.domain import purchases
+from outsidein.services.data import load_file
 from outsidein.warehouse import rollup
-from outsidein.warehouse.load import load_file
 from outsidein.warehouse.summary import customer_summary
 
 COLS = ["order_id", "customer_id", "product_id", "ts", "quantity", "revenue", "is_return"]
@@ -46,7 +47,7 @@ def days_of_lines(wh) -> pd.DataFrame:
 def summaries_agree(wh, **kw) -> None:
     assert rollup.is_current(wh)
     fast = frame(rollup.purchase_summary(wh, **kw))
-    slow = frame(customer_summary(rollup.purchases(wh.table("order_lines")), **kw))
+    slow = frame(customer_summary(purchases(wh.table("order_lines")), **kw))
     assert len(fast) > 100
     pd.testing.assert_frame_equal(fast, slow)
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from outsidein.services.data import load_file
 from outsidein.warehouse import rollup
-from outsidein.warehouse.load import load_file
 from outsidein.warehouse.summary import customer_summary
 from outsidein.workspace import Workspace
 

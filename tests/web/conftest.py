@@ -20,8 +20,10 @@ import httpx
 import pytest
 import uvicorn
 
-from outsidein.services import accounts
+from outsidein.services import accounts, share
+from outsidein.services.share import publish_insight
 from outsidein.store.db import session_scope
+from outsidein.web.app import create_app
 from outsidein.workspace import Workspace
 
 PASSWORD = "correct horse battery"
@@ -114,8 +116,6 @@ class Site:
         return secret
 
     def publish(self, **kw: Any) -> Any:
-        from outsidein.share.insights import publish_insight
-
         args: dict[str, Any] = {"evidence": {}, "owner_email": PEOPLE["advocate"][0],
                                 "departments": ["product", "sales"], "priority": "high",
                                 "source": "test", "key": None, "due_days": 7}
@@ -141,8 +141,6 @@ def seed(ws: Workspace) -> None:
 
 def seed_loop(ws: Workspace, insight_id: int) -> None:
     """Needs, plans/messages/training and one Ask-Listen-Learn-Act chain."""
-    from outsidein import share
-
     with session_scope(ws.store_url) as s:
         share.add_need(s, code="N1", title="Delivery within 48 hours", importance=9,
                        satisfaction=4, evidence={"complaints": 212})
@@ -166,8 +164,6 @@ def seed_loop(ws: Workspace, insight_id: int) -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    from outsidein.web.app import create_app
-
     root = tmp_path_factory.mktemp("web") / "acme"
     ws = Workspace.init(root)
     ws.close()
@@ -212,7 +208,7 @@ def chromium_args(request: pytest.FixtureRequest) -> list[str]:
 @pytest.fixture(scope="module")
 def browser(chromium_path: str, chromium_args: list[str]) -> Iterator[Any]:
     """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # optional test dependency: browser tests only
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=chromium_path, args=chromium_args, headless=True)

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from outsidein.cli import app
-from outsidein.errors import DataValidationError
+from outsidein.errors import AuthenticationError, DataValidationError
 from outsidein.services import accounts
 from outsidein.store.db import session_scope
 from outsidein.workspace import Workspace
@@ -58,10 +58,11 @@ def test_people_departments_and_keys_from_the_command_line(ws: Workspace) -> Non
     r = _run(ws, "user", "update", "ann@acme.test", "--role", "advocate", "-d", "sales",
              "--deactivate")
     assert r.exit_code == 0 and "ann@acme.test: advocate, sales, deactivated" in r.output
-    with session_scope(ws.store_url) as s, pytest.raises(Exception, match="not recognised"):
+    with session_scope(ws.store_url) as s, pytest.raises(AuthenticationError,
+                                                         match="not recognised"):
         accounts.authenticate(s, "ann@acme.test", "a long pass phrase")
     assert _run(ws, "apikey", "revoke", key["prefix"]).exit_code == 0
-    with session_scope(ws.store_url) as s, pytest.raises(Exception, match="revoked"):
+    with session_scope(ws.store_url) as s, pytest.raises(AuthenticationError, match="revoked"):
         accounts.verify_api_key(s, secret)
 
 

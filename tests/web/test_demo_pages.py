@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from outsidein.cli import app as cli
 from outsidein.services import accounts
 from outsidein.store.db import session_scope
+from outsidein.web import create_app
 from outsidein.workspace import Workspace
 
 pytestmark = pytest.mark.browser
@@ -24,8 +26,6 @@ PASSWORD = "demo pass phrase"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Any]:
-    from outsidein.web.app import create_app
-
     root = tmp_path_factory.mktemp("demo") / "acme"
     r = CliRunner().invoke(cli, ["--workspace", str(root), "demo", "--customers", "1500",
                                  "--days", "400", "--seed", "7"])
@@ -85,8 +85,6 @@ def test_the_five_answers_in_the_browser(demo: Any, browser: Any, artifacts_dir:
 def test_customer_value_page_ranks_like_the_warehouse(demo: Any, browser: Any,
                                                       artifacts_dir: Path) -> None:
     server, ws = demo
-    import duckdb
-
     con = duckdb.connect(str(ws.warehouse_path), read_only=True)
     top = con.execute("SELECT customer_id, clv FROM customer_value "
                       "ORDER BY clv DESC, customer_id LIMIT 3").fetchall()

@@ -1,45 +1,59 @@
-"""Later capabilities add their pages through the plugin hook and the navigation registry."""
+"""The navigation bar offers each person the pages they may open, and a capability's page
+joins it through a router in ``web.app.ROUTERS`` and an entry in ``web.nav.NAV``."""
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
 import pytest
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from outsidein.web import nav
-from outsidein.web.app import create_app, route_table
+from outsidein.errors import ConfigError
+from outsidein.store.models.auth import ROLES
+from outsidein.web import app as web_app
+from outsidein.web import create_app, nav, page_roles, route_table
 from outsidein.web.auth import StaffOnly
 
 
+def test_every_nav_entry_is_a_page_and_shown_to_exactly_who_may_open_it(workspace: Any) -> None:
+    app = create_app(workspace.root)
+    rules = page_roles(app)
+    assert {i.path for i in nav.NAV} <= rules.keys()
+    for role in ROLES:
+        shown = {i.path for i in nav.items_for(role, rules)}
+        assert shown == {i.path for i in nav.NAV if role in rules[i.path]}, role
+    assert "/admin" in {i.path for i in nav.items_for("admin", rules)}
+    assert "/admin" not in {i.path for i in nav.items_for("advocate", rules)}
+    assert nav.items_for(None, rules) == []
+
+
 @pytest.fixture
-def plugin(monkeypatch: pytest.MonkeyPatch) -> str:
+def sense_router() -> APIRouter:
     router = APIRouter()
 
     @router.get("/sense", response_class=HTMLResponse)
     def sense_page(*, request: Request, principal: StaffOnly) -> str:
         return "<h1>Sense and respond</h1>"
 
-    def install(app: Any) -> None:
-        app.include_router(router)
-        nav.add_page("Sense & respond", "/sense", roles=("admin", "advocate"), order=40)
-
-    module = types.ModuleType("outsidein_test_sense_web")
-    module.install = install  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setattr(nav, "PLUGINS", [f"{module.__name__}:install", "outsidein.nowhere:install"])
-    monkeypatch.setattr(nav, "NAV", list(nav.NAV))
-    return module.__name__
+    return router
 
 
-def test_a_plugin_adds_a_guarded_page_and_a_nav_entry(plugin: str, workspace: Any) -> None:
+def test_a_capability_adds_a_guarded_page_and_its_nav_entry(
+        workspace: Any, sense_router: APIRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(web_app, "ROUTERS", (*web_app.ROUTERS, sense_router))
+    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Sense & respond", "/sense", 40)))
     app = create_app(workspace.root)
     route = next(r for r in route_table(app) if r.path == "/sense")
     assert route.rule is not None and route.rule.roles == ("admin", "advocate")
-    labels = [i.label for i in nav.items_for("advocate")]
-    assert labels.index("Sense & respond") > labels.index("Needs")
-    assert "Sense & respond" not in [i.label for i in nav.items_for("member")]
-    assert "Admin" not in labels and "Admin" in [i.label for i in nav.items_for("admin")]
+    labels = [i.label for i in nav.items_for("advocate", app.state.page_roles)]
+    assert labels[labels.index("Alignment") + 1] == "Sense & respond"  # placed by its order
+    assert "Sense & respond" not in [i.label for i in nav.items_for("member",
+                                                                    app.state.page_roles)]
+
+
+def test_a_nav_entry_without_its_page_stops_the_app(workspace: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Sense & respond", "/sense", 40)))
+    with pytest.raises(ConfigError, match="'Sense & respond' points at /sense"):
+        create_app(workspace.root)

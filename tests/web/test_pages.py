@@ -7,6 +7,12 @@ import io
 import json
 from typing import Any
 
+import duckdb
+
+from outsidein.services import accounts
+from outsidein.store.db import session_scope
+from outsidein.web.routes import api, pages
+
 
 def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) -> None:
     member = site.login("member")
@@ -40,8 +46,8 @@ def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) ->
         assert answers.count('class="plotly-fig"') == 5 and "/static/plotly.js" in answers
         assert "C003" in answers and "buys often" in answers and "2026-11-23" in answers
         assert "Publish as an insight" not in answers  # members do not publish
+        assert "Publish as an insight" not in site.login("viewer").get("/answers").text
         adv = site.login("advocate")
-        assert answers.count("Publish as an insight") == 0
         assert adv.get("/answers").text.count("Publish as an insight for sales") == 4
         token = adv.headers["X-CSRF-Token"]
         r = adv.post("/answers/cost_to_serve/publish", data={"csrf_token": token})
@@ -119,6 +125,28 @@ def test_advocate_publishes_and_member_acknowledges_through_the_api(site: Any) -
                and r["version_hash"] == ins["version_hash"] for r in rows)
 
 
+def test_a_key_of_no_person_must_name_who_owns_or_acknowledges(site: Any) -> None:
+    machine = site.client(headers={"Authorization": "Bearer " + site.api_key(
+        "insights:write", "acks:write")})
+    insight = {"title": "Returns peak in January", "statement": "Staff the returns desk.",
+               "departments": ["sales"]}
+    r = machine.post("/api/v1/insights", json=insight)
+    assert r.status_code == 422 and r.json()["detail"].startswith("owner_email: required")
+    r = machine.post("/api/v1/insights", json={**insight, "owner_email": site.PEOPLE["admin"][0]})
+    assert r.status_code == 201 and r.json()["owner_email"] == site.PEOPLE["admin"][0]
+    ins = r.json()
+    url = f"/api/v1/insights/{ins['id']}/acknowledgements"
+    r = machine.post(url, json={"version_hash": ins["version_hash"]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("user_email: required")
+    r = machine.post(url, json={"version_hash": ins["version_hash"],
+                                "user_email": site.PEOPLE["sales"][0]})
+    assert r.status_code == 201 and r.json()["user_email"] == site.PEOPLE["sales"][0]
+    action = {"insight_id": ins["id"], "title": "Two more desk staff", "department": "sales",
+              "due": "2031-01-31", "kpi": "queue minutes", "kpi_baseline": 30, "kpi_target": 10}
+    r = machine.post("/api/v1/actions", json=action)
+    assert r.status_code == 422 and r.json()["detail"].startswith("owner_email: required")
+
+
 def test_alla_needs_and_alignment_pages(site: Any) -> None:
     viewer = site.login("viewer")
     alla = viewer.get("/alla").text
@@ -150,7 +178,10 @@ def test_audit_log_download_for_the_advocate(site: Any) -> None:
     adv = site.login("advocate")
     r = adv.get("/audit-log?format=json")
     assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
-    assert isinstance(json.loads(r.text), list)
+    seeded = [e for e in json.loads(r.text) if e["event"] == "action"
+              and e["detail"].startswith("24-hour call-back rule")]
+    assert [(e["user_email"], e["insight_id"], e["department"]) for e in seeded] == [
+        (site.PEOPLE["member"][0], site.insight_id, "product")]
 
 
 def test_value_page_and_api_say_how_to_fill_customer_value(site: Any) -> None:
@@ -161,8 +192,6 @@ def test_value_page_and_api_say_how_to_fill_customer_value(site: Any) -> None:
         "/api/v1/customers/1/value")
     assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
     assert "customer_value" in r.json()["detail"]
-
-    import duckdb
 
     con = duckdb.connect(str(site.ws.warehouse_path))
     con.execute("CREATE TABLE customer_value AS SELECT * FROM (VALUES "
@@ -301,9 +330,6 @@ def test_plan_message_and_training_items_are_imported_from_csv(site: Any) -> Non
 
 
 def test_a_deactivated_person_is_logged_out_and_their_keys_stop(site: Any) -> None:
-    from outsidein.services import accounts
-    from outsidein.store.db import session_scope
-
     with session_scope(site.ws.store_url) as s:
         leaver = accounts.create_user(s, email="leaver@acme.test", name="Leaver",
                                       password=site.PASSWORD, role="member",
@@ -336,17 +362,12 @@ def test_a_deactivated_person_is_logged_out_and_their_keys_stop(site: Any) -> No
 
 
 def site_users(site: Any) -> list[Any]:
-    from outsidein.services import accounts
-    from outsidein.store.db import session_scope
-
     with session_scope(site.ws.store_url) as s:
         return accounts.list_users(s)
 
 
 def test_an_unexpected_error_is_a_500_without_internals(site: Any,
                                                         monkeypatch: Any) -> None:
-    from outsidein.web.routes import api, pages
-
     def broken(ws: Any) -> Any:
         raise RuntimeError("secret internal detail")
 

@@ -8,10 +8,18 @@ fails :func:`test_every_route_declares_who_may_call_it`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
+from outsidein.errors import ConfigError
+from outsidein.services import accounts
+from outsidein.store.db import session_scope
 from outsidein.store.models.auth import ROLES
-from outsidein.web.app import PUBLIC_ROUTES, RouteInfo, route_table
+from outsidein.web import PUBLIC_ROUTES, RouteInfo, create_app, route_table
+from outsidein.web.security import SECRET_FILE, session_secret
 
 ALL_SCOPES = ("insights:read", "insights:write", "acks:write", "needs:read", "needs:write",
               "answers:read", "value:read")
@@ -201,6 +209,40 @@ def test_security_headers_on_pages_and_api(site: Any) -> None:
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in r.headers  # plain HTTP: no OUTSIDEIN_HTTPS
+
+
+@pytest.mark.parametrize(("flag", "tls"), [("1", True), ("0", False), (None, False)])
+def test_hsts_and_secure_cookie_exactly_when_served_over_tls(
+        workspace: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch, flag: str | None,
+        tls: bool) -> None:
+    if flag is None:
+        monkeypatch.delenv("OUTSIDEIN_HTTPS", raising=False)
+    else:
+        monkeypatch.setenv("OUTSIDEIN_HTTPS", flag)
+    # A proxy ends TLS and forwards plain HTTP: only the setting says the site is HTTPS.
+    with live_server(create_app(workspace.root)) as server:
+        r = httpx.get(server.url + "/login", timeout=30)
+    assert r.status_code == 200
+    assert r.headers.get("strict-transport-security") == ("max-age=31536000" if tls else None)
+    assert ("secure" in r.headers["set-cookie"].lower().split("; ")) == tls
+
+
+def test_a_short_session_secret_is_refused(tmp_path: Path, workspace: Any) -> None:
+    (tmp_path / SECRET_FILE).write_text("x" * 31, encoding="ascii")
+    with pytest.raises(ConfigError, match="31 characters, expected at least 32"):
+        session_secret(tmp_path)
+    (tmp_path / SECRET_FILE).write_text("y" * 32 + "\n", encoding="ascii")
+    assert session_secret(tmp_path) == "y" * 32
+    (workspace.root / SECRET_FILE).write_text("short", encoding="ascii")
+    with pytest.raises(ConfigError, match=f"{SECRET_FILE}: session secret has 5 characters"):
+        create_app(workspace.root)
+
+
+def test_a_new_session_secret_is_long_and_private(tmp_path: Path) -> None:
+    secret = session_secret(tmp_path)
+    assert len(secret) >= 32 and session_secret(tmp_path) == secret
+    assert (tmp_path / SECRET_FILE).stat().st_mode & 0o777 == 0o600
 
 
 def test_api_errors_are_problem_json(site: Any) -> None:
@@ -212,9 +254,6 @@ def test_api_errors_are_problem_json(site: Any) -> None:
 
 
 def test_password_guessing_is_throttled_per_account(site: Any) -> None:
-    from outsidein.services import accounts
-    from outsidein.store.db import session_scope
-
     with session_scope(site.ws.store_url) as s:
         accounts.create_user(s, email="target@acme.test", name="Target",
                              password=site.PASSWORD, role="viewer")

@@ -8,7 +8,6 @@ Each area registers its commands from its own module (``outsidein.cli.<area>``).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,8 +15,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from outsidein.cli import accounts, answer, data, demo, report, serve, share, value
 from outsidein.cli._common import State, console_err
-from outsidein.errors import OutsideInError
+from outsidein.config import Settings
+from outsidein.errors import ConfigError, OutsideInError
+
+try:  # Typer >= 0.20 vendors click as typer._click; older Typer runs on the real click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older Typer
+    from click import exceptions as click_exceptions
+
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="outsidein",
@@ -34,26 +42,20 @@ def _root(
     ctx: typer.Context,
     workspace: Annotated[
         Path | None,
-        typer.Option("--workspace", "-w", envvar="OUTSIDEIN_WORKSPACE",
-                     help="workspace folder (default: current folder)"),
+        typer.Option("--workspace", "-w",
+                     help="workspace folder (default: $OUTSIDEIN_WORKSPACE or the current folder)"),
     ] = None,
 ) -> None:
-    ctx.obj = State(workspace_dir=(workspace or Path(".")).expanduser().resolve())
+    ctx.obj = State(workspace_dir=workspace.expanduser().resolve() if workspace
+                    else Settings.from_env().workspace_dir)
 
 
-def _register_all() -> None:
-    from outsidein.cli import accounts, answer, data, demo, report, serve, share, value
-
-    for module in (data, demo, value, answer, report, serve, share, accounts):
-        module.register(app)
+for _module in (data, demo, value, answer, report, serve, share, accounts):
+    _module.register(app)
 
 
-_register_all()
-
-
-def _setup_logging() -> None:
+def _setup_logging(debug: bool) -> None:
     """Library warnings as one plain line each on stderr; tracebacks only with OUTSIDEIN_DEBUG."""
-    debug = bool(os.environ.get("OUTSIDEIN_DEBUG"))
 
     class _Plain(logging.Formatter):
         def formatException(self, ei: object) -> str:  # noqa: N802 - logging's name
@@ -74,13 +76,19 @@ def _setup_logging() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point with the error-to-exit-code mapping."""
-    _setup_logging()
+    try:
+        debug = Settings.from_env().debug
+    except ConfigError as exc:  # a bad OUTSIDEIN_* variable: one red line, like any user error
+        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
+        sys.exit(exc.exit_code)
+    _setup_logging(debug)
     try:
         rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except OutsideInError as exc:
-        if os.environ.get("OUTSIDEIN_DEBUG"):
+        if debug:
             raise
         console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
                           soft_wrap=True)
@@ -98,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, click_exc.ClickException):
             exc.show()
             sys.exit(2 if isinstance(exc, click_exc.UsageError) else 1)
-        if os.environ.get("OUTSIDEIN_DEBUG"):
+        if debug:
             raise
         console_err.print(
             f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
@@ -107,9 +115,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _click_exceptions():  # type: ignore[no-untyped-def]
-    """Click's exception module: Typer >= 0.20 vendors click as ``typer._click``."""
-    try:
-        from typer._click import exceptions
-    except ImportError:  # older Typer on the real click
-        from click import exceptions
-    return exceptions
+    """Click's exception module (Typer >= 0.20 vendors click as ``typer._click``)."""
+    return click_exceptions

@@ -1,6 +1,6 @@
 """``outsidein answer``: the five crucial questions, with evidence (thin adapter).
 
-``--json`` prints the layout documented in :mod:`outsidein.value.questions`
+``--json`` prints the layout documented in :mod:`outsidein.services.questions.model`
 (without the Plotly ``plot`` entries, which ``results/five_questions.json`` keeps).
 """
 
@@ -17,6 +17,7 @@ from rich.text import Text
 
 from outsidein.cli._common import JSON_OPTION, console, print_json, progress, workspace
 from outsidein.errors import DataValidationError
+from outsidein.services.questions import answer_five_questions, result_path
 
 #: columns shown per answer: (row field, header, format)
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
@@ -94,7 +95,6 @@ def answer_cmd(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Answer the five crucial questions: value, cost to serve, advocates, prospects, converts."""
-    from outsidein.value.questions import answer_five_questions
 
     start, end = _date(period_start, "--from"), _date(period_end, "--to")
     ws = workspace(ctx)
@@ -109,7 +109,7 @@ def answer_cmd(
         print_json(doc)
         return
     _show(doc)
-    console.print(f"[dim]saved to {ws.root / 'results' / 'five_questions.json'} "
+    console.print(f"[dim]saved to {result_path(ws)} "
                   f"in {result.seconds:.1f} s[/]")
 
 

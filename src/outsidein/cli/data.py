@@ -17,6 +17,8 @@ from outsidein.cli._common import (
     workspace,
 )
 from outsidein.errors import DataValidationError
+from outsidein.services.data import load_file, quarantine_report, warehouse_status
+from outsidein.workspace import Workspace
 
 
 def _parse_maps(items: list[str] | None) -> dict[str, str]:
@@ -43,8 +45,6 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
         """Create a workspace: outsidein.toml, the warehouse and the store (kept if present)."""
-        from outsidein.workspace import Workspace
-
         if backend not in ("duckdb", "pyspark"):
             raise DataValidationError(
                 f"--backend {backend!r}: expected duckdb or pyspark")
@@ -76,15 +76,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
         """Validate and load FILE into TABLE; bad rows go to the quarantine, nothing is lost."""
-        from outsidein.warehouse._stage import file_format
-        from outsidein.warehouse.load import load_file
-        from outsidein.warehouse.schema import table_spec
-
         mapping = _parse_maps(map_)
-        table_spec(table)
-        file_format(file)
-        if not file.is_file():
-            raise DataValidationError(f"file {str(file)!r} does not exist; check the path")
         ws = workspace(ctx)
         try:
             with progress(enabled=not as_json and console_err.is_terminal) as bar:
@@ -113,8 +105,6 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def status(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
         """Rows per table, quarantined rows per table and the last loads."""
-        from outsidein.warehouse.report import warehouse_status
-
         ws = workspace(ctx)
         try:
             st = warehouse_status(ws)
@@ -155,8 +145,6 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
         """Why rows of TABLE were quarantined: reasons with counts, then the rows."""
-        from outsidein.warehouse.report import quarantine_report
-
         if limit < 0:
             raise DataValidationError(f"--limit {limit}: expected 0 or more rows")
         ws = workspace(ctx)

@@ -14,15 +14,17 @@ from outsidein.cli._common import (
     print_pipeline,
     progress,
 )
-from outsidein.services.demo_people import DEMO_PASSWORD
+from outsidein.demo.accounts import DEMO_PASSWORD, seed_demo_people
+from outsidein.demo.company import generate_demo
+from outsidein.report.html import build_report
+from outsidein.services.pipeline import run_analyses
+from outsidein.workspace import Workspace
 
 PEOPLE_HINT = "advocate@demo.outsidein, marketing@demo.outsidein, admin@demo.outsidein"
 
 
 def _run_analyses(ws: Any, bar: Any) -> Any:
     """The analysis pipeline, after seeding the demo's people (who receive its insights)."""
-    from outsidein.services.demo_people import seed_demo_people
-    from outsidein.services.pipeline import run_analyses
 
     seed_demo_people(ws)
     return run_analyses(ws, progress=bar)
@@ -51,9 +53,6 @@ def register(app: typer.Typer) -> None:
         Creates the workspace if it does not exist.  A previous demo in the
         workspace is replaced; other data is kept safe unless --force.
         """
-        from outsidein.report.html import build_report
-        from outsidein.warehouse.demo import generate_demo
-        from outsidein.workspace import Workspace
 
         state: State = ctx.find_root().obj
         ws = Workspace.init(state.workspace_dir)

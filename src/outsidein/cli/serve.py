@@ -7,8 +7,11 @@ import threading
 from typing import Annotated, Any
 
 import typer
+import uvicorn
 
 from outsidein.cli._common import console_err, workspace
+from outsidein.services.share import notify_settings, run_outbox_worker
+from outsidein.web.app import create_app
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +34,6 @@ def register(app: typer.Typer) -> None:
         One outbox worker thread in this process delivers notifications, however many
         uvicorn workers serve requests, so nothing is sent twice.
         """
-        import uvicorn
 
         ws = workspace(ctx)  # fails early, with the usual message, when there is no workspace
         ws.close()
@@ -48,11 +50,6 @@ def register(app: typer.Typer) -> None:
 
 def _start_outbox(store_url: str, extra: dict[str, Any], stop: threading.Event,
                   interval: float) -> None:
-    try:
-        from outsidein.share.auto import run_outbox_worker
-        from outsidein.share.notify import notify_settings
-    except ModuleNotFoundError:  # a build without the share services
-        return
     threading.Thread(target=run_outbox_worker, name="outsidein-outbox", daemon=True,
                      args=(store_url, notify_settings(extra)),
                      kwargs={"stop": stop, "interval": interval}).start()
@@ -65,7 +62,6 @@ def _run(uvicorn: Any, root: Any, host: str, port: int, workers: int, log_level:
         uvicorn.run("outsidein.web.app:app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_level=log_level, proxy_headers=True)
         return
-    from outsidein.web.app import create_app
 
     uvicorn.run(create_app(root), host=host, port=port, log_level=log_level,
                 proxy_headers=True)

@@ -1,6 +1,6 @@
 """``outsidein insights | alla | needs | alignment | notify``: shared customer truth, CLI.
 
-Thin: each command opens the workspace's store, calls one ``outsidein.share`` service and
+Thin: each command opens the workspace's store, calls one ``outsidein.services.share`` service and
 prints a Rich table or, with ``--json``, the result's ``to_dict()``.
 """
 
@@ -15,10 +15,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from outsidein import share
 from outsidein.cli._common import JSON_OPTION, console, print_json, workspace
 from outsidein.errors import DataValidationError
-from outsidein.share._common import user_by_email
+from outsidein.services import share
+from outsidein.services.share import user_by_email
 from outsidein.store.db import session_scope
 
 insights_app = typer.Typer(help="Insights published to departments, and their acknowledgement.",

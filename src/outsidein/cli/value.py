@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from outsidein.cli._common import JSON_OPTION, console, print_json, progress, workspace
+from outsidein.services.value import fit_value, score_value, top_customers
 
 value_app = typer.Typer(help="Customer value: fit BTYD models, score CLV, list top customers.",
                         no_args_is_help=True)
@@ -30,7 +31,6 @@ def fit_cmd(
     'outsidein value score' uses the last fit: fit without a holdout to score
     on the whole history.
     """
-    from outsidein.value.service import fit_value
 
     ws = workspace(ctx)
     with progress(enabled=not as_json) as bar:
@@ -72,7 +72,6 @@ def score_cmd(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Score every customer into the customer_value table (P(alive), purchases, spend, CLV)."""
-    from outsidein.value.service import score_value
 
     ws = workspace(ctx)
     with progress(enabled=not as_json) as bar:
@@ -102,7 +101,6 @@ def top_cmd(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """The most valuable customers and, in plain words, why."""
-    from outsidein.value.service import top_customers
 
     df = top_customers(workspace(ctx), n=n)
     if as_json:

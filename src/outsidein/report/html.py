@@ -1,72 +1,49 @@
 """Build the static HTML report from the sections each capability provides.
 
-A capability contributes a section by adding a ``"module:function"`` entry to
-:data:`SECTIONS`; the function takes the workspace and returns a
-:class:`Section` (or ``None`` when it has nothing to show yet).  Plotly's
-JavaScript is embedded once, so the report works offline.
+A capability contributes a section by adding its function (in
+``report/sections/<capability>.py``) to :data:`SECTIONS`; the function takes
+the workspace and returns a :class:`~outsidein.report.section.Section` (or
+``None`` when it has nothing to show yet).  A section that fails is an error,
+never a section silently left out.  Plotly's JavaScript is embedded once, so
+the report works offline.
+
+>>> [f.__name__ for f in SECTIONS]
+['data_section', 'value_section', 'five_questions_section', 'share_section']
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from plotly.offline import get_plotlyjs
+
+from outsidein.report.section import Section
+from outsidein.report.sections.data import data_section
+from outsidein.report.sections.five_questions import five_questions_section
+from outsidein.report.sections.share import share_section
+from outsidein.report.sections.value import value_section
 
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
 
+__all__ = ["SECTIONS", "build_report", "collect_sections"]
+
 log = logging.getLogger(__name__)
 
-#: Report sections in page order: "module:function" returning Section | None.
-SECTIONS: list[str] = [
-    "outsidein.warehouse.report:data_section",
-    "outsidein.value.report:value_section",
-    "outsidein.value.questions_report:five_questions_section",
-    "outsidein.share.report:share_section",
-]
-
-
-@dataclass(frozen=True)
-class Section:
-    """One report section: a title, an anchor and ready HTML (figures as Plotly divs)."""
-
-    title: str
-    anchor: str
-    body_html: str
-    summary: str = ""
-    figures: tuple[Any, ...] = field(default_factory=tuple)
-
-
-def figure_html(fig: Any) -> str:
-    """A Plotly figure as a <div> (the page embeds plotly.js once)."""
-    return fig.to_html(full_html=False, include_plotlyjs=False)
-
-
-def table_html(df: Any, *, max_rows: int = 25, float_format: str = "{:,.2f}") -> str:
-    """A pandas DataFrame as a compact HTML table."""
-    return df.head(max_rows).to_html(
-        index=False, border=0, classes="tbl", float_format=float_format.format, escape=True
-    )
-
-
-def _load(spec: str) -> Any:
-    module, func = spec.split(":")
-    try:
-        return getattr(importlib.import_module(module), func)
-    except (ModuleNotFoundError, AttributeError):
-        return None
+#: Report sections in page order: each takes the workspace, returns a Section or None.
+SECTIONS: tuple[Callable[[Workspace], Section | None], ...] = (
+    data_section, value_section, five_questions_section, share_section)
 
 
 def collect_sections(ws: Workspace) -> list[Section]:
+    """The sections that have something to show, in page order."""
     out = []
-    for spec in SECTIONS:
-        fn = _load(spec)
-        if fn is None:
-            continue
+    for fn in SECTIONS:
         section = fn(ws)
         if section is not None:
             out.append(section)
@@ -75,8 +52,6 @@ def collect_sections(ws: Workspace) -> list[Section]:
 
 def build_report(ws: Workspace, path: Path | None = None) -> Path:
     """Write ``reports/report.html`` (or *path*) and return its path."""
-    from plotly.offline import get_plotlyjs
-
     sections = collect_sections(ws)
     path = path or ws.reports_dir / "report.html"
     nav = "".join(f'<li><a href="#{s.anchor}">{html.escape(s.title)}</a></li>' for s in sections)

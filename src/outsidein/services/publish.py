@@ -1,62 +1,86 @@
-"""Publish what the analyses found as insights for the departments (pipeline step).
+"""Publish what the analyses found as insights for the departments.
 
 Each answer of the five questions becomes an insight under a stable key
-(``five_questions.<name>``): re-running an unchanged analysis adds no version
-and asks nobody to acknowledge again; a changed finding adds a version that
-every addressed department acknowledges anew.
+(``five_questions.<name>``), built by the one builder
+(:func:`outsidein.services.questions.answer_insight`) whichever path publishes
+it: the pipeline step (:func:`publish_analysis_insights`) or the web page's
+"Publish" button (:func:`publish_answer`).  Re-publishing an unchanged finding
+adds no version and asks nobody to acknowledge again; a changed finding adds a
+version that every addressed department acknowledges anew.
+
+>>> publish_answer(session, read_answers(ws)["value"])          # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from outsidein.errors import MissingDataError, NotFoundError
+from outsidein.services.questions import InsightDraft, StoredAnswer, answer_insight
+from outsidein.services.share import Insight, default_owner_email, publish_insight
+from outsidein.store.db import session_scope
+from outsidein.store.models.auth import Department
 
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
+
+__all__ = ["publish_analysis_insights", "publish_answer", "publish_draft"]
+
+
+def publish_draft(session: Session, draft: InsightDraft, *,
+                  owner_email: str | None = None) -> Insight:
+    """Publish (or re-version) *draft* under its key, for the departments that exist.
+
+    *owner_email* defaults to the first customer advocate (else an admin).
+    """
+    try:
+        owner = owner_email or default_owner_email(session)
+    except NotFoundError as exc:
+        raise MissingDataError(str(exc)) from exc
+    return publish_insight(
+        session, title=draft.title, statement=draft.statement, evidence=draft.evidence,
+        owner_email=owner, departments=known_departments(session, list(draft.departments)),
+        priority=draft.priority, source=draft.source, key=draft.key)
+
+
+def publish_answer(session: Session, answer: StoredAnswer, *,
+                   owner_email: str | None = None) -> Insight:
+    """Publish one saved answer of the five questions as an insight."""
+    return publish_draft(session, answer_insight(answer), owner_email=owner_email)
 
 
 def publish_analysis_insights(ws: Workspace, outputs: dict[str, Any]) -> list[dict[str, Any]]:
     """Publish the insights of the analyses in *outputs*; return what was published.
 
+    Each output that has an ``insights()`` method (the five answers, later market
+    sensing and the culture benchmark) contributes its drafts.
+
     Raises
     ------
     MissingDataError
-        No customer advocate (or admin) exists to own the insights, or no
-        analysis produced any.
+        No customer advocate (or admin) exists to own the insights, no department
+        exists, or no analysis produced any insight.
     """
-    from outsidein.share import default_owner_email, publish_insight
-    from outsidein.store.db import session_scope
-
-    candidates: list[dict[str, Any]] = []
+    drafts: list[InsightDraft] = []
     for result in outputs.values():
         if hasattr(result, "insights"):
-            candidates.extend(result.insights())
-    if not candidates:
+            drafts.extend(result.insights())
+    if not drafts:
         raise MissingDataError("no analysis produced an insight to publish; "
                                "run 'outsidein answer' after loading data")
     published = []
     with session_scope(ws.store_url) as session:
-        try:
-            owner = default_owner_email(session)
-        except NotFoundError as exc:
-            raise MissingDataError(str(exc)) from exc
-        for item in candidates:
-            insight = publish_insight(
-                session, title=item["title"], statement=item["statement"],
-                evidence=item["evidence"], owner_email=owner,
-                departments=_known_departments(session, item["departments"]),
-                priority=item.get("priority", "medium"), source="analysis", key=item["key"])
-            published.append({"key": item["key"], "id": insight.id, "version": insight.version})
+        for draft in drafts:
+            insight = publish_draft(session, draft)
+            published.append({"key": draft.key, "id": insight.id, "version": insight.version})
     return published
 
 
-def _known_departments(session: Any, wanted: list[str]) -> list[str]:
+def known_departments(session: Session, wanted: list[str]) -> list[str]:
     """The addressed departments that exist (creating none); all of them when none match."""
-    from sqlalchemy import select
-
-    from outsidein.store.models.auth import Department
-
     names = set(session.scalars(select(Department.name)))
     chosen = [d for d in wanted if d in names]
     if not chosen and not names:

@@ -5,3 +5,10 @@ it and :func:`outsidein.store.migrate.upgrade` to bring a database to the
 latest schema.  Each capability keeps its models in its own module under
 ``outsidein.store.models`` and adds its own Alembic revision (linear chain).
 """
+
+from __future__ import annotations
+
+from outsidein.store.db import make_engine, session_scope
+from outsidein.store.migrate import current_revision, upgrade
+
+__all__ = ["current_revision", "make_engine", "session_scope", "upgrade"]

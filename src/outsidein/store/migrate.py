@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
 
 from outsidein.store.db import make_engine
 
@@ -28,7 +29,5 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with make_engine(url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -17,12 +17,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.stats import norm
+from sklearn.base import BaseEstimator
 from threadpoolctl import ThreadpoolController
 
 from outsidein.errors import ConvergenceError, DataValidationError, NotFittedError
@@ -35,6 +36,39 @@ LogLikGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
 _LOG_BOUND = 25.0  # log-parameters are kept in [-25, 25]: exp(25) ~ 7e10
 _WARM_ROWS = 20_000  # above this many distinct rows, warm-start from a sample ...
 _WARM_CUSTOMERS = 20_000  # ... of about this many customers
+
+
+class TransactionModel(Protocol):
+    """Anything with ``expected_purchases(t, frequency, recency, T)`` (BG/BB: n_periods).
+
+    :class:`~outsidein.value.BetaGeo`, :class:`~outsidein.value.ModifiedBetaGeo`,
+    :class:`~outsidein.value.ParetoNBD` and :class:`~outsidein.value.BetaGeoBetaBinom`
+    are transaction models.
+
+    Examples
+    --------
+    >>> from outsidein.value import BetaGeo, TransactionModel
+    >>> model: TransactionModel = BetaGeo()
+    """
+
+    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
+                           T: ArrayLike) -> np.ndarray:
+        """Expected purchases in the next *t* periods given each customer's history."""
+        ...
+
+
+class SpendModel(Protocol):
+    """Anything with ``expected_spend(frequency, mean_spend)``, e.g. GammaGamma.
+
+    Examples
+    --------
+    >>> from outsidein.value import GammaGamma, SpendModel
+    >>> model: SpendModel = GammaGamma()
+    """
+
+    def expected_spend(self, frequency: ArrayLike, mean_spend: ArrayLike) -> np.ndarray:
+        """Expected value of each customer's future transactions."""
+        ...
 
 
 def as_float_array(name: str, values: ArrayLike, *, integer: bool = False) -> np.ndarray:
@@ -174,8 +208,24 @@ def _newton(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: 
     raise ConvergenceError("Newton steps from the sample's estimate stalled")
 
 
-class BaseModel:
-    """Fitting, standard errors, summary and repr shared by every model."""
+class BaseModel(BaseEstimator):
+    """Fitting, standard errors, summary and repr shared by every model.
+
+    A scikit-learn estimator: the settings are the keyword arguments of
+    ``__init__`` (``get_params``, ``set_params`` and ``sklearn.base.clone``
+    work), learned values end in ``_``.  A model is fitted once it has
+    ``params_``, whether :meth:`fit` or the caller set them.
+
+    Examples
+    --------
+    >>> from sklearn.base import clone
+    >>> from outsidein.value import BetaGeo
+    >>> m = BetaGeo(penalizer_coef=0.001)
+    >>> m.get_params()
+    {'penalizer_coef': 0.001}
+    >>> clone(m)
+    BetaGeo(penalizer_coef=0.001)
+    """
 
     _param_names: tuple[str, ...] = ()
     _paper: str = ""
@@ -184,9 +234,12 @@ class BaseModel:
     def __init__(self, *, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = penalizer_coef
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "params_")
+
     # -- fitting ---------------------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
+        if not self.__sklearn_is_fitted__():
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call "
                                  f"fit(...) with your customers' data before predicting")
 
@@ -336,6 +389,11 @@ class BaseModel:
         caption = f"{type(self).__name__} ({self._paper}), {self._fit_words()}"
         return (f"<div><strong>{caption}</strong>"
                 f"{self.summary.to_html(float_format=lambda v: f'{v:.4f}')}</div>")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        # Jupyter asks for the bundle first: ours shows the estimates table rather than
+        # scikit-learn's estimator diagram, which has nothing to say about a fitted BTYD model
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     def _vec(self) -> np.ndarray:
         self._check_fitted()

@@ -132,6 +132,14 @@ class BetaGeoBetaBinom(BaseModel):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> from outsidein.value import simulate_bgbb
+        >>> x, tx, n = simulate_bgbb(500, alpha=1.2, beta=0.75, gamma=0.66, delta=2.8,
+        ...                          n_periods=6, seed=1)
+        >>> BetaGeoBetaBinom().fit(x, tx, n).n_rows_ <= 22  # distinct (x, t_x, n) rows
+        True
         """
         x, tx, n = check_rfm(frequency, recency, n_periods, t_name="n_periods",
                              integer_times=True)

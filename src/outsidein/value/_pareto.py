@@ -158,6 +158,15 @@ class ParetoNBD(BaseModel):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> from outsidein.value import simulate_pareto
+        >>> x, tx, T = simulate_pareto(500, r=0.55, alpha=10.6, s=0.61, beta=11.7, T=39.0,
+        ...                            seed=1)
+        >>> m = ParetoNBD().fit(x, tx, T)
+        >>> m.n_customers_, list(m.params_)
+        (500.0, ['r', 'alpha', 's', 'beta'])
         """
         x, tx, big_t = check_rfm(frequency, recency, T)
         w = check_weights(weights, x.size)

@@ -13,7 +13,7 @@ customers they brought, each level below the first discounted by ``decay``
 >>> value = pd.DataFrame({"customer_id": ["a", "b", "c"], "revenue": [10., 20., 30.],
 ...                       "clv": [100., 200., 300.]})
 >>> m = ReferralNetwork().fit(refs, value)
->>> m.scores_.set_index("customer_id").loc["a", "tree_size"]
+>>> int(m.scores_.set_index("customer_id").loc["a", "tree_size"])
 2
 """
 
@@ -25,12 +25,18 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+from sklearn.base import BaseEstimator
 
 from outsidein.errors import DataValidationError, NotFittedError
+from outsidein.value.profit import money
+
+__all__ = ["AdvocateComparison", "ReferralNetwork", "advocate_reason", "advocates_figure",
+           "compare_advocates"]
 
 
-class ReferralNetwork:
-    """Referral graph scores per referrer (scikit-learn style).
+class ReferralNetwork(BaseEstimator):
+    """Referral graph scores per referrer (a scikit-learn estimator).
 
     Parameters
     ----------
@@ -39,6 +45,32 @@ class ReferralNetwork:
     value_column
         Column of the customer table valued per referred customer (``clv`` by
         default; ``revenue`` when no CLV is known).
+
+    Attributes
+    ----------
+    scores_ : pandas.DataFrame
+        One row per referrer, best first: ``customer_id, rank, direct, tree_size,
+        depth, referral_score``, revenue and value columns (and ``nps`` when known).
+    value_column_ : str
+        The column actually valued (``revenue`` when *value_column* is missing).
+    nodes_, parent_ : numpy.ndarray
+        Customer ids in the graph and the index of each one's referrer (-1: none).
+    referred_ : numpy.ndarray
+        Customers who were referred.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> refs = pd.DataFrame({"referrer_id": ["a", "a", "b"], "referred_id": ["b", "c", "d"]})
+    >>> customers = pd.DataFrame({"customer_id": list("abcd"), "revenue": [5., 10., 20., 40.],
+    ...                           "clv": [50., 100., 200., 400.]})
+    >>> m = ReferralNetwork(decay=0.5).fit(refs, customers)
+    >>> m.scores_[["customer_id", "direct", "tree_size", "referral_score"]]
+      customer_id  direct  tree_size  referral_score
+    0           a       2          3             2.5
+    1           b       1          1             1.0
+    >>> sorted(m.referred_)
+    ['b', 'c', 'd']
     """
 
     def __init__(self, *, decay: float = 0.5, value_column: str = "clv") -> None:
@@ -55,38 +87,19 @@ class ReferralNetwork:
             referral of a customer counts when several name them).
         customers
             ``customer_id`` plus ``revenue`` and the value column (``clv``); optional ``nps``.
+
+        Returns
+        -------
+        self
         """
         if not 0 < self.decay <= 1:
             raise DataValidationError(f"decay {self.decay}: expected 0 < decay <= 1")
-        for c in ("referrer_id", "referred_id"):
-            if c not in referrals.columns:
-                raise DataValidationError(
-                    f"referrals: missing column {c!r}; found {list(referrals.columns)}")
-        refs = referrals.dropna(subset=["referrer_id", "referred_id"])
-        refs = refs[refs["referrer_id"] != refs["referred_id"]]
-        if "ts" in refs.columns:
-            refs = refs.sort_values("ts", kind="stable")
-        refs = refs.drop_duplicates("referred_id", keep="first")
-        src = refs["referrer_id"].astype(str).to_numpy(dtype=object)
-        dst = refs["referred_id"].astype(str).to_numpy(dtype=object)
-        codes, nodes = pd.factorize(np.concatenate([src, dst]))
-        nodes = np.asarray(nodes, dtype=object)
-        # one referrer per customer: a forest, unless the data loops
-        parent = np.full(len(nodes), -1, dtype=np.int64)
-        parent[codes[len(src):]] = codes[: len(src)]
-        parent = _cut_loops(parent, nodes)
+        nodes, parent = _referral_forest(referrals)
         cust = customers.set_index(customers["customer_id"].astype(str))
         cust = cust[~cust.index.duplicated()]
         value_col = self.value_column if self.value_column in cust.columns else "revenue"
-
-        def column(col: str) -> np.ndarray:
-            if col not in cust.columns:
-                return np.zeros(len(nodes))
-            return pd.to_numeric(cust[col], errors="coerce").astype(float).reindex(nodes) \
-                .fillna(0.0).to_numpy()
-
-        val, rev = column(value_col), column("revenue")
-        scores = _tree_scores(parent, val, rev, self.decay)
+        scores = _tree_scores(parent, _per_node(cust, value_col, nodes),
+                              _per_node(cust, "revenue", nodes), self.decay)
         scores.insert(0, "customer_id", nodes)
         scores = scores[scores["direct"] > 0].reset_index(drop=True)
         if "nps" in cust.columns:
@@ -101,7 +114,16 @@ class ReferralNetwork:
 
     @property
     def graph_(self) -> nx.DiGraph:
-        """The referral graph (referrer -> referred) as a networkx ``DiGraph``, loops cut."""
+        """The referral graph (referrer -> referred) as a networkx ``DiGraph``, loops cut.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> refs = pd.DataFrame({"referrer_id": ["a", "b"], "referred_id": ["b", "a"]})
+        >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "revenue": [1., 2.]})
+        >>> ReferralNetwork().fit(refs, customers).graph_.number_of_edges()  # loop cut
+        1
+        """
         self._check()
         child = np.flatnonzero(self.parent_ >= 0)
         g = nx.DiGraph()
@@ -113,12 +135,51 @@ class ReferralNetwork:
             raise NotFittedError("ReferralNetwork is not fitted; call fit(referrals, customers)")
 
     def top(self, n: int = 25) -> pd.DataFrame:
-        """The *n* best advocates with a plain-words ``reason``."""
+        """The *n* best advocates with a plain-words ``reason``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> refs = pd.DataFrame({"referrer_id": ["a", "a"], "referred_id": ["b", "c"]})
+        >>> customers = pd.DataFrame({"customer_id": list("abc"), "revenue": [5., 10., 20.],
+        ...                           "clv": [50., 100., 200.]})
+        >>> ReferralNetwork().fit(refs, customers).top(1).loc[0, "reason"]
+        'referred 2 customers (revenue $30, predicted value $300)'
+        """
         self._check()
         out = self.scores_.head(n).copy()
         out["reason"] = [advocate_reason(r, self.value_column_)
                          for r in out.itertuples(index=False)]
         return out
+
+
+def _referral_forest(referrals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(customer ids, index of each one's referrer or -1), one referrer per customer, no loops."""
+    for c in ("referrer_id", "referred_id"):
+        if c not in referrals.columns:
+            raise DataValidationError(
+                f"referrals: missing column {c!r}; found {list(referrals.columns)}")
+    refs = referrals.dropna(subset=["referrer_id", "referred_id"])
+    refs = refs[refs["referrer_id"] != refs["referred_id"]]
+    if "ts" in refs.columns:
+        refs = refs.sort_values("ts", kind="stable")
+    refs = refs.drop_duplicates("referred_id", keep="first")
+    src = refs["referrer_id"].astype(str).to_numpy(dtype=object)
+    dst = refs["referred_id"].astype(str).to_numpy(dtype=object)
+    codes, nodes = pd.factorize(np.concatenate([src, dst]))
+    nodes = np.asarray(nodes, dtype=object)
+    # one referrer per customer: a forest, unless the data loops
+    parent = np.full(len(nodes), -1, dtype=np.int64)
+    parent[codes[len(src):]] = codes[: len(src)]
+    return nodes, _cut_loops(parent, nodes)
+
+
+def _per_node(cust: pd.DataFrame, col: str, nodes: np.ndarray) -> np.ndarray:
+    """Numeric column *col* of the customers (indexed by id) for each node; 0 where unknown."""
+    if col not in cust.columns:
+        return np.zeros(len(nodes))
+    values = pd.to_numeric(cust[col], errors="coerce").astype(float).reindex(nodes)
+    return values.fillna(0.0).to_numpy()
 
 
 def _cut_loops(parent: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -173,17 +234,21 @@ def _tree_scores(parent: np.ndarray, val: np.ndarray, rev: np.ndarray,
     return df
 
 
-def _m(x: float) -> str:
-    from outsidein.value.profit import money
-
-    return money(x)
-
-
 def advocate_reason(row: Any, value_column: str = "clv") -> str:
-    """Plain words for one advocate row of :attr:`ReferralNetwork.scores_`."""
+    """Plain words for one advocate row of :attr:`ReferralNetwork.scores_`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> row = SimpleNamespace(direct=2, tree_size=5, depth=3, direct_revenue=1200.0,
+    ...                       direct_value=15_000.0, nps=9)
+    >>> print(advocate_reason(row))  # one line, wrapped here
+    referred 2 customers (revenue $1.2k, predicted value $15k),
+    who brought 3 more over 2 further levels; NPS 9
+    """
     what = "predicted value" if value_column == "clv" else "revenue"
     s = (f"referred {row.direct} customer{'' if row.direct == 1 else 's'} "
-         f"(revenue {_m(row.direct_revenue)}, {what} {_m(row.direct_value)})")
+         f"(revenue {money(row.direct_revenue)}, {what} {money(row.direct_value)})")
     extra = row.tree_size - row.direct
     if extra > 0:
         levels = f"{row.depth - 1} further level{'' if row.depth == 2 else 's'}"
@@ -196,21 +261,45 @@ def advocate_reason(row: Any, value_column: str = "clv") -> str:
 
 @dataclass(frozen=True)
 class AdvocateComparison:
-    """How the top advocates differ from other customers (means per group)."""
+    """How the top advocates differ from other customers (means per group).
+
+    ``table`` has one row per measure: ``measure, advocates, others, ratio``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = AdvocateComparison(pd.DataFrame({"measure": ["clv"], "advocates": [300.0],
+    ...                                      "others": [100.0], "ratio": [3.0]}))
+    >>> c.to_dict()
+    {'table': [{'measure': 'clv', 'advocates': 300.0, 'others': 100.0, 'ratio': 3.0}]}
+    """
 
     table: pd.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
+        """The table as a list of records, for JSON."""
         return {"table": self.table.to_dict(orient="records")}
 
     def to_pandas(self) -> pd.DataFrame:
+        """A copy of the table."""
         return self.table.copy()
 
 
 def compare_advocates(advocate_ids: list[str], customers: pd.DataFrame,
                       measures: tuple[str, ...] = ("clv", "revenue", "frequency", "profit",
                                                    "tenure_weeks", "nps")) -> AdvocateComparison:
-    """Mean of each *measure* for the advocates vs every other customer."""
+    """Mean of each *measure* for the advocates vs every other customer.
+
+    Measures missing from *customers* are left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"customer_id": list("abcd"), "clv": [300., 100., 100., 100.]})
+    >>> compare_advocates(["a"], customers).table
+      measure  advocates  others  ratio
+    0     clv      300.0   100.0    3.0
+    """
     is_adv = customers["customer_id"].astype(str).isin(set(advocate_ids))
     rows = []
     for m in measures:
@@ -225,10 +314,17 @@ def compare_advocates(advocate_ids: list[str], customers: pd.DataFrame,
     return AdvocateComparison(pd.DataFrame(rows, columns=columns))
 
 
-def advocates_figure(top: pd.DataFrame) -> Any:
-    """Bar chart: advocacy value of the top advocates, direct vs further levels."""
-    import plotly.graph_objects as go
+def advocates_figure(top: pd.DataFrame) -> go.Figure:
+    """Bar chart: advocacy value of the top advocates, direct vs further levels.
 
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> top = pd.DataFrame({"customer_id": ["a", "b"], "direct_value": [300., 100.],
+    ...                     "advocacy_value": [400., 100.]})
+    >>> [trace.name for trace in advocates_figure(top).data]
+    ['direct referrals', 'referrals of referrals (discounted)']
+    """
     t = top.head(20)
     fig = go.Figure([
         go.Bar(x=t["customer_id"], y=t["direct_value"], name="direct referrals"),

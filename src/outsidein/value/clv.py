@@ -8,25 +8,16 @@ model's conditional expected purchases and d the discount rate per step.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from outsidein.errors import DataValidationError
+from outsidein.value._base import ArrayLike, SpendModel, TransactionModel
 
-if TYPE_CHECKING:
-    from outsidein.value._base import ArrayLike
-    from outsidein.value.spend import GammaGamma
-
-
-class TransactionModel(Protocol):
-    """Anything with ``expected_purchases(t, frequency, recency, T)`` (BG/BB: n_periods)."""
-
-    def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
-                           T: ArrayLike) -> np.ndarray: ...
+__all__ = ["clv"]
 
 
-def clv(transaction_model: TransactionModel, spend_model: GammaGamma, frequency: ArrayLike,
+def clv(transaction_model: TransactionModel, spend_model: SpendModel, frequency: ArrayLike,
         recency: ArrayLike, T: ArrayLike, mean_spend: ArrayLike, *, horizon: float = 52,
         discount_rate: float = 0.01, margin: float = 1.0, step: float = 1.0) -> np.ndarray:
     """Discounted expected value of each customer's purchases over the next *horizon*.
@@ -37,7 +28,7 @@ def clv(transaction_model: TransactionModel, spend_model: GammaGamma, frequency:
         A fitted model (for BG/BB, *T* is the number of opportunities and
         *horizon*, *step* count opportunities).
     spend_model : GammaGamma
-        A fitted spend model.
+        A fitted spend model (anything with ``expected_spend(frequency, mean_spend)``).
     frequency, recency, T, mean_spend : array_like
         Each customer's history, in the transaction model's time unit.
     horizon : float, default 52

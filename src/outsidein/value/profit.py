@@ -25,8 +25,13 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
-from outsidein.warehouse.schema import SERVICE_COST_KINDS
+from outsidein.domain import SERVICE_COST_KINDS, line_margin
+
+__all__ = ["COST_COLUMNS", "COUNT_COLUMNS", "CostToServeResult", "WhaleCurve",
+           "analyse_cost_to_serve", "customer_profit", "drain_reason", "money", "whale_curve",
+           "whale_figure"]
 
 COST_COLUMNS = tuple(f"cost_{k}" for k in SERVICE_COST_KINDS)
 COUNT_COLUMNS = tuple(f"n_{k}" for k in SERVICE_COST_KINDS)
@@ -69,35 +74,24 @@ def customer_profit(
         ``return_lines,``
         ``cost_<kind>, n_<kind>`` for each service-cost kind, ``cost_to_serve, profit``.
         A return line (``is_return`` or negative quantity) nets revenue and cost of goods.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> lines = ibis.memtable(pd.DataFrame({"order_id": ["o1", "o2"], "customer_id": ["c1", "c2"],
+    ...     "product_id": ["p1", "p1"], "ts": pd.to_datetime(["2024-01-05", "2024-02-01"]),
+    ...     "quantity": [2, 1], "revenue": [100.0, 40.0], "discount": [10.0, 0.0],
+    ...     "is_return": [False, False]}))
+    >>> products = ibis.memtable(pd.DataFrame({"product_id": ["p1"], "unit_cost": [20.0]}))
+    >>> costs = ibis.memtable(pd.DataFrame({"customer_id": ["c2"], "kind": ["support"],
+    ...     "ts": pd.to_datetime(["2024-02-02"]), "amount": [30.0]}))
+    >>> t = customer_profit(lines, products, costs).execute().sort_values("customer_id")
+    >>> t[["customer_id", "margin", "cost_to_serve", "profit"]].to_numpy().tolist()
+    [['c1', 50.0, 0.0, 50.0], ['c2', 20.0, 30.0, -10.0]]
     """
-    ol = _period(order_lines, "ts", period_start, period_end)
-    p = products.select("product_id", unit_cost=products.unit_cost.fill_null(0.0))
-    j = ol.left_join(p, ol.product_id == p.product_id)
-    is_ret = (j.is_return.fill_null(False)) | (j.quantity < 0)
-    sign = ibis.ifelse(is_ret, -1, 1)
-    qty = j.quantity.abs() * sign
-    rev = j.revenue.abs() * sign
-    disc = j.discount.fill_null(0.0)
-    cogs = j.unit_cost.fill_null(0.0) * qty
-    lines = j.select(customer_id=j.customer_id, order_id=j.order_id, ts=j.ts, is_ret=is_ret,
-                     rev=rev, disc=disc, cogs=cogs)
-    orders = lines.group_by("customer_id").aggregate(
-        orders=lines.order_id.nunique(where=~lines.is_ret),
-        revenue=lines.rev.sum(),
-        discount=lines.disc.sum(),
-        cogs=lines.cogs.sum(),
-        return_lines=lines.is_ret.sum().cast("int64"),
-        first_order=lines.ts.min(),
-        last_order=lines.ts.max(),
-    )
+    orders = _order_totals(_period(order_lines, "ts", period_start, period_end), products)
     if service_costs is not None:
-        sc = _period(service_costs, "ts", period_start, period_end)
-        aggs: dict[str, Any] = {}
-        for kind in SERVICE_COST_KINDS:
-            aggs[f"cost_{kind}"] = sc.amount.sum(where=sc.kind == kind)
-            aggs[f"n_{kind}"] = (sc.kind == kind).sum().cast("int64")
-        costs = sc.group_by("customer_id").aggregate(**aggs)
-        costs = costs.rename(cid="customer_id")
+        costs = _cost_totals(_period(service_costs, "ts", period_start, period_end))
         both = orders.outer_join(costs, orders.customer_id == costs.cid)
         cid = ibis.coalesce(both.customer_id, both.cid)
     else:
@@ -122,11 +116,43 @@ def customer_profit(
     return out.mutate(profit=out.margin - out.cost_to_serve)
 
 
+def _order_totals(order_lines: ibis.Table, products: ibis.Table) -> ibis.Table:
+    """Per customer: orders, revenue, discount, cost of goods, return lines, first/last order."""
+    p = products.select("product_id", unit_cost=products.unit_cost.fill_null(0.0))
+    j = line_margin(order_lines.left_join(p, order_lines.product_id == p.product_id))
+    lines = j.select("customer_id", "order_id", "ts", "is_ret", "rev", "disc", "cogs")
+    return lines.group_by("customer_id").aggregate(
+        orders=lines.order_id.nunique(where=~lines.is_ret),
+        revenue=lines.rev.sum(),
+        discount=lines.disc.sum(),
+        cogs=lines.cogs.sum(),
+        return_lines=lines.is_ret.sum().cast("int64"),
+        first_order=lines.ts.min(),
+        last_order=lines.ts.max(),
+    )
+
+
+def _cost_totals(service_costs: ibis.Table) -> ibis.Table:
+    """Per customer (as ``cid``): amount ``cost_<kind>`` and count ``n_<kind>`` of each kind."""
+    sc = service_costs
+    aggs: dict[str, Any] = {}
+    for kind in SERVICE_COST_KINDS:
+        aggs[f"cost_{kind}"] = sc.amount.sum(where=sc.kind == kind)
+        aggs[f"n_{kind}"] = (sc.kind == kind).sum().cast("int64")
+    return sc.group_by("customer_id").aggregate(**aggs).rename(cid="customer_id")
+
+
 # -- pandas analysis on one row per customer --------------------------------------------
 
 
 def money(x: float) -> str:
-    """``$48k``-style amount for sentences."""
+    """``$48k``-style amount for sentences.
+
+    Examples
+    --------
+    >>> money(48_200), money(-950), money(1.25e6)
+    ('$48k', '-$950', '$1.2M')
+    """
     a = abs(float(x))
     sign = "-" if x < 0 else ""
     if a >= 1e6:
@@ -139,7 +165,19 @@ def money(x: float) -> str:
 
 
 def drain_reason(row: Any) -> str:
-    """Plain words for why a customer loses money, from one row of :func:`customer_profit`."""
+    """Plain words for why a customer loses money, from one row of :func:`customer_profit`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> row = SimpleNamespace(cost_support=30.0, n_support=1, cost_return=15.0, n_return=1,
+    ...                       cost_delivery=0.0, n_delivery=0, cost_discount=0.0, n_discount=0,
+    ...                       cost_other=0.0, n_other=0, cost_to_serve=45.0, margin=20.0,
+    ...                       orders=1)
+    >>> print(drain_reason(row))  # one line, wrapped here
+    costs $45 to serve: support $30 (1 contact), returns $15 (1 return);
+    margin $20 on 1 order
+    """
     parts: list[str] = []
     comps = sorted(((float(getattr(row, f"cost_{k}")), k) for k in SERVICE_COST_KINDS),
                    reverse=True)
@@ -156,17 +194,33 @@ def drain_reason(row: Any) -> str:
 
 @dataclass(frozen=True)
 class CostToServeResult:
-    """Negative-profit customers, the segments that lose money and the what-if."""
+    """Negative-profit customers, the segments that lose money and the what-if.
+
+    Returned by :func:`analyse_cost_to_serve`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = CostToServeResult(ranked=pd.DataFrame({"customer_id": ["c2"], "profit": [-25.0]}),
+    ...                       segments=pd.DataFrame(),
+    ...                       figures={"unprofitable_customers": 1.0, "loss": -25.0})
+    >>> r
+    CostToServeResult(1 unprofitable customers, losing $25)
+    >>> r.to_pandas()["customer_id"].tolist()
+    ['c2']
+    """
 
     ranked: pd.DataFrame = field(repr=False)
     segments: pd.DataFrame = field(repr=False)
     figures: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
+        """Figures and segments, for JSON (the ranked customers are left out)."""
         return {"figures": dict(self.figures),
                 "segments": self.segments.to_dict(orient="records")}
 
     def to_pandas(self) -> pd.DataFrame:
+        """A copy of the ranked negative-profit customers."""
         return self.ranked.copy()
 
     def __repr__(self) -> str:
@@ -196,6 +250,22 @@ def analyse_cost_to_serve(
         ``ranked`` holds every negative-profit customer, most negative first, with
         ``main_cost`` (the component that sinks them), ``profit_at_median_cost`` and
         ``reason``; ``figures`` has counts, the loss, and the what-if gain.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> profit = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "orders": [3, 1, 2],
+    ...                        "margin": [90.0, 20.0, 40.0], "cost_support": [5.0, 45.0, 10.0],
+    ...                        "n_support": [1, 3, 1]})
+    >>> for kind in ("return", "delivery", "discount", "other"):
+    ...     profit[f"cost_{kind}"], profit[f"n_{kind}"] = 0.0, 0
+    >>> profit["cost_to_serve"] = profit["cost_support"]
+    >>> profit["profit"] = profit["margin"] - profit["cost_to_serve"]
+    >>> result = analyse_cost_to_serve(profit)
+    >>> result
+    CostToServeResult(1 unprofitable customers, losing $25)
+    >>> result.ranked.loc[0, "main_cost"], result.figures["whatif_profit_gain"]
+    ('support', 35.0)
     """
     df = profit.copy()
     n = len(df)
@@ -269,13 +339,25 @@ def _segments(df: pd.DataFrame, attributes: pd.DataFrame | None,
 
 @dataclass(frozen=True)
 class WhaleCurve:
-    """Cumulative profit against customers ranked by profit (best first)."""
+    """Cumulative profit against customers ranked by profit (best first).
+
+    Returned by :func:`whale_curve`; ``figures`` holds the numbers quoted in answers.
+
+    Examples
+    --------
+    >>> curve = whale_curve([50.0, 30.0, -20.0])
+    >>> curve
+    WhaleCurve(peak 133% of total profit at 67% of customers)
+    >>> curve.to_dict()["y"]
+    [0.0, 83.33333333333334, 133.33333333333331, 100.0]
+    """
 
     figures: dict[str, float]
     x: np.ndarray = field(repr=False)  # share of customers, 0..1 (down-sampled)
     y: np.ndarray = field(repr=False)  # cumulative profit as % of total profit
 
     def to_dict(self) -> dict[str, Any]:
+        """Figures and the curve's points, for JSON."""
         return {"figures": dict(self.figures), "x": self.x.tolist(), "y": self.y.tolist()}
 
     def __repr__(self) -> str:
@@ -289,6 +371,12 @@ def whale_curve(profit: np.ndarray | pd.Series, *, points: int = 400) -> WhaleCu
 
     Returns where cumulative profit peaks (customers and % of total), what the
     tail destroys after the peak, and the share of profit from the top decile.
+
+    Examples
+    --------
+    >>> f = whale_curve([50.0, 30.0, -20.0]).figures
+    >>> f["peak_customers"], f["peak_profit"], f["tail_destroys"]
+    (2.0, 80.0, 20.0)
     """
     p = np.sort(np.asarray(profit, dtype=float))[::-1]
     n = len(p)
@@ -319,10 +407,15 @@ def whale_curve(profit: np.ndarray | pd.Series, *, points: int = 400) -> WhaleCu
     return WhaleCurve(figures, x, y)
 
 
-def whale_figure(curve: WhaleCurve) -> Any:
-    """Plotly whale curve with the peak marked."""
-    import plotly.graph_objects as go
+def whale_figure(curve: WhaleCurve) -> go.Figure:
+    """Plotly whale curve with the peak marked.
 
+    Examples
+    --------
+    >>> fig = whale_figure(whale_curve([50.0, 30.0, -20.0]))
+    >>> [trace.name for trace in fig.data]
+    ['cumulative profit', 'peak']
+    """
     f = curve.figures
     fig = go.Figure(go.Scatter(x=curve.x * 100, y=curve.y, mode="lines", name="cumulative profit"))
     fig.add_trace(go.Scatter(x=[f["peak_customer_share"] * 100], y=[f["peak_pct_of_total"]],

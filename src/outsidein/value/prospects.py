@@ -1,21 +1,20 @@
-"""Ideal prospects and likely converts (questions 4 and 5).
+"""Ideal prospects: who looks like the best customers (question 4).
 
 * :func:`ideal_customer_profile` finds the attribute values over-represented
   among the top value decile (lift = P(top | value) / P(top); confidence =
   P(top | value)).
 * :class:`LookalikeModel` learns "looks like a top customer" from customers'
   attributes (one-hot logistic regression) and scores prospects by it.
-* :class:`ConversionModel` is a LightGBM classifier trained on past
-  prospects (converted or not), its probabilities calibrated by isotonic
-  regression on a held-out set, with per-prospect reasons from LightGBM's
-  own feature contributions (``pred_contrib=True``) phrased in words.
+
+Which prospects are likely to buy (question 5) is the
+:class:`~outsidein.value.ConversionModel`'s job.
 
 >>> import pandas as pd
 >>> customers = pd.DataFrame({"industry": ["software"] * 5 + ["retail"] * 15,
 ...                           "is_top": [True] * 4 + [False] * 16})
 >>> icp = ideal_customer_profile(customers, ["industry"], min_count=1)
->>> icp.loc[0, ["value", "lift"]].tolist()
-['software', 4.0]
+>>> icp.loc[0, "value"], float(icp.loc[0, "lift"])
+('software', 4.0)
 """
 
 from __future__ import annotations
@@ -25,13 +24,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
 
 from outsidein.errors import DataValidationError, NotFittedError
 
+__all__ = ["PROFILE_ATTRIBUTES", "LookalikeModel", "feature_words", "ideal_customer_profile",
+           "lookalike_figure", "profile_reason", "profile_reasons"]
+
 #: Attributes customers and prospects share (the profile and the lookalike model use them).
 PROFILE_ATTRIBUTES = ("region", "industry", "company_size", "age_band", "channel")
-CATEGORICAL = ("source", "region", "industry", "company_size", "age_band")
-NUMERIC = ("web_visits", "pricing_visits", "email_opens")
 _SOURCE_WORDS = {"trade_show": "from the trade show", "referral": "referred by a customer",
                  "web_form": "came through the web form", "ads": "came from an ad",
                  "web": "came through the website", "store": "met in a store",
@@ -45,7 +49,15 @@ def _times(n: int) -> str:
 
 
 def feature_words(feature: str, value: Any) -> str:
-    """A feature's value in words: ``("pricing_visits", 2)`` -> ``"visited pricing twice"``."""
+    """A feature's value in words, for the reasons shown next to a prospect.
+
+    Examples
+    --------
+    >>> feature_words("pricing_visits", 2)
+    'visited pricing twice'
+    >>> feature_words("source", "trade_show")
+    'from the trade show'
+    """
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return f"no {feature.replace('_', ' ')} recorded"
     if feature == "source":
@@ -82,6 +94,15 @@ def ideal_customer_profile(customers: pd.DataFrame, attributes: Sequence[str],
         ``attribute, value, customers, top_customers, support`` (share of top customers
         with the value), ``base_share`` (share of all customers), ``confidence``
         (P(top | value)) and ``lift`` (confidence / P(top)), highest lift first.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"region": ["north"] * 4 + ["south"] * 6,
+    ...                           "is_top": [True, True, True, False] + [False] * 6})
+    >>> ideal_customer_profile(customers, ["region"], min_count=1)[["value", "lift"]]
+       value  lift
+    0  north  2.5
     """
     cols = ["attribute", "value", "customers", "top_customers", "support", "base_share",
             "confidence", "lift"]
@@ -120,6 +141,14 @@ def profile_reasons(rows: pd.DataFrame, icp: pd.DataFrame, *, k: int = 3,
 
     Lists up to *k* of the row's attribute values with the highest lift, e.g.
     ``"like top customers: company size 50-200 (2.3x), in manufacturing (1.8x) ..."``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> icp = pd.DataFrame({"attribute": ["industry"], "value": ["software"], "lift": [4.0]})
+    >>> profile_reasons(pd.DataFrame({"industry": ["software", "retail"]}), icp)
+    ['like top customers: in software (4.0x) (x = how much likelier to be top)',
+     'no attribute typical of top customers']
     """
     parts: list[list[str]] = [[] for _ in range(len(rows))]
     for r in icp.itertuples(index=False):
@@ -135,21 +164,50 @@ def profile_reasons(rows: pd.DataFrame, icp: pd.DataFrame, *, k: int = 3,
 
 
 def profile_reason(row: pd.Series, icp: pd.DataFrame, *, k: int = 3, min_lift: float = 1.2) -> str:
-    """:func:`profile_reasons` for one row."""
+    """:func:`profile_reasons` for one row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> icp = pd.DataFrame({"attribute": ["region"], "value": ["north"], "lift": [2.5]})
+    >>> profile_reason(pd.Series({"region": "north"}), icp)
+    'like top customers: in region north (2.5x) (x = how much likelier to be top)'
+    """
     return profile_reasons(row.to_frame().T, icp, k=k, min_lift=min_lift)[0]
 
 
-class LookalikeModel:
+class LookalikeModel(BaseEstimator):
     """"Looks like a top customer": one-hot logistic regression on shared attributes.
+
+    A scikit-learn estimator (``get_params``, ``set_params``, ``clone``).
 
     Parameters
     ----------
     attributes
         Categorical columns to use (those missing from the data are ignored).
     max_rows
-        Fit on at most this many customers (a stratified random sample), for speed.
+        Fit on at most this many customers (a random sample), for speed.
     random_state
         Seed of the sample.
+
+    Attributes
+    ----------
+    columns_ : list of str
+        The attributes found in the data and used.
+    categories_ : dict
+        Per attribute, the values seen at least 5 times (the others count as unknown).
+    model_ : sklearn.linear_model.LogisticRegression
+        The fitted regression on the one-hot attributes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"industry": ["software"] * 10 + ["retail"] * 30,
+    ...                           "is_top": [True] * 8 + [False] * 32})
+    >>> m = LookalikeModel(attributes=("industry",)).fit(customers, customers["is_top"])
+    >>> p = m.predict_proba(pd.DataFrame({"industry": ["software", "retail", "mining"]}))
+    >>> bool(p[0] > p[2] > p[1])
+    True
     """
 
     def __init__(self, *, attributes: Sequence[str] = PROFILE_ATTRIBUTES,
@@ -159,9 +217,7 @@ class LookalikeModel:
         self.random_state = random_state
 
     def fit(self, customers: pd.DataFrame, is_top: Sequence[bool] | np.ndarray) -> LookalikeModel:
-        """Learn P(top customer | attributes) from *customers*."""
-        from sklearn.linear_model import LogisticRegression
-
+        """Learn P(top customer | attributes) from *customers*; return self."""
         y = np.asarray(is_top, dtype=bool)
         cols = [a for a in self.attributes if a in customers.columns
                 and customers[a].notna().any()]
@@ -190,14 +246,12 @@ class LookalikeModel:
     def _strings(col: pd.Series) -> pd.Series:
         return col.astype("string").fillna("unknown")
 
-    def _one_hot(self, X: pd.DataFrame) -> Any:
+    def _one_hot(self, X: pd.DataFrame) -> sparse.csr_matrix:
         """Sparse one-hot of the learned categories (unknown and rare values: all zero).
 
         By hand rather than OneHotEncoder: its counting of Python strings took
         seconds on a million customers; a pandas index lookup takes a fraction.
         """
-        from scipy import sparse
-
         rows, cols, offset = [], [], 0
         for c in self.columns_:
             cats = self.categories_[c]
@@ -211,7 +265,10 @@ class LookalikeModel:
         return sparse.csr_matrix((np.ones(len(r)), (r, k)), shape=(len(X), max(offset, 1)))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """P(top customer) for each row of *X* (prospects or customers)."""
+        """P(top customer) for each row of *X* (prospects or customers).
+
+        Unknown values and missing attribute columns count as "none of the known values".
+        """
         if not hasattr(self, "model_"):
             raise NotFittedError("LookalikeModel is not fitted; call fit(customers, is_top)")
         X = X.copy()
@@ -221,176 +278,15 @@ class LookalikeModel:
         return self.model_.predict_proba(self._one_hot(X))[:, 1]
 
 
-# -- conversion model -------------------------------------------------------------------
+def lookalike_figure(scores: np.ndarray) -> go.Figure:
+    """Histogram of prospects' lookalike scores.
 
-
-class ConversionModel:
-    """LightGBM conversion model with isotonic calibration on a held-out share.
-
-    Parameters
-    ----------
-    calibration_share
-        Share of the training prospects held out to calibrate the probabilities.
-    calibration
-        ``"sigmoid"`` (Platt scaling: keeps the model's ranking, so its AUC) or
-        ``"isotonic"`` (more flexible, needs a large held-out share; ties lower the AUC).
-    n_estimators, learning_rate, num_leaves, min_child_samples, num_threads
-        LightGBM settings.  Small trees by default: conversion drivers are mostly
-        additive (source, size, visits), and deep trees overfit a few thousand prospects.
-    num_threads
-        LightGBM threads; 1 by default: on a busy machine OpenMP threads that wait for
-        a core made a 2-thread fit three times slower than 1 thread (measured here).
-    monotone_engagement
-        Constrain the chance to rise (never fall) with web visits, pricing visits and
-        e-mail opens: more engagement is not a reason to convert less, and the
-        constraint keeps small samples from learning noise.
-    random_state
-        Seed of the split and of LightGBM.
+    Examples
+    --------
+    >>> fig = lookalike_figure([0.1, 0.2, 0.2, 0.9])
+    >>> int(sum(fig.data[0].y))
+    4
     """
-
-    def __init__(self, *, calibration_share: float = 0.25, calibration: str = "sigmoid",
-                 n_estimators: int = 200, learning_rate: float = 0.03, num_leaves: int = 4,
-                 min_child_samples: int = 50, monotone_engagement: bool = True,
-                 num_threads: int = 1, random_state: int = 0) -> None:
-        self.calibration_share = calibration_share
-        self.monotone_engagement = monotone_engagement
-        self.calibration = calibration
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.num_threads = num_threads
-        self.random_state = random_state
-
-    def _frame(self, prospects: pd.DataFrame) -> pd.DataFrame:
-        out = pd.DataFrame(index=prospects.index)
-        for c in self.categorical_:
-            cats = self.categories_[c]
-            codes = pd.Index(cats, dtype=object).get_indexer(
-                prospects[c].astype("string").to_numpy(dtype=object, na_value=None))
-            out[c] = pd.Categorical.from_codes(codes, categories=cats)  # unseen -> missing
-        for c in self.numeric_:
-            out[c] = pd.to_numeric(prospects[c], errors="coerce").astype(float)
-        return out
-
-    def fit(self, prospects: pd.DataFrame,
-            converted: Sequence[bool] | np.ndarray) -> ConversionModel:
-        """Train on *prospects* (features) and *converted* (bool), calibrate on a held-out part."""
-        import lightgbm as lgb
-        from sklearn.isotonic import IsotonicRegression
-        from sklearn.model_selection import train_test_split
-
-        y = np.asarray(converted, dtype=bool)
-        if y.all() or not y.any() or len(y) < 20:
-            raise DataValidationError(
-                f"the conversion model needs converted and non-converted prospects "
-                f"(found {int(y.sum())} converted of {len(y)})")
-        self.categorical_ = [c for c in CATEGORICAL if c in prospects.columns
-                             and prospects[c].notna().any()]
-        self.numeric_ = [c for c in NUMERIC if c in prospects.columns]
-        self.categories_ = {c: sorted(prospects[c].dropna().astype(str).unique())
-                            for c in self.categorical_}
-        X = self._frame(prospects)
-        X_fit, X_cal, y_fit, y_cal = train_test_split(
-            X, y, test_size=self.calibration_share, stratify=y, random_state=self.random_state)
-        model = lgb.LGBMClassifier(
-            n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-            subsample=0.8, subsample_freq=1, colsample_bytree=0.9, reg_lambda=5.0,
-            num_threads=self.num_threads, random_state=self.random_state, verbose=-1,
-            monotone_constraints=([0] * len(self.categorical_) + [1] * len(self.numeric_)
-                                  if self.monotone_engagement else None))
-        model.fit(X_fit, y_fit)
-        raw = np.asarray(model.predict_proba(X_cal))[:, 1]
-        if self.calibration == "isotonic":
-            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0,
-                                                  y_max=1.0).fit(raw, y_cal)
-        elif self.calibration == "sigmoid":
-            self.calibrator_ = _Platt().fit(raw, y_cal)
-        else:
-            raise DataValidationError(
-                f"calibration {self.calibration!r}: expected 'sigmoid' or 'isotonic'")
-        self.model_ = model
-        self.features_ = [*self.categorical_, *self.numeric_]
-        return self
-
-    def _check(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError("ConversionModel is not fitted; call fit(prospects, converted)")
-
-    def predict_proba(self, prospects: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability that each prospect converts."""
-        self._check()
-        raw = np.asarray(self.model_.predict_proba(self._frame(prospects)))[:, 1]
-        return self.calibrator_.predict(raw)
-
-    def contributions(self, prospects: pd.DataFrame) -> pd.DataFrame:
-        """LightGBM's per-feature contributions (log-odds) for each prospect."""
-        self._check()
-        c = self.model_.predict(self._frame(prospects), pred_contrib=True)
-        return pd.DataFrame(np.asarray(c)[:, :-1], columns=self.features_, index=prospects.index)
-
-    def reasons(self, prospects: pd.DataFrame, *, k: int = 3) -> list[str]:
-        """Up to *k* features that raise each prospect's chance most, in words."""
-        contrib = self.contributions(prospects).to_numpy()
-        values = prospects.reindex(columns=self.features_).to_numpy(dtype=object)
-        out = []
-        for i in range(len(prospects)):
-            order = np.argsort(-contrib[i])
-            words = [feature_words(self.features_[j], values[i, j]) for j in order[:k]
-                     if contrib[i, j] > 0.02]
-            out.append(", ".join(words) if words else "nothing in their profile raises the chance")
-        return out
-
-
-class _Platt:
-    """Platt scaling on the log-odds of the raw score (monotone: the ranking is kept)."""
-
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> _Platt:
-        from sklearn.linear_model import LogisticRegression
-
-        self.lr_ = LogisticRegression(C=1e4).fit(self._logit(raw), np.asarray(y, dtype=bool))
-        return self
-
-    @staticmethod
-    def _logit(p: np.ndarray) -> np.ndarray:
-        p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-        return np.log(p / (1 - p)).reshape(-1, 1)
-
-    def predict(self, raw: np.ndarray) -> np.ndarray:
-        return self.lr_.predict_proba(self._logit(raw))[:, 1]
-
-
-def calibration_table(p: np.ndarray, y: np.ndarray, *, bins: int = 10) -> pd.DataFrame:
-    """Mean predicted vs observed conversion rate in equal-count bins of *p*."""
-    df = pd.DataFrame({"p": p, "y": np.asarray(y, dtype=float)})
-    q = min(bins, max(1, df["p"].nunique()))
-    df["bin"] = pd.qcut(df["p"].rank(method="first"), q, labels=False)
-    t = df.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"),
-                              prospects=("y", "size")).reset_index(drop=True)
-    return t
-
-
-def calibration_figure(table: pd.DataFrame, auc: float) -> Any:
-    """Plotly calibration plot (predicted vs observed) with the diagonal."""
-    import plotly.graph_objects as go
-
-    hi = float(max(table["predicted"].max(), table["observed"].max(), 0.01)) if len(table) else 1.0
-    fig = go.Figure([
-        go.Scatter(x=[0, hi], y=[0, hi], mode="lines", line={"dash": "dot"}, name="perfect"),
-        go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers",
-                   name="held-out prospects", text=table["prospects"]),
-    ])
-    fig.update_layout(title=f"Conversion model calibration (held-out AUC {auc:.3f})",
-                      xaxis_title="predicted probability", yaxis_title="observed conversion rate",
-                      height=380)
-    return fig
-
-
-def lookalike_figure(scores: np.ndarray, flagged: np.ndarray | None = None) -> Any:
-    """Histogram of prospects' lookalike scores."""
-    import plotly.graph_objects as go
-
     # binned here: a histogram trace would carry every prospect's score into the JSON.
     # Rounded first: scores vary in the last bits between runs (threaded training), and the
     # chart is part of the insight's evidence, whose hash must not change when nothing did.

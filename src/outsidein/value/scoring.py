@@ -1,13 +1,14 @@
-"""Scoring customers in the warehouse: model maths on distinct rows, joins in the engine.
+"""Scoring maths: the models evaluated on distinct histories, and the join back to customers.
 
-:func:`score_summary` pulls only the distinct ``(frequency, recency, T)``
-rows and distinct frequencies of a customer summary, evaluates the models on
-them in NumPy (:func:`score_triples`, :func:`spend_line`), sends the results
-back as small tables and lets the engine join them to every customer, draw
-the CLV deciles and write the plain-words reasons into ``customer_value``.
-The same code runs on DuckDB and Spark; no step pulls all customers.
+:func:`score_triples` and :func:`spend_line` evaluate fitted models on the
+distinct ``(frequency, recency, T)`` rows and distinct frequencies of a
+customer summary; :func:`join_scores` is the Ibis expression that carries
+those results back to every customer.  Running it (and writing the
+``customer_value`` table) is the value service's job
+(:mod:`outsidein.services.value.scoring`).
 
->>> from outsidein.value.scoring import model_from_params, score_triples
+>>> import numpy as np
+>>> from outsidein.value import model_from_params, score_triples
 >>> m = model_from_params("BetaGeo", {"r": 0.2426, "alpha": 4.4136, "a": 0.7929, "b": 2.4259})
 >>> out = score_triples(m, np.array([2.0]), np.array([30.43]), np.array([38.86]),
 ...                     horizon_weeks=39, discount_rate=0.0, unit_days=7)
@@ -17,47 +18,47 @@ The same code runs on DuckDB and Spark; no step pulls all customers.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from outsidein.value.reasons import assemble_reason, history_phrases
-
-if TYPE_CHECKING:
-    import ibis.expr.types as ir
-    from rich.progress import Progress
-
-    from outsidein.warehouse.engine import Warehouse
+from outsidein.value._bgnbd import BetaGeo, ModifiedBetaGeo
+from outsidein.value._pareto import ParetoNBD
+from outsidein.value.spend import GammaGamma
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CUSTOMER_VALUE", "SUMMARY_COLUMNS", "Steps", "drop_tables", "model_from_params",
-           "new_model", "score_summary", "score_triples", "spend_line", "write_table"]
+__all__ = ["MODEL_CLASSES", "SUMMARY_COLUMNS", "join_scores", "model_from_params", "new_model",
+           "score_triples", "spend_line"]
 
-CUSTOMER_VALUE = "customer_value"
+#: The per-customer summary columns a scorer reads (lifetimes' names).
 SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value")
-#: above this many customers the decile boundaries come from a sample
-EXACT_DECILES_MAX = 2_000_000
-DECILE_SAMPLE_ROWS = 1_000_000
-
-_MODEL_MODULES = {"BetaGeo": "btyd", "ModifiedBetaGeo": "btyd", "ParetoNBD": "btyd",
-                  "GammaGamma": "spend"}
+#: Model class names (as stored with a fit) -> classes.
+MODEL_CLASSES: dict[str, type] = {"BetaGeo": BetaGeo, "ModifiedBetaGeo": ModifiedBetaGeo,
+                                  "ParetoNBD": ParetoNBD, "GammaGamma": GammaGamma}
 
 
 def new_model(class_name: str) -> Any:
-    module = importlib.import_module(f"outsidein.value.{_MODEL_MODULES[class_name]}")
-    return getattr(module, class_name)()
+    """An unfitted model of class *class_name* (a key of :data:`MODEL_CLASSES`).
+
+    >>> new_model("GammaGamma")
+    GammaGamma()
+    """
+    return MODEL_CLASSES[class_name]()
 
 
 def model_from_params(class_name: str, params: dict[str, float]) -> Any:
-    """A model of class *class_name* ready to predict with the given fitted *params*."""
+    """A model of class *class_name* ready to predict with the given fitted *params*.
+
+    Examples
+    --------
+    >>> m = model_from_params("GammaGamma", {"p": 6.2488, "q": 3.7446, "gamma": 15.4477})
+    >>> round(float(m.expected_spend(0, 0)[0]), 2)
+    35.17
+    """
     model = new_model(class_name)
     model.params_ = dict(params)
     return model
@@ -76,6 +77,19 @@ def score_triples(model: Any, f: np.ndarray, r: np.ndarray, T: np.ndarray, *,
     factorisation is checked on a sample; a model without it is evaluated
     directly.  Weekly discounting: the purchases expected in week *k* count
     ``1 / (1 + discount_rate) ** k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = model_from_params("BetaGeo", {"r": 0.2426, "alpha": 4.4136, "a": 0.7929,
+    ...                                   "b": 2.4259})
+    >>> out = score_triples(m, np.array([0.0, 2.0]), np.array([0.0, 30.43]),
+    ...                     np.array([38.86, 38.86]), horizon_weeks=52, discount_rate=0.01,
+    ...                     unit_days=7)
+    >>> sorted(out)
+    ['discounted_purchases', 'expected_purchases', 'prob_alive']
+    >>> bool((out["discounted_purchases"] < out["expected_purchases"]).all())
+    True
     """
     step = 7.0 / unit_days  # one week in model time units
     n_steps = int(np.ceil(horizon_weeks - 1e-9))
@@ -115,6 +129,14 @@ def spend_line(model: Any, frequencies: np.ndarray) -> dict[str, np.ndarray]:
     weighted average of it and the population mean), so two evaluations per
     frequency give it exactly; with no repeat purchase the weight is 0 and
     the base is the population mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gg = model_from_params("GammaGamma", {"p": 6.2488, "q": 3.7446, "gamma": 15.4477})
+    >>> line = spend_line(gg, np.array([0.0, 2.0]))
+    >>> line["base"].round(2).tolist(), line["weight"].round(3).tolist()
+    ([35.17, 6.33], [0.0, 0.82])
     """
     freqs = np.asarray(frequencies, dtype=float)
     at0 = model.expected_spend(freqs, np.zeros_like(freqs))
@@ -122,143 +144,27 @@ def spend_line(model: Any, frequencies: np.ndarray) -> dict[str, np.ndarray]:
     return {"frequency": freqs, "base": at0, "weight": at1 - at0}
 
 
-class Steps:
-    """Advance one Rich progress task through named steps (no-op without a bar)."""
+def join_scores(base: ir.Table, scores: ir.Table, spend: ir.Table, margin: float) -> ir.Table:
+    """Every customer of *base* with the scores of its history row and its CLV.
 
-    def __init__(self, progress: Progress | None, title: str, total: int) -> None:
-        self.progress, self.title, self.total, self.completed = progress, title, total, 0
-        self.task = progress.add_task(title, total=total) if progress is not None else None
+    *scores* holds one row per distinct ``(frequency, recency, T)`` (from
+    :func:`score_triples`, with the ``_cadence`` and ``_tail`` reason parts) and
+    *spend* one row per frequency (``spend_base``, ``spend_weight`` from
+    :func:`spend_line`); CLV = margin x expected spend x discounted purchases.
 
-    def __call__(self, what: str) -> None:
-        log.info("%s: %s", self.title, what)
-        if self.progress is not None and self.task is not None:
-            self.progress.update(self.task, description=f"{self.title}: {what}")
-
-    def done(self) -> None:
-        self.completed += 1
-        if self.progress is not None and self.task is not None:
-            final = self.completed >= self.total
-            self.progress.update(self.task, advance=1,
-                                 description=self.title if final else None)
-
-
-def write_table(wh: Warehouse, name: str, obj: Any, *, scratch: bool = False) -> ir.Table:
-    """Create or replace table *name* in the engine from an Ibis expression or a frame.
-
-    ``scratch=True`` marks a working table dropped after use: on DuckDB it is
-    an in-memory temporary table (several times cheaper to write than a
-    table in the file).  On Spark a frame is written through
-    ``spark.createDataFrame`` (a Parquet table under the workspace's
-    ``spark-warehouse``) rather than an Ibis memtable, which would leave a
-    temporary view behind in the catalog.
+    Examples
+    --------
+    >>> import ibis
+    >>> base = ibis.memtable({"customer_id": ["c1"], "frequency": [2.0], "recency": [30.0],
+    ...                       "T": [38.0], "monetary_value": [40.0]})
+    >>> scores = ibis.memtable({"frequency": [2.0], "recency": [30.0], "T": [38.0],
+    ...                         "expected_purchases": [1.2], "prob_alive": [0.7],
+    ...                         "discounted_purchases": [1.0], "_cadence": ["c"], "_tail": ["t"]})
+    >>> spend = ibis.memtable({"frequency": [2.0], "spend_base": [10.0], "spend_weight": [0.5]})
+    >>> out = join_scores(base, scores, spend, margin=0.3).execute()
+    >>> out.loc[0, ["expected_spend", "clv"]].tolist()
+    [30.0, 9.0]
     """
-    if wh.backend == "pyspark" and not isinstance(obj, ibis.Expr):
-        frame = obj.to_pandas() if isinstance(obj, pa.Table) else obj
-        wh.spark.createDataFrame(frame).write.mode("overwrite").format("parquet") \
-            .saveAsTable(name)
-        return wh.con.table(name)
-    temp = scratch and wh.backend == "duckdb"
-    return wh.con.create_table(name, obj, overwrite=True, temp=temp) if temp \
-        else wh.con.create_table(name, obj, overwrite=True)
-
-
-def drop_tables(wh: Warehouse, *names: str) -> None:
-    """Drop working tables (scratch or not) if they exist."""
-    for name in names:
-        if wh.backend == "duckdb":
-            wh.duckdb.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
-        if wh.has_table(name):
-            wh.con.drop_table(name, force=True)
-
-
-def score_summary(
-    wh: Warehouse,
-    summary: ir.Table,
-    transaction_model: Any,
-    spend_model: Any,
-    *,
-    margin: float = 1.0,
-    horizon_weeks: float = 52,
-    discount_rate: float = 0.01,
-    time_unit: str = "weeks",
-    currency: str = "$",
-    table: str = CUSTOMER_VALUE,
-    reasons: bool = True,
-    steps: Steps | None = None,
-) -> dict[str, int]:
-    """Score the customers of *summary* into *table* inside the engine.
-
-    *summary* is a table or expression with ``customer_id, frequency,
-    recency, T, monetary_value``.  Only its distinct ``(frequency, recency,
-    T)`` rows and distinct frequencies come to NumPy; the results go back
-    as small tables and the engine joins them to every customer, computes the
-    deciles from CLV quantiles and writes the reasons.
-
-    With ``reasons=False`` the ``reason`` column is left out (for callers
-    that only need the numbers; the benchmark measures both).
-
-    Returns
-    -------
-    dict
-        ``{"n_distinct": ...}`` (rows computed in NumPy).
-    """
-    steps = steps or Steps(None, "scoring", 1)
-    steps("computing the model on distinct rows")
-    triples = summary.select("frequency", "recency", "T").distinct().to_pyarrow()
-    f = triples["frequency"].to_numpy().astype(float)
-    r = triples["recency"].to_numpy().astype(float)
-    T = triples["T"].to_numpy().astype(float)
-    per_unit = 7.0 if time_unit == "weeks" else 1.0
-    scores = score_triples(transaction_model, f, r, T, horizon_weeks=horizon_weeks,
-                                   discount_rate=discount_rate, unit_days=per_unit)
-    spend = spend_line(spend_model, np.unique(f))
-    steps.done()
-    steps("joining scores to customers in the engine")
-    score_name, spend_name = f"_{table}_scores", f"_{table}_spend"
-    key_types = {"frequency": triples.schema.field("frequency").type,
-                 "recency": triples.schema.field("recency").type,
-                 "T": triples.schema.field("T").type}
-    score_tab = write_table(wh, score_name, pa.table({
-        "frequency": triples["frequency"], "recency": triples["recency"], "T": triples["T"],
-        **{k: pa.array(v, pa.float64()) for k, v in scores.items()}}), scratch=True)
-    spend_tab = write_table(wh, spend_name, pa.table({
-        "frequency": pa.array(spend["frequency"]).cast(key_types["frequency"]),
-        "spend_base": pa.array(spend["base"], pa.float64()),
-        "spend_weight": pa.array(spend["weight"], pa.float64())}), scratch=True)
-    # phrases that depend only on the history: computed per distinct row, in the engine
-    phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
-    if reasons:
-        score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
-    else:
-        score_tab = score_tab.mutate(_cadence=ibis.literal(""), _tail=ibis.literal(""))
-    base = summary.select(*SUMMARY_COLUMNS)
-    scored = _join_scores(base, score_tab, spend_tab, margin)
-    # deciles: exact CLV quantiles; above EXACT_DECILES_MAX customers, from a sample
-    n_rows = int(base.count().to_pyarrow().as_py())
-    sample = scored
-    if n_rows > EXACT_DECILES_MAX:  # a deterministic sample: every k-th customer by id hash
-        every = max(1, round(n_rows / DECILE_SAMPLE_ROWS))
-        sample = _join_scores(base.filter(base.customer_id.hash() % every == 0),
-                              score_tab, spend_tab, margin)
-    steps.done()
-    steps("value deciles and reasons")
-    with _bulk_writes(wh):
-        cuts = _decile_cuts(sample)
-        decile = 1 + sum(((scored.clv < c).cast("int64") for c in cuts), ibis.literal(0))
-        ranked = scored.mutate(value_decile=decile.cast("int64"))
-        numbers = (*SUMMARY_COLUMNS, "expected_purchases", "prob_alive", "expected_spend",
-                   "clv", "value_decile")
-        final = ranked.select(*numbers, reason=assemble_reason(
-            ranked, cadence=ranked._cadence, tail=ranked._tail, currency=currency)
-        ) if reasons else ranked.select(*numbers)
-        write_table(wh, table, final)
-    drop_tables(wh, score_name, spend_name)
-    steps.done()
-    return {"n_distinct": int(len(f))}
-
-
-def _join_scores(base: ir.Table, scores: ir.Table, spend: ir.Table, margin: float) -> ir.Table:
-    """Every customer of *base* with the scores of its history row and its CLV."""
     joined = base.join(scores, ["frequency", "recency", "T"]).join(spend, "frequency")
     money = joined.monetary_value.cast("float64").fill_null(0)
     expected_spend = joined.spend_base + joined.spend_weight * money
@@ -270,33 +176,3 @@ def _join_scores(base: ir.Table, scores: ir.Table, spend: ir.Table, margin: floa
         clv=float(margin) * expected_spend * joined.discounted_purchases,
         _cadence=joined._cadence, _tail=joined._tail,
     )
-
-
-@contextmanager
-def _bulk_writes(wh: Warehouse) -> Iterator[None]:
-    """On DuckDB, let a big CREATE TABLE AS write rows in any order (much faster, less memory)."""
-    if wh.backend != "duckdb":
-        yield
-        return
-    con = wh.duckdb
-    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
-
-
-def _decile_cuts(t: ir.Table) -> list[float]:
-    """CLV at the 90th, 80th ... 10th percentiles (decile 1 = at or above the first).
-
-    Exact, interpolated quantiles (DuckDB ``quantile_cont``, Spark
-    ``percentile``), so both engines draw the same boundaries; customers tied
-    at a boundary share the higher decile.  For more than
-    :data:`EXACT_DECILES_MAX` customers *t* is a deterministic sample of
-    about :data:`DECILE_SAMPLE_ROWS` (customers whose id hashes to 0 modulo
-    k; boundaries within ~0.1 percentile).
-    """
-    qs = [round(1 - k / 10, 1) for k in range(1, 10)]
-    cuts = t.aggregate(q=t.clv.quantile(qs)).to_pyarrow()["q"][0].as_py()
-    return [float(c) for c in cuts]

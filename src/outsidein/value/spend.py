@@ -8,8 +8,6 @@ information on spend and are left out of the fit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy.special import digamma, gammaln
 
@@ -18,13 +16,14 @@ from outsidein.value._base import (
     ArrayLike,
     BaseModel,
     LogLikGrad,
+    TransactionModel,
     as_float_array,
     check_weights,
     compress,
 )
+from outsidein.value.clv import clv
 
-if TYPE_CHECKING:
-    from outsidein.value.clv import TransactionModel
+__all__ = ["GammaGamma"]
 
 
 def _make_loglik(cols: list[np.ndarray], w: np.ndarray) -> LogLikGrad:
@@ -94,6 +93,15 @@ class GammaGamma(BaseModel):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> from outsidein.value import simulate_spend
+        >>> frequency = [0, 1, 2, 3, 5, 8] * 50
+        >>> m = GammaGamma().fit(frequency, simulate_spend(frequency, p=6.25, q=3.74,
+        ...                                                gamma=15.4, seed=1))
+        >>> m.n_customers_  # the 250 repeat buyers
+        250.0
         """
         x = as_float_array("frequency", frequency, integer=True)
         mx = as_float_array("mean_spend", mean_spend)
@@ -139,7 +147,7 @@ class GammaGamma(BaseModel):
     def clv(self, transaction_model: TransactionModel, frequency: ArrayLike, recency: ArrayLike,
             T: ArrayLike, mean_spend: ArrayLike, *, horizon: float = 52,
             discount_rate: float = 0.01, margin: float = 1.0, step: float = 1.0) -> np.ndarray:
-        """Customer lifetime value; see :func:`outsidein.value.clv.clv`.
+        """Customer lifetime value; see :func:`outsidein.value.clv`.
 
         Examples
         --------
@@ -151,7 +159,5 @@ class GammaGamma(BaseModel):
         >>> bool(gg.clv(bg, 2, 30.43, 38.86, 22.35)[0] > 0)
         True
         """
-        from outsidein.value.clv import clv
-
         return clv(transaction_model, self, frequency, recency, T, mean_spend, horizon=horizon,
                    discount_rate=discount_rate, margin=margin, step=step)

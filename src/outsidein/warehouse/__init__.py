@@ -1,0 +1,16 @@
+"""Storage of the customer data: the analytics warehouse (DuckDB or Spark, through Ibis).
+
+One module per job: :mod:`~outsidein.warehouse.engine` (open a warehouse, create its
+tables), :mod:`~outsidein.warehouse.schema` (the canonical data model),
+:mod:`~outsidein.warehouse.load` (validate and load files and frames, with
+:mod:`~outsidein.warehouse.quality` for the rules and :mod:`~outsidein.warehouse.target`
+and :mod:`~outsidein.warehouse.spark_target` for the writes),
+:mod:`~outsidein.warehouse.summary` and :mod:`~outsidein.warehouse.rollup` (the
+per-customer purchase summary) and :mod:`~outsidein.warehouse.spark_catalog` (a Spark
+warehouse's Parquet tables).  Import each from its module (the public modules are
+listed in ``__all__``); this package re-exports nothing.  A workspace loads through
+:mod:`outsidein.services.data`.
+"""
+
+__all__ = ["engine", "load", "load_report", "quality", "rollup", "schema", "spark_catalog",
+           "spark_target", "sql", "summary", "target"]

@@ -4,10 +4,19 @@ A :class:`Source` is an SQL relation over the input with its columns as they
 are (CSV and JSON Lines as text, Parquet and frames with their own types) and
 ``_row``, the 1-based data row number (header excluded) quoted in the
 quarantine.  Nothing is copied: the validation pass reads the file directly.
+
+>>> import duckdb
+>>> import pyarrow as pa
+>>> con = duckdb.connect()
+>>> src = frame_source(con, pa.table({"product_id": ["p1", "p2"]}), "erp")
+>>> con.sql(f"SELECT _row, product_id FROM {src.sql}").fetchall()
+[(1, 'p1'), (2, 'p2')]
+>>> src.close()
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,9 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from outsidein.errors import DataValidationError
-from outsidein.warehouse.quality import clip, count_rows, lit, q
+from outsidein.warehouse.quality import clip
+from outsidein.warehouse.schema import LINE_COLUMN
+from outsidein.warehouse.sql import count_rows, lit, q
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -28,8 +40,6 @@ REJECTS = "_oi_rejects"
 REJECT_SCANS = "_oi_reject_scans"
 REJECT_OFFSETS = "temp._oi_reject_offsets"
 JSONL = "temp._oi_jsonl"
-#: the quarantine's column for a line that could not be read at all
-LINE_COLUMN = "(line)"
 
 
 @dataclass
@@ -62,7 +72,11 @@ def is_interrupt(exc: BaseException) -> bool:
 
 
 def file_format(path: Path) -> str:
-    """``csv``, ``parquet`` or ``jsonl`` from the file name (``.gz`` allowed for text)."""
+    """``csv``, ``parquet`` or ``jsonl`` from the file name (``.gz`` allowed for text).
+
+    >>> file_format(Path("orders.csv.gz")), file_format(Path("events.ndjson"))
+    ('csv', 'jsonl')
+    """
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in (".gz", ".zst"):
         suffixes = suffixes[:-1]
@@ -120,10 +134,10 @@ def file_source(con: Any, path: Path) -> Source:
         _drop_rejects(con)
 
     numbered = f"(SELECT rowid + 1 AS _row, * FROM {RAW})"
-    if fmt != "csv" or not count_rows(con, REJECTS):
+    if fmt != "csv" or not count_rows(con, REJECTS, at_most=1):
         _drop_rejects(con)
         return Source(numbered, columns, fmt, close=close)
-    if not count_rows(con, RAW):
+    if not count_rows(con, RAW, at_most=1):
         first = con.execute(f"SELECT error_message FROM {REJECTS} ORDER BY line LIMIT 1"
                             ).fetchone()[0]
         close()
@@ -162,7 +176,7 @@ def _jsonl_source(con: Any, path: Path) -> Source:
                     f"FROM {JSONL} WHERE _kind = 'ok' ORDER BY _row")
         columns = {k: v for k, v in columns_of(con, RAW).items() if k != "_row"}
         bad = count_rows(con, f"{JSONL} WHERE _kind NOT IN ('ok', 'blank')")
-        good = count_rows(con, RAW)
+        good = count_rows(con, RAW, at_most=1)
     except (duckdb.Error, RuntimeError) as exc:
         for t in ("_oi_jsonl_lines", "_oi_jsonl", "_oi_raw"):
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
@@ -235,8 +249,6 @@ def _explicit_csv(path: Path, options: str = "") -> str | None:
 
     *options* (``", name=value, ..."``) are added to the call.
     """
-    import csv
-
     if path.suffix.lower() in (".gz", ".zst"):
         return None
     with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
@@ -277,12 +289,9 @@ def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
 
 def frame_source(con: Any, data: Any, label: str) -> Source:
     """The relation over a pyarrow Table or pandas DataFrame (registered as a view)."""
-    import pyarrow as pa
-
     if not isinstance(data, pa.Table):
-        import pandas as pd
-
-        if not isinstance(data, pd.DataFrame):
+        # by name, not isinstance: importing pandas would add ~1 s to a load of Arrow data
+        if type(data).__name__ != "DataFrame" or not type(data).__module__.startswith("pandas"):
             raise DataValidationError(
                 f"{label}: expected a pyarrow.Table or pandas.DataFrame, got {type(data).__name__}"
             )
@@ -292,8 +301,12 @@ def frame_source(con: Any, data: Any, label: str) -> Source:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {FRAME_VIEW}")
     finally:
         con.unregister(FRAME_VIEW)
+
+    def close() -> None:
+        con.execute(f"DROP TABLE IF EXISTS {RAW}")
+
     return Source(f"(SELECT rowid + 1 AS _row, * FROM {RAW})", columns_of(con, RAW), "frame",
-                  close=lambda: con.execute(f"DROP TABLE IF EXISTS {RAW}"))
+                  close=close)
 
 
 def columns_of(con: Any, relation: str) -> dict[str, str]:

@@ -14,16 +14,27 @@ data frame already carries) and this module turns a :class:`TableSpec` into
 
 Nothing here loops over rows in Python, which is what makes 10 million order
 lines load in seconds.
+
+>>> import duckdb
+>>> spec = TableSpec("t", (Column("id", "string", True), Column("n", "int64", min_value=0)),
+...                  key=("id",))
+>>> plans, extra = resolve_columns(spec, {"id": "VARCHAR", "n": "VARCHAR"}, source="t.csv")
+>>> sql, failures = typed_select_sql(
+...     plans, "(VALUES (1, 'a', '3'), (2, 'b', '-1'), (3, NULL, 'x')) s(_row, id, n)",
+...     raw_columns=["id", "n"])
+>>> [failures[f - 1] if f else None
+...  for (f,) in duckdb.sql(f"SELECT _fail FROM ({sql}) ORDER BY _row").fetchall()]
+[None, ('n', 'below the minimum 0'), ('id', 'missing required value')]
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from outsidein.errors import DataValidationError
 from outsidein.warehouse.schema import Column, TableSpec
+from outsidein.warehouse.sql import lit, q
 
 #: DuckDB type of each canonical Ibis type string.
 SQL_TYPES = {
@@ -43,29 +54,22 @@ NOT_FINITE = "expected a finite number"
 NEGATIVE_NOT_RETURN = "negative quantity on a line that is not a return (set is_return=true)"
 
 
-def q(name: str) -> str:
-    """Quote an SQL identifier for DuckDB."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    """An SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def count_rows(con: Any, relation: str) -> int:
-    """``count(*)`` of *relation* (a table, optionally with a WHERE clause), DuckDB."""
-    return int(con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
-
-
 def clip(text: str, limit: int = 160) -> str:
-    """*text* cut to *limit* characters for a message, saying how long it was."""
+    """*text* cut to *limit* characters for a message, saying how long it was.
+
+    >>> clip("x" * 500, 5)
+    'xxxxx... (500 characters)'
+    """
     return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
 
 
 @dataclass(frozen=True)
 class ColumnPlan:
-    """Where a canonical column comes from in the source (``None``: filled with nulls)."""
+    """Where a canonical column comes from in the source (``None``: filled with nulls).
+
+    >>> ColumnPlan(Column("region", "string"), None, None).source is None
+    True
+    """
 
     column: Column
     source: str | None
@@ -104,6 +108,15 @@ def resolve_columns(
         A ``--map`` names an unknown target or a source column that is not
         there, or required columns are missing (one error naming all of them
         and the columns found).
+
+    Examples
+    --------
+    >>> spec = TableSpec("t", (Column("id", "string", True), Column("note", "string")),
+    ...                  key=("id",))
+    >>> plans, extra = resolve_columns(spec, {"No": "VARCHAR", "x": "VARCHAR"},
+    ...                                mapping={"id": "No"}, source="t.csv")
+    >>> [(p.column.name, p.source) for p in plans], extra
+    ([('id', 'No'), ('note', None)], ['x'])
     """
     mapping = dict(mapping or {})
     found_list = ", ".join(found) or "(none)"
@@ -157,7 +170,11 @@ def _type_reason(col: Column, date_format: str | None) -> str:
 
 
 def typed_expr(plan: ColumnPlan, date_format: str | None) -> str:
-    """SQL casting the staged source column to the canonical type (NULL when it does not parse)."""
+    """SQL casting the staged source column to the canonical type (NULL when it does not parse).
+
+    >>> print(typed_expr(ColumnPlan(Column("ts", "date"), "day", "VARCHAR"), "%d/%m/%Y"))
+    CAST(TRY_STRPTIME(trim("day"), '%d/%m/%Y') AS DATE)
+    """
     col = plan.column
     target = SQL_TYPES[col.dtype]
     if plan.source is None:
@@ -194,6 +211,11 @@ def rules(plan: ColumnPlan, typed: str, date_format: str | None,
 
     *typed* is the SQL of the already-cast value; *plans_by_name* maps canonical
     column names to their cast SQL (the quantity rule reads ``is_return``).
+
+    >>> plan = ColumnPlan(Column("amount", "float64", True, min_value=0), "amount", "DOUBLE")
+    >>> [reason for _, reason in rules(plan, "x", None, {})]
+    ['missing required value', 'expected a number', 'expected a finite number', \
+'below the minimum 0']
     """
     col = plan.column
     out: list[tuple[str, str]] = []
@@ -242,6 +264,14 @@ def typed_select_sql(
     Returns
     -------
     sql, failures
+
+    Examples
+    --------
+    >>> plans = [ColumnPlan(Column("n", "int64", True), "n", "VARCHAR")]
+    >>> sql, failures = typed_select_sql(plans, "(SELECT 1 AS _row, '2.5' AS n)",
+    ...                                  raw_columns=["n"])
+    >>> failures
+    [('n', 'missing required value'), ('n', 'expected a whole number')]
     """
     typed = {p.column.name: typed_expr(p, date_format) for p in plans}
     cast_names = {name: q("_t_" + name) for name in typed}

@@ -27,20 +27,40 @@ Purchases are lines that are not returns and have a positive quantity (a
 return would make a day's spend negative and break the spend model; returns
 still lower CLV through the company margin).
 
->>> from outsidein.warehouse import rollup
->>> rollup.purchase_summary(ws.warehouse(), observation_end="2024-06-30")  # doctest: +SKIP
+The tables are declared in :mod:`outsidein.warehouse.schema`
+(``PURCHASE_DAYS``, ``ROLLUPS``).
+
+>>> from pathlib import Path
+>>> import pandas as pd
+>>> from outsidein.warehouse.engine import Warehouse
+>>> from outsidein.warehouse.load import load_frame
+>>> wh = Warehouse.open("duckdb", root=Path("."), path=Path(":memory:"))
+>>> lines = pd.DataFrame({"order_id": ["o1", "o2", "o3"], "customer_id": ["c1", "c1", "c2"],
+...                       "product_id": "p1", "quantity": 1, "revenue": [10.0, 5.0, 7.5],
+...                       "ts": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-02"])})
+>>> _ = load_frame(wh, "order_lines", lines, source="example")
+>>> is_current(wh)
+True
+>>> summary = purchase_summary(wh, observation_end="2024-01-31", time_unit="days")
+>>> summary.order_by("customer_id").select("frequency", "recency", "T").to_pandas()
+   frequency  recency     T
+0          1      8.0  30.0
+1          0      0.0  29.0
+>>> wh.close()
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from outsidein.warehouse.quality import count_rows
-from outsidein.warehouse.schema import TABLES, Column, TableSpec
+from outsidein.domain import purchases
+from outsidein.warehouse.engine import Warehouse
+from outsidein.warehouse.schema import PURCHASE_DAYS, ROLLUP_SPECS, TABLES
+from outsidein.warehouse.sql import count_rows
 from outsidein.warehouse.summary import (
     customer_summary,
     periods_from_days,
@@ -48,46 +68,28 @@ from outsidein.warehouse.summary import (
     summary_from_periods,
 )
 
-if TYPE_CHECKING:
-    from outsidein.warehouse.engine import Warehouse
+__all__ = ["SOURCE", "add_lines", "days_expr", "ensure_current", "is_current",
+           "purchase_summary", "rebuild"]
 
 log = logging.getLogger(__name__)
 
-PURCHASE_DAYS = TableSpec(
-    "purchase_days",
-    (
-        Column("customer_id", "string", True),
-        Column("day", "int64", True, "UTC epoch day (days since 1970-01-01)"),
-        Column("value_cents", "int64", True, "sum of the day's purchase lines, in cents"),
-        Column("first_ts", "timestamp", True, "first purchase time stamp of the day"),
-        Column("last_ts", "timestamp", True, "last purchase time stamp of the day"),
-    ),
-    key=("customer_id", "day"),
-    doc="order lines that are purchases, one row per customer and day (kept by the loader)",
-)
-ROLLUPS = TableSpec(
-    "rollups",
-    (
-        Column("name", "string", True),
-        Column("source_rows", "int64", True, "rows of the source table the rollup covers"),
-    ),
-    key=("name",),
-    doc="which source rows each rollup covers",
-)
-SPECS = (PURCHASE_DAYS, ROLLUPS)
 SOURCE = "order_lines"
 #: temp view the loader points at its new rows while adding them
 NEW_LINES = "_oi_new_lines"
 TEMP_TABLES = ("_oi_new_days", "_oi_merged_days")
 
 
-def purchases(lines: ir.Table) -> ir.Table:
-    """The purchase lines of ``order_lines``: not a return, positive quantity."""
-    return lines.filter(~lines.is_return.fill_null(False) & (lines.quantity > 0))
-
-
 def days_expr(lines: ir.Table) -> ir.Table:
-    """``purchase_days`` rows computed from order lines (any engine)."""
+    """``purchase_days`` rows computed from order lines (any engine).
+
+    >>> import pandas as pd
+    >>> lines = ibis.memtable({"customer_id": ["c1", "c1"], "quantity": [1, 2],
+    ...                        "revenue": [10.0, 2.5], "is_return": [False, False],
+    ...                        "ts": pd.to_datetime(["1970-01-02 09:00", "1970-01-02 17:00"])})
+    >>> days_expr(lines).select("customer_id", "day", "value_cents").to_pandas()
+      customer_id  day  value_cents
+    0          c1    1         1250
+    """
     p = purchase_periods(purchases(lines), freq="D")
     return p.select(customer_id=p.customer_id, day=p.period, value_cents=p.value,
                     first_ts=p.first_ts, last_ts=p.last_ts)
@@ -118,24 +120,21 @@ def _record(con: Any, rows: int) -> None:
     con.execute(f"INSERT INTO main.rollups VALUES ('purchase_days', {int(rows)})")
 
 
-def _count(con: Any, table: str) -> int:
-    return count_rows(con, f"main.{table}")
-
-
 def add_lines(con: Any, new_rows_sql: str, *, added: int) -> None:
     """Add the *added* order lines in *new_rows_sql* (already inserted) to ``purchase_days``.
 
     Runs on the loader's DuckDB connection inside its transaction.  When the
     rollup did not cover exactly the lines that were there before this load,
-    it is rebuilt from the whole table instead.
+    it is rebuilt from the whole table instead.  :func:`outsidein.warehouse.load.load_frame`
+    shows it at work (see the module's example).
     """
-    total = _count(con, SOURCE)
+    total = count_rows(con, f"main.{SOURCE}")
     if _recorded(con) != total - added:
         rebuild(con, total)
         return
     con.execute(f"CREATE OR REPLACE TEMP VIEW {NEW_LINES} AS {new_rows_sql}")
     try:
-        if _count(con, PURCHASE_DAYS.name) == 0:
+        if count_rows(con, f"main.{PURCHASE_DAYS.name}", at_most=1) == 0:
             con.execute(f"INSERT INTO main.purchase_days ({_cols()}) {_days_sql(NEW_LINES)}")
         else:
             _merge(con)
@@ -166,11 +165,19 @@ def rebuild(con: Any, source_rows: int | None = None) -> None:
     """Recompute ``purchase_days`` from all of ``order_lines`` (DuckDB connection).
 
     *source_rows*, the row count of ``order_lines``, when the caller has it.
+
+    >>> from pathlib import Path
+    >>> from outsidein.warehouse.engine import Warehouse, ensure_schema
+    >>> wh = Warehouse.open("duckdb", root=Path("."), path=Path(":memory:"))
+    >>> ensure_schema(wh)
+    >>> rebuild(wh.duckdb)
+    >>> is_current(wh), wh.count("purchase_days")
+    (True, 0)
     """
     log.info("rebuilding purchase_days from order_lines")
     con.execute("DELETE FROM main.purchase_days")
     con.execute(f"INSERT INTO main.purchase_days ({_cols()}) {_days_sql(SOURCE)}")
-    _record(con, _count(con, SOURCE) if source_rows is None else source_rows)
+    _record(con, count_rows(con, f"main.{SOURCE}") if source_rows is None else source_rows)
 
 
 def is_current(wh: Warehouse) -> bool:
@@ -178,34 +185,52 @@ def is_current(wh: Warehouse) -> bool:
     if wh.backend != "duckdb":
         return False
     names = set(wh.list_tables())
-    if not all(s.name in names for s in (*SPECS, TABLES[SOURCE])):
+    if not all(s.name in names for s in (*ROLLUP_SPECS, TABLES[SOURCE])):
         return False
-    con = wh.duckdb
-    return _recorded(con) == _count(con, SOURCE)
+    return _recorded(wh.duckdb) == wh.count(SOURCE)
 
 
 def ensure_current(wh: Warehouse) -> bool:
-    """Rebuild a missing or stale rollup when the warehouse can be written; True if current."""
+    """Rebuild a missing or stale rollup when the warehouse can be written; True if current.
+
+    A read-only connection (a notebook's, or a second reader) cannot rebuild:
+    False, and :func:`purchase_summary` then reads the order lines.
+
+    >>> from pathlib import Path
+    >>> from outsidein.warehouse.engine import Warehouse, ensure_schema
+    >>> wh = Warehouse.open("duckdb", root=Path("."), path=Path(":memory:"))
+    >>> ensure_schema(wh)
+    >>> is_current(wh)  # nothing records what the rollup covers yet
+    False
+    >>> ensure_current(wh), is_current(wh)
+    (True, True)
+    """
     if wh.backend != "duckdb":
         return False
     if is_current(wh):
         return True
     con = wh.duckdb
-    try:
-        for spec in SPECS:
-            if not wh.has_table(spec.name):
-                wh.con.create_table(spec.name, schema=spec.ibis_schema())
-        con.execute("BEGIN TRANSACTION")
-        rebuild(con)
-        con.execute("COMMIT")
-    except Exception as exc:  # read-only connection: summarise from the lines instead
-        try:
-            con.execute("ROLLBACK")
-        except Exception:
-            log.debug("rollback without transaction", exc_info=True)
-        log.info("purchase_days not rebuilt (%s); summarising from order_lines", exc)
+    if _read_only(con):
+        log.info("purchase_days is stale and the warehouse is read-only; "
+                 "summarising from order_lines")
         return False
+    for spec in ROLLUP_SPECS:
+        if not wh.has_table(spec.name):
+            wh.con.create_table(spec.name, schema=spec.ibis_schema())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        rebuild(con)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
     return True
+
+
+def _read_only(con: Any) -> bool:
+    """Whether the DuckDB connection *con* opened its database read-only."""
+    return bool(con.execute("SELECT readonly FROM duckdb_databases() "
+                            "WHERE database_name = current_database()").fetchone()[0])
 
 
 def purchase_summary(wh: Warehouse, *, freq: str = "D", **kwargs: Any) -> ir.Table:

@@ -3,34 +3,44 @@
 Every table the loader accepts is declared here once: its columns with Ibis
 types, which are required in an input file, the natural key used for
 duplicate detection and idempotent loads, and the allowed values of
-categorical columns.  The loader, the demo generator, the analyses and the
-docs all read this module; nothing else declares table shapes.
+categorical columns.  The loader's book-keeping tables (``quarantine``,
+``loads``) and the ``purchase_days`` rollup it keeps are declared here too.
+The loader, the demo generator, the analyses and the docs all read this
+module; nothing else declares table shapes.
 
 Time stamps are naive UTC ``timestamp``; money is ``float64`` in the
 company's currency (compare across engines after rounding to cents).
+
+>>> spec = table_spec("order_lines")
+>>> spec.key, spec.references["customer_id"]
+(('order_id', 'product_id'), ('customers', 'customer_id'))
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
 
-if TYPE_CHECKING:
-    from outsidein.warehouse.engine import Warehouse
+from outsidein.domain import SERVICE_COST_KINDS
+from outsidein.errors import DataValidationError
 
 CHANNELS = ("store", "call_center", "web", "email", "mobile", "chat", "social")
 INTERACTION_TYPES = (
     "visit", "product_view", "search", "cart_add", "checkout", "support_call",
     "complaint", "email_open", "email_click", "unsubscribe", "review", "pricing_view",
 )
-SERVICE_COST_KINDS = ("support", "return", "delivery", "discount", "other")
 
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a canonical table.
+
+    >>> Column("nps", "int64", min_value=0).required
+    False
+    """
+
     name: str
     dtype: str  # Ibis type string: "string", "int64", "float64", "boolean", "timestamp", "date"
     required: bool = False
@@ -41,6 +51,15 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSpec:
+    """A table's columns, natural key and references to other tables.
+
+    >>> spec = TABLES["products"]
+    >>> spec.required, spec.column("unit_cost").min_value
+    (('product_id',), 0)
+    >>> spec.ibis_schema()["unit_cost"]
+    Float64(nullable=True)
+    """
+
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
@@ -222,12 +241,46 @@ LOADS = TableSpec(
     ),
     key=("load_id",),
 )
+#: the quarantine's column for a line that could not be read at all (its raw is {"line": text})
+LINE_COLUMN = "(line)"
+
+#: The rollup the loader keeps on DuckDB (see :mod:`outsidein.warehouse.rollup`).
+PURCHASE_DAYS = TableSpec(
+    "purchase_days",
+    (
+        C("customer_id", "string", True),
+        C("day", "int64", True, "UTC epoch day (days since 1970-01-01)"),
+        C("value_cents", "int64", True, "sum of the day's purchase lines, in cents"),
+        C("first_ts", "timestamp", True, "first purchase time stamp of the day"),
+        C("last_ts", "timestamp", True, "last purchase time stamp of the day"),
+    ),
+    key=("customer_id", "day"),
+    doc="order lines that are purchases, one row per customer and day (kept by the loader)",
+)
+ROLLUPS = TableSpec(
+    "rollups",
+    (
+        C("name", "string", True),
+        C("source_rows", "int64", True, "rows of the source table the rollup covers"),
+    ),
+    key=("name",),
+    doc="which source rows each rollup covers",
+)
+ROLLUP_SPECS = (PURCHASE_DAYS, ROLLUPS)
+#: canonical and book-keeping tables (a Spark warehouse declares each as a Parquet table)
+MANAGED: dict[str, TableSpec] = {**TABLES, QUARANTINE.name: QUARANTINE, LOADS.name: LOADS}
 
 
 def table_spec(name: str) -> TableSpec:
-    """The spec of canonical table *name*; a clear error lists the valid names."""
-    from outsidein.errors import DataValidationError
+    """The spec of canonical table *name*; a clear error lists the valid names.
 
+    >>> table_spec("customers").key
+    ('customer_id',)
+    >>> table_spec("orders")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outsidein.errors.DataValidationError: unknown table 'orders'; expected one of customers, ...
+    """
     try:
         return TABLES[name]
     except KeyError:
@@ -235,33 +288,3 @@ def table_spec(name: str) -> TableSpec:
             f"unknown table {name!r}; expected one of {', '.join(TABLES)}"
         ) from None
 
-
-def ensure_schema(wh: Warehouse) -> None:
-    """Create every canonical and book-keeping table that does not exist yet (empty)."""
-    if wh.backend == "pyspark":  # external Parquet tables, see warehouse._spark
-        register_spark_tables(wh)
-        return
-    from outsidein.warehouse.rollup import SPECS as ROLLUP_SPECS
-
-    existing = set(wh.con.list_tables())
-    for spec in (*TABLES.values(), QUARANTINE, LOADS, *ROLLUP_SPECS):
-        if spec.name not in existing:
-            wh.con.create_table(spec.name, schema=spec.ibis_schema())
-
-
-def register_spark_tables(wh: Warehouse) -> None:
-    """Re-attach the workspace's Parquet-backed Spark tables after a restart.
-
-    Spark's default catalog lives in memory; tables are persisted as Parquet
-    folders under ``<workspace>/spark-warehouse`` and re-registered here.
-    """
-    from outsidein.warehouse._spark import register_tables
-
-    register_tables(wh)  # canonical and book-keeping tables, with their schema
-    base = wh.root / "spark-warehouse"
-    existing = set(wh.con.list_tables())
-    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-        if folder.name not in existing and any(folder.glob("*.parquet")):
-            wh.spark.sql(
-                f"CREATE TABLE IF NOT EXISTS `{folder.name}` USING parquet LOCATION '{folder}'"
-            )

@@ -51,6 +51,14 @@ class Principal:
     def user_id(self) -> int | None:
         return self.user.id if self.user else None
 
+    @property
+    def person(self) -> UserInfo:
+        """The person calling; :class:`AuthenticationError` for a key that belongs to no one."""
+        if self.user is None:
+            raise AuthenticationError(
+                f"{self.name} belongs to no person; log in, or use an API key created for one")
+        return self.user
+
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
 
@@ -111,9 +119,8 @@ class Require:
 
     async def __call__(self, request: Request) -> Principal:
         auth = request.headers.get("authorization", "")
-        if self.api and auth[:7].lower() == "bearer ":
+        if self.scope is not None and auth[:7].lower() == "bearer ":
             principal = _from_key(request, auth[7:].strip())
-            assert self.scope is not None
             if not principal.allows(self.scope):
                 raise PermissionDeniedError(
                     f"API key {principal.name[7:]} lacks scope {self.scope!r} "

@@ -1,39 +1,39 @@
-"""The navigation bar and the hooks later capabilities use to add their pages.
+"""The navigation bar: one :class:`NavItem` per page people open from it.
 
-A capability adds its pages by appending a ``"module:function"`` entry to
-:data:`PLUGINS`; the function receives the app and registers its router and nav
-items with :func:`add_page`.  Missing modules are skipped, so the list may name
-capabilities that do not exist yet::
+Who sees an entry is not written here: it is the access rule (``Require``) of the page's
+GET route, so the bar never offers a page that would answer 403.
 
-    # outsidein/sense/web.py
-    def install(app):
-        app.include_router(router)
-        add_page("Sense & respond", "/sense", order=40)
+How a new capability (sense and respond, market watch, market culture) adds a page:
+
+1. its routes go in ``outsidein/web/routes/<capability>.py``: an ``APIRouter`` named
+   ``router`` whose routes call the capability's services (``outsidein.services.<capability>``)
+   and say who may open them (``principal: StaffOnly`` ...);
+2. ``outsidein/web/app.py`` imports that module with a plain import (a broken module stops
+   the app at start-up instead of dropping the page) and adds its ``router`` to
+   :data:`outsidein.web.app.ROUTERS`;
+3. its entry goes in :data:`NAV` below, e.g. ``NavItem("Sense & respond", "/sense", order=40)``.
+
+:func:`outsidein.web.app.create_app` refuses to start when an entry points at no page.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from outsidein.web.auth import ALL_ROLES
-
-log = logging.getLogger(__name__)
+from outsidein.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class NavItem:
-    """One entry of the navigation bar."""
+    """One entry of the navigation bar: its label, the page's path and its place (low first)."""
 
     label: str
     path: str
-    roles: tuple[str, ...] = ALL_ROLES
     order: int = 50
 
 
-NAV: list[NavItem] = [
+NAV: tuple[NavItem, ...] = (
     NavItem("Overview", "/", order=0),
     NavItem("Five questions", "/answers", order=10),
     NavItem("Customer value", "/value", order=15),
@@ -41,36 +41,48 @@ NAV: list[NavItem] = [
     NavItem("Ask · Listen · Learn · Act", "/alla", order=25),
     NavItem("Needs", "/needs", order=30),
     NavItem("Alignment", "/alignment", order=35),
-    NavItem("Admin", "/admin", roles=("admin",), order=90),
-]
-
-#: Capabilities that add pages: ``"module:install"``; absent modules are skipped.
-PLUGINS: list[str] = [
-    "outsidein.sense.web:install",
-    "outsidein.market.web:install",
-    "outsidein.culture.web:install",
-]
-
-def add_page(label: str, path: str, *, roles: tuple[str, ...] = ALL_ROLES, order: int = 50) -> None:
-    """Add (or replace, by path) an entry of the navigation bar."""
-    NAV[:] = [i for i in NAV if i.path != path]
-    NAV.append(NavItem(label, path, tuple(roles), order))
+    NavItem("Admin", "/admin", order=90),
+)
 
 
-def items_for(role: str | None) -> list[NavItem]:
-    """The entries a person with *role* may open, in order."""
-    return sorted((i for i in NAV if role in i.roles), key=lambda i: (i.order, i.label))
+def items_for(role: str | None, page_roles: Mapping[str, tuple[str, ...]],
+              items: Iterable[NavItem] | None = None) -> list[NavItem]:
+    """The entries a person with *role* may open, in order.
+
+    Parameters
+    ----------
+    role
+        The person's role (None: nobody is logged in, so no entry).
+    page_roles
+        Path of each page -> the roles its access rule lets in.
+    items
+        The entries to choose from (default: :data:`NAV`).
+
+    Examples
+    --------
+    >>> bar = [NavItem("Admin", "/admin", 90), NavItem("Overview", "/", 0)]
+    >>> rules = {"/": ("admin", "viewer"), "/admin": ("admin",)}
+    >>> [i.label for i in items_for("viewer", rules, bar)]
+    ['Overview']
+    >>> [i.label for i in items_for("admin", rules, bar)]
+    ['Overview', 'Admin']
+    """
+    chosen = (i for i in (NAV if items is None else items) if role in page_roles.get(i.path, ()))
+    return sorted(chosen, key=lambda i: (i.order, i.label))
 
 
-def install_plugins(app: Any) -> list[str]:
-    """Run every available plugin's ``install(app)``; return the ones installed."""
-    done = []
-    for spec in PLUGINS:
-        module, func = spec.split(":")
-        try:
-            fn = getattr(importlib.import_module(module), func)
-        except (ModuleNotFoundError, AttributeError):
-            continue
-        fn(app)
-        done.append(spec)
-    return done
+def check_nav(page_roles: Mapping[str, tuple[str, ...]],
+              items: Iterable[NavItem] | None = None) -> None:
+    """Raise :class:`ConfigError` when an entry points at no page of the app.
+
+    >>> check_nav({"/": ("admin",)}, [NavItem("Sense & respond", "/sense")])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outsidein.errors.ConfigError: nav entry 'Sense & respond' points at /sense, which no page ...
+    """
+    for item in NAV if items is None else items:
+        if item.path not in page_roles:
+            raise ConfigError(
+                f"nav entry {item.label!r} points at {item.path}, which no page of the app "
+                "serves; include the capability's router in outsidein.web.app.ROUTERS "
+                "or remove the entry")

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from outsidein.errors import OutsideInError
+from outsidein.web.templating import render
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,6 @@ def problem(status: int, detail: str, *, request: Request | None = None, title: 
 
 
 def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    from outsidein.web.routes._common import render
-
     principal = getattr(request.state, "principal", None)
     return render(request, "error.html", principal, status_code=status,
                   status=status, title=title, detail=detail)

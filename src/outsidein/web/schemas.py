@@ -99,6 +99,14 @@ class AnswerOut(BaseModel):
     figures: list[dict[str, Any]]
     numbers: dict[str, Any]
 
+    @classmethod
+    def from_stored(cls, a: Any) -> AnswerOut:
+        """The API's view of a saved answer (a ``StoredAnswer``): plot as a figure list."""
+        return cls(key=a.name, question=a.question, headline=a.headline,
+                   next_action=a.next_action_text,
+                   missing_data=[a.missing_data] if a.missing_data else [], rows=a.rows,
+                   figures=[a.plot] if a.plot else [], numbers=a.figures)
+
 
 class AnswersOut(BaseModel):
     available: bool
@@ -110,12 +118,6 @@ class AnswersOut(BaseModel):
 class CustomerValueOut(BaseModel):
     customer_id: str
     values: dict[str, Any]
-
-
-class Generic(BaseModel):
-    """A service result passed through as JSON (shape documented by the service)."""
-
-    model_config = ConfigDict(extra="allow")
 
 
 class NeedIn(BaseModel):

@@ -7,6 +7,9 @@
   ``csrf_token`` form field or the ``X-CSRF-Token`` header; the comparison is constant-time.
 - Every response gets a strict Content-Security-Policy (scripts only from this server, plus
   inline scripts that carry the per-request nonce), ``X-Frame-Options: DENY`` and friends.
+- An app told it is served over TLS (``OUTSIDEIN_HTTPS=1``, :attr:`outsidein.config.Settings.https`;
+  usually behind a proxy that ends TLS) also sends ``Strict-Transport-Security`` and marks the
+  session cookie ``Secure``.
 """
 
 from __future__ import annotations
@@ -20,26 +23,43 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from outsidein.errors import PermissionDeniedError
+from outsidein.errors import ConfigError, PermissionDeniedError
 
 SECRET_FILE = ".web-secret"
+#: Shortest session secret accepted: itsdangerous signs with it, so it must resist guessing.
+MIN_SECRET_LENGTH = 32
+HSTS = b"max-age=31536000"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def session_secret(ws_root: Path) -> str:
-    """The workspace's session-signing secret, created (0600) on first use."""
+    """The workspace's session-signing secret, created (0600) on first use.
+
+    Raises
+    ------
+    ConfigError
+        When the stored secret is shorter than :data:`MIN_SECRET_LENGTH` characters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as ws:
+    ...     first = session_secret(Path(ws))
+    ...     first == session_secret(Path(ws)) and len(first) >= MIN_SECRET_LENGTH
+    True
+    """
     path = Path(ws_root) / SECRET_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         secret = path.read_text(encoding="ascii").strip()
-        if len(secret) >= 32:
-            return secret
-        raise PermissionDeniedError(
-            f"{path}: session secret is too short; delete the file and restart to make a new one"
-        ) from None
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"{path}: session secret has {len(secret)} characters, expected at least "
+                f"{MIN_SECRET_LENGTH}; delete the file and restart to make a new one") from None
+        return secret
     secret = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(secret)
@@ -95,10 +115,19 @@ def _csp(nonce: str) -> str:
 
 
 class SecurityHeadersMiddleware:
-    """Adds security headers and a per-request CSP nonce (``request.state.csp_nonce``)."""
+    """Adds security headers and a per-request CSP nonce (``request.state.csp_nonce``).
 
-    def __init__(self, app: ASGIApp) -> None:
+    Parameters
+    ----------
+    app
+        The ASGI app to wrap.
+    https
+        The app is served over TLS: send ``Strict-Transport-Security`` too.
+    """
+
+    def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
         self.app = app
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,7 +137,6 @@ class SecurityHeadersMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["csp_nonce"] = nonce
         static = scope.get("path", "").startswith("/static/")
-        https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -124,8 +152,8 @@ class SecurityHeadersMiddleware:
                 }
                 if not static:
                     extra[b"cache-control"] = b"no-store"
-                if https:
-                    extra[b"strict-transport-security"] = b"max-age=31536000"
+                if self.https:
+                    extra[b"strict-transport-security"] = HSTS
                 headers += [(k, v) for k, v in extra.items() if k not in names]
                 message["headers"] = headers
             await send(message)

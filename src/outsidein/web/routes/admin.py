@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -12,7 +13,8 @@ from outsidein.errors import OutsideInError
 from outsidein.services import accounts
 from outsidein.store.models.auth import ROLES
 from outsidein.web.auth import AdminOnly, Principal
-from outsidein.web.routes._common import Store, render
+from outsidein.web.routes._common import Store
+from outsidein.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,10 +36,10 @@ def admin_page(*, request: Request, principal: AdminOnly,
 
 
 def _attempt(request: Request, principal: Principal, session: Session, action: str,
-             fn: object) -> HTMLResponse:
+             fn: Callable[[], object]) -> HTMLResponse:
     """Run *fn*; on a user error show it on the page (status of the error) instead of failing."""
     try:
-        result = fn()  # type: ignore[operator]
+        result = fn()
     except OutsideInError as exc:
         if exc.http_status >= 500:
             raise

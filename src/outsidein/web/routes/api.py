@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from outsidein.errors import DataValidationError, PermissionDeniedError
-from outsidein.share._common import user_by_email
+from outsidein.services import share
+from outsidein.services.questions import HOW_TO_ANSWER, read_answers
+from outsidein.services.value import customer_value
 from outsidein.web.auth import Principal, Require
 from outsidein.web.problems import API_ERROR_RESPONSES
-from outsidein.web.readers import HOW_TO_ANSWER, customer_value, read_answers
-from outsidein.web.routes._common import Store, plain, share
-from outsidein.web.routes.share_pages import service
+from outsidein.web.routes._common import Store, plain
 from outsidein.web.schemas import (
     AckIn,
     AckOut,
@@ -46,6 +46,15 @@ AnswersRead = Annotated[Principal, Depends(Require(scope="answers:read"))]
 ValueRead = Annotated[Principal, Depends(Require(scope="value:read"))]
 
 
+def _email_of(principal: Principal, given: str | None, field: str) -> str:
+    """*given*, else the calling person's e-mail; a key that belongs to no person must send one."""
+    email = given or (principal.user.email if principal.user else None)
+    if not email:
+        raise DataValidationError(
+            f"{field}: required when the API key belongs to no person; send {field} "
+            "or use a key created for a person")
+    return email
+
 
 def _insight(obj: Any) -> InsightOut:
     return InsightOut.model_validate(plain(obj))
@@ -58,8 +67,8 @@ def list_insights(*, department: str | None = None,
                       description="only those not yet fully acknowledged")] = False,
                   principal: InsightsRead,
                   session: Store) -> list[InsightOut]:
-    items = share("insights").list_insights(session, department=department,
-                                            awaiting_ack_only=awaiting_ack_only)
+    items = share.list_insights(session, department=department,
+                                awaiting_ack_only=awaiting_ack_only)
     return [_insight(i) for i in items]
 
 
@@ -67,7 +76,7 @@ def list_insights(*, department: str | None = None,
 def get_insight(*, insight_id: int, version: int | None = None,
                 principal: InsightsRead,
                 session: Store) -> InsightOut:
-    return _insight(share("insights").get_insight(session, insight_id, version))
+    return _insight(share.get_insight(session, insight_id, version))
 
 
 @router.post("/insights", response_model=InsightOut, status_code=201, tags=["insights"],
@@ -75,13 +84,11 @@ def get_insight(*, insight_id: int, version: int | None = None,
 def publish_insight(*, body: InsightIn,
                     principal: InsightsWrite,
                     session: Store) -> InsightOut:
-    owner = body.owner_email or (principal.user.email if principal.user else None)
-    if not owner:
-        raise DataValidationError("owner_email: required when the API key belongs to no person")
-    return _insight(share("insights").publish_insight(
+    return _insight(share.publish_insight(
         session, title=body.title, statement=body.statement, evidence=body.evidence,
-        owner_email=owner, departments=body.departments, priority=body.priority,
-        source=body.source, key=body.key, due_days=body.due_days))
+        owner_email=_email_of(principal, body.owner_email, "owner_email"),
+        departments=body.departments, priority=body.priority, source=body.source, key=body.key,
+        due_days=body.due_days))
 
 
 @router.post("/insights/{insight_id}/acknowledgements", response_model=AckOut, status_code=201,
@@ -89,18 +96,17 @@ def publish_insight(*, body: InsightIn,
 def acknowledge(*, insight_id: int, body: AckIn,
                 principal: AcksWrite,
                 session: Store) -> AckOut:
-    if principal.user is not None:
-        if body.user_email and body.user_email.strip().lower() != principal.user.email:
-            raise PermissionDeniedError(
-                f"{principal.name} acknowledges for {principal.user.email} only, "
-                f"not for {body.user_email}")
-        user_id = principal.user.id
-    elif body.user_email:
-        user_id = user_by_email(session, body.user_email).id
+    person = principal.user
+    if person is None:
+        user_id = share.user_by_email(
+            session, _email_of(principal, body.user_email, "user_email")).id
+    elif body.user_email and body.user_email.strip().lower() != person.email:
+        raise PermissionDeniedError(
+            f"{principal.name} acknowledges for {person.email} only, not for {body.user_email}")
     else:
-        raise DataValidationError("user_email: required when the API key belongs to no person")
-    ack = share("insights").acknowledge(session, insight_id=insight_id,
-                                        version_hash=body.version_hash, user_id=user_id)
+        user_id = person.id
+    ack = share.acknowledge(session, insight_id=insight_id, version_hash=body.version_hash,
+                            user_id=user_id)
     return AckOut.model_validate(plain(ack))
 
 
@@ -108,7 +114,7 @@ def acknowledge(*, insight_id: int, body: AckIn,
             summary="Per department: who has and has not acknowledged the current version")
 def ack_status(*, insight_id: int, principal: InsightsWrite,
                session: Store) -> AckStatusOut:
-    return AckStatusOut.model_validate(plain(share("insights").ack_status(session, insight_id)))
+    return AckStatusOut.model_validate(plain(share.ack_status(session, insight_id)))
 
 
 @router.get("/audit-log", tags=["insights"], response_class=Response,
@@ -117,7 +123,7 @@ def ack_status(*, insight_id: int, principal: InsightsWrite,
 def audit_log(*, format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
               principal: InsightsWrite,
               session: Store) -> Response:
-    text = share("audit").export_audit_log(session, format)
+    text = share.export_audit_log(session, format)
     media = "text/csv" if format == "csv" else "application/json"
     return Response(text, media_type=f"{media}; charset=utf-8")
 
@@ -126,36 +132,34 @@ def audit_log(*, format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
             summary="The Ask-Listen-Learn-Act board")
 def alla(*, principal: InsightsRead,
          session: Store) -> Any:
-    return plain(service("alla_board")(session))
+    return plain(share.alla_board(session))
 
 
 @router.get("/needs", response_model=list[NeedOut], tags=["needs"],
             summary="Unmet needs ranked by opportunity score")
 def needs(*, top: Annotated[int | None, Query(ge=1, le=1000)] = None,
           principal: NeedsRead, session: Store) -> Any:
-    return plain(service("ranked_needs")(session, top=top))
+    return plain(share.ranked_needs(session, top=top))
 
 
 @router.post("/needs", response_model=NeedOut, status_code=201, tags=["needs"],
              summary="Record a customer need")
 def add_need(*, body: NeedIn, principal: NeedsWrite, session: Store) -> Any:
-    return plain(service("add_need")(session, **body.model_dump()))
+    return plain(share.add_need(session, **body.model_dump()))
 
 
 @router.post("/alignment/items", response_model=ItemOut, status_code=201, tags=["needs"],
              summary="Record (or update, by kind and title) a plan, message or training item")
 def add_item(*, body: ItemIn, principal: NeedsWrite, session: Store) -> Any:
-    return plain(service("add_item")(session, **body.model_dump()))
+    return plain(share.add_item(session, **body.model_dump()))
 
 
 @router.post("/actions", response_model=ActionOut, status_code=201, tags=["insights"],
              summary="Act: log an action on an insight with the KPI it should move")
 def add_action(*, body: ActionIn, principal: InsightsWrite, session: Store) -> Any:
     args = body.model_dump()
-    args["owner_email"] = args["owner_email"] or (principal.user.email if principal.user else None)
-    if not args["owner_email"]:
-        raise DataValidationError("owner_email: required when the API key belongs to no person")
-    return plain(service("act")(session, **args))
+    args["owner_email"] = _email_of(principal, args["owner_email"], "owner_email")
+    return plain(share.act(session, **args))
 
 
 @router.post("/actions/{action_id}/outcomes", response_model=OutcomeOut, status_code=201,
@@ -163,7 +167,7 @@ def add_action(*, body: ActionIn, principal: InsightsWrite, session: Store) -> A
              summary="Record the KPI measured after an action (success or failure)")
 def add_outcome(*, action_id: int, body: OutcomeIn, principal: InsightsWrite,
                 session: Store) -> Any:
-    return plain(service("record_outcome")(session, action_id=action_id, **body.model_dump()))
+    return plain(share.record_outcome(session, action_id=action_id, **body.model_dump()))
 
 
 @router.get("/alignment", response_model=AlignmentOut, tags=["needs"],
@@ -171,7 +175,7 @@ def add_outcome(*, action_id: int, body: OutcomeIn, principal: InsightsWrite,
 def alignment(*, top: Annotated[int, Query(ge=1, le=100)] = 10,
               principal: NeedsRead,
               session: Store) -> Any:
-    return plain(service("alignment_review")(session, top=top))
+    return plain(share.alignment_review(session, top=top))
 
 
 @router.get("/answers", response_model=AnswersOut, tags=["answers"],
@@ -181,9 +185,8 @@ def answers(*, request: Request,
     stored = read_answers(request.app.state.ws)
     if stored is None:
         return AnswersOut(available=False, how_to=HOW_TO_ANSWER)
-    items, meta = stored
-    return AnswersOut(available=True, meta=plain(meta),
-                      answers=[AnswerOut.model_validate(plain(a.__dict__)) for a in items])
+    return AnswersOut(available=True, meta=plain(stored.meta()),
+                      answers=[AnswerOut.from_stored(a) for a in stored])
 
 
 @router.get("/customers/{customer_id}/value", response_model=CustomerValueOut, tags=["value"],

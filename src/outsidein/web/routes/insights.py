@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from outsidein.services.accounts import list_departments
+from outsidein.services.share import (
+    Acknowledgement,
+    Insight,
+    ack_status,
+    acknowledge,
+    export_audit_log,
+    get_insight,
+    list_acknowledgements,
+    list_insights,
+    list_versions,
+    publish_insight,
+)
 from outsidein.web.auth import ACKERS, STAFF, AckersOnly, Anyone, Principal, StaffOnly
-from outsidein.web.routes._common import Store, render, share
+from outsidein.web.routes._common import Store
+from outsidein.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-def _can_ack(principal: Principal, insight: Any) -> bool:
+def _can_ack(principal: Principal, insight: Insight) -> bool:
     return (principal.role in ACKERS
             and bool(set(principal.departments) & set(insight.departments)))
 
 
-def _my_ack(session: Session, principal: Principal, insight_id: int) -> Any:
+def _my_ack(session: Session, principal: Principal, insight_id: int) -> Acknowledgement | None:
     if principal.user_id is None:
         return None
-    acks = share("insights").list_acknowledgements(session, insight_id)
+    acks = list_acknowledgements(session, insight_id)
     mine = [a for a in acks if a.user_id == principal.user_id]
     current = [a for a in mine if a.is_current_version]
     return current[-1] if current else None
@@ -33,13 +46,12 @@ def _my_ack(session: Session, principal: Principal, insight_id: int) -> Any:
 def insights_page(*, request: Request, principal: Anyone,
                   session: Store,
                   department: str | None = None, mine: bool = False) -> HTMLResponse:
-    svc = share("insights")
     uid = principal.user_id if mine else None
-    items = svc.list_insights(session, department=department or None, for_user_id=uid)
+    items = list_insights(session, department=department or None, for_user_id=uid)
     awaiting: set[int] = set()
     if principal.user_id is not None and principal.role in ACKERS:
-        awaiting = {i.id for i in svc.list_insights(session, for_user_id=principal.user_id,
-                                                    awaiting_ack_only=True)}
+        awaiting = {i.id for i in list_insights(session, for_user_id=principal.user_id,
+                                                awaiting_ack_only=True)}
     return render(request, "insights.html", principal, insights=items, awaiting=awaiting,
                   departments=list_departments(session), department=department, mine=mine,
                   priorities=("high", "medium", "low"), can_publish=principal.role in STAFF)
@@ -53,9 +65,8 @@ def publish_page(*, request: Request, title: Annotated[str, Form()],
                  due_days: Annotated[int, Form()] = 7,
                  principal: StaffOnly,
                  session: Store) -> Response:
-    assert principal.user is not None
-    insight = share("insights").publish_insight(
-        session, title=title, statement=statement, evidence={}, owner_email=principal.user.email,
+    insight = publish_insight(
+        session, title=title, statement=statement, evidence={}, owner_email=principal.person.email,
         departments=departments, priority=priority, source="web", key=None, due_days=due_days)
     return RedirectResponse(f"/insights/{insight.id}", status_code=303)
 
@@ -64,8 +75,7 @@ def publish_page(*, request: Request, title: Annotated[str, Form()],
 def insight_page(*, request: Request, insight_id: int, version: int | None = None,
                  principal: Anyone,
                  session: Store) -> HTMLResponse:
-    svc = share("insights")
-    insight = svc.get_insight(session, insight_id, version)
+    insight = get_insight(session, insight_id, version)
     evidence = insight.evidence or {}
     figures = evidence.get("figures") or {}
     return render(request, "insight.html", principal, insight=insight,
@@ -75,7 +85,7 @@ def insight_page(*, request: Request, insight_id: int, version: int | None = Non
                   snapshot_id=evidence.get("snapshot_id"), table=evidence.get("table"),
                   next_action=(evidence.get("next_action") or {}).get("text")
                   if isinstance(evidence.get("next_action"), dict) else None,
-                  versions=svc.list_versions(session, insight_id),
+                  versions=list_versions(session, insight_id),
                   can_ack=_can_ack(principal, insight) and insight.is_latest,
                   my_ack=_my_ack(session, principal, insight_id),
                   is_staff=principal.role in STAFF)
@@ -86,9 +96,8 @@ def acknowledge_page(*, request: Request, insight_id: int,
                      version_hash: Annotated[str, Form()],
                      principal: AckersOnly,
                      session: Store) -> Response:
-    assert principal.user_id is not None
-    ack = share("insights").acknowledge(session, insight_id=insight_id,
-                                        version_hash=version_hash, user_id=principal.user_id)
+    ack = acknowledge(session, insight_id=insight_id, version_hash=version_hash,
+                      user_id=principal.person.id)
     if request.headers.get("HX-Request"):
         return render(request, "partials/ack.html", principal, my_ack=ack)
     return RedirectResponse(f"/insights/{insight_id}", status_code=303)
@@ -98,18 +107,17 @@ def acknowledge_page(*, request: Request, insight_id: int,
 def advocate_page(*, request: Request, insight_id: int,
                   principal: StaffOnly,
                   session: Store) -> HTMLResponse:
-    svc = share("insights")
     return render(request, "advocate.html", principal,
-                  insight=svc.get_insight(session, insight_id),
-                  status=svc.ack_status(session, insight_id),
-                  acks=svc.list_acknowledgements(session, insight_id))
+                  insight=get_insight(session, insight_id),
+                  status=ack_status(session, insight_id),
+                  acks=list_acknowledgements(session, insight_id))
 
 
 @router.get("/audit-log")
 def audit_log_download(*, format: Annotated[str, Query(pattern="^(csv|json)$")] = "csv",
                        principal: StaffOnly,
                        session: Store) -> Response:
-    text = share("audit").export_audit_log(session, format)
+    text = export_audit_log(session, format)
     media = "text/csv" if format == "csv" else "application/json"
     return Response(text, media_type=f"{media}; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="outsidein-audit-log.{format}"'})

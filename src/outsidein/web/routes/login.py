@@ -11,8 +11,8 @@ from outsidein.errors import AuthenticationError
 from outsidein.services.accounts import authenticate, record_failed_login
 from outsidein.store.db import session_scope
 from outsidein.web.auth import Anyone, session_user
-from outsidein.web.routes._common import render
 from outsidein.web.security import check_csrf, rotate_csrf
+from outsidein.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

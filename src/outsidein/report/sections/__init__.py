@@ -1,0 +1,3 @@
+"""One module per capability, each with the function that builds its report section."""
+
+__all__: list[str] = []

@@ -1,0 +1,168 @@
+"""What the five answers read: one row per customer, joined in the warehouse.
+
+:func:`read_inputs` aggregates and joins inside the engine (customer profit,
+attributes and predicted value) so pandas only sees one row per customer,
+never order lines.  When ``customer_value`` is missing it is computed first
+with the value service's defaults; if the data cannot support a value model
+the answers stand on realised profit and say so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from outsidein.errors import OutsideInError
+from outsidein.services.value import CUSTOMER_VALUE
+from outsidein.services.value import run as run_value
+from outsidein.value import customer_profit
+
+if TYPE_CHECKING:
+    from outsidein.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Inputs", "PROFIT_TABLE", "customer_frame", "frame", "read_inputs"]
+
+
+@dataclass
+class Inputs:
+    """What the answers read: per-customer frames (never order lines) and small tables."""
+
+    ws: Workspace
+    period_start: datetime | None
+    period_end: datetime | None
+    profit: pd.DataFrame | None = None
+    customers: pd.DataFrame | None = None
+    value: pd.DataFrame | None = None
+    value_missing: str | None = None
+    has_service_costs: bool = False
+    query_start: datetime | None = None  # the period as asked (None: unbounded)
+    query_end: datetime | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def frame(expr: Any) -> pd.DataFrame:
+    """Execute an Ibis table expression into pandas (through Arrow, same on every backend).
+
+    One chunk per column: Spark returns a chunk per partition, and a string column on
+    several chunks cannot go back to Spark through Arrow (``createDataFrame`` warns and
+    falls back to rows), which the answer tables written from these frames would need.
+    """
+    return expr.to_pyarrow().combine_chunks().to_pandas()
+
+
+def _period_bounds(wh: Any) -> tuple[datetime | None, datetime | None]:
+    t = wh.table("order_lines")
+    row = frame(t.aggregate(lo=t.ts.min(), hi=t.ts.max())).iloc[0]
+    lo, hi = row["lo"], row["hi"]
+    return (None if pd.isna(lo) else pd.Timestamp(lo).to_pydatetime(),
+            None if pd.isna(hi) else pd.Timestamp(hi).to_pydatetime())
+
+
+def _customer_value(ws: Workspace) -> tuple[Any, str | None]:
+    """The ``customer_value`` table as an Ibis expression (computed first when absent)."""
+    wh = ws.warehouse()
+    if wh.is_empty(CUSTOMER_VALUE):
+        try:
+            run_value(ws)
+        except OutsideInError as exc:  # too little data for a model: realised profit still stands
+            log.warning("customer value could not be computed: %s", exc)
+            return None, (f"customer value could not be computed ({exc}); "
+                          "run 'outsidein value fit'; answers use realised profit meanwhile")
+    t = wh.table(CUSTOMER_VALUE)
+    cols = [c for c in VALUE_COLUMNS if c in t.columns]
+    expr = t.select(*cols)
+    if "reason" in cols:
+        expr = expr.rename(value_reason="reason")
+    return expr, None
+
+
+#: per-customer margin, cost to serve by kind and profit over the period (one row each)
+PROFIT_TABLE = "answer_customer_profit"
+VALUE_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value",
+                 "expected_purchases", "prob_alive", "clv", "value_decile", "reason")
+CUSTOMER_COLUMNS = ("customer_id", "first_seen", "region", "industry", "company_size",
+                    "age_band", "acquisition_channel", "nps")
+
+
+def read_inputs(ws: Workspace, period_start: datetime | None,
+                period_end: datetime | None) -> Inputs:
+    """Aggregate and join in the warehouse; bring back one row per customer.
+
+    Customers, their profit over the period and their predicted value are
+    joined in the engine (one query), so pandas only sees the joined result.
+    """
+    wh = ws.warehouse()
+    if period_start is None and period_end is None and not wh.is_empty("order_lines"):
+        shown_start, shown_end = _period_bounds(wh)
+    else:
+        shown_start, shown_end = period_start, period_end
+    inp = Inputs(ws=ws, period_start=shown_start, period_end=shown_end,
+                 query_start=period_start, query_end=period_end)
+    inp.has_service_costs = not wh.is_empty("service_costs")
+    parts: dict[str, Any] = {}
+    if not wh.is_empty("order_lines") and wh.has_table("products"):
+        sc = wh.table("service_costs") if inp.has_service_costs else None
+        expr = customer_profit(wh.table("order_lines"), wh.table("products"), sc,
+                               period_start=period_start, period_end=period_end)
+        # materialised once: the join below reads it twice, and it is worth keeping
+        wh.write_table(PROFIT_TABLE, expr)
+        parts["profit"] = wh.table(PROFIT_TABLE).mutate(_in_profit=True)
+    if not wh.is_empty("customers"):
+        t = wh.table("customers")
+        parts["customers"] = t.select(*[c for c in CUSTOMER_COLUMNS if c in t.columns]).mutate(
+            _in_customers=True)
+    value, inp.value_missing = _customer_value(ws)
+    if value is not None:
+        parts["value"] = value.mutate(_in_value=True)
+    if not parts:
+        return inp
+    exprs = list(parts.values())
+    ids = exprs[0].select("customer_id")
+    for e in exprs[1:]:
+        ids = ids.union(e.select("customer_id"), distinct=True)
+    joined = ids.distinct()
+    for e in exprs:
+        joined = joined.left_join(e, "customer_id").drop("customer_id_right")
+    df = frame(joined)
+    for name, e in parts.items():
+        flag = f"_in_{name}"
+        mask = df[flag].fillna(False).astype(bool).to_numpy()
+        cols = [c for c in e.columns if c != flag]
+        if name == "profit":  # with the segment attributes, for cost-to-serve segments
+            cols += [c for c in CUSTOMER_COLUMNS[2:] if c in df.columns and c not in cols]
+        setattr(inp, name, df.loc[mask, cols].reset_index(drop=True))
+        df = df.drop(columns=flag)
+    inp.extras["customer_frame"] = _finish_frame(inp, df)
+    return inp
+
+
+def _finish_frame(inp: Inputs, df: pd.DataFrame) -> pd.DataFrame:
+    end = pd.Timestamp(inp.period_end) if inp.period_end is not None else None
+    if "first_order" in df.columns and end is not None:
+        start = df["first_order"]
+        if "first_seen" in df.columns:
+            start = df["first_seen"].fillna(start)
+        df["tenure_weeks"] = (end - pd.to_datetime(start)).dt.total_seconds() / (7 * 86400)
+    if "channel" not in df.columns and "acquisition_channel" in df.columns:
+        df["channel"] = df["acquisition_channel"]
+    return df
+
+
+def customer_frame(inp: Inputs) -> pd.DataFrame:
+    """One row per customer: attributes, profit and predicted value (where known)."""
+    if "customer_frame" in inp.extras:
+        return inp.extras["customer_frame"]
+    frames = [f for f in (inp.customers, inp.profit, inp.value) if f is not None]
+    if not frames:
+        return pd.DataFrame(columns=["customer_id"])
+    df = frames[0]
+    for f in frames[1:]:
+        df = df.merge(f, on="customer_id", how="outer")
+    inp.extras["customer_frame"] = _finish_frame(inp, df)
+    return inp.extras["customer_frame"]

@@ -1,0 +1,183 @@
+"""Answers 4-5 about prospects: the ideal prospects, and those most likely to convert.
+
+Each builder takes the per-customer :class:`~outsidein.services.questions.inputs.Inputs`
+and returns ``(Answer, full ranked list or None)``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from outsidein.services.questions.inputs import Inputs, customer_frame, frame
+from outsidein.services.questions.model import Answer, NextAction, missing_answer
+from outsidein.services.questions.wording import NO_PROSPECTS, REASON_ROWS, Q, pct, ranked
+from outsidein.value.conversion import ConversionModel, calibration_figure, calibration_table
+from outsidein.value.profit import money
+from outsidein.value.prospects import (
+    PROFILE_ATTRIBUTES,
+    LookalikeModel,
+    feature_words,
+    ideal_customer_profile,
+    lookalike_figure,
+    profile_reasons,
+)
+
+__all__ = ["answer_ideal_prospects", "answer_likely_converts"]
+
+
+# -- 4. ideal prospects ---------------------------------------------------------------
+
+
+def _prospects(inp: Inputs) -> pd.DataFrame | None:
+    wh = inp.ws.warehouse()
+    if wh.is_empty("prospects"):
+        return None
+    if "prospects" not in inp.extras:
+        # in id order: the split and the fits below depend on row order, which differs by engine
+        p = frame(wh.table("prospects").order_by("prospect_id"))
+        p["prospect_id"] = p["prospect_id"].astype(str)
+        p["converted"] = p["converted_customer_id"].notna()
+        inp.extras["prospects"] = p
+    return inp.extras["prospects"]
+
+
+def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | None]:
+
+    deps = ("marketing", "sales")
+    name, table = "ideal_prospects", "answer_ideal_prospects"
+    pros = _prospects(inp)
+    if pros is None:
+        return missing_answer(name, Q[name], NO_PROSPECTS, deps, table), None
+    df = customer_frame(inp)
+    attrs = [a for a in PROFILE_ATTRIBUTES if a in df.columns and df[a].notna().any()]
+    if not attrs or "value_decile" not in df.columns and "profit" not in df.columns:
+        msg = ("customers have no attributes or value to learn a profile from: load customers "
+               "with region/industry/company_size/age_band ('outsidein load customers FILE') "
+               "and order_lines")
+        return missing_answer(name, Q[name], msg, deps, table), None
+    # in id order (a copy): the lookalike fit depends on row order, which differs by engine
+    df = df.sort_values("customer_id", ignore_index=True)
+    if "value_decile" in df.columns and df["value_decile"].notna().any():
+        df["is_top"] = df["value_decile"] == 1
+    else:
+        df["is_top"] = df["profit"].fillna(0).rank(ascending=False, pct=True) <= 0.1
+    pros = pros.copy()
+    if "channel" in attrs and "source" in pros.columns:
+        pros["channel"] = pros["source"]
+    icp = ideal_customer_profile(df, attrs)
+    model = LookalikeModel(attributes=attrs).fit(df, df["is_top"])
+    pros["score"] = model.predict_proba(pros)
+    pros = pros.sort_values(["score", "prospect_id"], ascending=[False, True])
+    pros["score_decile"] = (np.arange(len(pros)) * 10 // max(len(pros), 1) + 1).astype("int64")
+    pros["status"] = np.where(pros["converted"], "converted", "open")
+    full = pros.reset_index(drop=True)
+    is_open = (full["status"] == "open").to_numpy()
+    full["rank"] = pd.array(np.where(is_open, np.cumsum(is_open), 0), dtype="Int64")
+    full.loc[~is_open, "rank"] = pd.NA
+    icp_r = icp[icp["lift"] >= 1.2]
+    full["reason"] = None
+    full.loc[: REASON_ROWS - 1, "reason"] = profile_reasons(full.head(REASON_ROWS), icp_r)
+    open_ = full[full["status"] == "open"]
+    best = open_[open_["score_decile"] == 1]
+    mean_top_value = float(df.loc[df["is_top"], "clv" if "clv" in df.columns else "profit"].mean())
+    f = {"prospects": float(len(full)), "open_prospects": float(len(open_)),
+         "top_decile_open_prospects": float(len(best)),
+         "top_decile_min_score": float(full.loc[full["score_decile"] == 1, "score"].min()),
+         "top_customer_rate": float(df["is_top"].mean()),
+         "profile_attributes": float(len(icp_r)),
+         "mean_top_customer_value": mean_top_value}
+    if len(icp_r):
+        f["best_lift"] = float(icp_r["lift"].iloc[0])
+        trait = "top-decile customers are most often " + ", ".join(
+            f"{feature_words(r.attribute, r.value)} ({r.lift:.1f}x as likely to be top)"
+            for r in icp_r.head(3).itertuples(index=False))
+    else:
+        trait = "no attribute value stands out among the top-decile customers"
+    head = (f"Ideal customer profile: {trait}; {len(best):,} open prospects look most like "
+            f"them (top 10% of similarity scores).")
+    action = NextAction(f"route these {len(best):,} look-alike prospects to sales first: as "
+                        "top-decile customers they would be worth "
+                        f"{money(len(best) * mean_top_value)}",
+                        len(best), len(best) * mean_top_value)
+    cols = ["rank", "prospect_id", "score", "score_decile", "reason"]
+    shown = open_[cols].head(top_n).reset_index(drop=True)
+    full = full.reindex(columns=[*cols, "status", *[a for a in attrs if a in full.columns]])
+    answer = Answer(name, Q[name], head, shown, f, action, tables={"profile": icp.head(15)},
+                    figure=lookalike_figure(pros["score"].to_numpy()), departments=deps,
+                    priority="medium", table=table,
+                    title=f"{len(best):,} prospects look like our best customers")
+    return answer, full
+
+
+# -- 5. likely converts ---------------------------------------------------------------
+
+
+def answer_likely_converts(inp: Inputs, *, top_n: int, min_age_days: int = 90,
+                           seed: int = 0) -> tuple[Answer, pd.DataFrame | None]:
+    deps = ("sales", "marketing")
+    name, table = "likely_converts", "answer_likely_converts"
+    pros = _prospects(inp)
+    if pros is None:
+        return missing_answer(name, Q[name], NO_PROSPECTS, deps, table), None
+    if pros["converted"].sum() < 5 or (~pros["converted"]).sum() < 5:
+        msg = (f"the conversion model needs past prospects who converted and who did not "
+               f"(found {int(pros['converted'].sum())} converted of {len(pros)}): load prospects "
+               "with converted_customer_id set for those who became customers "
+               "('outsidein load prospects FILE')")
+        return missing_answer(name, Q[name], msg, deps, table), None
+    pros = pros.copy()
+    created = pd.to_datetime(pros["created"])
+    old = created <= created.max() - timedelta(days=min_age_days)
+    eligible = pros["converted"] | old
+    if (eligible & ~pros["converted"]).sum() < 50:
+        eligible[:] = True  # too few old prospects: use all, a young one may still convert
+    el = pros[eligible]
+    tr, te = train_test_split(el.index, test_size=0.2, stratify=el["converted"], random_state=seed)
+    model = ConversionModel(random_state=seed).fit(pros.loc[tr], pros.loc[tr, "converted"])
+    pros["probability"] = model.predict_proba(pros)
+    y_te, p_te = pros.loc[te, "converted"].to_numpy(), pros.loc[te, "probability"].to_numpy()
+    auc = float(roc_auc_score(y_te, p_te))
+    calib = calibration_table(p_te, y_te)
+    pros["split"] = "not_used"
+    pros.loc[tr, "split"] = "train"
+    pros.loc[te, "split"] = "test"
+    pros["status"] = np.where(pros["converted"], "converted", "open")
+    open_ = pros[pros["status"] == "open"].sort_values(["probability", "prospect_id"],
+                                                       ascending=[False, True])
+    open_ = ranked(open_)
+    open_["reason"] = None
+    head_rows = open_.head(REASON_ROWS)
+    open_.loc[head_rows.index, "reason"] = model.reasons(head_rows)
+    df = customer_frame(inp)
+    vcol = "clv" if "clv" in df.columns and df["clv"].notna().any() else "profit"
+    mean_value = float(df[vcol].mean()) if vcol in df.columns else 0.0
+    shown = open_.head(top_n)
+    expected = float(shown["probability"].sum())
+    f = {"auc": auc, "brier": float(brier_score_loss(y_te, p_te)),
+         "trained_prospects": float(len(tr)), "held_out_prospects": float(len(te)),
+         "conversion_rate": float(el["converted"].mean()), "open_prospects": float(len(open_)),
+         "expected_conversions_open": float(open_["probability"].sum()),
+         "expected_conversions_top": expected, "mean_customer_value": mean_value}
+    head = (f"The {len(shown)} likeliest of {len(open_):,} open prospects have on average a "
+            f"{pct(shown['probability'].mean())} chance to convert (past prospects: "
+            f"{pct(f['conversion_rate'])}); the model ranks held-out prospects with "
+            f"AUC {auc:.2f}.")
+    action = NextAction(f"call these {len(shown)} prospects first: about {expected:.0f} of them "
+                        f"should become customers, worth {money(expected * mean_value)}",
+                        len(shown), expected * mean_value)
+    cols = ["rank", "prospect_id", "probability", "source", "reason"]
+    rest = pros[pros["status"] == "converted"].assign(rank=pd.NA, reason=None)
+    full = pd.concat([open_, rest], ignore_index=True).reindex(
+        columns=[*cols, "status", "split", "converted"])
+    full["rank"] = full["rank"].astype("Int64")
+    answer = Answer(name, Q[name], head, shown.reindex(columns=cols).reset_index(drop=True), f,
+                    action, tables={"calibration": calib}, figure=calibration_figure(calib, auc),
+                    departments=deps, priority="high", table=table,
+                    title=(f"{len(shown)} prospects likely to convert: about {expected:.0f} "
+                           "new customers"))
+    return answer, full

@@ -1,0 +1,137 @@
+"""Analyses publish their findings as insights, and an outbox worker sends the notifications.
+
+An analysis (the five questions, market watch, sense-and-respond results, the culture survey)
+calls :func:`publish_analysis_insight` after each run with a stable key such as
+``"five_questions.cost_to_serve"``; a new version appears only when the finding changed, so
+re-running an unchanged analysis does not ask people to acknowledge again.
+
+:func:`run_outbox_worker` is what ``outsidein serve`` runs in a background thread: every
+*interval* seconds it queues overdue and due notices (and, after *digest_hour* UTC, the day's
+digests) and delivers the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outsidein.errors import NotFoundError, OutsideInError
+from outsidein.services.share._common import utcnow
+from outsidein.services.share.digest import enqueue_digests
+from outsidein.services.share.insights import Insight, publish_insight
+from outsidein.services.share.notify import (
+    DeliveryReport,
+    NotifySettings,
+    deliver_outbox,
+    enqueue_due_events,
+)
+from outsidein.store.db import session_scope
+from outsidein.store.models.auth import User
+
+log = logging.getLogger(__name__)
+
+
+def default_owner_email(session: Session) -> str:
+    """The customer advocate who owns automatic insights (the first advocate, else an admin)."""
+    for role in ("advocate", "admin"):
+        email = session.scalar(select(User.email).where(User.role == role, User.active.is_(True))
+                               .order_by(User.id).limit(1))
+        if email:
+            return email
+    raise NotFoundError("no customer advocate (or admin) account to own automatic insights; "
+                        "create one with 'outsidein user add EMAIL --role advocate'")
+
+
+def publish_analysis_insight(
+    session: Session,
+    *,
+    key: str,
+    title: str,
+    statement: str,
+    departments: list[str],
+    figures: dict[str, Any] | None = None,
+    chart: dict[str, Any] | None = None,
+    link: str | None = None,
+    snapshot_id: str | None = None,
+    source: str = "analysis",
+    priority: str = "medium",
+    owner_email: str | None = None,
+    due_days: int = 7,
+    now: datetime | None = None,
+) -> Insight:
+    """Publish (or re-version) the insight an analysis found, under its stable *key*.
+
+    Parameters
+    ----------
+    key
+        Stable per finding, e.g. ``"five_questions.cost_to_serve"``.
+    figures, chart, link, snapshot_id
+        The evidence: named numbers, a Plotly figure as JSON (``fig.to_plotly_json()``),
+        where the analysis is shown, and the data snapshot it used.
+    owner_email
+        Defaults to the first customer advocate (else admin).
+
+    Examples
+    --------
+    >>> publish_analysis_insight(s, key="five_questions.cost_to_serve",      # doctest: +SKIP
+    ...     title="12% of customers cost more to serve than they bring",
+    ...     statement="Move them to self-service or reprice delivery.",
+    ...     departments=["service", "finance"], figures={"share_unprofitable": 0.12})
+    """
+    evidence: dict[str, Any] = {"figures": dict(figures or {})}
+    if chart is not None:
+        evidence["chart"] = chart
+    if link:
+        evidence["link"] = link
+    if snapshot_id:
+        evidence["snapshot_id"] = snapshot_id
+    return publish_insight(session, title=title, statement=statement, evidence=evidence,
+                           owner_email=owner_email or default_owner_email(session),
+                           departments=departments, priority=priority, source=source, key=key,
+                           due_days=due_days, now=now)
+
+
+def outbox_tick(session: Session, settings: NotifySettings, *, now: datetime | None = None,
+                digest_hour: int | None = 8) -> DeliveryReport | None:
+    """One worker step: queue due notices (and the day's digests after *digest_hour*), deliver.
+
+    Returns ``None`` when no channel is configured (nothing to deliver to).
+    """
+    now = now or utcnow()
+    enqueue_due_events(session, now=now)
+    if digest_hour is not None and now.hour >= digest_hour:
+        enqueue_digests(session, now=now)
+    if not settings.webhook_url and settings.smtp is None:
+        return None
+    return deliver_outbox(session, webhook_url=settings.webhook_url, smtp=settings.smtp)
+
+
+def run_outbox_worker(store_url: str, settings: NotifySettings, *, stop: threading.Event,
+                      interval: float = 60.0, digest_hour: int | None = 8) -> None:
+    """Loop :func:`outbox_tick` every *interval* seconds until *stop* is set.
+
+    Errors of one step are logged and the loop goes on (the outbox keeps what was not sent).
+
+    Examples
+    --------
+    >>> stop = threading.Event()                                        # doctest: +SKIP
+    >>> threading.Thread(target=run_outbox_worker, daemon=True,         # doctest: +SKIP
+    ...                  args=(ws.store_url, notify_settings(ws.config.extra)),
+    ...                  kwargs={"stop": stop}).start()
+    """
+    while not stop.is_set():
+        try:
+            with session_scope(store_url) as session:
+                report = outbox_tick(session, settings, digest_hour=digest_hour)
+            if report and (report.sent or report.failed):
+                log.info("outbox: %r", report)
+        except OutsideInError as exc:
+            log.warning("outbox worker step failed: %s", exc)
+        except Exception:  # keep serving; the next step retries
+            log.exception("outbox worker step failed")
+        stop.wait(interval)

@@ -54,13 +54,14 @@ def test_report_has_a_section_per_capability(analysed):
 def test_publishing_without_an_advocate_says_how_to_add_one(tmp_path):
     from outsidein.errors import MissingDataError
     from outsidein.services.publish import publish_analysis_insights
+    from outsidein.services.share import InsightDraft
 
     ws = Workspace.init(tmp_path / "empty")
 
     class Result:
         def insights(self):
-            return [{"key": "k", "title": "t", "statement": "s", "evidence": {},
-                     "departments": ["sales"], "priority": "high"}]
+            return [InsightDraft(key="k", title="t", statement="s", evidence={},
+                                 departments=("sales",), priority="high")]
 
     with pytest.raises(MissingDataError, match="outsidein user add"):
         publish_analysis_insights(ws, {"x": Result()})

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ibis
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from outsidein.services.data import load_frame
@@ -46,3 +48,15 @@ def test_a_second_spark_workspace_writes_into_its_own_folder(tmp_path):
     again = Workspace.open(first.root).warehouse()
     assert sorted(again.table("scores").to_pandas().customer_id) == ["a1", "a2"]
     assert again.is_empty("products")
+    # a result table written in an earlier session is replaced in a new one (a second
+    # 'outsidein analyze' in a new process); text arriving in several Arrow chunks is fine
+    again.write_table("scores", pa.chunked_array([["c1"], ["c2", "c3"]]).to_pandas().to_frame(
+        "customer_id"))
+    expr = again.table("scores").mutate(n=ibis.literal(1))
+    again.write_table("scored", expr)
+    Workspace.open(second.root).warehouse()  # another session in between
+    final = Workspace.open(first.root).warehouse()
+    final.write_table("scores", pa.table({"customer_id": pa.chunked_array([["d1"], ["d2"]])}))
+    final.write_table("scored", final.table("scores").mutate(n=ibis.literal(2)))
+    assert sorted(final.table("scores").to_pandas().customer_id) == ["d1", "d2"]
+    assert final.table("scored").to_pandas().n.tolist() == [2, 2]

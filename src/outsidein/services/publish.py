@@ -15,41 +15,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outsidein.errors import MissingDataError, NotFoundError
-from outsidein.services.questions import InsightDraft, StoredAnswer, answer_insight
-from outsidein.services.share import Insight, default_owner_email, publish_insight
+from outsidein.services.questions import StoredAnswer, answer_insight
+from outsidein.services.share import Insight, InsightDraft, publish_draft
 from outsidein.store.db import session_scope
-from outsidein.store.models.auth import Department
 
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
 
-__all__ = ["publish_analysis_insights", "publish_answer", "publish_draft"]
-
-
-def publish_draft(session: Session, draft: InsightDraft, *,
-                  owner_email: str | None = None) -> Insight:
-    """Publish (or re-version) *draft* under its key, for the departments that exist.
-
-    *owner_email* defaults to the first customer advocate (else an admin).
-    """
-    try:
-        owner = owner_email or default_owner_email(session)
-    except NotFoundError as exc:
-        raise MissingDataError(str(exc)) from exc
-    return publish_insight(
-        session, title=draft.title, statement=draft.statement, evidence=draft.evidence,
-        owner_email=owner, departments=known_departments(session, list(draft.departments)),
-        priority=draft.priority, source=draft.source, key=draft.key)
+__all__ = ["publish_analysis_insights", "publish_answer"]
 
 
 def publish_answer(session: Session, answer: StoredAnswer, *,
                    owner_email: str | None = None) -> Insight:
     """Publish one saved answer of the five questions as an insight."""
-    return publish_draft(session, answer_insight(answer), owner_email=owner_email)
+    return _publish(session, answer_insight(answer), owner_email=owner_email)
 
 
 def publish_analysis_insights(ws: Workspace, outputs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -74,16 +56,14 @@ def publish_analysis_insights(ws: Workspace, outputs: dict[str, Any]) -> list[di
     published = []
     with session_scope(ws.store_url) as session:
         for draft in drafts:
-            insight = publish_draft(session, draft)
+            insight = _publish(session, draft)
             published.append({"key": draft.key, "id": insight.id, "version": insight.version})
     return published
 
 
-def known_departments(session: Session, wanted: list[str]) -> list[str]:
-    """The addressed departments that exist (creating none); all of them when none match."""
-    names = set(session.scalars(select(Department.name)))
-    chosen = [d for d in wanted if d in names]
-    if not chosen and not names:
-        raise MissingDataError("no departments exist to address insights to; add them with "
-                               "'outsidein department add NAME'")
-    return chosen or sorted(names)
+def _publish(session: Session, draft: InsightDraft, *, owner_email: str | None = None) -> Insight:
+    """:func:`publish_draft`, with a missing owner or department as missing data (exit 2)."""
+    try:
+        return publish_draft(session, draft, owner_email=owner_email)
+    except NotFoundError as exc:
+        raise MissingDataError(str(exc)) from exc

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from outsidein.errors import ConfigError, ConflictError, MissingDataError
 from outsidein.warehouse.schema import MANAGED, ROLLUP_SPECS
-from outsidein.warehouse.spark_catalog import register_tables
+from outsidein.warehouse.spark_catalog import register_tables, table_dir
 from outsidein.warehouse.sql import count_rows, q
 
 __all__ = ["Warehouse", "ensure_schema", "spark_session"]
@@ -130,9 +130,9 @@ class Warehouse:
             data = obj if isinstance(obj, pa.Table) else pa.Table.from_pandas(
                 obj.reset_index(drop=True), preserve_index=False)
             if self.backend == "pyspark":
-                self.spark.createDataFrame(data.to_pandas()).write.mode("overwrite") \
-                    .format("parquet").saveAsTable(name)
-                return self.con.table(name)
+                # one chunk per column: Spark's Arrow fast path refuses chunked text
+                return self._save_spark(name, self.spark.createDataFrame(
+                    data.combine_chunks().to_pandas()))
             if self.backend == "duckdb":
                 kind = "TEMP TABLE" if scratch else "TABLE"
                 self.duckdb.register("_oi_frame", data)
@@ -142,10 +142,24 @@ class Warehouse:
                 finally:
                     self.duckdb.unregister("_oi_frame")
                 return self.con.table(name)
+        if self.backend == "pyspark":
+            return self._save_spark(name, self.spark.sql(str(self.con.compile(obj))))
         temp = scratch and self.backend == "duckdb"
         if temp:
             return self.con.create_table(name, obj, overwrite=True, temp=True)
         return self.con.create_table(name, obj, overwrite=True)
+
+    def _save_spark(self, name: str, frame: Any) -> ibis.Table:
+        """Write a Spark DataFrame as the Parquet table *name* in this workspace's folder.
+
+        An explicit location: a table first written by an earlier Spark session
+        leaves its folder behind, and Spark refuses to create a managed table
+        over an existing folder (``LOCATION_ALREADY_EXISTS``); overwriting at
+        that path replaces it.
+        """
+        frame.write.mode("overwrite").format("parquet") \
+            .option("path", str(table_dir(self.root, name))).saveAsTable(name)
+        return self.con.table(name)
 
     def drop_tables(self, *names: str) -> None:
         """Drop working tables (scratch or not) if they exist."""

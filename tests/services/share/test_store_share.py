@@ -19,6 +19,7 @@ from sqlalchemy import inspect
 from outsidein.errors import NotFoundError
 from outsidein.report.sections.share import share_section
 from outsidein.services.share import (
+    InsightDraft,
     acknowledge,
     add_item,
     add_need,
@@ -29,7 +30,7 @@ from outsidein.services.share import (
     notify_settings,
     opportunity_score,
     outbox_tick,
-    publish_analysis_insight,
+    publish_draft,
 )
 from outsidein.store.db import make_engine, session_scope
 from outsidein.store.migrate import alembic_config, current_revision, upgrade
@@ -66,8 +67,8 @@ def test_downgrade_to_auth_and_back(store_url):
 @pytest.mark.postgres
 def test_concurrent_acknowledgements_of_one_version_record_one(pg_org):
     with session_scope(pg_org.url) as s:
-        ins = publish_analysis_insight(s, key="k", title="T", statement="S",
-                                       departments=["sales"])
+        ins = publish_draft(s, InsightDraft(key="k", title="T", statement="S", evidence={},
+                                            departments=("sales",)))
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
 
@@ -92,23 +93,19 @@ def test_concurrent_acknowledgements_of_one_version_record_one(pg_org):
 
 def test_analysis_publishes_with_the_advocate_as_owner_and_versions_on_change(sqlite_org):
     with session_scope(sqlite_org.url) as s:
-        first = publish_analysis_insight(
-            s, key="five_questions.cost_to_serve", departments=["service", "finance"],
-            title="12% of customers cost more to serve than they bring",
-            statement="Move them to self-service.", figures={"share_unprofitable": 0.12},
-            chart={"data": [{"type": "bar", "y": [1, 2]}]}, link="/answers/cost",
-            snapshot_id="snap-1")
-        rerun = publish_analysis_insight(
-            s, key="five_questions.cost_to_serve", departments=["service", "finance"],
-            title="12% of customers cost more to serve than they bring",
-            statement="Move them to self-service.", figures={"share_unprofitable": 0.12},
-            chart={"data": [{"type": "bar", "y": [1, 2]}]}, link="/answers/cost",
-            snapshot_id="snap-1")
-        changed = publish_analysis_insight(
-            s, key="five_questions.cost_to_serve", departments=["service", "finance"],
-            title="14% of customers cost more to serve than they bring",
-            statement="Move them to self-service.", figures={"share_unprofitable": 0.14},
-            snapshot_id="snap-2")
+        def draft(share: float, snapshot: str, chart: bool) -> InsightDraft:
+            evidence = {"figures": {"share_unprofitable": share}, "link": "/answers/cost",
+                        "snapshot_id": snapshot}
+            if chart:
+                evidence["chart"] = {"data": [{"type": "bar", "y": [1, 2]}]}
+            return InsightDraft(
+                key="five_questions.cost_to_serve", departments=("service", "finance"),
+                title=f"{share:.0%} of customers cost more to serve than they bring",
+                statement="Move them to self-service.", evidence=evidence)
+
+        first = publish_draft(s, draft(0.12, "snap-1", True))
+        rerun = publish_draft(s, draft(0.12, "snap-1", True))
+        changed = publish_draft(s, draft(0.14, "snap-2", False))
     assert first.owner_email == "ada@acme.example" and first.source == "analysis"
     assert first.evidence["snapshot_id"] == "snap-1" and first.evidence["link"] == "/answers/cost"
     assert not rerun.new_version and (changed.version, changed.new_version) == (2, True)
@@ -121,8 +118,8 @@ def test_without_an_advocate_automatic_insights_say_who_to_create(sqlite_url):
 
 def test_outbox_tick_queues_digest_after_digest_hour_without_channels(sqlite_org):
     with session_scope(sqlite_org.url) as s:
-        publish_analysis_insight(s, key="k", title="T", statement="S", departments=["sales"],
-                                 now=datetime(2026, 3, 1, 6))
+        publish_draft(s, InsightDraft(key="k", title="T", statement="S", evidence={},
+                                      departments=("sales",)), now=datetime(2026, 3, 1, 6))
         early = outbox_tick(s, notify_settings({}), now=datetime(2026, 3, 9, 6))
         kinds_early = [e.event for e in list_outbox(s)]
         outbox_tick(s, notify_settings({}), now=datetime(2026, 3, 9, 9))
@@ -160,8 +157,8 @@ def test_report_section_shows_acknowledgement_and_alignment(ws_org):
     ws, org = ws_org
     assert share_section(ws) is None
     with session_scope(ws.store_url) as s:
-        ins = publish_analysis_insight(s, key="k", title="Advocates <refer> more",
-                                       statement="S", departments=["sales"])
+        ins = publish_draft(s, InsightDraft(key="k", title="Advocates <refer> more",
+                                            statement="S", evidence={}, departments=("sales",)))
         acknowledge(s, insight_id=ins.id, version_hash=ins.version_hash, user_id=org.alice)
         add_need(s, code="N1", title="Fast delivery", importance=9, satisfaction=3)
         add_item(s, kind="plan", title="Tracking", needs="N1")

@@ -13,7 +13,7 @@ the one builder of an answer's insight.
 from __future__ import annotations
 
 from outsidein.services.questions.inputs import Inputs, customer_frame, read_inputs
-from outsidein.services.questions.insights import InsightDraft, answer_insight
+from outsidein.services.questions.insights import answer_insight
 from outsidein.services.questions.model import (
     JSON_VERSION,
     NAMES,
@@ -35,7 +35,7 @@ from outsidein.services.questions.run import BUILDERS, answer_five_questions
 
 __all__ = [
     "BUILDERS", "HOW_TO_ANSWER", "JSON_VERSION", "NAMES", "RESULT_FILE", "Answer", "FiveAnswers",
-    "Inputs", "InsightDraft", "NextAction", "StoredAnswer", "StoredAnswers",
+    "Inputs", "NextAction", "StoredAnswer", "StoredAnswers",
     "answer_five_questions",
     "answer_insight", "customer_frame", "missing_answer", "read_answers", "read_inputs",
     "result_path", "save_answers",

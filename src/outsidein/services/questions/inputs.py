@@ -47,13 +47,8 @@ class Inputs:
 
 
 def frame(expr: Any) -> pd.DataFrame:
-    """Execute an Ibis table expression into pandas (through Arrow, same on every backend).
-
-    One chunk per column: Spark returns a chunk per partition, and a string column on
-    several chunks cannot go back to Spark through Arrow (``createDataFrame`` warns and
-    falls back to rows), which the answer tables written from these frames would need.
-    """
-    return expr.to_pyarrow().combine_chunks().to_pandas()
+    """Execute an Ibis table expression into pandas (through Arrow, same on every backend)."""
+    return expr.to_pyarrow().to_pandas()
 
 
 def _period_bounds(wh: Any) -> tuple[datetime | None, datetime | None]:
@@ -84,6 +79,8 @@ def _customer_value(ws: Workspace) -> tuple[Any, str | None]:
 
 #: per-customer margin, cost to serve by kind and profit over the period (one row each)
 PROFIT_TABLE = "answer_customer_profit"
+#: its money columns (with every ``cost_*`` one)
+PROFIT_MONEY = ("revenue", "discount", "cogs", "margin", "profit")
 VALUE_COLUMNS = ("customer_id", "frequency", "recency", "T", "monetary_value",
                  "expected_purchases", "prob_alive", "clv", "value_decile", "reason")
 CUSTOMER_COLUMNS = ("customer_id", "first_seen", "region", "industry", "company_size",
@@ -130,6 +127,10 @@ def read_inputs(ws: Workspace, period_start: datetime | None,
     for e in exprs:
         joined = joined.left_join(e, "customer_id").drop("customer_id_right")
     df = frame(joined)
+    # money to the cent: the engines' float sums differ in the last bits (534.4999999999997
+    # on DuckDB, 534.5000000000001 on Spark), which the words ('$534' / '$535') would show
+    money = [c for c in df.columns if c in PROFIT_MONEY or c.startswith("cost_")]
+    df[money] = df[money].round(2)
     for name, e in parts.items():
         flag = f"_in_{name}"
         mask = df[flag].fillna(False).astype(bool).to_numpy()

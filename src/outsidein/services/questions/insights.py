@@ -21,27 +21,13 @@ version and asks nobody to acknowledge again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from outsidein.errors import MissingDataError
 from outsidein.services.questions.results import StoredAnswer
+from outsidein.services.share import InsightDraft
 
-__all__ = ["InsightDraft", "answer_insight"]
-
-
-@dataclass(frozen=True)
-class InsightDraft:
-    """What an analysis asks the insight hub to publish under a stable *key*."""
-
-    key: str
-    title: str
-    statement: str
-    evidence: dict[str, Any]
-    departments: tuple[str, ...] = ()
-    priority: str = "medium"
-    source: str = "analysis"
-    extra: dict[str, Any] = field(default_factory=dict)
+__all__ = ["answer_insight"]
 
 
 def answer_insight(answer: StoredAnswer) -> InsightDraft:

@@ -90,8 +90,9 @@ from typing import Any
 
 import pandas as pd
 
-from outsidein.services.questions.insights import InsightDraft, answer_insight
+from outsidein.services.questions.insights import answer_insight
 from outsidein.services.questions.results import StoredAnswers
+from outsidein.services.share import InsightDraft
 
 __all__ = ["NAMES", "JSON_VERSION", "Answer", "FiveAnswers", "NextAction", "missing_answer"]
 

@@ -43,9 +43,11 @@ from outsidein.services.share.alla import (
 )
 from outsidein.services.share.audit import export_audit_log
 from outsidein.services.share.auto import (
+    InsightDraft,
     default_owner_email,
+    known_departments,
     outbox_tick,
-    publish_analysis_insight,
+    publish_draft,
     run_outbox_worker,
 )
 from outsidein.services.share.digest import (
@@ -111,5 +113,6 @@ __all__ = [
     "add_item",
     "alignment_review", "import_items_csv", "list_items", "parse_needs",
     "user_by_email",
-    "default_owner_email", "outbox_tick", "publish_analysis_insight", "run_outbox_worker",
+    "default_owner_email", "outbox_tick", "InsightDraft", "known_departments", "publish_draft",
+    "run_outbox_worker",
 ]

@@ -1,7 +1,7 @@
 """Analyses publish their findings as insights, and an outbox worker sends the notifications.
 
 An analysis (the five questions, market watch, sense-and-respond results, the culture survey)
-calls :func:`publish_analysis_insight` after each run with a stable key such as
+calls :func:`publish_draft` after each run with a stable key such as
 ``"five_questions.cost_to_serve"``; a new version appears only when the finding changed, so
 re-running an unchanged analysis does not ask people to acknowledge again.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +32,7 @@ from outsidein.services.share.notify import (
     enqueue_due_events,
 )
 from outsidein.store.db import session_scope
-from outsidein.store.models.auth import User
+from outsidein.store.models.auth import Department, User
 
 log = logging.getLogger(__name__)
 
@@ -47,53 +48,62 @@ def default_owner_email(session: Session) -> str:
                         "create one with 'outsidein user add EMAIL --role advocate'")
 
 
-def publish_analysis_insight(
-    session: Session,
-    *,
-    key: str,
-    title: str,
-    statement: str,
-    departments: list[str],
-    figures: dict[str, Any] | None = None,
-    chart: dict[str, Any] | None = None,
-    link: str | None = None,
-    snapshot_id: str | None = None,
-    source: str = "analysis",
-    priority: str = "medium",
-    owner_email: str | None = None,
-    due_days: int = 7,
-    now: datetime | None = None,
-) -> Insight:
-    """Publish (or re-version) the insight an analysis found, under its stable *key*.
+@dataclass(frozen=True)
+class InsightDraft:
+    """What an analysis asks the hub to publish under a stable *key*.
 
-    Parameters
-    ----------
-    key
-        Stable per finding, e.g. ``"five_questions.cost_to_serve"``.
-    figures, chart, link, snapshot_id
-        The evidence: named numbers, a Plotly figure as JSON (``fig.to_plotly_json()``),
-        where the analysis is shown, and the data snapshot it used.
-    owner_email
-        Defaults to the first customer advocate (else admin).
+    *evidence* holds the named figures, a Plotly chart as JSON, where the
+    analysis is shown (``link``) and whatever else proves the finding; a
+    version is the hash of title, statement and evidence, so an unchanged
+    draft published again adds no version.
+
+    >>> InsightDraft(key="five_questions.value", title="T", statement="S",
+    ...              evidence={"figures": {"n": 3}}).departments
+    ()
+    """
+
+    key: str
+    title: str
+    statement: str
+    evidence: dict[str, Any]
+    departments: tuple[str, ...] = ()
+    priority: str = "medium"
+    source: str = "analysis"
+
+
+def publish_draft(session: Session, draft: InsightDraft, *, owner_email: str | None = None,
+                  due_days: int = 7, now: datetime | None = None) -> Insight:
+    """Publish (or re-version) the insight an analysis found, under its stable key.
+
+    The one way analyses publish (the five questions today; market sensing, sense
+    and respond and the culture benchmark next).  *owner_email* defaults to the
+    first customer advocate (else an admin); the draft's departments that exist
+    are addressed, or every department when none of them exists.
 
     Examples
     --------
-    >>> publish_analysis_insight(s, key="five_questions.cost_to_serve",      # doctest: +SKIP
+    >>> publish_draft(s, InsightDraft(key="five_questions.cost_to_serve",  # doctest: +SKIP
     ...     title="12% of customers cost more to serve than they bring",
     ...     statement="Move them to self-service or reprice delivery.",
-    ...     departments=["service", "finance"], figures={"share_unprofitable": 0.12})
+    ...     evidence={"figures": {"share_unprofitable": 0.12}},
+    ...     departments=("service", "finance")))
     """
-    evidence: dict[str, Any] = {"figures": dict(figures or {})}
-    if chart is not None:
-        evidence["chart"] = chart
-    if link:
-        evidence["link"] = link
-    if snapshot_id:
-        evidence["snapshot_id"] = snapshot_id
-    return publish_insight(session, title=title, statement=statement, evidence=evidence,
+    return publish_insight(session, title=draft.title, statement=draft.statement,
+                           evidence=draft.evidence,
                            owner_email=owner_email or default_owner_email(session),
-                           departments=departments, priority=priority, source=source, key=key,
+                           departments=known_departments(session, list(draft.departments)),
+                           priority=draft.priority, source=draft.source, key=draft.key,
                            due_days=due_days, now=now)
+
+
+def known_departments(session: Session, wanted: list[str]) -> list[str]:
+    """The addressed departments that exist (creating none); all of them when none match."""
+    names = set(session.scalars(select(Department.name)))
+    chosen = [d for d in wanted if d in names]
+    if not names:
+        raise NotFoundError("no departments exist to address insights to; add them with "
+                            "'outsidein department add NAME'")
+    return chosen or sorted(names)
 
 
 def outbox_tick(session: Session, settings: NotifySettings, *, now: datetime | None = None,

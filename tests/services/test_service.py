@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,17 @@ def test_fit_recovers_the_simulated_parameters_and_is_stored(scored) -> None:
     assert again.params == pytest.approx(fit.params)
     assert again.spend_params == pytest.approx(fit.spend_params)
     assert "bgnbd" in repr(fit) and "r=" in repr(fit)
-    assert json.dumps(fit.to_dict(), default=str)
+    # what `outsidein value fit --json` prints: plain JSON, same numbers, ISO dates
+    doc = json.loads(json.dumps(fit.to_dict(), allow_nan=False, default=_iso))
+    assert doc["params"] == pytest.approx(fit.params) and doc["model"] == "bgnbd"
+    assert doc["observation_end"] == fit.observation_end.isoformat()
+    assert doc["n_customers"] == fit.n_customers and doc["holdout"] is None
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {value!r}")
 
 
 def test_customer_value_has_one_scored_row_per_buyer(scored, company) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,19 @@ def test_no_section_before_scoring(workspace: Workspace) -> None:
     assert value_section(workspace) is None
 
 
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {value!r}")
+
+
 def test_run_then_report_shows_deciles_holdout_and_reasons(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "ws")
     helpers.fill(ws, helpers.simulate_company(n=800, seed=5))
     out = run(ws)
-    assert json.dumps(out, default=str)
+    doc = json.loads(json.dumps(out, allow_nan=False, default=_iso))  # what --json prints
+    assert set(doc) == {"fit", "score", "holdout"}
+    assert doc["score"]["total_clv"] == pytest.approx(out["score"]["total_clv"]) > 0
     assert out["holdout"]["holdout_weeks"] == pytest.approx(26, abs=0.01)
     assert out["fit"]["calibration_end"] is None  # scoring uses the whole history
     assert out["score"]["n_customers"] == 800

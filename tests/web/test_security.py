@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from outsidein.access import ROLES
 from outsidein.errors import ConfigError
 from outsidein.services import accounts
 from outsidein.store.db import session_scope
-from outsidein.store.models.auth import ROLES
 from outsidein.web import PUBLIC_ROUTES, RouteInfo, create_app, route_table
 from outsidein.web.security import SECRET_FILE, session_secret
 

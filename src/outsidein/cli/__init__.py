@@ -15,7 +15,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from outsidein.cli import accounts, answer, data, demo, report, serve, share, value
+from outsidein.cli import (
+    accounts,
+    answer,
+    data,
+    demo,
+    insights,
+    report,
+    serve,
+    share,
+    value,
+)
 from outsidein.cli._common import State, console_err
 from outsidein.config import Settings
 from outsidein.errors import ConfigError, OutsideInError
@@ -50,7 +60,7 @@ def _root(
                     else Settings.from_env().workspace_dir)
 
 
-for _module in (data, demo, value, answer, report, serve, share, accounts):
+for _module in (data, demo, value, answer, report, serve, insights, share, accounts):
     _module.register(app)
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -22,8 +22,12 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
+from rich.text import Text
 
-from outsidein.workspace import Workspace
+if TYPE_CHECKING:
+    from outsidein.workspace import Workspace
+
 
 console = Console()
 console_err = Console(stderr=True)
@@ -36,6 +40,7 @@ class State:
     workspace_dir: Path
 
     def open(self) -> Workspace:
+        from outsidein.workspace import Workspace  # loaded when the command runs (start-up)
         return Workspace.open(self.workspace_dir)
 
 
@@ -96,3 +101,21 @@ def progress(enabled: bool = True) -> Iterator[Progress]:
     )
     with bar:
         yield bar
+
+
+def show(result: Any, json_out: bool, line: str) -> None:
+    """Print *result* as JSON with ``--json``, else *line* (user data: no Rich markup)."""
+    if json_out:
+        print_json(result)
+    else:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+def add_row(table: Table, *cells: Any) -> None:
+    """Add a row of user data: brackets in titles are text, not Rich markup."""
+    table.add_row(*(c if isinstance(c, Text) else escape(str(c)) for c in cells))
+
+
+def when(value: Any) -> str:
+    """A time stamp to the minute, or a dash."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"

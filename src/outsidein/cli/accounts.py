@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from outsidein.access import SCOPES
 from outsidein.cli._common import JSON_OPTION, console, console_err, print_json, workspace
 from outsidein.errors import DataValidationError
-from outsidein.services import accounts
-from outsidein.store.db import session_scope
+
+if TYPE_CHECKING:
+    pass
 
 user_app = typer.Typer(help="People who log in to the web app.", no_args_is_help=True)
 department_app = typer.Typer(help="Departments insights are addressed to.", no_args_is_help=True)
@@ -41,6 +43,8 @@ def user_add(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Add a person (the password is asked for, or read with --password-stdin)."""
+    from outsidein.services import accounts  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     password = _read_password(password_stdin)
     ws = workspace(ctx)
     with session_scope(ws.store_url) as s:
@@ -67,6 +71,8 @@ def user_update(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Change a person's role, departments, password, or deactivate them."""
+    from outsidein.services import accounts  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     password = _read_password(True) if password_stdin else None
     with session_scope(workspace(ctx).store_url) as s:
         user = accounts.update_user(s, email, role=role, departments=department, active=active,
@@ -82,6 +88,8 @@ def user_update(
 @user_app.command("list")
 def user_list(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """List everyone with their role and departments."""
+    from outsidein.services import accounts  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         users = accounts.list_users(s)
     if json_out:
@@ -98,6 +106,8 @@ def user_list(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = False
 def department_add(ctx: typer.Context, name: Annotated[str, typer.Argument()],
                    json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """Add a department."""
+    from outsidein.services import accounts  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         dep = accounts.create_department(s, name)
     print_json(dep) if json_out else console.print(f"added department {dep.name}", highlight=False)
@@ -106,6 +116,8 @@ def department_add(ctx: typer.Context, name: Annotated[str, typer.Argument()],
 @department_app.command("list")
 def department_list(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """List departments and their member counts."""
+    from outsidein.services import accounts  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         deps = accounts.list_departments(s)
     if json_out:
@@ -120,12 +132,14 @@ def apikey_create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="what the key is for, e.g. 'crm-sync'")],
     scope: Annotated[list[str], typer.Option(
-        "--scope", help=f"repeat for several: {', '.join(accounts.SCOPES)}")],
+        "--scope", help=f"repeat for several: {', '.join(SCOPES)}")],
     user: Annotated[str | None, typer.Option(
         "--user", help="e-mail of the person the key acts for (acknowledgements)")] = None,
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Create an API key and print its secret once (only a hash is stored)."""
+    from outsidein.services import accounts  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         user_id = None
         if user:
@@ -146,6 +160,8 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """List API keys (never their secrets)."""
+    from outsidein.services import accounts  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         keys = accounts.list_api_keys(s)
     if json_out:
@@ -162,6 +178,8 @@ def apikey_list(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = Fal
 def apikey_revoke(ctx: typer.Context, prefix: Annotated[str, typer.Argument()],
                   json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """Revoke the API key with this prefix (e.g. oi_1a2b3c4d)."""
+    from outsidein.services import accounts  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         key = accounts.revoke_api_key(s, prefix)
     print_json(key) if json_out else console.print(f"revoked {key.prefix}", highlight=False)

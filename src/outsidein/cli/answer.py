@@ -17,7 +17,6 @@ from rich.text import Text
 
 from outsidein.cli._common import JSON_OPTION, console, print_json, progress, workspace
 from outsidein.errors import DataValidationError
-from outsidein.services.questions import answer_five_questions, result_path
 
 #: columns shown per answer: (row field, header, format)
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
@@ -95,6 +94,8 @@ def answer_cmd(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Answer the five crucial questions: value, cost to serve, advocates, prospects, converts."""
+    # loaded when the command runs (start-up)
+    from outsidein.services.questions import answer_five_questions, result_path
 
     start, end = _date(period_start, "--from"), _date(period_end, "--to")
     ws = workspace(ctx)

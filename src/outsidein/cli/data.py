@@ -17,8 +17,6 @@ from outsidein.cli._common import (
     workspace,
 )
 from outsidein.errors import DataValidationError
-from outsidein.services.data import load_file, quarantine_report, warehouse_status
-from outsidein.workspace import Workspace
 
 
 def _parse_maps(items: list[str] | None) -> dict[str, str]:
@@ -45,6 +43,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
         """Create a workspace: outsidein.toml, the warehouse and the store (kept if present)."""
+        from outsidein.workspace import Workspace  # loaded when the command runs (start-up)
         if backend not in ("duckdb", "pyspark"):
             raise DataValidationError(
                 f"--backend {backend!r}: expected duckdb or pyspark")
@@ -76,6 +75,7 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
         """Validate and load FILE into TABLE; bad rows go to the quarantine, nothing is lost."""
+        from outsidein.services.data import load_file  # loaded when the command runs (start-up)
         mapping = _parse_maps(map_)
         ws = workspace(ctx)
         try:
@@ -105,6 +105,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def status(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
         """Rows per table, quarantined rows per table and the last loads."""
+        # loaded when the command runs (start-up)
+        from outsidein.services.data import warehouse_status
         ws = workspace(ctx)
         try:
             st = warehouse_status(ws)
@@ -145,6 +147,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
         """Why rows of TABLE were quarantined: reasons with counts, then the rows."""
+        # loaded when the command runs (start-up)
+        from outsidein.services.data import quarantine_report
         if limit < 0:
             raise DataValidationError(f"--limit {limit}: expected 0 or more rows")
         ws = workspace(ctx)

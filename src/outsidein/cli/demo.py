@@ -14,17 +14,14 @@ from outsidein.cli._common import (
     print_pipeline,
     progress,
 )
-from outsidein.demo.accounts import DEMO_PASSWORD, seed_demo_people
-from outsidein.demo.company import generate_demo
-from outsidein.report.html import build_report
-from outsidein.services.pipeline import run_analyses
-from outsidein.workspace import Workspace
 
 PEOPLE_HINT = "advocate@demo.outsidein, marketing@demo.outsidein, admin@demo.outsidein"
 
 
 def _run_analyses(ws: Any, bar: Any) -> Any:
     """The analysis pipeline, after seeding the demo's people (who receive its insights)."""
+    from outsidein.demo.accounts import seed_demo_people  # loaded when the command runs (start-up)
+    from outsidein.services.pipeline import run_analyses  # loaded when the command runs (start-up)
 
     seed_demo_people(ws)
     return run_analyses(ws, progress=bar)
@@ -53,6 +50,10 @@ def register(app: typer.Typer) -> None:
         Creates the workspace if it does not exist.  A previous demo in the
         workspace is replaced; other data is kept safe unless --force.
         """
+        from outsidein.demo.accounts import DEMO_PASSWORD  # loaded when the command runs (start-up)
+        from outsidein.demo.company import generate_demo  # loaded when the command runs (start-up)
+        from outsidein.report.html import build_report  # loaded when the command runs (start-up)
+        from outsidein.workspace import Workspace  # loaded when the command runs (start-up)
 
         state: State = ctx.find_root().obj
         ws = Workspace.init(state.workspace_dir)

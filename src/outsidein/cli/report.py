@@ -14,8 +14,6 @@ from outsidein.cli._common import (
     progress,
     workspace,
 )
-from outsidein.report.html import build_report
-from outsidein.services.pipeline import run_analyses
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +24,10 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
         """Run every analysis that exists on the workspace's data, then write the report."""
+        from outsidein.report.html import build_report  # loaded when the command runs (start-up)
+
+        # loaded when the command runs (start-up)
+        from outsidein.services.pipeline import run_analyses
 
         ws = workspace(ctx)
         with progress(enabled=not as_json) as bar:
@@ -42,6 +44,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def report(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
         """Write the HTML report from the latest results and print its path."""
+        from outsidein.report.html import build_report  # loaded when the command runs (start-up)
 
         path = build_report(workspace(ctx))
         if as_json:

@@ -7,11 +7,8 @@ import threading
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
 from outsidein.cli._common import console_err, workspace
-from outsidein.services.share import notify_settings, run_outbox_worker
-from outsidein.web.app import create_app
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +31,7 @@ def register(app: typer.Typer) -> None:
         One outbox worker thread in this process delivers notifications, however many
         uvicorn workers serve requests, so nothing is sent twice.
         """
+        import uvicorn  # loaded when the command runs (start-up)
 
         ws = workspace(ctx)  # fails early, with the usual message, when there is no workspace
         ws.close()
@@ -50,12 +48,17 @@ def register(app: typer.Typer) -> None:
 
 def _start_outbox(store_url: str, extra: dict[str, Any], stop: threading.Event,
                   interval: float) -> None:
+    # loaded when the command runs (start-up)
+    from outsidein.services.share import notify_settings, run_outbox_worker
     threading.Thread(target=run_outbox_worker, name="outsidein-outbox", daemon=True,
                      args=(store_url, notify_settings(extra)),
                      kwargs={"stop": stop, "interval": interval}).start()
 
 
 def _run(uvicorn: Any, root: Any, host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn  # loaded when the command runs (start-up)
+
+    from outsidein.web.app import create_app  # loaded when the command runs (start-up)
     if workers > 1:
         # Several processes need an importable factory; each reads the workspace from env.
         os.environ["OUTSIDEIN_WORKSPACE"] = str(root)

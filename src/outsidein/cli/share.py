@@ -1,4 +1,4 @@
-"""``outsidein insights | alla | needs | alignment | notify``: shared customer truth, CLI.
+"""``outsidein alla | needs | alignment | notify``: shared customer truth, CLI.
 
 Thin: each command opens the workspace's store, calls one ``outsidein.services.share`` service and
 prints a Rich table or, with ``--json``, the result's ``to_dict()``.
@@ -6,23 +6,26 @@ prints a Rich table or, with ``--json``, the result's ``to_dict()``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from outsidein.cli._common import JSON_OPTION, console, print_json, workspace
-from outsidein.errors import DataValidationError
-from outsidein.services import share
-from outsidein.services.share import user_by_email
-from outsidein.store.db import session_scope
+from outsidein.cli._common import (
+    JSON_OPTION,
+    add_row,
+    console,
+    print_json,
+    show,
+    workspace,
+)
 
-insights_app = typer.Typer(help="Insights published to departments, and their acknowledgement.",
-                           no_args_is_help=True)
+if TYPE_CHECKING:
+    from outsidein.services import share
+
 alla_app = typer.Typer(help="Ask, Listen, Learn, Act: questions to customers followed to outcomes.",
                        no_args_is_help=True)
 needs_app = typer.Typer(help="The register of customer needs, ranked by opportunity.",
@@ -35,189 +38,11 @@ notify_app = typer.Typer(help="Webhook and e-mail notifications; the daily diges
 
 def register(app: typer.Typer) -> None:
     """Add the shared-customer-truth command groups to *app*."""
-    app.add_typer(insights_app, name="insights")
     app.add_typer(alla_app, name="alla")
     app.add_typer(needs_app, name="needs")
     app.add_typer(alignment_app, name="alignment")
     app.add_typer(notify_app, name="notify")
 
-
-def _out(result: Any, json_out: bool, line: str) -> None:
-    if json_out:
-        print_json(result)
-    else:
-        console.print(line, highlight=False, soft_wrap=True, markup=False)
-
-
-def _add(table: Table, *cells: Any) -> None:
-    """Add a row of user data: brackets in titles are text, not Rich markup."""
-    table.add_row(*(c if isinstance(c, Text) else escape(str(c)) for c in cells))
-
-
-def _dt(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
-# -- insights -----------------------------------------------------------------------------
-
-@insights_app.command("list")
-def insights_list(
-    ctx: typer.Context,
-    department: Annotated[str | None, typer.Option("--department", "-d")] = None,
-    user: Annotated[str | None, typer.Option(
-        "--user", help="only insights for this e-mail")] = None,
-    awaiting: Annotated[bool, typer.Option(
-        "--awaiting", help="only those awaiting acknowledgement")] = False,
-    json_out: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """List current insights, high priority first."""
-    with session_scope(workspace(ctx).store_url) as s:
-        uid = user_by_email(s, user).id if user else None
-        rows = share.list_insights(s, department=department, for_user_id=uid,
-                                   awaiting_ack_only=awaiting)
-    if json_out:
-        print_json(rows)
-        return
-    table = Table("id", "v", "priority", "title", "for", "owner", "ack due")
-    for i in rows:
-        _add(table, str(i.id), str(i.version), i.priority, i.title, ", ".join(i.departments),
-                      i.owner_email, _dt(i.due_at))
-    console.print(table if rows else "no insights")
-
-
-@insights_app.command("show")
-def insights_show(
-    ctx: typer.Context,
-    insight_id: Annotated[int, typer.Argument()],
-    version: Annotated[int | None, typer.Option("--version", help="an earlier version")] = None,
-    json_out: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """Show one insight: statement, evidence, versions."""
-    with session_scope(workspace(ctx).store_url) as s:
-        ins = share.get_insight(s, insight_id, version=version)
-        versions = share.list_versions(s, insight_id)
-    if json_out:
-        print_json({**ins.to_dict(), "versions": [v.to_dict() for v in versions]})
-        return
-    console.print(f"[bold]#{ins.id} {escape(ins.title)}[/]  (v{ins.version} of "
-                  f"{ins.latest_version}, {ins.priority} priority)", highlight=False)
-    console.print(ins.statement, highlight=False, markup=False)
-    console.print(f"for {', '.join(ins.departments)} · owner {ins.owner_email} · "
-                  f"acknowledge by {_dt(ins.due_at)} UTC · hash {ins.version_hash}",
-                  highlight=False, markup=False)
-    figures = ins.evidence.get("figures") or {}
-    if isinstance(figures, dict) and figures:
-        table = Table("figure", "value")
-        for k, v in figures.items():
-            _add(table, str(k), str(v))
-        console.print(table)
-    for key in ("link", "snapshot_id"):
-        if ins.evidence.get(key):
-            console.print(f"{key}: {ins.evidence[key]}", highlight=False, markup=False)
-
-
-@insights_app.command("publish")
-def insights_publish(
-    ctx: typer.Context,
-    title: Annotated[str, typer.Option("--title")],
-    statement: Annotated[str, typer.Option("--statement")],
-    owner: Annotated[str, typer.Option("--owner", help="e-mail of the customer advocate")],
-    department: Annotated[list[str], typer.Option("--department", "-d", help="repeat for several")],
-    priority: Annotated[str, typer.Option("--priority", help="high, medium or low")] = "high",
-    key: Annotated[str | None, typer.Option(
-        "--key", help="stable key: republishing versions it")] = None,
-    due_days: Annotated[int, typer.Option("--due-days", help="days to acknowledge")] = 7,
-    evidence: Annotated[Path | None, typer.Option(
-        "--evidence", help="JSON file of evidence")] = None,
-    figure: Annotated[list[str] | None, typer.Option(
-        "--figure", help="name=value (repeat)")] = None,
-    link: Annotated[str | None, typer.Option("--link", help="link to the analysis")] = None,
-    json_out: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """Publish an insight (or a new version of the one with --key)."""
-    ev: dict[str, Any] = {}
-    if evidence is not None:
-        try:
-            ev = json.loads(evidence.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataValidationError(f"--evidence {evidence}: cannot read JSON ({exc})") from exc
-    for item in figure or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise DataValidationError(f"--figure {item!r}: expected name=value, e.g. churn=0.12")
-        try:
-            parsed: Any = float(value)
-        except ValueError:
-            parsed = value
-        ev.setdefault("figures", {})[name.strip()] = parsed
-    if link:
-        ev["link"] = link
-    with session_scope(workspace(ctx).store_url) as s:
-        ins = share.publish_insight(s, title=title, statement=statement, evidence=ev,
-                                    owner_email=owner, departments=department, priority=priority,
-                                    source="cli", key=key, due_days=due_days)
-    what = "published" if ins.new_version else "unchanged"
-    _out(ins, json_out, f"{what}: insight #{ins.id} v{ins.version} ({ins.version_hash[:12]})")
-
-
-@insights_app.command("ack")
-def insights_ack(
-    ctx: typer.Context,
-    insight_id: Annotated[int, typer.Argument()],
-    user: Annotated[str, typer.Option("--user", help="e-mail of the person acknowledging")],
-    version_hash: Annotated[str | None, typer.Option(
-        "--hash", help="version hash read (default: current)")] = None,
-    json_out: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """Record that a department member read an insight version."""
-    with session_scope(workspace(ctx).store_url) as s:
-        digest = version_hash or share.get_insight(s, insight_id).version_hash
-        ack = share.acknowledge(s, insight_id=insight_id, version_hash=digest,
-                                user_id=user_by_email(s, user).id)
-    _out(ack, json_out, f"{ack.user_email} acknowledged insight #{insight_id} v{ack.version} "
-                        f"at {_dt(ack.acknowledged_at)} UTC")
-
-
-@insights_app.command("ack-status")
-def insights_ack_status(
-    ctx: typer.Context,
-    insight_id: Annotated[int, typer.Argument()],
-    json_out: Annotated[bool, JSON_OPTION] = False,
-) -> None:
-    """Who has and has not acknowledged the current version, per department."""
-    with session_scope(workspace(ctx).store_url) as s:
-        st = share.ack_status(s, insight_id)
-    if json_out:
-        print_json(st)
-        return
-    console.print(f"#{st.insight_id} {st.title} v{st.version}: {st.acknowledged_count} of "
-                  f"{st.expected_count} acknowledged, due {_dt(st.due_at)} UTC",
-                  highlight=False, markup=False)
-    table = Table("department", "acknowledged", "not yet", "overdue")
-    for d in st.departments:
-        _add(table, d.department, ", ".join(p.email for p in d.acknowledged) or "—",
-                      ", ".join(p.email for p in d.pending) or "—",
-                      Text("OVERDUE", style="red") if d.overdue else "")
-    console.print(table)
-
-
-@insights_app.command("audit-log")
-def insights_audit_log(
-    ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
-) -> None:
-    """Export every acknowledgement, action and outcome (who, when, version hash)."""
-    with session_scope(workspace(ctx).store_url) as s:
-        text = share.export_audit_log(s, fmt=fmt)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}", highlight=False, markup=False)
-    else:
-        typer.echo(text, nl=False)
-
-
-# -- Ask, Listen, Learn, Act --------------------------------------------------------------
 
 @alla_app.command("ask")
 def alla_ask(ctx: typer.Context, text: Annotated[str, typer.Argument()],
@@ -226,9 +51,11 @@ def alla_ask(ctx: typer.Context, text: Annotated[str, typer.Argument()],
              channel: Annotated[str, typer.Option("--channel")] = "",
              json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """Ask: record a question put to customers."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         q = share.ask(s, text=text, asked_by_email=by, audience=audience, channel=channel)
-    _out(q, json_out, f"question #{q.id} recorded")
+    show(q, json_out, f"question #{q.id} recorded")
 
 
 @alla_app.command("listen")
@@ -237,9 +64,11 @@ def alla_listen(ctx: typer.Context, question_id: Annotated[int, typer.Argument()
                 source: Annotated[str, typer.Option("--source")] = "",
                 json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """Listen: record what customers said in answer to a question."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         h = share.listen(s, question_id=question_id, summary=summary, source=source)
-    _out(h, json_out, f"heard #{h.id} recorded for question #{question_id}")
+    show(h, json_out, f"heard #{h.id} recorded for question #{question_id}")
 
 
 @alla_app.command("learn")
@@ -248,9 +77,11 @@ def alla_learn(ctx: typer.Context, question_id: Annotated[int, typer.Argument()]
                note: Annotated[str, typer.Option("--note")] = "",
                json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """Learn: link a question to the insight it led to."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         lr = share.learn(s, question_id=question_id, insight_id=insight_id, note=note)
-    _out(lr, json_out, f"question #{question_id} -> insight #{insight_id} ({lr.insight_title})")
+    show(lr, json_out, f"question #{question_id} -> insight #{insight_id} ({lr.insight_title})")
 
 
 @alla_app.command("act")
@@ -267,11 +98,13 @@ def alla_act(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Act: log an action on an insight with the KPI it should move."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         a = share.act(s, insight_id=insight_id, title=title, owner_email=owner,
                       department=department, due=due, kpi=kpi, kpi_baseline=baseline,
                       kpi_target=target)
-    _out(a, json_out, f"action #{a.id} logged, due {a.due}")
+    show(a, json_out, f"action #{a.id} logged, due {a.due}")
 
 
 @alla_app.command("outcome")
@@ -281,15 +114,19 @@ def alla_outcome(ctx: typer.Context, action_id: Annotated[int, typer.Argument()]
                  note: Annotated[str, typer.Option("--note")] = "",
                  json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """Record the KPI measured after an action (success if it moved toward target)."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         o = share.record_outcome(s, action_id=action_id, kpi_value=kpi_value,
                                  measured_at=measured_at, note=note)
-    _out(o, json_out, f"action #{action_id}: {'success' if o.success else 'failure'}")
+    show(o, json_out, f"action #{action_id}: {'success' if o.success else 'failure'}")
 
 
 @alla_app.command("board")
 def alla_board_cmd(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """Every question followed to actions, with successes, failures, open and overdue."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         board = share.alla_board(s)
     if json_out:
@@ -303,7 +140,7 @@ def alla_board_cmd(ctx: typer.Context, json_out: Annotated[bool, JSON_OPTION] = 
         q = chain.question.text if chain.question else "(from analyses)"
         ins = ", ".join(f"#{ln.insight_id}" for ln in chain.learnings)
         for a in chain.actions or [None]:
-            _add(table, q, ins, a.title if a else "—", str(a.due) if a else "",
+            add_row(table, q, ins, a.title if a else "—", str(a.due) if a else "",
                           a.status if a else "")
     console.print(table)
 
@@ -326,6 +163,8 @@ def needs_add(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Add a customer need with its evidence."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     evidence: dict[str, Any] = {}
     if complaints is not None:
         evidence["complaints"] = complaints
@@ -339,7 +178,7 @@ def needs_add(
         need = share.add_need(s, code=code, title=title, importance=importance,
                               satisfaction=satisfaction, description=description,
                               evidence=evidence)
-    _out(need, json_out, f"added need {need.code} (opportunity {need.opportunity:g})")
+    show(need, json_out, f"added need {need.code} (opportunity {need.opportunity:g})")
 
 
 @needs_app.command("update")
@@ -352,10 +191,12 @@ def needs_update(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Revise a need's scores or title."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         need = share.update_need(s, code, importance=importance, satisfaction=satisfaction,
                                  title=title)
-    _out(need, json_out, f"updated need {need.code} (opportunity {need.opportunity:g})")
+    show(need, json_out, f"updated need {need.code} (opportunity {need.opportunity:g})")
 
 
 @needs_app.command("list")
@@ -363,6 +204,8 @@ def needs_list(ctx: typer.Context,
                top: Annotated[int | None, typer.Option("--top", help="only the first N")] = None,
                json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """The needs ranked by opportunity = importance + max(importance - satisfaction, 0)."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         needs = share.ranked_needs(s, top=top)
     if json_out:
@@ -370,7 +213,7 @@ def needs_list(ctx: typer.Context,
         return
     table = Table("rank", "code", "need", "importance", "satisfaction", "opportunity")
     for rank, n in enumerate(needs, start=1):
-        _add(table, str(rank), n.code, n.title, f"{n.importance:.1f}", f"{n.satisfaction:.1f}",
+        add_row(table, str(rank), n.code, n.title, f"{n.importance:.1f}", f"{n.satisfaction:.1f}",
                       f"{n.opportunity:.1f}")
     console.print(table if needs else "the needs register is empty ('outsidein needs add')")
 
@@ -381,9 +224,11 @@ def needs_list(ctx: typer.Context,
 def alignment_import(ctx: typer.Context, file: Annotated[Path, typer.Argument()],
                      json_out: Annotated[bool, JSON_OPTION] = False) -> None:
     """Import plans, messages and training items (CSV: kind,title,owner,needs)."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         res = share.import_items_csv(s, file)
-    _out(res, json_out, f"imported {file.name}: {res.created} new, {res.updated} updated")
+    show(res, json_out, f"imported {file.name}: {res.created} new, {res.updated} updated")
 
 
 @alignment_app.command("review")
@@ -395,6 +240,8 @@ def alignment_review_cmd(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """The top needs against product plans, marketing messages and sales training."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         review = share.alignment_review(s, top=top)
     if html:
@@ -409,7 +256,7 @@ def alignment_review_cmd(
     table = Table("#", "need", "opportunity", *share.alignment.FUNCTIONS.values())
     style = {"addressed": "green", "partly": "yellow", "missed": "red"}
     for r in review.rows:
-        _add(table, str(r.rank), f"{r.need.code} {r.need.title}", f"{r.need.opportunity:.1f}",
+        add_row(table, str(r.rank), f"{r.need.code} {r.need.title}", f"{r.need.opportunity:.1f}",
                       *(Text(c.status, style=style[c.status]) for c in r.cells))
     console.print(table)
     for path in (html, pdf):
@@ -421,6 +268,7 @@ def alignment_review_cmd(
 
 def _settings(ctx: typer.Context, webhook_url: str | None, smtp_host: str | None,
               smtp_port: int | None, smtp_from: str | None) -> share.NotifySettings:
+    from outsidein.services import share  # loaded when the command runs (start-up)
     ws = workspace(ctx)
     base = share.notify_settings(ws.config.extra)
     smtp = base.smtp
@@ -446,12 +294,14 @@ def notify_deliver(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Queue overdue-acknowledgement and action-due notices, then send the outbox."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     cfg = _settings(ctx, webhook_url, smtp_host, smtp_port, smtp_from)
     with session_scope(workspace(ctx).store_url) as s:
         share.enqueue_due_events(s)
         report = share.deliver_outbox(s, webhook_url=cfg.webhook_url, smtp=cfg.smtp)
-    _out(report, json_out, f"sent {report.sent}, still pending {report.pending}, failed "
-                           f"{report.failed}, skipped {report.skipped}")
+    show(report, json_out, f"sent {report.sent}, still pending {report.pending}, failed "
+         f"{report.failed}, skipped {report.skipped}")
 
 
 @notify_app.command("digest")
@@ -466,6 +316,9 @@ def notify_digest(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Show the daily digest (company-wide or for --user); --send delivers it."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.services.share import user_by_email  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     cfg = _settings(ctx, webhook_url, smtp_host, smtp_port, smtp_from) if send else None
     with session_scope(workspace(ctx).store_url) as s:
         uid = user_by_email(s, user).id if user else None
@@ -489,6 +342,8 @@ def notify_outbox(
     json_out: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Messages in the outbox with their delivery status and last error."""
+    from outsidein.services import share  # loaded when the command runs (start-up)
+    from outsidein.store.db import session_scope  # loaded when the command runs (start-up)
     with session_scope(workspace(ctx).store_url) as s:
         rows = share.list_outbox(s, status=status)
     if json_out:
@@ -496,5 +351,5 @@ def notify_outbox(
         return
     table = Table("id", "event", "subject", "status", "tries", "last error")
     for e in rows:
-        _add(table, str(e.id), e.event, e.subject, e.status, str(e.attempts), e.last_error)
+        add_row(table, str(e.id), e.event, e.subject, e.status, str(e.attempts), e.last_error)
     console.print(table if rows else "the outbox is empty")

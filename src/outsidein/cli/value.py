@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from outsidein.cli._common import JSON_OPTION, console, print_json, progress, workspace
-from outsidein.services.value import fit_value, score_value, top_customers
 
 value_app = typer.Typer(help="Customer value: fit BTYD models, score CLV, list top customers.",
                         no_args_is_help=True)
@@ -31,6 +30,7 @@ def fit_cmd(
     'outsidein value score' uses the last fit: fit without a holdout to score
     on the whole history.
     """
+    from outsidein.services.value import fit_value  # loaded when the command runs (start-up)
 
     ws = workspace(ctx)
     with progress(enabled=not as_json) as bar:
@@ -72,6 +72,7 @@ def score_cmd(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Score every customer into the customer_value table (P(alive), purchases, spend, CLV)."""
+    from outsidein.services.value import score_value  # loaded when the command runs (start-up)
 
     ws = workspace(ctx)
     with progress(enabled=not as_json) as bar:
@@ -101,6 +102,7 @@ def top_cmd(
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """The most valuable customers and, in plain words, why."""
+    from outsidein.services.value import top_customers  # loaded when the command runs (start-up)
 
     df = top_customers(workspace(ctx), n=n)
     if as_json:

@@ -28,30 +28,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from outsidein.access import ROLES, SCOPES
 from outsidein.errors import (
     AuthenticationError,
     ConflictError,
     DataValidationError,
     NotFoundError,
 )
-from outsidein.store.models.auth import ROLES, ApiKey, AuditEvent, Department, Membership, User
+from outsidein.store.models.auth import ApiKey, AuditEvent, Department, Membership, User
 from outsidein.store.models.base import utcnow
-
-#: Every scope an API key can carry.  ``admin`` implies all others.
-SCOPES: tuple[str, ...] = (
-    "insights:read", "insights:write", "acks:write", "needs:read", "needs:write",
-    "answers:read", "value:read", "admin",
-)
-
-#: The scopes a logged-in person has through their role (used when a browser calls the API).
-ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "admin": frozenset(SCOPES),
-    "advocate": frozenset({"insights:read", "insights:write", "acks:write", "needs:read",
-                           "needs:write", "answers:read", "value:read"}),
-    "member": frozenset({"insights:read", "acks:write", "needs:read", "answers:read",
-                         "value:read"}),
-    "viewer": frozenset({"insights:read", "needs:read", "answers:read", "value:read"}),
-}
 
 MIN_PASSWORD_LENGTH = 10
 #: Logins refused for an e-mail after this many failures within LOGIN_WINDOW (guessing).

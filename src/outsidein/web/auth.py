@@ -18,16 +18,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from outsidein.access import ROLE_SCOPES, ROLES
 from outsidein.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from outsidein.services.accounts import (
-    ROLE_SCOPES,
     ApiKeyInfo,
     UserInfo,
     get_user,
     verify_api_key,
 )
 from outsidein.store.db import session_scope
-from outsidein.store.models.auth import ROLES
 from outsidein.web.security import SAFE_METHODS, check_csrf
 
 ALL_ROLES: tuple[str, ...] = ROLES

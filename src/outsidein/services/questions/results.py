@@ -23,12 +23,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from outsidein.errors import DataValidationError, NotFoundError
 
 if TYPE_CHECKING:
-    from outsidein.services.questions.model import FiveAnswers
     from outsidein.workspace import Workspace
 
 __all__ = ["HOW_TO_ANSWER", "RESULT_FILE", "StoredAnswer", "StoredAnswers", "read_answers",
@@ -44,8 +43,14 @@ def result_path(ws: Workspace) -> Path:
     return ws.root / RESULT_FILE
 
 
-def save_answers(ws: Workspace, result: FiveAnswers) -> Path:
-    """Write *result* atomically (a reader never sees half a file); return the path."""
+class Saveable(Protocol):
+    """What :func:`save_answers` writes: the five answers (``FiveAnswers``) as JSON text."""
+
+    def to_json(self) -> str: ...
+
+
+def save_answers(ws: Workspace, result: Saveable) -> Path:
+    """Write *result* (a ``FiveAnswers``) atomically: a reader never sees half a file."""
     path = result_path(ws)
     path.parent.mkdir(exist_ok=True)
     tmp = path.with_suffix(".json.tmp")

@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from outsidein.store.models.base import Base, utcnow
 
-ROLES = ("admin", "advocate", "member", "viewer")
-
 
 class Department(Base):
     __tablename__ = "departments"
@@ -24,7 +22,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20))  # one of ROLES
+    role: Mapped[str] = mapped_column(String(20))  # one of outsidein.access.ROLES
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

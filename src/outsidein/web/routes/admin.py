@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from outsidein.access import ROLES, SCOPES
 from outsidein.errors import OutsideInError
 from outsidein.services import accounts
-from outsidein.store.models.auth import ROLES
 from outsidein.web.auth import AdminOnly, Principal
 from outsidein.web.routes._common import Store
 from outsidein.web.templating import render
@@ -25,7 +25,7 @@ def _page(request: Request, principal: Principal, session: Session, *, status_co
     return render(request, "admin.html", principal, status_code=status_code,
                   users=accounts.list_users(session),
                   departments=accounts.list_departments(session),
-                  keys=accounts.list_api_keys(session), roles=ROLES, scopes=accounts.SCOPES,
+                  keys=accounts.list_api_keys(session), roles=ROLES, scopes=SCOPES,
                   message=message, error=error, new_secret=new_secret)
 
 

@@ -49,27 +49,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from outsidein.demo.arrow import (
-    category,
-    day_seconds,
-    ids,
-    nullable_int,
-    take,
-    timestamps,
-)
 from outsidein.demo.catalog import (
     REGIONS,
-    TYPE_NAMES,
+    Availability,
+    Catalog,
+    ContextEvents,
     make_availability,
     make_catalog,
     make_context_events,
 )
 from outsidein.demo.customers import (
-    ACQ_CHANNELS,
-    AGE_BANDS,
-    INDUSTRIES,
-    PROSPECT_SOURCES,
-    SIZES,
+    People,
+    Prospects,
     make_nps,
     make_people,
     make_prospects,
@@ -78,18 +69,23 @@ from outsidein.demo.customers import (
 from outsidein.demo.journey import journeys
 from outsidein.demo.orders import World, _lines, simulate_chunk
 from outsidein.demo.service_costs import cost_to_serve
+from outsidein.demo.tables import (
+    DemoKeys,
+    availability_table,
+    customers_table,
+    events_table,
+    interactions_table,
+    lines_table,
+    products_table,
+    prospects_table,
+    referrals_table,
+    service_costs_table,
+)
 from outsidein.demo.truth import TruthBuilder
-from outsidein.domain import SERVICE_COST_KINDS
 from outsidein.errors import ConflictError, DataValidationError
 from outsidein.services.data import load_frame
 from outsidein.warehouse.engine import ensure_schema
-from outsidein.warehouse.schema import (
-    CHANNELS,
-    INTERACTION_TYPES,
-    LOADS,
-    QUARANTINE,
-    TABLES,
-)
+from outsidein.warehouse.schema import LOADS, QUARANTINE, TABLES
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -196,20 +192,40 @@ def generate_demo(
     40
     """
     t0 = time.perf_counter()
+    start_day = _checked_start(customers=customers, start=start, days=days)
+    _prepare(ws, force=force)
+    rng = np.random.default_rng(seed)
+    load = _Loader(ws, _demo_bar(progress, n_chunks=-(-customers // CHUNK)))
+    company = _make_company(rng, customers, start_day, days)
+    keys = DemoKeys.of(customers, company.catalog, company.prospects, start_day)
+    _load_company(load, company, keys, start_day)
+    truth = TruthBuilder(people=company.people, catalog=company.catalog, world=company.world,
+                         start_day=start_day, start_sec=keys.start_sec,
+                         cust_ids=keys.customer_ids, prod_ids=keys.product_ids)
+    _load_orders(ws, rng, load, company, keys, truth)
+    with load.bar.step("truth tables"):
+        truth_counts = truth.write(ws, company.prospects, keys.prospect_ids, company.events,
+                                   load.counts)
+    return DemoReport(customers=customers, seed=seed, start=str(start_day), days=days,
+                      counts=load.counts, truth=truth_counts, seconds=time.perf_counter() - t0)
+
+
+def _checked_start(*, customers: int, start: str, days: int) -> np.datetime64:
+    """The history's first day, once the demo's size and length are checked to be in range."""
     if not 100 <= customers <= 10_000_000:
         raise DataValidationError(
             f"customers: expected 100 to 10,000,000, got {customers:,}; pass --customers N")
     if not 120 <= days <= 3650:
         raise DataValidationError(f"days: expected 120 to 3650, got {days}")
     try:
-        start_day = np.datetime64(start, "D")
+        return np.datetime64(start, "D")
     except ValueError:
         raise DataValidationError(
             f"start: expected a date like 2024-01-01, got {start!r}") from None
-    _prepare(ws, force=force)
-    start_sec = int(start_day.astype("datetime64[s]").astype(np.int64))
-    rng = np.random.default_rng(seed)
-    n_chunks = -(-customers // CHUNK)
+
+
+def _demo_bar(progress: Progress | None, *, n_chunks: int) -> _Bar:
+    """One progress task per table: one step each, one per chunk for the order tables."""
     bar = _Bar(progress)
     for name in ("products", "customers", "context_events", "availability", "referrals",
                  "prospects"):
@@ -217,12 +233,47 @@ def generate_demo(
     for name in ("order_lines", "service_costs", "interactions"):
         bar.add(name, n_chunks)
     bar.add("truth tables", 1)
+    return bar
 
+
+class _Loader:
+    """Loads each demo table through the loader like a user's file, counting rows per table."""
+
+    def __init__(self, ws: Workspace, bar: _Bar) -> None:
+        self.ws = ws
+        self.bar = bar
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, table: str, data: pa.Table) -> None:
+        with self.bar.step(table):
+            rep = load_frame(self.ws, table, data, source=f"demo:{table}")
+            if rep.quarantined:
+                raise DataValidationError(  # a generator bug, not user input: fail loudly
+                    f"demo {table}: {rep.quarantined:,} rows quarantined ({rep.reasons})")
+            self.counts[table] = self.counts.get(table, 0) + rep.loaded
+
+
+@dataclass(frozen=True)
+class _Company:
+    """The company before its orders: catalog, customers, referrals, prospects, events, stock."""
+
+    catalog: Catalog
+    people: People
+    referrals: tuple[np.ndarray, np.ndarray, np.ndarray]  # referrer, referred, day
+    prospects: Prospects
+    events: ContextEvents
+    availability: Availability
+    world: World
+
+
+def _make_company(rng: np.random.Generator, customers: int, start_day: np.datetime64,
+                  days: int) -> _Company:
+    """The company before its orders, drawn in a fixed order (same seed, same company)."""
     acq_days = min(365.0, days / 2)
     cat = make_catalog(rng)
     people = make_people(rng, customers, acq_days)
     people.nps = make_nps(rng, people)
-    referrer, referred, ref_day = make_referrals(rng, people)
+    referrals = make_referrals(rng, people)
     prospects = make_prospects(rng, max(1, customers // 4), people, acq_days)
     events = make_context_events(rng, start_day, days)
     sample = rng.integers(0, customers, 20_000)
@@ -232,95 +283,38 @@ def generate_demo(
     change_day = 7.0 * round(days * KPI_CHANGE_AT / 7)
     world = World(cat, avail.bad, events.storm_window(days), days, 364, REGIONS.index(KPI_REGION),
                   change_day, KPI_KEEP, STOCKOUT_KEEP)
+    return _Company(cat, people, referrals, prospects, events, avail, world)
 
-    cust_ids = ids("C", np.arange(1, customers + 1), 7)
-    prod_ids = pa.array(list(cat.product_id), pa.string())
-    counts: dict[str, int] = {}
 
-    def load(table: str, data: pa.Table) -> None:
-        rep = load_frame(ws, table, data, source=f"demo:{table}")
-        if rep.quarantined:
-            raise DataValidationError(  # a generator bug, not user input: fail loudly
-                f"demo {table}: {rep.quarantined:,} rows quarantined ({rep.reasons})")
-        counts[table] = counts.get(table, 0) + rep.loaded
+def _load_company(load: _Loader, company: _Company, keys: DemoKeys,
+                  start_day: np.datetime64) -> None:
+    """Load the tables that come before any order: products to prospects."""
+    load("products", products_table(company.catalog, keys))
+    load("customers", customers_table(company.people, keys))
+    load("context_events", events_table(company.events, keys))
+    load("availability", availability_table(company.availability, keys, start_day,
+                                            company.world.days))
+    load("referrals", referrals_table(*company.referrals, keys))
+    load("prospects", prospects_table(company.prospects, keys))
 
-    with bar.step("products"):
-        load("products", pa.table({
-            "product_id": prod_ids, "name": pa.array(list(cat.name), pa.string()),
-            "product_type": category(TYPE_NAMES, cat.type_code),
-            "unit_cost": pa.array(cat.unit_cost)}))
-    with bar.step("customers"):
-        load("customers", pa.table({
-            "customer_id": cust_ids,
-            "first_seen": timestamps(start_sec, day_seconds(people.acq_day)),
-            "region": category(REGIONS, people.region),
-            "industry": category(INDUSTRIES, people.industry),
-            "company_size": category(SIZES, people.size),
-            "age_band": category(AGE_BANDS, people.age),
-            "acquisition_channel": category(ACQ_CHANNELS, people.channel),
-            "consent_email": pa.array(people.consent_email),
-            "consent_sms": pa.array(people.consent_sms),
-            "nps": nullable_int(people.nps),
-            "is_stub": pa.array(np.zeros(customers, dtype=bool))}))
-    with bar.step("context_events"):
-        load("context_events", pa.table({
-            "kind": pa.array(list(events.kind), pa.string()),
-            "region": category(REGIONS, events.region),
-            "start": timestamps(start_sec, day_seconds(events.start)),
-            "end": timestamps(start_sec, day_seconds(events.end))}))
-    with bar.step("availability"):
-        load("availability", _availability_table(avail, prod_ids, start_day, days))
-    with bar.step("referrals"):
-        load("referrals", pa.table({
-            "referrer_id": take(cust_ids, referrer), "referred_id": take(cust_ids, referred),
-            "ts": timestamps(start_sec, day_seconds(ref_day))}))
-    prospect_ids = ids("PR", np.arange(1, prospects.n + 1), 7)
-    with bar.step("prospects"):
-        load("prospects", pa.table({
-            "prospect_id": prospect_ids,
-            "created": timestamps(start_sec, day_seconds(prospects.created)),
-            "source": category(PROSPECT_SOURCES, prospects.source),
-            "region": category(REGIONS, prospects.region),
-            "industry": category(INDUSTRIES, prospects.industry),
-            "company_size": category(SIZES, prospects.size),
-            "age_band": category(AGE_BANDS, prospects.age),
-            "web_visits": pa.array(prospects.web_visits.astype(np.int64)),
-            "pricing_visits": pa.array(prospects.pricing_visits.astype(np.int64)),
-            "email_opens": pa.array(prospects.email_opens.astype(np.int64)),
-            "converted_customer_id": take(cust_ids, prospects.customer)}))
 
-    truth = TruthBuilder(people=people, catalog=cat, world=world, start_day=start_day,
-                         start_sec=start_sec, cust_ids=cust_ids, prod_ids=prod_ids)
+def _load_orders(ws: Workspace, rng: np.random.Generator, load: _Loader, company: _Company,
+                 keys: DemoKeys, truth: TruthBuilder) -> None:
+    """Simulate orders, service costs and interactions chunk by chunk; load them, note truths."""
+    people, cat, days = company.people, company.catalog, company.world.days
     order_offset = 0
-    for lo in range(0, customers, CHUNK):
-        idx = np.arange(lo, min(customers, lo + CHUNK))
-        co = simulate_chunk(rng, people, idx, world)
+    for lo in range(0, people.n, CHUNK):
+        idx = np.arange(lo, min(people.n, lo + CHUNK))
+        co = simulate_chunk(rng, people, idx, company.world)
         costs = cost_to_serve(rng, co, people, idx, cat, days)
         jr = journeys(rng, co, costs, people, idx, days, cat.n)
         order_no = order_offset + 1 + np.arange(len(co.day))
         order_offset += len(co.day)
-        with bar.step("order_lines"):
-            load("order_lines", _lines_table(co, idx, order_no, cust_ids, prod_ids, start_sec))
-        with bar.step("service_costs"):
-            load("service_costs", pa.table({
-                "customer_id": take(cust_ids, idx[costs.cust]),
-                "ts": timestamps(start_sec, costs.sec),
-                "kind": category(SERVICE_COST_KINDS, costs.kind),
-                "amount": pa.array(costs.amount)}))
-        with bar.step("interactions"):
-            inter = pa.table({
-                "customer_id": take(cust_ids, idx[jr.cust]),
-                "ts": timestamps(start_sec, jr.sec),
-                "channel": category(CHANNELS, jr.channel),
-                "type": category(INTERACTION_TYPES, jr.type),
-                "product_id": take(prod_ids, jr.product),
-                "attributes": pa.nulls(len(jr.cust), pa.string())})
-            load("interactions", inter)
+        load("order_lines", lines_table(co, idx, order_no, keys))
+        load("service_costs", service_costs_table(costs, idx, keys))
+        inter = interactions_table(jr, idx, keys)
+        load("interactions", inter)
         truth.add_chunk(ws, idx, co, costs, jr, inter)
-    with bar.step("truth tables"):
-        truth_counts = truth.write(ws, prospects, prospect_ids, events, counts)
-    return DemoReport(customers=customers, seed=seed, start=str(start_day), days=days,
-                      counts=counts, truth=truth_counts, seconds=time.perf_counter() - t0)
 
 
 def _prepare(ws: Workspace, *, force: bool) -> None:
@@ -338,37 +332,3 @@ def _prepare(ws: Workspace, *, force: bool) -> None:
         if name in existing:
             wh.con.drop_table(name, force=True)
     ensure_schema(wh)
-
-
-def _availability_table(avail: Any, prod_ids: pa.Array, start_day: np.datetime64,
-                        days: int) -> pa.Table:
-    n_p, n_r, n_d = avail.in_stock.shape
-    p, r, d = (g.ravel() for g in np.meshgrid(np.arange(n_p), np.arange(n_r), np.arange(n_d),
-                                              indexing="ij"))
-    base = int(start_day.astype(np.int64))
-    return pa.table({
-        "product_id": take(prod_ids, p), "region": category(REGIONS, r),
-        "date": pa.array((base + d).astype(np.int32), pa.date32()),
-        "in_stock": pa.array(avail.in_stock.ravel()),
-        "delivery_days": pa.array(avail.delivery_days.ravel())})
-
-
-def _lines_table(co: Any, idx: np.ndarray, order_no: np.ndarray, cust_ids: pa.Array,
-                 prod_ids: pa.Array, start_sec: int) -> pa.Table:
-    """Sales lines then return lines (order id 'R...' = the returned order's number)."""
-    lo = co.line_order
-    rl = co.ret_line
-    sec = np.concatenate([day_seconds(co.day[lo]), day_seconds(co.ret_day)])
-    qty = co.line_qty
-    rev = co.line_revenue
-    disc = co.line_discount
-    return pa.table({
-        "order_id": pa.concat_arrays([ids("O", order_no[lo], 9), ids("R", order_no[lo[rl]], 9)]),
-        "customer_id": take(cust_ids, idx[co.cust[np.concatenate([lo, lo[rl]])]]),
-        "product_id": take(prod_ids, np.concatenate([co.line_product, co.line_product[rl]])),
-        "ts": timestamps(start_sec, sec),
-        "quantity": pa.array(np.concatenate([qty, -qty[rl]])),
-        "revenue": pa.array(np.concatenate([rev, -np.round(rev[rl] - disc[rl], 2)])),
-        "discount": pa.array(np.concatenate([disc, np.zeros(len(rl))])),
-        "is_return": pa.array(np.concatenate([np.zeros(len(lo), bool), np.ones(len(rl), bool)])),
-    })

@@ -82,6 +82,48 @@ def simulate_chunk(rng: np.random.Generator, people: People, idx: np.ndarray,
                    world: World) -> ChunkOrders:
     """Orders, lines and returns of the customers *idx* (global indices)."""
     n = len(idx)
+    cust, day, is_first, value, death = _purchases(rng, people, idx, world)
+    region = people.region[idx].astype(np.int64)
+
+    # KPI change: the segment's orders thin out from the change day on
+    in_kpi = (region[cust] == world.kpi_region) & (day >= world.kpi_change_day)
+    ok = ~in_kpi | (rng.random(len(day)) < world.kpi_keep)
+    cust, day, value, is_first = cust[ok], day[ok], value[ok], is_first[ok]
+
+    obs = np.flatnonzero(day < world.days)
+    lines = _lines(rng, world.catalog, people.segment[idx][cust[obs]], value[obs])
+    l_ord, l_prod, l_qty, l_rev = _storm_lines(rng, world, region[cust[obs]], day[obs], *lines)
+    value[obs] = np.bincount(l_ord, l_rev, minlength=len(obs))
+
+    # stock-outs and slow deliveries hit a customer; afterwards they buy less
+    hit_day = _hit_days(world, region, cust[obs], day[obs], l_ord, l_prod, n)
+    after = day > hit_day[cust]
+    ok = ~after | (rng.random(len(day)) < world.stockout_keep)
+    # re-index the surviving observed orders and their lines
+    keep_obs = ok[obs]
+    new_pos = np.cumsum(keep_obs) - 1
+    line_ok = keep_obs[l_ord]
+    l_ord = new_pos[l_ord[line_ok]]
+    l_prod, l_qty, l_rev = l_prod[line_ok], l_qty[line_ok], l_rev[line_ok]
+    future = ok & (day >= world.days)
+    future_revenue = np.bincount(cust[future], value[future], minlength=n)
+    future_orders = np.bincount(cust[future], minlength=n)
+    sel = obs[keep_obs]
+    cust, day, value, is_first = cust[sel], day[sel], value[sel], is_first[sel]
+    discount, ret, ret_day = _discounts_and_returns(rng, people, idx, world, cust, day, l_ord,
+                                                    l_rev)
+    return ChunkOrders(
+        cust=cust, day=day, value=value, is_first=is_first, line_order=l_ord,
+        line_product=l_prod, line_qty=l_qty, line_revenue=l_rev, line_discount=discount,
+        ret_line=ret, ret_day=ret_day, death_day=death, hit_day=hit_day,
+        future_revenue=future_revenue, future_orders=future_orders,
+    )
+
+
+def _purchases(rng: np.random.Generator, people: People, idx: np.ndarray, world: World,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every purchase through the hidden year (BG/NBD) with its value, and each dropout day."""
+    n = len(idx)
     acq = people.acq_day[idx]
     lam_day = people.lam[idx] / 7.0
     horizon = world.days + world.future_days
@@ -103,39 +145,25 @@ def simulate_chunk(rng: np.random.Generator, people: People, idx: np.ndarray,
     order = np.lexsort((day, cust))
     cust, day, is_first = cust[order], day[order], is_first[order]
     value = rng.gamma(GAMMA_GAMMA["p"], 1.0 / people.nu[idx][cust])
-    region = people.region[idx].astype(np.int64)
+    return cust, day, is_first, value, death
 
-    # KPI change: the segment's orders thin out from the change day on
-    in_kpi = (region[cust] == world.kpi_region) & (day >= world.kpi_change_day)
-    ok = ~in_kpi | (rng.random(len(day)) < world.kpi_keep)
-    cust, day, value, is_first = cust[ok], day[ok], value[ok], is_first[ok]
 
-    obs = np.flatnonzero(day < world.days)
-    lines = _lines(rng, world.catalog, people.segment[idx][cust[obs]], value[obs])
-    l_ord, l_prod, l_qty, l_rev = lines
-    l_ord, l_prod, l_qty, l_rev = _storm_lines(
-        rng, world, region[cust[obs]], day[obs], l_ord, l_prod, l_qty, l_rev)
-    value[obs] = np.bincount(l_ord, l_rev, minlength=len(obs))
-
-    # stock-outs and slow deliveries hit a customer; afterwards they buy less
-    line_cust = cust[obs][l_ord]
-    dayi = np.minimum(np.floor(day[obs][l_ord]).astype(np.int64), world.days)
+def _hit_days(world: World, region: np.ndarray, cust: np.ndarray, day: np.ndarray,
+              l_ord: np.ndarray, l_prod: np.ndarray, n: int) -> np.ndarray:
+    """When each customer was first hit by a stock-out or slow delivery (inf when never)."""
+    line_cust = cust[l_ord]
+    line_day = day[l_ord]
+    dayi = np.minimum(np.floor(line_day).astype(np.int64), world.days)
     hit = world.bad_stock[l_prod, region[line_cust], dayi]
     hit_day = np.full(n, np.inf)
-    np.minimum.at(hit_day, line_cust[hit], day[obs][l_ord][hit])
-    after = day > hit_day[cust]
-    ok = ~after | (rng.random(len(day)) < world.stockout_keep)
-    # re-index the surviving observed orders and their lines
-    keep_obs = ok[obs]
-    new_pos = np.cumsum(keep_obs) - 1
-    line_ok = keep_obs[l_ord]
-    l_ord = new_pos[l_ord[line_ok]]
-    l_prod, l_qty, l_rev = l_prod[line_ok], l_qty[line_ok], l_rev[line_ok]
-    future = ok & (day >= world.days)
-    future_revenue = np.bincount(cust[future], value[future], minlength=n)
-    future_orders = np.bincount(cust[future], minlength=n)
-    sel = obs[keep_obs]
-    cust, day, value, is_first = cust[sel], day[sel], value[sel], is_first[sel]
+    np.minimum.at(hit_day, line_cust[hit], line_day[hit])
+    return hit_day
+
+
+def _discounts_and_returns(rng: np.random.Generator, people: People, idx: np.ndarray,
+                           world: World, cust: np.ndarray, day: np.ndarray, l_ord: np.ndarray,
+                           l_rev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Discounts on a fifth of the lines, and the lines sent back with their return days."""
     discount = np.where(rng.random(len(l_rev)) < 0.2,
                         np.round(l_rev * rng.uniform(0.05, 0.15, len(l_rev)), 2), 0.0)
     # returns: drainers send back a quarter of their lines
@@ -143,12 +171,7 @@ def simulate_chunk(rng: np.random.Generator, people: People, idx: np.ndarray,
                     world.return_rate)
     ret_day = day[l_ord] + rng.uniform(2.0, 20.0, len(l_ord))
     ret = np.flatnonzero((rng.random(len(l_ord)) < rate) & (ret_day < world.days))
-    return ChunkOrders(
-        cust=cust, day=day, value=value, is_first=is_first, line_order=l_ord,
-        line_product=l_prod, line_qty=l_qty, line_revenue=l_rev, line_discount=discount,
-        ret_line=ret, ret_day=ret_day[ret], death_day=death, hit_day=hit_day,
-        future_revenue=future_revenue, future_orders=future_orders,
-    )
+    return discount, ret, ret_day[ret]
 
 
 def _lines(rng: np.random.Generator, cat: Catalog, segment: np.ndarray,

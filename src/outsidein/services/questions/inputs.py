@@ -52,6 +52,7 @@ def frame(expr: Any) -> pd.DataFrame:
 
 
 def _period_bounds(wh: Any) -> tuple[datetime | None, datetime | None]:
+    """The span of the order history: its first and last order line (None when empty)."""
     t = wh.table("order_lines")
     row = frame(t.aggregate(lo=t.ts.min(), hi=t.ts.max())).iloc[0]
     lo, hi = row["lo"], row["hi"]
@@ -102,35 +103,10 @@ def read_inputs(ws: Workspace, period_start: datetime | None,
     inp = Inputs(ws=ws, period_start=shown_start, period_end=shown_end,
                  query_start=period_start, query_end=period_end)
     inp.has_service_costs = not wh.is_empty("service_costs")
-    parts: dict[str, Any] = {}
-    if not wh.is_empty("order_lines") and wh.has_table("products"):
-        sc = wh.table("service_costs") if inp.has_service_costs else None
-        expr = customer_profit(wh.table("order_lines"), wh.table("products"), sc,
-                               period_start=period_start, period_end=period_end)
-        # materialised once: the join below reads it twice, and it is worth keeping
-        wh.write_table(PROFIT_TABLE, expr)
-        parts["profit"] = wh.table(PROFIT_TABLE).mutate(_in_profit=True)
-    if not wh.is_empty("customers"):
-        t = wh.table("customers")
-        parts["customers"] = t.select(*[c for c in CUSTOMER_COLUMNS if c in t.columns]).mutate(
-            _in_customers=True)
-    value, inp.value_missing = _customer_value(ws)
-    if value is not None:
-        parts["value"] = value.mutate(_in_value=True)
+    parts = _customer_parts(inp)
     if not parts:
         return inp
-    exprs = list(parts.values())
-    ids = exprs[0].select("customer_id")
-    for e in exprs[1:]:
-        ids = ids.union(e.select("customer_id"), distinct=True)
-    joined = ids.distinct()
-    for e in exprs:
-        joined = joined.left_join(e, "customer_id").drop("customer_id_right")
-    df = frame(joined)
-    # money to the cent: the engines' float sums differ in the last bits (534.4999999999997
-    # on DuckDB, 534.5000000000001 on Spark), which the words ('$534' / '$535') would show
-    money = [c for c in df.columns if c in PROFIT_MONEY or c.startswith("cost_")]
-    df[money] = df[money].round(2)
+    df = _joined_per_customer(parts)
     for name, e in parts.items():
         flag = f"_in_{name}"
         mask = df[flag].fillna(False).astype(bool).to_numpy()
@@ -143,7 +119,46 @@ def read_inputs(ws: Workspace, period_start: datetime | None,
     return inp
 
 
+def _customer_parts(inp: Inputs) -> dict[str, Any]:
+    """Profit over the period, attributes and predicted value: flagged per-customer expressions."""
+    wh = inp.ws.warehouse()
+    parts: dict[str, Any] = {}
+    if not wh.is_empty("order_lines") and wh.has_table("products"):
+        sc = wh.table("service_costs") if inp.has_service_costs else None
+        expr = customer_profit(wh.table("order_lines"), wh.table("products"), sc,
+                               period_start=inp.query_start, period_end=inp.query_end)
+        # materialised once: the join below reads it twice, and it is worth keeping
+        wh.write_table(PROFIT_TABLE, expr)
+        parts["profit"] = wh.table(PROFIT_TABLE).mutate(_in_profit=True)
+    if not wh.is_empty("customers"):
+        t = wh.table("customers")
+        parts["customers"] = t.select(*[c for c in CUSTOMER_COLUMNS if c in t.columns]).mutate(
+            _in_customers=True)
+    value, inp.value_missing = _customer_value(inp.ws)  # and why it is missing, if it is
+    if value is not None:
+        parts["value"] = value.mutate(_in_value=True)
+    return parts
+
+
+def _joined_per_customer(parts: dict[str, Any]) -> pd.DataFrame:
+    """Every customer in any part, each part left-joined on the id in the engine, money to cents."""
+    exprs = list(parts.values())
+    ids = exprs[0].select("customer_id")
+    for e in exprs[1:]:
+        ids = ids.union(e.select("customer_id"), distinct=True)
+    joined = ids.distinct()
+    for e in exprs:
+        joined = joined.left_join(e, "customer_id").drop("customer_id_right")
+    df = frame(joined)
+    # money to the cent: the engines' float sums differ in the last bits (534.4999999999997
+    # on DuckDB, 534.5000000000001 on Spark), which the words ('$534' / '$535') would show
+    money = [c for c in df.columns if c in PROFIT_MONEY or c.startswith("cost_")]
+    df[money] = df[money].round(2)
+    return df
+
+
 def _finish_frame(inp: Inputs, df: pd.DataFrame) -> pd.DataFrame:
+    """The customer frame with tenure in weeks to the period end and the acquisition channel."""
     end = pd.Timestamp(inp.period_end) if inp.period_end is not None else None
     if "first_order" in df.columns and end is not None:
         start = df["first_order"]

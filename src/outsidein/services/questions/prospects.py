@@ -34,6 +34,7 @@ __all__ = ["answer_ideal_prospects", "answer_likely_converts"]
 
 
 def _prospects(inp: Inputs) -> pd.DataFrame | None:
+    """The prospects in id order, with whether each converted (read once, then kept)."""
     wh = inp.ws.warehouse()
     if wh.is_empty("prospects"):
         return None
@@ -46,8 +47,65 @@ def _prospects(inp: Inputs) -> pd.DataFrame | None:
     return inp.extras["prospects"]
 
 
-def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | None]:
+def _with_top_customers(df: pd.DataFrame) -> pd.DataFrame:
+    """The customers in id order with the top decile flagged (by value, else by profit)."""
+    # in id order (a copy): the lookalike fit depends on row order, which differs by engine
+    df = df.sort_values("customer_id", ignore_index=True)
+    if "value_decile" in df.columns and df["value_decile"].notna().any():
+        df["is_top"] = df["value_decile"] == 1
+    else:
+        df["is_top"] = df["profit"].fillna(0).rank(ascending=False, pct=True) <= 0.1
+    return df
 
+
+def _rank_lookalikes(pros: pd.DataFrame, score: np.ndarray) -> pd.DataFrame:
+    """The prospects by look-alike score: score decile, status, and rank among the open ones."""
+    pros["score"] = score
+    pros = pros.sort_values(["score", "prospect_id"], ascending=[False, True])
+    pros["score_decile"] = (np.arange(len(pros)) * 10 // max(len(pros), 1) + 1).astype("int64")
+    pros["status"] = np.where(pros["converted"], "converted", "open")
+    full = pros.reset_index(drop=True)
+    is_open = (full["status"] == "open").to_numpy()
+    full["rank"] = pd.array(np.where(is_open, np.cumsum(is_open), 0), dtype="Int64")
+    full.loc[~is_open, "rank"] = pd.NA
+    return full
+
+
+def _lookalike_figures(full: pd.DataFrame, open_: pd.DataFrame, best: pd.DataFrame,
+                       customers: pd.DataFrame, profile: pd.DataFrame,
+                       mean_top_value: float) -> dict[str, float]:
+    """The numbers of the ideal-prospects answer: prospects, the best open ones, the profile."""
+    f = {"prospects": float(len(full)), "open_prospects": float(len(open_)),
+         "top_decile_open_prospects": float(len(best)),
+         "top_decile_min_score": float(full.loc[full["score_decile"] == 1, "score"].min()),
+         "top_customer_rate": float(customers["is_top"].mean()),
+         "profile_attributes": float(len(profile)),
+         "mean_top_customer_value": mean_top_value}
+    if len(profile):
+        f["best_lift"] = float(profile["lift"].iloc[0])
+    return f
+
+
+def _ideal_prospects_words(profile: pd.DataFrame, n_best: int,
+                           mean_top_value: float) -> tuple[str, NextAction]:
+    """The ideal customer profile in words, and the next action: route look-alikes to sales."""
+    if len(profile):
+        trait = "top-decile customers are most often " + ", ".join(
+            f"{feature_words(r.attribute, r.value)} ({r.lift:.1f}x as likely to be top)"
+            for r in profile.head(3).itertuples(index=False))
+    else:
+        trait = "no attribute value stands out among the top-decile customers"
+    head = (f"Ideal customer profile: {trait}; {n_best:,} open prospects look most like "
+            f"them (top 10% of similarity scores).")
+    action = NextAction(f"route these {n_best:,} look-alike prospects to sales first: as "
+                        "top-decile customers they would be worth "
+                        f"{money(n_best * mean_top_value)}",
+                        n_best, n_best * mean_top_value)
+    return head, action
+
+
+def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | None]:
+    """Question 4: the open prospects who look most like the best customers, and why."""
     deps = ("marketing", "sales")
     name, table = "ideal_prospects", "answer_ideal_prospects"
     pros = _prospects(inp)
@@ -60,55 +118,27 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
                "with region/industry/company_size/age_band ('outsidein load customers FILE') "
                "and order_lines")
         return missing_answer(name, Q[name], msg, deps, table), None
-    # in id order (a copy): the lookalike fit depends on row order, which differs by engine
-    df = df.sort_values("customer_id", ignore_index=True)
-    if "value_decile" in df.columns and df["value_decile"].notna().any():
-        df["is_top"] = df["value_decile"] == 1
-    else:
-        df["is_top"] = df["profit"].fillna(0).rank(ascending=False, pct=True) <= 0.1
+    df = _with_top_customers(df)
     pros = pros.copy()
     if "channel" in attrs and "source" in pros.columns:
         pros["channel"] = pros["source"]
     icp = ideal_customer_profile(df, attrs)
     model = LookalikeModel(attributes=attrs).fit(df, df["is_top"])
-    pros["score"] = model.predict_proba(pros)
-    pros = pros.sort_values(["score", "prospect_id"], ascending=[False, True])
-    pros["score_decile"] = (np.arange(len(pros)) * 10 // max(len(pros), 1) + 1).astype("int64")
-    pros["status"] = np.where(pros["converted"], "converted", "open")
-    full = pros.reset_index(drop=True)
-    is_open = (full["status"] == "open").to_numpy()
-    full["rank"] = pd.array(np.where(is_open, np.cumsum(is_open), 0), dtype="Int64")
-    full.loc[~is_open, "rank"] = pd.NA
+    full = _rank_lookalikes(pros, model.predict_proba(pros))
     icp_r = icp[icp["lift"] >= 1.2]
     full["reason"] = None
     full.loc[: REASON_ROWS - 1, "reason"] = profile_reasons(full.head(REASON_ROWS), icp_r)
     open_ = full[full["status"] == "open"]
     best = open_[open_["score_decile"] == 1]
     mean_top_value = float(df.loc[df["is_top"], "clv" if "clv" in df.columns else "profit"].mean())
-    f = {"prospects": float(len(full)), "open_prospects": float(len(open_)),
-         "top_decile_open_prospects": float(len(best)),
-         "top_decile_min_score": float(full.loc[full["score_decile"] == 1, "score"].min()),
-         "top_customer_rate": float(df["is_top"].mean()),
-         "profile_attributes": float(len(icp_r)),
-         "mean_top_customer_value": mean_top_value}
-    if len(icp_r):
-        f["best_lift"] = float(icp_r["lift"].iloc[0])
-        trait = "top-decile customers are most often " + ", ".join(
-            f"{feature_words(r.attribute, r.value)} ({r.lift:.1f}x as likely to be top)"
-            for r in icp_r.head(3).itertuples(index=False))
-    else:
-        trait = "no attribute value stands out among the top-decile customers"
-    head = (f"Ideal customer profile: {trait}; {len(best):,} open prospects look most like "
-            f"them (top 10% of similarity scores).")
-    action = NextAction(f"route these {len(best):,} look-alike prospects to sales first: as "
-                        "top-decile customers they would be worth "
-                        f"{money(len(best) * mean_top_value)}",
-                        len(best), len(best) * mean_top_value)
+    f = _lookalike_figures(full, open_, best, df, icp_r, mean_top_value)
+    head, action = _ideal_prospects_words(icp_r, len(best), mean_top_value)
     cols = ["rank", "prospect_id", "score", "score_decile", "reason"]
     shown = open_[cols].head(top_n).reset_index(drop=True)
+    scores = full["score"].to_numpy()
     full = full.reindex(columns=[*cols, "status", *[a for a in attrs if a in full.columns]])
     answer = Answer(name, Q[name], head, shown, f, action, tables={"profile": icp.head(15)},
-                    figure=lookalike_figure(pros["score"].to_numpy()), departments=deps,
+                    figure=lookalike_figure(scores), departments=deps,
                     priority="medium", table=table,
                     title=f"{len(best):,} prospects look like our best customers")
     return answer, full
@@ -117,8 +147,63 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
 # -- 5. likely converts ---------------------------------------------------------------
 
 
+def _conversion_split(pros: pd.DataFrame, min_age_days: int,
+                      seed: int) -> tuple[pd.DataFrame, pd.Index, pd.Index]:
+    """Prospects old enough to have had their chance, split into training and held-out."""
+    created = pd.to_datetime(pros["created"])
+    old = created <= created.max() - timedelta(days=min_age_days)
+    eligible = pros["converted"] | old
+    if (eligible & ~pros["converted"]).sum() < 50:
+        eligible[:] = True  # too few old prospects: use all, a young one may still convert
+    el = pros[eligible]
+    tr, te = train_test_split(el.index, test_size=0.2, stratify=el["converted"], random_state=seed)
+    return el, tr, te
+
+
+def _rank_open_prospects(pros: pd.DataFrame, model: ConversionModel) -> pd.DataFrame:
+    """The open prospects by probability to convert, ranked, the first with their reasons."""
+    open_ = pros[pros["status"] == "open"].sort_values(["probability", "prospect_id"],
+                                                       ascending=[False, True])
+    open_ = ranked(open_)
+    open_["reason"] = None
+    head_rows = open_.head(REASON_ROWS)
+    open_.loc[head_rows.index, "reason"] = model.reasons(head_rows)
+    return open_
+
+
+def _mean_customer_value(inp: Inputs) -> float:
+    """What a customer is worth on average: mean predicted value (else profit)."""
+    df = customer_frame(inp)
+    vcol = "clv" if "clv" in df.columns and df["clv"].notna().any() else "profit"
+    return float(df[vcol].mean()) if vcol in df.columns else 0.0
+
+
+def _likely_converts_words(f: dict[str, float], shown: pd.DataFrame) -> tuple[str, NextAction]:
+    """The likely converts in words: their chance against the past rate, and whom to call."""
+    expected = f["expected_conversions_top"]
+    head = (f"The {len(shown)} likeliest of {int(f['open_prospects']):,} open prospects have on "
+            f"average a {pct(shown['probability'].mean())} chance to convert (past prospects: "
+            f"{pct(f['conversion_rate'])}); the model ranks held-out prospects with "
+            f"AUC {f['auc']:.2f}.")
+    action = NextAction(f"call these {len(shown)} prospects first: about {expected:.0f} of them "
+                        f"should become customers, worth "
+                        f"{money(expected * f['mean_customer_value'])}",
+                        len(shown), expected * f["mean_customer_value"])
+    return head, action
+
+
+def _all_prospects(open_: pd.DataFrame, pros: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The full list: the ranked open prospects, then the converted ones (unranked)."""
+    rest = pros[pros["status"] == "converted"].assign(rank=pd.NA, reason=None)
+    full = pd.concat([open_, rest], ignore_index=True).reindex(
+        columns=[*cols, "status", "split", "converted"])
+    full["rank"] = full["rank"].astype("Int64")
+    return full
+
+
 def answer_likely_converts(inp: Inputs, *, top_n: int, min_age_days: int = 90,
                            seed: int = 0) -> tuple[Answer, pd.DataFrame | None]:
+    """Question 5: the open prospects most likely to convert, by a held-out-checked model."""
     deps = ("sales", "marketing")
     name, table = "likely_converts", "answer_likely_converts"
     pros = _prospects(inp)
@@ -131,13 +216,7 @@ def answer_likely_converts(inp: Inputs, *, top_n: int, min_age_days: int = 90,
                "('outsidein load prospects FILE')")
         return missing_answer(name, Q[name], msg, deps, table), None
     pros = pros.copy()
-    created = pd.to_datetime(pros["created"])
-    old = created <= created.max() - timedelta(days=min_age_days)
-    eligible = pros["converted"] | old
-    if (eligible & ~pros["converted"]).sum() < 50:
-        eligible[:] = True  # too few old prospects: use all, a young one may still convert
-    el = pros[eligible]
-    tr, te = train_test_split(el.index, test_size=0.2, stratify=el["converted"], random_state=seed)
+    el, tr, te = _conversion_split(pros, min_age_days, seed)
     model = ConversionModel(random_state=seed).fit(pros.loc[tr], pros.loc[tr, "converted"])
     pros["probability"] = model.predict_proba(pros)
     y_te, p_te = pros.loc[te, "converted"].to_numpy(), pros.loc[te, "probability"].to_numpy()
@@ -147,34 +226,17 @@ def answer_likely_converts(inp: Inputs, *, top_n: int, min_age_days: int = 90,
     pros.loc[tr, "split"] = "train"
     pros.loc[te, "split"] = "test"
     pros["status"] = np.where(pros["converted"], "converted", "open")
-    open_ = pros[pros["status"] == "open"].sort_values(["probability", "prospect_id"],
-                                                       ascending=[False, True])
-    open_ = ranked(open_)
-    open_["reason"] = None
-    head_rows = open_.head(REASON_ROWS)
-    open_.loc[head_rows.index, "reason"] = model.reasons(head_rows)
-    df = customer_frame(inp)
-    vcol = "clv" if "clv" in df.columns and df["clv"].notna().any() else "profit"
-    mean_value = float(df[vcol].mean()) if vcol in df.columns else 0.0
+    open_ = _rank_open_prospects(pros, model)
     shown = open_.head(top_n)
     expected = float(shown["probability"].sum())
     f = {"auc": auc, "brier": float(brier_score_loss(y_te, p_te)),
          "trained_prospects": float(len(tr)), "held_out_prospects": float(len(te)),
          "conversion_rate": float(el["converted"].mean()), "open_prospects": float(len(open_)),
          "expected_conversions_open": float(open_["probability"].sum()),
-         "expected_conversions_top": expected, "mean_customer_value": mean_value}
-    head = (f"The {len(shown)} likeliest of {len(open_):,} open prospects have on average a "
-            f"{pct(shown['probability'].mean())} chance to convert (past prospects: "
-            f"{pct(f['conversion_rate'])}); the model ranks held-out prospects with "
-            f"AUC {auc:.2f}.")
-    action = NextAction(f"call these {len(shown)} prospects first: about {expected:.0f} of them "
-                        f"should become customers, worth {money(expected * mean_value)}",
-                        len(shown), expected * mean_value)
+         "expected_conversions_top": expected, "mean_customer_value": _mean_customer_value(inp)}
+    head, action = _likely_converts_words(f, shown)
     cols = ["rank", "prospect_id", "probability", "source", "reason"]
-    rest = pros[pros["status"] == "converted"].assign(rank=pd.NA, reason=None)
-    full = pd.concat([open_, rest], ignore_index=True).reindex(
-        columns=[*cols, "status", "split", "converted"])
-    full["rank"] = full["rank"].astype("Int64")
+    full = _all_prospects(open_, pros, cols)
     answer = Answer(name, Q[name], head, shown.reindex(columns=cols).reset_index(drop=True), f,
                     action, tables={"calibration": calib}, figure=calibration_figure(calib, auc),
                     departments=deps, priority="high", table=table,

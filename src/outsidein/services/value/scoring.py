@@ -88,16 +88,50 @@ def score_summary(
     steps = steps or Steps(None, "scoring", 1)
     steps("computing the model on distinct rows")
     triples = summary.select("frequency", "recency", "T").distinct().to_pyarrow()
+    scores, spend = _score_histories(triples, transaction_model, spend_model,
+                                     horizon_weeks=horizon_weeks, discount_rate=discount_rate,
+                                     time_unit=time_unit)
+    steps.done()
+    steps("joining scores to customers in the engine")
+    score_name, spend_name = f"_{table}_scores", f"_{table}_spend"
+    score_tab, spend_tab = _write_score_tables(wh, triples, scores, spend,
+                                               score_name=score_name, spend_name=spend_name)
+    # phrases that depend only on the history: computed per distinct row, in the engine
+    phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
+    if reasons:
+        score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
+    else:
+        score_tab = score_tab.mutate(_cadence=ibis.literal(""), _tail=ibis.literal(""))
+    base = summary.select(*SUMMARY_COLUMNS)
+    scored = join_scores(base, score_tab, spend_tab, margin)
+    sample = _decile_sample(base, scored, score_tab, spend_tab, margin)
+    steps.done()
+    steps("value deciles and reasons")
+    with wh.bulk_writes():
+        wh.write_table(table, _with_value_deciles(scored, _decile_cuts(sample), reasons=reasons,
+                                                  currency=currency))
+    wh.drop_tables(score_name, spend_name)
+    steps.done()
+    return {"n_distinct": int(len(triples))}
+
+
+def _score_histories(triples: pa.Table, transaction_model: Any, spend_model: Any, *,
+                     horizon_weeks: float, discount_rate: float,
+                     time_unit: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The models on each distinct purchase history: expected purchases, P(alive), spend line."""
     f = triples["frequency"].to_numpy().astype(float)
     r = triples["recency"].to_numpy().astype(float)
     T = triples["T"].to_numpy().astype(float)
     per_unit = 7.0 if time_unit == "weeks" else 1.0
     scores = score_triples(transaction_model, f, r, T, horizon_weeks=horizon_weeks,
-                                   discount_rate=discount_rate, unit_days=per_unit)
-    spend = spend_line(spend_model, np.unique(f))
-    steps.done()
-    steps("joining scores to customers in the engine")
-    score_name, spend_name = f"_{table}_scores", f"_{table}_spend"
+                           discount_rate=discount_rate, unit_days=per_unit)
+    return scores, spend_line(spend_model, np.unique(f))
+
+
+def _write_score_tables(wh: Warehouse, triples: pa.Table, scores: dict[str, np.ndarray],
+                        spend: dict[str, np.ndarray], *, score_name: str,
+                        spend_name: str) -> tuple[ir.Table, ir.Table]:
+    """The scores per distinct history and the spend line, sent to the engine as scratch tables."""
     key_types = {"frequency": triples.schema.field("frequency").type,
                  "recency": triples.schema.field("recency").type,
                  "T": triples.schema.field("T").type}
@@ -108,36 +142,32 @@ def score_summary(
         "frequency": pa.array(spend["frequency"]).cast(key_types["frequency"]),
         "spend_base": pa.array(spend["base"], pa.float64()),
         "spend_weight": pa.array(spend["weight"], pa.float64())}), scratch=True)
-    # phrases that depend only on the history: computed per distinct row, in the engine
-    phrases = history_phrases(score_tab, time_unit=time_unit, horizon_weeks=horizon_weeks)
-    if reasons:
-        score_tab = score_tab.mutate(_cadence=phrases["cadence"], _tail=phrases["tail"])
-    else:
-        score_tab = score_tab.mutate(_cadence=ibis.literal(""), _tail=ibis.literal(""))
-    base = summary.select(*SUMMARY_COLUMNS)
-    scored = join_scores(base, score_tab, spend_tab, margin)
-    # deciles: exact CLV quantiles; above EXACT_DECILES_MAX customers, from a sample
+    return score_tab, spend_tab
+
+
+def _decile_sample(base: ir.Table, scored: ir.Table, score_tab: ir.Table, spend_tab: ir.Table,
+                   margin: float) -> ir.Table:
+    """The customers the decile boundaries come from: all, or a sample above EXACT_DECILES_MAX."""
     n_rows = int(base.count().to_pyarrow().as_py())
-    sample = scored
-    if n_rows > EXACT_DECILES_MAX:  # a deterministic sample: every k-th customer by id hash
-        every = max(1, round(n_rows / DECILE_SAMPLE_ROWS))
-        sample = join_scores(base.filter(base.customer_id.hash() % every == 0),
-                              score_tab, spend_tab, margin)
-    steps.done()
-    steps("value deciles and reasons")
-    with wh.bulk_writes():
-        cuts = _decile_cuts(sample)
-        decile = 1 + sum(((scored.clv < c).cast("int64") for c in cuts), ibis.literal(0))
-        ranked = scored.mutate(value_decile=decile.cast("int64"))
-        numbers = (*SUMMARY_COLUMNS, "expected_purchases", "prob_alive", "expected_spend",
-                   "clv", "value_decile")
-        final = ranked.select(*numbers, reason=assemble_reason(
-            ranked, cadence=ranked._cadence, tail=ranked._tail, currency=currency)
-        ) if reasons else ranked.select(*numbers)
-        wh.write_table(table, final)
-    wh.drop_tables(score_name, spend_name)
-    steps.done()
-    return {"n_distinct": int(len(f))}
+    if n_rows <= EXACT_DECILES_MAX:
+        return scored
+    # a deterministic sample: every k-th customer by id hash
+    every = max(1, round(n_rows / DECILE_SAMPLE_ROWS))
+    return join_scores(base.filter(base.customer_id.hash() % every == 0),
+                       score_tab, spend_tab, margin)
+
+
+def _with_value_deciles(scored: ir.Table, cuts: list[float], *, reasons: bool,
+                        currency: str) -> ir.Table:
+    """Every customer's value numbers with their value decile (1 = top), and reasons if asked."""
+    decile = 1 + sum(((scored.clv < c).cast("int64") for c in cuts), ibis.literal(0))
+    ranked = scored.mutate(value_decile=decile.cast("int64"))
+    numbers = (*SUMMARY_COLUMNS, "expected_purchases", "prob_alive", "expected_spend",
+               "clv", "value_decile")
+    if not reasons:
+        return ranked.select(*numbers)
+    return ranked.select(*numbers, reason=assemble_reason(
+        ranked, cadence=ranked._cadence, tail=ranked._tail, currency=currency))
 
 
 def _decile_cuts(t: ir.Table) -> list[float]:

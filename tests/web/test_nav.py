@@ -9,8 +9,8 @@ import pytest
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from outsidein.errors import ConfigError
 from outsidein.access import ROLES
+from outsidein.errors import ConfigError
 from outsidein.web import app as web_app
 from outsidein.web import create_app, nav, page_roles, route_table
 from outsidein.web.auth import StaffOnly

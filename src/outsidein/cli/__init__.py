@@ -33,7 +33,7 @@ from outsidein.errors import ConfigError, OutsideInError
 try:  # Typer >= 0.20 vendors click as typer._click; older Typer runs on the real click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # pragma: no cover - older Typer
-    from click import exceptions as click_exceptions
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 __all__ = ["app", "main"]
 

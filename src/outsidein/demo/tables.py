@@ -89,7 +89,7 @@ def customers_table(people: People, keys: DemoKeys) -> pa.Table:
         "acquisition_channel": category(ACQ_CHANNELS, people.channel),
         "consent_email": pa.array(people.consent_email),
         "consent_sms": pa.array(people.consent_sms),
-        "nps": nullable_int(people.nps),
+        "nps": nullable_int(people.nps if people.nps is not None else np.full(people.n, -1)),
         "is_stub": pa.array(np.zeros(people.n, dtype=bool))})
 
 

@@ -1,0 +1,68 @@
+"""Start-up of the command line: ``outsidein --help`` and ``outsidein status``, wall clock.
+
+A tool people run many times a day should start in well under a second.  Each
+command runs in a fresh process (medians of ``--repeat`` runs); the peers, measured
+in the same run, are the floor any Python CLI pays: the bare interpreter, and the
+interpreter importing Typer and Rich (what the command line is built on).
+``status`` runs on a fresh workspace (``outsidein init``), so it measures start-up
+and opening the warehouse and store, not the size of the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import median, write_result
+
+OUTSIDEIN = str(Path(sys.executable).with_name("outsidein"))
+
+
+def timed(cmd: list[str], repeat: int) -> list[float]:
+    """Wall-clock seconds of *repeat* runs of *cmd* in fresh processes (one warm-up)."""
+    subprocess.run(cmd, check=True, capture_output=True)
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        runs.append(time.perf_counter() - t0)
+    return runs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="3 runs each")
+    args = parser.parse_args()
+    repeat = 3 if args.quick else args.repeat
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = str(Path(tmp) / "ws")
+        subprocess.run([OUTSIDEIN, "init", ws], check=True, capture_output=True)
+        runs = {
+            "outsidein --help": timed([OUTSIDEIN, "--help"], repeat),
+            "outsidein status": timed([OUTSIDEIN, "--workspace", ws, "status"], repeat),
+            "peer: python -c pass": timed([sys.executable, "-c", "pass"], repeat),
+            "peer: python -c 'import typer, rich'": timed(
+                [sys.executable, "-c", "import typer, rich.console"], repeat),
+        }
+    medians = {k: median(v) for k, v in runs.items()}
+    floor = medians["peer: python -c 'import typer, rich'"]
+    figures = {
+        "help_s": medians["outsidein --help"], "status_s": medians["outsidein status"],
+        "peer_typer_rich_s": floor, "peer_bare_python_s": medians["peer: python -c pass"],
+        "help_ratio_to_peer": medians["outsidein --help"] / floor,
+        "status_ratio_to_peer": medians["outsidein status"] / floor,
+    }
+    for name, secs in medians.items():
+        print(f"{name:40s} {secs:6.3f} s (median of {repeat})")
+    write_result("startup", {"repeat": repeat, "figures": figures, "runs_s": runs,
+                             "target": "well under 1 s"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

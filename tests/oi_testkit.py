@@ -1,16 +1,21 @@
 """Helpers shared by test modules (on ``sys.path`` through pytest's ``pythonpath``).
 
 ``simulate_company`` draws a small BG/NBD company with known parameters; ``fill``
-loads it into a workspace through the real loader.
+loads it into a workspace through the real loader; ``run_demo`` builds a demo
+workspace with ``outsidein demo``; ``csrf_of`` reads a page's CSRF token.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from typer.testing import CliRunner
 
+from outsidein.cli import app as cli
 from outsidein.services.data import load_frame
 from outsidein.workspace import Workspace
 
@@ -58,3 +63,21 @@ def simulate_company(n: int = 1500, seed: int = 3, weeks: float = 104) -> dict[s
 def fill(ws: Workspace, data: dict[str, pd.DataFrame]) -> None:
     for table in ("customers", "products", "order_lines"):
         load_frame(ws, table, data[table], source=f"test:{table}")
+
+
+_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page carries in its ``<meta name="csrf-token">``."""
+    m = _CSRF.search(html)
+    assert m, "page has no CSRF meta tag"
+    return m.group(1)
+
+
+def run_demo(root: Path, *, customers: int, days: int, seed: int) -> Path:
+    """``outsidein demo`` into *root* (as a user runs it); the workspace folder."""
+    r = CliRunner().invoke(cli, ["--workspace", str(root), "demo", "--customers", str(customers),
+                                 "--days", str(days), "--seed", str(seed)])
+    assert r.exit_code == 0, r.output
+    return root

@@ -7,7 +7,6 @@ thread on a free port.
 
 from __future__ import annotations
 
-import re
 import socket
 import threading
 import time
@@ -20,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 
+from oi_testkit import csrf_of
 from outsidein.services import accounts, share
 from outsidein.services.share import publish_insight
 from outsidein.store.db import session_scope
@@ -36,9 +36,6 @@ PEOPLE: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "viewer": ("viewer@acme.test", "viewer", ("product",)),
 }
 ROLE_USER = {"admin": "admin", "advocate": "advocate", "member": "member", "viewer": "viewer"}
-_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
-
-
 class LiveServer:
     """uvicorn serving *app* in a daemon thread on an OS-chosen free port."""
 
@@ -122,12 +119,6 @@ class Site:
         args.update(kw)
         with session_scope(self.ws.store_url) as s:
             return publish_insight(s, **args)
-
-
-def csrf_of(html: str) -> str:
-    m = _CSRF.search(html)
-    assert m, "page has no CSRF meta tag"
-    return m.group(1)
 
 
 def seed(ws: Workspace) -> None:

@@ -12,9 +12,8 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from outsidein.cli import app as cli
+from oi_testkit import run_demo
 from outsidein.services import accounts
 from outsidein.store.db import session_scope
 from outsidein.web import create_app
@@ -27,9 +26,7 @@ PASSWORD = "demo pass phrase"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Any]:
     root = tmp_path_factory.mktemp("demo") / "acme"
-    r = CliRunner().invoke(cli, ["--workspace", str(root), "demo", "--customers", "1500",
-                                 "--days", "400", "--seed", "7"])
-    assert r.exit_code == 0, r.output
+    run_demo(root, customers=1500, days=400, seed=7)
     ws = Workspace.open(root)
     with session_scope(ws.store_url) as s:
         known = {d.name for d in accounts.list_departments(s)}

@@ -7,7 +7,6 @@ web, then ``analyze`` again, and every department was asked to acknowledge twice
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,21 +15,18 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from oi_testkit import csrf_of, run_demo
 from outsidein.cli import app as cli
 from outsidein.services.share import get_insight_by_key, list_versions
 from outsidein.store.db import session_scope
 from outsidein.web import create_app
 from outsidein.workspace import Workspace
 
-_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Any]:
     root = tmp_path_factory.mktemp("versions") / "acme"
-    r = CliRunner().invoke(cli, ["--workspace", str(root), "demo", "--customers", "800",
-                                 "--days", "400", "--seed", "5"])
-    assert r.exit_code == 0, r.output
+    run_demo(root, customers=800, days=400, seed=5)
     with live_server(create_app(root)) as server:
         yield server.url, Workspace.open(root)
 
@@ -39,11 +35,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator
 def _advocate(url: str) -> Iterator[httpx.Client]:
     # An httpx client cannot be entered after it sent a request: log in inside the block.
     with httpx.Client(base_url=url, follow_redirects=False, timeout=60) as c:
-        token = _CSRF.search(c.get("/login").text).group(1)
+        token = csrf_of(c.get("/login").text)
         r = c.post("/login", data={"email": "advocate@demo.outsidein",
                                    "password": "outsidein-demo", "csrf_token": token, "next": "/"})
         assert r.status_code == 303, r.text
-        c.headers["X-CSRF-Token"] = _CSRF.search(c.get("/").text).group(1)
+        c.headers["X-CSRF-Token"] = csrf_of(c.get("/").text)
         yield c
 
 

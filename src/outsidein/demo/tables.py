@@ -44,6 +44,7 @@ __all__ = [
     "interactions_table",
     "lines_table",
     "products_table",
+    "profile_columns",
     "prospects_table",
     "referrals_table",
     "service_costs_table",
@@ -77,15 +78,20 @@ def products_table(cat: Catalog, keys: DemoKeys) -> pa.Table:
         "unit_cost": pa.array(cat.unit_cost)})
 
 
+def profile_columns(who: People | Prospects) -> dict[str, pa.Array]:
+    """The profile attributes customers and prospects share (the ideal customer profile's)."""
+    return {"region": category(REGIONS, who.region),
+            "industry": category(INDUSTRIES, who.industry),
+            "company_size": category(SIZES, who.size),
+            "age_band": category(AGE_BANDS, who.age)}
+
+
 def customers_table(people: People, keys: DemoKeys) -> pa.Table:
     """The customers: first seen, attributes, consent and NPS (none of them a stub)."""
     return pa.table({
         "customer_id": keys.customer_ids,
         "first_seen": timestamps(keys.start_sec, day_seconds(people.acq_day)),
-        "region": category(REGIONS, people.region),
-        "industry": category(INDUSTRIES, people.industry),
-        "company_size": category(SIZES, people.size),
-        "age_band": category(AGE_BANDS, people.age),
+        **profile_columns(people),
         "acquisition_channel": category(ACQ_CHANNELS, people.channel),
         "consent_email": pa.array(people.consent_email),
         "consent_sms": pa.array(people.consent_sms),
@@ -131,10 +137,7 @@ def prospects_table(prospects: Prospects, keys: DemoKeys) -> pa.Table:
         "prospect_id": keys.prospect_ids,
         "created": timestamps(keys.start_sec, day_seconds(prospects.created)),
         "source": category(PROSPECT_SOURCES, prospects.source),
-        "region": category(REGIONS, prospects.region),
-        "industry": category(INDUSTRIES, prospects.industry),
-        "company_size": category(SIZES, prospects.size),
-        "age_band": category(AGE_BANDS, prospects.age),
+        **profile_columns(prospects),
         "web_visits": pa.array(prospects.web_visits.astype(np.int64)),
         "pricing_visits": pa.array(prospects.pricing_visits.astype(np.int64)),
         "email_opens": pa.array(prospects.email_opens.astype(np.int64)),

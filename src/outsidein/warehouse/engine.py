@@ -58,17 +58,19 @@ class Warehouse:
     @classmethod
     def open(cls, backend: str, *, root: Path, path: Path | None = None,
              spark_master: str = "local[2]",
-             connect_args: Mapping[str, Any] | None = None) -> Warehouse:
+             connect_args: Mapping[str, Any] | None = None,
+             read_only: bool = False) -> Warehouse:
         """Connect to the warehouse of the workspace folder *root*.
 
-        ``duckdb`` opens the file *path*; ``pyspark`` a local-mode Spark session
+        ``duckdb`` opens the file *path* (``read_only=True``: a reader that never
+        takes the write lock the CLI needs); ``pyspark`` a local-mode Spark session
         whose tables live under ``root/spark-warehouse``; any other Ibis backend
         name connects with *connect_args*.
         """
         if backend == "duckdb":
             if path is None:
                 raise ConfigError("a DuckDB warehouse needs a file path")
-            return cls(con=_connect_duckdb(path), backend=backend, root=root)
+            return cls(con=_connect_duckdb(path, read_only=read_only), backend=backend, root=root)
         if backend == "pyspark":
             spark = spark_session(spark_master, root / "spark-warehouse")
             register_tables(spark, root)
@@ -220,13 +222,16 @@ def ensure_schema(wh: Warehouse) -> None:
             wh.con.create_table(spec.name, schema=spec.ibis_schema())
 
 
-def _connect_duckdb(path: Path) -> Any:
+def _connect_duckdb(path: Path, *, read_only: bool = False) -> Any:
     """Open the DuckDB warehouse file; a file locked by another process gets a clear error."""
     try:
-        return ibis.duckdb.connect(str(path))
+        return ibis.duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
             raise
+        if read_only:
+            raise ConflictError("the warehouse is busy (an 'outsidein' command is writing it); "
+                                "try again when it finishes") from exc
         raise ConflictError(
             f"warehouse {path} is in use by another process (DuckDB allows one writer: "
             "a running 'outsidein serve', a load or a notebook); wait for it to finish "

@@ -15,8 +15,6 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from outsidein.services.questions.customers import (
     answer_advocates,
     answer_cost_to_serve,
@@ -78,10 +76,7 @@ def answer_five_questions(
         a0 = time.perf_counter()
         answer, full = fn(inp, top_n=top_n)
         if full is not None:
-            # one chunk per column: pandas' Arrow-backed strings keep the chunks of Spark's
-            # partitions (and of pd.concat), which Spark's createDataFrame cannot read
-            table = pa.Table.from_pandas(full.reset_index(drop=True), preserve_index=False)
-            ws.warehouse().write_table(answer.table, table.combine_chunks())
+            ws.warehouse().write_table(answer.table, full)
         answers.append(answer)
         log.info("answer %s in %.2f s", answer.name, time.perf_counter() - a0)
         if progress and task is not None:

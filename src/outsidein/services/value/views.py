@@ -15,15 +15,13 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-import ibis
-
-from outsidein.errors import ConflictError, DataValidationError, MissingDataError, NotFoundError
+from outsidein.errors import DataValidationError, MissingDataError, NotFoundError
+from outsidein.services.value.scoring import CUSTOMER_VALUE
+from outsidein.warehouse.engine import Warehouse
 from outsidein.workspace import Workspace
 
 __all__ = ["HOW_TO_VALUE", "customer_value", "top_customer_value"]
 
-VALUE_TABLE = "customer_value"
 HOW_TO_VALUE = "run 'outsidein value score' (or 'outsidein analyze') to fill it"
 #: The value column shown and ranked on, first present wins.
 VALUE_COLUMNS = ("clv", "predicted_clv", "expected_clv", "value", "profit")
@@ -38,28 +36,23 @@ def _warehouse_reader(ws: Workspace) -> Iterator[Any]:
         return
     if not ws.warehouse_path.is_file():
         raise MissingDataError(f"no warehouse at {ws.warehouse_path}; run 'outsidein init'")
+    reader = Warehouse.open("duckdb", root=ws.root, path=ws.warehouse_path, read_only=True)
     try:
-        con = ibis.duckdb.connect(str(ws.warehouse_path), read_only=True)
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        raise ConflictError("the warehouse is busy (an 'outsidein' command is writing it); "
-                            "try again when it finishes") from exc
-    try:
-        yield con
+        yield reader.con
     finally:
-        con.disconnect()
+        reader.close()
 
 
 def _value_table(con: Any) -> tuple[Any, str, str | None]:
-    if VALUE_TABLE not in con.list_tables():
-        raise MissingDataError(f"table {VALUE_TABLE!r} is not in the warehouse yet; {HOW_TO_VALUE}")
-    t = con.table(VALUE_TABLE)
+    if CUSTOMER_VALUE not in con.list_tables():
+        raise MissingDataError(
+            f"table {CUSTOMER_VALUE!r} is not in the warehouse yet; {HOW_TO_VALUE}")
+    t = con.table(CUSTOMER_VALUE)
     value_col = next((c for c in VALUE_COLUMNS if c in t.columns), None)
     if value_col is None:
         numeric = [c for c, typ in t.schema().items() if typ.is_numeric() and c != "customer_id"]
         if not numeric:
-            raise DataValidationError(f"table {VALUE_TABLE!r} has no value column "
+            raise DataValidationError(f"table {CUSTOMER_VALUE!r} has no value column "
                                       f"(expected one of {', '.join(VALUE_COLUMNS)})")
         value_col = numeric[0]
     reason_col = next((c for c in REASON_COLUMNS if c in t.columns), None)
@@ -87,7 +80,7 @@ def customer_value(ws: Workspace, customer_id: str) -> dict[str, Any]:
     with _warehouse_reader(ws) as con:
         t, _, _ = _value_table(con)
         if "customer_id" not in t.columns:
-            raise DataValidationError(f"table {VALUE_TABLE!r} has no customer_id column")
+            raise DataValidationError(f"table {CUSTOMER_VALUE!r} has no customer_id column")
         col = t["customer_id"]
         key: Any = customer_id
         if col.type().is_integer():
@@ -98,5 +91,5 @@ def customer_value(ws: Workspace, customer_id: str) -> dict[str, Any]:
         df = t.filter(col == key).limit(1).execute()
     rows = _records(df)
     if not rows:
-        raise NotFoundError(f"customer {customer_id!r} has no row in {VALUE_TABLE!r}")
+        raise NotFoundError(f"customer {customer_id!r} has no row in {CUSTOMER_VALUE!r}")
     return rows[0]

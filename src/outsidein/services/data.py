@@ -29,11 +29,12 @@ import ibis
 
 from outsidein.warehouse import load
 from outsidein.warehouse.load_report import LoadReport
+from outsidein.warehouse.options import LoadOptions
 from outsidein.warehouse.quality import clip
 from outsidein.warehouse.schema import LINE_COLUMN, LOADS, QUARANTINE, TABLES, table_spec
 from outsidein.workspace import Workspace
 
-__all__ = ["LoadReport", "QuarantineReport", "WarehouseStatus", "load_file", "load_frame",
+__all__ = ["LoadOptions", "LoadReport", "QuarantineReport", "WarehouseStatus", "load_file", "load_frame",
            "quarantine_report", "warehouse_status"]
 
 
@@ -42,6 +43,7 @@ def load_file(
     table: str,
     path: str | os.PathLike[str],
     *,
+    options: LoadOptions | None = None,
     mapping: Mapping[str, str] | None = None,
     date_format: str | None = None,
     progress: load.Progress | None = None,
@@ -55,7 +57,7 @@ def load_file(
     >>> load_file(ws, "order_lines", "orders.csv", mapping={"order_id": "OrderNo"})
     ... # doctest: +SKIP
     """
-    return load.load_file(ws.warehouse(), table, path, mapping=mapping,
+    return load.load_file(ws.warehouse(), table, path, options=options, mapping=mapping,
                           date_format=date_format, progress=progress,
                           memory_limit=ws.settings.load_memory_limit)
 

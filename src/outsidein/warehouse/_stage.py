@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from outsidein.errors import DataValidationError
+from outsidein.warehouse.options import LoadOptions
 from outsidein.warehouse.quality import clip
 from outsidein.warehouse.schema import LINE_COLUMN
 from outsidein.warehouse.sql import count_rows, lit, q
@@ -99,8 +100,13 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def file_source(con: Any, path: Path) -> Source:
-    """The relation over *path*; a file DuckDB cannot read is a :class:`DataValidationError`."""
+def file_source(con: Any, path: Path, options: LoadOptions | None = None) -> Source:
+    """The relation over *path*; a file DuckDB cannot read is a :class:`DataValidationError`.
+
+    *options* gives the delimiter, header, column names and encoding of a
+    text file (detected when not given).
+    """
+    options = options or LoadOptions()
     if not path.is_file():
         raise DataValidationError(f"file {str(path)!r} does not exist; check the path")
     fmt = file_format(path)

@@ -65,6 +65,7 @@ from outsidein.errors import ConfigError, DataValidationError
 from outsidein.warehouse import _stage
 from outsidein.warehouse.engine import Warehouse, ensure_schema
 from outsidein.warehouse.load_report import LoadReport
+from outsidein.warehouse.options import LoadOptions
 from outsidein.warehouse.quality import resolve_columns, typed_select_sql
 from outsidein.warehouse.schema import TableSpec, table_spec
 from outsidein.warehouse.spark_target import SparkTarget
@@ -79,7 +80,7 @@ from outsidein.warehouse.target import (
     new_rows_sql,
 )
 
-__all__ = ["STEPS", "LoadReport", "Progress", "load_file", "load_frame"]
+__all__ = ["STEPS", "LoadOptions", "LoadReport", "Progress", "load_file", "load_frame"]
 
 #: ``progress(step_description, steps_done, steps_total)``
 Progress = Callable[[str, int, int], None]
@@ -93,6 +94,7 @@ def load_file(
     table: str,
     path: str | os.PathLike[str],
     *,
+    options: LoadOptions | None = None,
     mapping: Mapping[str, str] | None = None,
     date_format: str | None = None,
     progress: Progress | None = None,
@@ -108,10 +110,12 @@ def load_file(
         A canonical table name (see :data:`outsidein.warehouse.schema.TABLES`).
     path : path-like
         ``.csv`` (header row; delimiter detected), ``.parquet`` or ``.jsonl``.
-    mapping : mapping of str to str, optional
-        ``{target: source}`` column renames (``--map target=source``).
-    date_format : str, optional
-        ``strptime`` format of date/time columns; ISO 8601 when omitted.
+    options : LoadOptions, optional
+        How the file is read and mapped (delimiter, header, encoding, mapping,
+        date format, ...); see :class:`outsidein.warehouse.options.LoadOptions`.
+    mapping, date_format : optional
+        Shorthands for ``LoadOptions(mapping=..., date_format=...)`` (only when
+        *options* is not given).
     progress : callable, optional
         Called as ``progress(step, done, total)`` between steps.
     memory_limit : str
@@ -142,9 +146,14 @@ def load_file(
     _stage.file_format(file)
     if not file.is_file():
         raise DataValidationError(f"file {str(path)!r} does not exist; check the path")
-    return _run(wh, spec, label=str(file), digest=_stage.sha256_file(file), mapping=mapping,
-                date_format=date_format, progress=progress, memory_limit=memory_limit,
-                source=lambda con: _stage.file_source(con, file))
+    if options is None:
+        options = LoadOptions(mapping=dict(mapping or {}), date_format=date_format)
+    elif mapping is not None or date_format is not None:
+        raise TypeError("pass mapping and date_format inside options, not beside it")
+    opts = options
+    return _run(wh, spec, label=str(file), digest=_stage.sha256_file(file), options=opts,
+                progress=progress, memory_limit=memory_limit,
+                source=lambda con: _stage.file_source(con, file, opts))
 
 
 def load_frame(
@@ -170,7 +179,7 @@ def load_frame(
     (1, {'nps: below the minimum 0': 1})
     """
     spec = table_spec(table)
-    return _run(wh, spec, label=source, digest="", mapping=None, date_format=None,
+    return _run(wh, spec, label=source, digest="", options=LoadOptions(),
                 progress=progress, memory_limit=memory_limit,
                 source=lambda con: _stage.frame_source(con, data, source))
 
@@ -204,8 +213,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _run(wh: Warehouse, spec: TableSpec, *, label: str, digest: str,
-         mapping: Mapping[str, str] | None, date_format: str | None,
+def _run(wh: Warehouse, spec: TableSpec, *, label: str, digest: str, options: LoadOptions,
          progress: Progress | None, memory_limit: str,
          source: Callable[[Any], _stage.Source]) -> LoadReport:
     t0 = time.perf_counter()
@@ -217,8 +225,8 @@ def _run(wh: Warehouse, spec: TableSpec, *, label: str, digest: str,
         if previous is not None:
             return LoadReport(spec.name, label, previous, skipped_same_file=True,
                               seconds=time.perf_counter() - t0)
-        checked = _validate(target.con, spec, Path(label).name, source, mapping=mapping,
-                            date_format=date_format, tick=tick)
+        checked = _validate(target.con, spec, Path(label).name, source, options=options,
+                            tick=tick)
         report = _write(target, spec, checked, label=label, digest=digest, started=started,
                         tick=tick)
     except BaseException as exc:
@@ -232,8 +240,7 @@ def _run(wh: Warehouse, spec: TableSpec, *, label: str, digest: str,
 
 
 def _validate(con: Any, spec: TableSpec, name: str, source: Callable[[Any], _stage.Source],
-              *, mapping: Mapping[str, str] | None, date_format: str | None,
-              tick: Progress) -> _Validated:
+              *, options: LoadOptions, tick: Progress) -> _Validated:
     """Read the source into the typed table with each row's first failing rule.
 
     Touches only temp tables, outside the load's transaction.
@@ -241,9 +248,9 @@ def _validate(con: Any, spec: TableSpec, name: str, source: Callable[[Any], _sta
     tick(f"reading {name}", 0, STEPS)
     src = source(con)
     try:
-        plans, extra = resolve_columns(spec, src.columns, mapping=mapping, source=name)
+        plans, extra = resolve_columns(spec, src.columns, mapping=options.mapping, source=name)
         tick("validating", 1, STEPS)
-        sql, failures = typed_select_sql(plans, src.sql, date_format=date_format,
+        sql, failures = typed_select_sql(plans, src.sql, date_format=options.date_format,
                                          raw_columns=list(src.columns))
         try:
             rows_read = int(con.execute(

@@ -12,6 +12,14 @@ Layout of ``outsidein.toml``::
 
     [analysis]
     time_unit = "weeks"           # "days" or "weeks" for BTYD summaries
+    # margin_rate = 0.3           # share of revenue left after the cost of goods, for
+                                  # order lines whose product has no unit_cost
+    discount_rate = 0.1           # yearly rate that discounts future customer value (CLV)
+
+    [mappings.pos]                # a named mapping: outsidein load order_lines f.csv --mapping pos
+    date_format = "%d/%m/%Y"      # and delimiter, encoding, header, columns, allow_future
+    [mappings.pos.map]            # target = source column or expression (like --map)
+    customer_id = "CustNo"
 
 The environment is read in one place, :meth:`Settings.from_env`, when a
 workspace is opened (never when a module is imported), and checked there:
@@ -39,13 +47,16 @@ import tomli_w
 
 from outsidein.errors import ConfigError
 
-__all__ = ["CONFIG_FILE", "DEFAULT_LOAD_MEMORY_LIMIT", "SUPPORTED_TIME_UNITS", "Config",
-           "Settings", "apply_settings", "read_config", "write_config"]
+__all__ = ["CONFIG_FILE", "DEFAULT_DISCOUNT_RATE", "DEFAULT_LOAD_MEMORY_LIMIT",
+           "SUPPORTED_TIME_UNITS", "Config", "SavedMapping", "Settings", "apply_settings",
+           "read_config", "save_mapping", "saved_mapping", "write_config"]
 
 CONFIG_FILE = "outsidein.toml"
 SUPPORTED_TIME_UNITS = ("days", "weeks")
 #: DuckDB memory cap during a load (beyond it DuckDB spills to disk)
 DEFAULT_LOAD_MEMORY_LIMIT = "2GB"
+#: yearly discount rate of customer value when ``[analysis] discount_rate`` is not set
+DEFAULT_DISCOUNT_RATE = 0.10
 PREFIX = "OUTSIDEIN_"
 
 _MEMORY = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE)
@@ -193,7 +204,7 @@ class Config:
     """Settings of one workspace (frozen; use :func:`dataclasses.replace`).
 
     >>> Config(time_unit="days").to_toml()["analysis"]
-    {'time_unit': 'days'}
+    {'time_unit': 'days', 'discount_rate': 0.1}
     """
 
     warehouse_backend: str = "duckdb"
@@ -201,6 +212,9 @@ class Config:
     spark_master: str = "local[2]"
     store_url: str = "sqlite:///store.sqlite"
     time_unit: str = "weeks"
+    margin_rate: float | None = None
+    #: yearly; the value service converts it to the model's time unit
+    discount_rate: float = DEFAULT_DISCOUNT_RATE
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
@@ -208,10 +222,12 @@ class Config:
         doc: dict[str, Any] = {
             "warehouse": {"backend": self.warehouse_backend, "path": self.warehouse_path},
             "store": {"url": self.store_url},
-            "analysis": {"time_unit": self.time_unit},
+            "analysis": {"time_unit": self.time_unit, "discount_rate": self.discount_rate},
         }
         if self.warehouse_backend == "pyspark":
             doc["warehouse"]["spark_master"] = self.spark_master
+        if self.margin_rate is not None:
+            doc["analysis"]["margin_rate"] = self.margin_rate
         for section, values in self.extra.items():
             doc.setdefault(section, {}).update(values)
         return doc
@@ -245,9 +261,29 @@ def read_config(folder: Path, settings: Settings | None = None) -> Config:
         spark_master=str(wh.get("spark_master", "local[2]")),
         store_url=str(st.get("url", "sqlite:///store.sqlite")),
         time_unit=str(an.get("time_unit", "weeks")),
+        margin_rate=_margin_rate(an.get("margin_rate"), path),
+        discount_rate=_discount_rate(an.get("discount_rate", DEFAULT_DISCOUNT_RATE), path),
         extra={k: v for k, v in doc.items() if k not in known and isinstance(v, dict)},
     )
     return apply_settings(cfg, Settings.from_env() if settings is None else settings)
+
+
+def _margin_rate(value: Any, path: Path) -> float | None:
+    """``[analysis] margin_rate``: a number from 0 to 1, or absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"{path}: [analysis] margin_rate {value!r}: expected a number from 0 "
+                          "to 1 (the share of revenue left after the cost of goods, e.g. 0.3)")
+    return float(value)
+
+
+def _discount_rate(value: Any, path: Path) -> float:
+    """``[analysis] discount_rate``: a yearly rate from 0 to below 1 (0.1 is 10% a year)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ConfigError(f"{path}: [analysis] discount_rate {value!r}: expected a yearly rate "
+                          "from 0 to below 1, e.g. 0.1 for 10% a year")
+    return float(value)
 
 
 def apply_settings(cfg: Config, settings: Settings) -> Config:
@@ -276,4 +312,136 @@ def write_config(folder: Path, cfg: Config) -> Path:
     """Write *cfg* to ``folder/outsidein.toml`` and return the path."""
     path = folder / CONFIG_FILE
     path.write_text(tomli_w.dumps(cfg.to_toml()), encoding="utf-8")
+    return path
+
+
+# -- named mappings: [mappings.NAME] ---------------------------------------------------------
+
+_MAPPING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class SavedMapping:
+    """A named mapping of ``outsidein.toml`` (``[mappings.NAME]``): how one feed's files load.
+
+    The fields are those of the loader's ``LoadOptions`` (``None``: not set,
+    the loader detects or defaults).
+
+    >>> m = SavedMapping.from_toml("pos", {"date_format": "%d/%m/%Y",
+    ...                                    "map": {"customer_id": "CustNo"}})
+    >>> m.map, m.date_format, m.header
+    ({'customer_id': 'CustNo'}, '%d/%m/%Y', None)
+    >>> m.to_toml()
+    {'date_format': '%d/%m/%Y', 'map': {'customer_id': 'CustNo'}}
+    >>> SavedMapping.from_toml("pos", {"dateformat": "%Y"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outsidein.errors.ConfigError: [mappings.pos] dateformat: not a mapping setting; expected ...
+    """
+
+    map: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    delimiter: str | None = None
+    header: bool | None = None
+    columns: tuple[str, ...] | None = None
+    encoding: str | None = None
+    allow_future: bool | None = None
+
+    @classmethod
+    def from_toml(cls, name: str, doc: Mapping[str, Any]) -> SavedMapping:
+        """Read and check one ``[mappings.NAME]`` table."""
+        where = f"[mappings.{name}]"
+        if not isinstance(doc, Mapping):
+            raise ConfigError(f"{where}: expected a table of settings, got {doc!r}")
+        values: dict[str, Any] = {}
+        for key, value in doc.items():
+            kind = _MAPPING_KEYS.get(key)
+            if kind is None:
+                raise ConfigError(f"{where} {key}: not a mapping setting; expected one of "
+                                  f"{', '.join(_MAPPING_KEYS)}")
+            if kind == "map":
+                if not isinstance(value, Mapping) or not all(
+                        isinstance(v, str) and v.strip() for v in value.values()):
+                    raise ConfigError(f"{where} map: expected target = \"source\" entries, "
+                                      'e.g. customer_id = "CustNo"')
+                values[key] = {str(k): str(v) for k, v in value.items()}
+            elif kind == "columns":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ConfigError(f'{where} columns: expected a list of names, e.g. '
+                                      '["customer_id", "date"]')
+                values[key] = tuple(value)
+            elif not isinstance(value, bool if kind == "bool" else str):
+                raise ConfigError(f"{where} {key}: expected "
+                                  f"{'true or false' if kind == 'bool' else 'text'}, "
+                                  f"got {value!r}")
+            else:
+                values[key] = value
+        return cls(**values)
+
+    def to_toml(self) -> dict[str, Any]:
+        """The ``[mappings.NAME]`` table (settings that are set, ``map`` last)."""
+        doc: dict[str, Any] = {}
+        for key in _MAPPING_KEYS:
+            value = getattr(self, key)
+            if value is None or key == "map":
+                continue
+            doc[key] = list(value) if isinstance(value, tuple) else value
+        if self.map:
+            doc["map"] = dict(self.map)
+        return doc
+
+
+#: setting of ``[mappings.NAME]`` -> its kind
+_MAPPING_KEYS = {"date_format": "text", "delimiter": "text", "header": "bool",
+                 "columns": "columns", "encoding": "text", "allow_future": "bool",
+                 "map": "map"}
+
+
+def saved_mapping(cfg: Config, name: str) -> SavedMapping:
+    """The named mapping *name* of the workspace's ``outsidein.toml``.
+
+    >>> cfg = Config(extra={"mappings": {"pos": {"map": {"ts": "Date"}}}})
+    >>> saved_mapping(cfg, "pos").map
+    {'ts': 'Date'}
+    >>> saved_mapping(cfg, "erp")
+    Traceback (most recent call last):
+    ...
+    outsidein.errors.ConfigError: no mapping 'erp' in outsidein.toml; the mappings are: pos
+    """
+    mappings = cfg.extra.get("mappings") or {}
+    if name not in mappings:
+        names = ", ".join(sorted(mappings))
+        raise ConfigError(
+            f"no mapping {name!r} in {CONFIG_FILE}; "
+            + (f"the mappings are: {names}" if names else
+               "there are none yet: save one with outsidein load ... --save-mapping NAME, "
+               "or add a [mappings.NAME] table"))
+    return SavedMapping.from_toml(name, mappings[name])
+
+
+def save_mapping(folder: Path, name: str, mapping: SavedMapping) -> Path:
+    """Save *mapping* as ``[mappings.NAME]`` in ``folder/outsidein.toml`` (replacing one).
+
+    A new name is appended to the file, so its comments stay; replacing a
+    mapping rewrites the file from its values.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_config(folder, Config())
+    >>> _ = save_mapping(folder, "pos", SavedMapping(map={"ts": "Date"}, delimiter=";"))
+    >>> saved_mapping(read_config(folder, Settings()), "pos")
+    SavedMapping(map={'ts': 'Date'}, date_format=None, delimiter=';', header=None, \
+columns=None, encoding=None, allow_future=None)
+    """
+    if not _MAPPING_NAME.fullmatch(name):
+        raise ConfigError(f"mapping name {name!r}: expected letters, digits, '-' or '_', "
+                          "e.g. pos or erp-orders")
+    path = folder / CONFIG_FILE
+    raw = read_config(folder, Settings())  # the file's own values, not the environment's
+    if name in (raw.extra.get("mappings") or {}):
+        mappings = {**raw.extra["mappings"], name: mapping.to_toml()}
+        return write_config(folder, replace(raw, extra={**raw.extra, "mappings": mappings}))
+    text = path.read_text(encoding="utf-8")
+    section = tomli_w.dumps({"mappings": {name: mapping.to_toml()}})
+    path.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
     return path

@@ -18,8 +18,10 @@ unchanged on DuckDB, on Spark and on in-memory tables.
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Ibis is only met through the tables passed in (and stays off start-up)
+    import ibis.expr.types as ir
 
 __all__ = ["SERVICE_COST_KINDS", "is_return", "line_margin", "purchases", "signed_lines"]
 
@@ -61,7 +63,7 @@ def signed_lines(lines: ir.Table) -> ir.Table:
     A return takes back its quantity and revenue whatever their recorded sign.
     """
     ret = is_return(lines)
-    sign = ibis.ifelse(ret, -1, 1)
+    sign = ret.ifelse(-1, 1)
     return lines.mutate(is_ret=ret, qty=lines.quantity.abs() * sign,
                         rev=lines.revenue.abs() * sign)
 

@@ -10,19 +10,26 @@ The warehouse (analytics, Ibis) is opened on demand and cached on the
 workspace object; call :meth:`Workspace.close` (or use ``with``) to release
 the DuckDB file lock.  The ``OUTSIDEIN_*`` environment is read when the
 workspace is opened (:class:`~outsidein.config.Settings`), never at import.
+Opening a workspace imports neither Ibis nor the store's Alembic: commands
+that only read the DuckDB file (``outsidein status``) start in a fraction of
+a second with :meth:`Workspace.duckdb_reader`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outsidein.config import CONFIG_FILE, Config, Settings, read_config, write_config
-from outsidein.errors import WorkspaceNotFoundError
-from outsidein.store.migrate import upgrade
-from outsidein.warehouse.engine import Warehouse, ensure_schema
+from outsidein.errors import ConfigError, WorkspaceNotFoundError
+from outsidein.warehouse.inventory import open_reader
+
+if TYPE_CHECKING:
+    from outsidein.warehouse.engine import Warehouse
 
 __all__ = ["Workspace"]
 
@@ -63,6 +70,9 @@ class Workspace:
         runs the store's Alembic migrations to the latest revision.
         *settings* defaults to :meth:`Settings.from_env` (the environment now).
         """
+        from outsidein.store.migrate import upgrade  # Alembic: only when creating (start-up)
+        from outsidein.warehouse.engine import ensure_schema  # Ibis: likewise (start-up)
+
         settings = Settings.from_env() if settings is None else settings
         folder = _folder(root, settings)
         folder.mkdir(parents=True, exist_ok=True)
@@ -120,12 +130,42 @@ class Workspace:
     # -- engines ------------------------------------------------------------------
     def warehouse(self) -> Warehouse:
         """The analytics warehouse (opened once, cached)."""
+        from outsidein.warehouse.engine import Warehouse  # Ibis: only when asked (start-up)
+
         if self._warehouse is None:
             cfg = self.config
             self._warehouse = Warehouse.open(
                 cfg.warehouse_backend, root=self.root, path=self.warehouse_path,
                 spark_master=cfg.spark_master, connect_args=cfg.extra.get("warehouse_connect"))
         return self._warehouse
+
+    @contextmanager
+    def duckdb_reader(self) -> Iterator[Any | None]:
+        """A plain ``duckdb`` connection that reads a DuckDB warehouse without Ibis.
+
+        The open warehouse's own connection if there is one, else a read-only
+        connection to the file, closed on exit (it never takes the write lock);
+        None when the file does not exist yet.
+
+        >>> import tempfile
+        >>> with Workspace.init(tempfile.mkdtemp()) as ws:
+        ...     ws.close()
+        ...     with ws.duckdb_reader() as con:
+        ...         con.execute("SELECT count(*) FROM customers").fetchone()
+        (0,)
+        """
+        if self.config.warehouse_backend != "duckdb":
+            raise ConfigError(f"a plain DuckDB reader asked of a {self.config.warehouse_backend!r} "
+                              "warehouse")
+        if self._warehouse is not None:
+            yield self._warehouse.duckdb
+            return
+        con = open_reader(self.warehouse_path)
+        try:
+            yield con
+        finally:
+            if con is not None:
+                con.close()
 
     def close(self) -> None:
         """Close the warehouse (it reopens on the next :meth:`warehouse` call)."""

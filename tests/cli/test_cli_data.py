@@ -77,7 +77,7 @@ def test_second_load_of_same_file_adds_nothing(ws, orders_csv):
 
 @pytest.mark.parametrize(("args", "message"), [
     (("load", "orders", "{csv}"), "unknown table 'orders'; expected one of customers"),
-    (("load", "order_lines", "{other}"), "needs column(s) order_id, which are missing"),
+    (("load", "interactions", "{other}"), "needs column(s) channel, type, which are missing"),
     (("load", "order_lines", "missing.csv"), "does not exist"),
     (("load", "order_lines", "{csv}", "--map", "order_id"), "expected target=source"),
     (("init", "--backend", "oracle"), "--backend 'oracle': expected duckdb or pyspark"),

@@ -40,7 +40,7 @@ def demo_20k(tmp_path_factory):
 
     ws = Workspace.init(tmp_path_factory.mktemp("recovery") / "ws")
     generate_demo(ws, customers=20_000, seed=42)
-    fit_value(ws)
+    fit_value(ws, model="bgnbd")  # the generator's model, to compare with its true parameters
     score_value(ws)
     wh = ws.warehouse()
     truth = wh.table("truth_params").to_pyarrow().to_pandas()
@@ -53,7 +53,7 @@ def demo_20k(tmp_path_factory):
 @pytest.fixture(scope="module")
 def demo(demo_ws: Workspace):
     """The shared demo company (3,000 customers, seed 7), fitted and scored."""
-    fit = fit_value(demo_ws)
+    fit = fit_value(demo_ws, model="bgnbd")
     score_value(demo_ws)
     wh = demo_ws.warehouse()
     truth = wh.table("truth_params").execute()

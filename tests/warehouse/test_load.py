@@ -198,11 +198,12 @@ def test_unknown_extension_and_unknown_table_are_clear_errors(workspace, tmp_pat
         load_file(workspace.warehouse(), "orders", path)
 
 
-def test_extra_columns_are_ignored_and_noted(workspace, tmp_path):
+def test_extra_columns_are_kept_as_attributes_and_noted(workspace, tmp_path):
     path = write(tmp_path, "p.csv", ["product_id,name,colour", "p1,Tea,green"])
     r = load_file(workspace.warehouse(), "products", path)
     assert r.loaded == 1
-    assert r.notes[0] == "ignored column(s) not in table 'products': colour"
+    assert r.notes[0] == ("kept column(s) not in table 'products' as attributes "
+                          "(table product_attributes): colour (text)")
 
 
 def test_load_frame_reconciles_and_records_the_load(workspace):

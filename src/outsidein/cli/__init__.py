@@ -21,6 +21,7 @@ from outsidein.cli import (
     data,
     demo,
     insights,
+    loads,
     report,
     serve,
     share,
@@ -60,7 +61,7 @@ def _root(
                     else Settings.from_env().workspace_dir)
 
 
-for _module in (data, demo, value, answer, report, serve, insights, share, accounts):
+for _module in (data, loads, demo, value, answer, report, serve, insights, share, accounts):
     _module.register(app)
 
 

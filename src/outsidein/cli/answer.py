@@ -2,6 +2,9 @@
 
 ``--json`` prints the layout documented in :mod:`outsidein.services.questions.model`
 (without the Plotly ``plot`` entries, which ``results/five_questions.json`` keeps).
+A reversed or empty ``--from``/``--to`` period exits 2 and leaves the saved answers
+as they were.  Each answer's caveats (what it cannot know, e.g. that "profit" is
+revenue because no product costs were loaded) are printed under its headline.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -57,30 +61,40 @@ def _date(value: str | None, option: str) -> datetime | None:
             f"{option} {value!r}: expected a date like 2025-01-31") from None
 
 
+def _header(field: str, header: str, value_basis: str | None) -> str:
+    """A column's header: "profit" is "net revenue" when no product costs were loaded."""
+    if value_basis == "revenue" and field in ("profit", "margin"):
+        return "net revenue" if field == "margin" else "net revenue - cost to serve"
+    return header
+
+
 def _show(doc: dict[str, Any]) -> None:
     period = doc["period"]
     console.print(f"[bold]The five crucial questions[/] — period {period['start'] or '…'} "
                   f"to {period['end'] or '…'}")
     for a in doc["answers"].values():
         if a["missing_data"]:
-            console.print(Panel(f"[yellow]{a['missing_data']}[/]", title=a["question"],
-                                title_align="left", border_style="yellow"))
+            console.print(Panel(Text(a["missing_data"], style="yellow"),
+                                title=escape(a["question"]), title_align="left",
+                                border_style="yellow"))
             continue
         table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
         table.add_column("#", justify="right", no_wrap=True)
         for field, header, kind in COLUMNS[a["name"]]:
+            header = _header(field, header, a.get("value_basis"))
             table.add_column(header, justify="left" if kind == "s" else "right",
                              ratio=4 if field == "reason" else None,
                              no_wrap=field != "reason")
         for row in a["rows"]:
-            table.add_row(_fmt(row.get("rank"), "d"),
-                          *[_fmt(row.get(f), k) for f, _, k in COLUMNS[a["name"]]])
+            table.add_row(Text(_fmt(row.get("rank"), "d")),  # Text: data is never markup
+                          *[Text(_fmt(row.get(f), k)) for f, _, k in COLUMNS[a["name"]]])
         parts: list[Any] = [Text(a["headline"], style="bold")]
+        parts += [Text.assemble(("note: ", "yellow"), c) for c in a.get("caveats") or []]
         if a["next_action"]:
             parts.append(Text.assemble(("next: ", "green"), a["next_action"]["text"]))
         parts.append(table)
-        console.print(Panel(Group(*parts), title=a["question"], title_align="left",
-                            subtitle=f"full list: warehouse table {a['table']}",
+        console.print(Panel(Group(*parts), title=escape(a["question"]), title_align="left",
+                            subtitle=escape(f"full list: warehouse table {a['table']}"),
                             subtitle_align="right"))
 
 
@@ -110,8 +124,7 @@ def answer_cmd(
         print_json(doc)
         return
     _show(doc)
-    console.print(f"[dim]saved to {result_path(ws)} "
-                  f"in {result.seconds:.1f} s[/]")
+    console.print(Text(f"saved to {result_path(ws)} in {result.seconds:.1f} s", style="dim"))
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""The customer data use cases: load files and frames, the warehouse's status, the quarantine.
+"""The customer data use cases: load files and frames, the loads (list, undo), the status.
 
 >>> import tempfile
 >>> import pandas as pd
@@ -21,21 +21,32 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import ibis
 
-from outsidein.warehouse import load
+from outsidein.config import SavedMapping, save_mapping, saved_mapping
+from outsidein.warehouse import load, undo
+from outsidein.warehouse.attributes import attribute_summary
 from outsidein.warehouse.load_report import LoadReport
 from outsidein.warehouse.options import LoadOptions
 from outsidein.warehouse.quality import clip
-from outsidein.warehouse.schema import LINE_COLUMN, LOADS, QUARANTINE, TABLES, table_spec
+from outsidein.warehouse.schema import (
+    ATTRIBUTE_SPECS,
+    LINE_COLUMN,
+    LOADS,
+    QUARANTINE,
+    TABLES,
+    table_spec,
+)
+from outsidein.warehouse.undo import UndoReport
 from outsidein.workspace import Workspace
 
-__all__ = ["LoadOptions", "LoadReport", "QuarantineReport", "WarehouseStatus", "load_file", "load_frame",
-           "quarantine_report", "warehouse_status"]
+__all__ = ["LoadOptions", "LoadReport", "QuarantineReport", "UndoReport", "WarehouseStatus",
+           "list_loads", "load_file", "load_frame", "load_options", "options_summary",
+           "quarantine_report", "save_load_options", "undo_load", "warehouse_status"]
 
 
 def load_file(
@@ -47,19 +58,125 @@ def load_file(
     mapping: Mapping[str, str] | None = None,
     date_format: str | None = None,
     progress: load.Progress | None = None,
+    replace: bool = False,
+    max_bad_fraction: float | None = None,
 ) -> LoadReport:
     """Validate and load a CSV, Parquet or JSON Lines file into the workspace's *table*.
 
     The workspace's settings give the loader its memory limit
     (``OUTSIDEIN_LOAD_MEMORY_LIMIT``); everything else is
-    :func:`outsidein.warehouse.load.load_file`.
+    :func:`outsidein.warehouse.load.load_file` (*replace* undoes the earlier
+    loads of the same file first; *max_bad_fraction* fails a load with more
+    bad rows than that share).
 
     >>> load_file(ws, "order_lines", "orders.csv", mapping={"order_id": "OrderNo"})
     ... # doctest: +SKIP
     """
     return load.load_file(ws.warehouse(), table, path, options=options, mapping=mapping,
                           date_format=date_format, progress=progress,
-                          memory_limit=ws.settings.load_memory_limit)
+                          memory_limit=ws.settings.load_memory_limit, replace=replace,
+                          max_bad_fraction=max_bad_fraction)
+
+
+def load_options(
+    ws: Workspace,
+    *,
+    mapping_name: str | None = None,
+    maps: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    columns: Sequence[str] | None = None,
+    encoding: str | None = None,
+    allow_future: bool | None = None,
+) -> LoadOptions:
+    """The options of a load: a named mapping of ``outsidein.toml``, then the given overrides.
+
+    Each argument that is not ``None`` wins over the named mapping's value;
+    *maps* entries are added to (or replace) the mapping's ``map`` entries.
+
+    >>> import tempfile
+    >>> from outsidein.config import SavedMapping, save_mapping
+    >>> ws = Workspace.init(tempfile.mkdtemp() + "/acme")
+    >>> _ = save_mapping(ws.root, "pos", SavedMapping(map={"ts": "Date", "revenue": "Amount"},
+    ...                                               date_format="%d/%m/%Y"))
+    >>> ws = Workspace.open(ws.root)
+    >>> opts = load_options(ws, mapping_name="pos", maps={"revenue": "Net"}, delimiter=";")
+    >>> sorted(opts.mapping.items()), opts.date_format, opts.delimiter
+    ([('revenue', 'Net'), ('ts', 'Date')], '%d/%m/%Y', ';')
+    >>> ws.close()
+    """
+    saved = saved_mapping(ws.config, mapping_name) if mapping_name else SavedMapping()
+    given: dict[str, Any] = {
+        "date_format": date_format, "delimiter": delimiter, "header": header,
+        "columns": None if columns is None else tuple(columns), "encoding": encoding,
+        "allow_future": allow_future}
+    values = {k: v if v is not None else getattr(saved, k) for k, v in given.items()}
+    values = {k: v for k, v in values.items() if v is not None}
+    return LoadOptions(mapping={**saved.map, **dict(maps or {})}, **values)
+
+
+def save_load_options(ws: Workspace, name: str, options: LoadOptions) -> None:
+    """Save *options* as the named mapping *name* in the workspace's ``outsidein.toml``.
+
+    The next file of the same feed loads with ``--mapping NAME``.
+    """
+    d = options.to_dict()
+    saved = SavedMapping(
+        map=dict(d["mapping"]), date_format=d["date_format"], delimiter=d["delimiter"],
+        header=None if d["header"] else False,
+        columns=None if d["columns"] is None else tuple(d["columns"]),
+        encoding=d["encoding"], allow_future=True if d["allow_future"] else None)
+    save_mapping(ws.root, name, saved)
+
+
+def options_summary(options: Mapping[str, Any] | None) -> str:
+    """The options of a load in a few words (``None``: an older load that kept none).
+
+    >>> options_summary({"mapping": {"ts": "date"}, "date_format": "%Y%m%d", "header": True})
+    'map ts=date; date %Y%m%d'
+    >>> options_summary(None), options_summary({"header": True})
+    ('(not recorded)', 'as found')
+    """
+    if options is None:
+        return "(not recorded)"
+    parts = []
+    if options.get("mapping"):
+        parts.append("map " + ", ".join(f"{k}={v}" for k, v in options["mapping"].items()))
+    if options.get("date_format"):
+        parts.append(f"date {options['date_format']}")
+    if options.get("delimiter"):
+        parts.append(f"delimiter {options['delimiter']!r}")
+    if options.get("header") is False:
+        parts.append("no header" + (f" ({', '.join(options['columns'])})"
+                                    if options.get("columns") else ""))
+    if options.get("encoding"):
+        parts.append(f"encoding {options['encoding']}")
+    if options.get("allow_future"):
+        parts.append("future dates allowed")
+    return "; ".join(parts) or "as found"
+
+
+def list_loads(ws: Workspace) -> list[dict[str, Any]]:
+    """Every load of the workspace, the latest first.
+
+    See :func:`outsidein.warehouse.undo.list_loads`.  Each has ``load_id,
+    table_name, file, finished, rows_read, loaded, quarantined, duplicates,
+    stubs_created``, ``options`` (a dict, ``None`` for an older load) and
+    ``options_summary`` (words).
+    """
+    rows = undo.list_loads(ws.warehouse())
+    for r in rows:
+        r["options_summary"] = options_summary(r.get("options"))
+    return rows
+
+
+def undo_load(ws: Workspace, load_id: str) -> UndoReport:
+    """Remove one load's rows, quarantine entries and stub customers atomically.
+
+    See :mod:`outsidein.warehouse.undo` (DuckDB warehouses only).
+    """
+    return undo.undo_load(ws.warehouse(), load_id)
 
 
 def load_frame(
@@ -82,6 +199,10 @@ def load_frame(
 class WarehouseStatus:
     """Row counts per canonical table, quarantined rows per table, the last loads.
 
+    ``attributes`` lists the columns of customers, prospects and products files
+    kept besides the canonical ones: ``table``, ``attribute_table``, ``name``,
+    ``type`` and ``entities`` (how many have a value).
+
     >>> WarehouseStatus("duckdb", {"customers": 2}, {}).to_dict()["tables"]
     {'customers': 2}
     """
@@ -91,6 +212,7 @@ class WarehouseStatus:
     quarantine: dict[str, int]
     loads: list[dict[str, Any]] = field(default_factory=list)
     other_tables: dict[str, int] = field(default_factory=dict)
+    attributes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The status as plain JSON-ready values."""
@@ -122,7 +244,7 @@ def warehouse_status(ws: Workspace, *, last_loads: int = 10) -> WarehouseStatus:
     """
     wh = ws.warehouse()
     tables = {name: wh.count(name) for name in TABLES}
-    book = {QUARANTINE.name, LOADS.name}
+    book = {QUARANTINE.name, LOADS.name, *(s.name for s in ATTRIBUTE_SPECS.values())}
     other = {n: wh.count(n) for n in wh.list_tables()
              if n not in tables and n not in book and not n.startswith("_")}
     quarantine: dict[str, int] = {}
@@ -135,7 +257,7 @@ def warehouse_status(ws: Workspace, *, last_loads: int = 10) -> WarehouseStatus:
         lt = wh.table(LOADS.name)
         loads = (lt.order_by(lt.finished.desc()).limit(last_loads)
                  .to_pyarrow().to_pylist())
-    return WarehouseStatus(wh.backend, tables, quarantine, loads, other)
+    return WarehouseStatus(wh.backend, tables, quarantine, loads, other, attribute_summary(wh))
 
 
 def quarantine_report(ws: Workspace, table: str, *, limit: int = 20) -> QuarantineReport:

@@ -41,7 +41,7 @@ from outsidein.value.advocacy import (
     advocates_figure,
     compare_advocates,
 )
-from outsidein.value.clv import clv
+from outsidein.value.clv import PERIODS_PER_YEAR, clv, periodic_rate
 from outsidein.value.conversion import (
     ConversionModel,
     calibration_figure,
@@ -51,13 +51,12 @@ from outsidein.value.profit import (
     COST_COLUMNS,
     COUNT_COLUMNS,
     CostToServeResult,
-    WhaleCurve,
+    ValueBasis,
     analyse_cost_to_serve,
+    cost_coverage,
     customer_profit,
     drain_reason,
     money,
-    whale_curve,
-    whale_figure,
 )
 from outsidein.value.prospects import (
     PROFILE_ATTRIBUTES,
@@ -79,6 +78,14 @@ from outsidein.value.scoring import (
     spend_line,
 )
 from outsidein.value.spend import GammaGamma
+from outsidein.value.whale import (
+    WhaleCurve,
+    loss_causes,
+    main_loss_cause,
+    whale_curve,
+    whale_figure,
+    whale_words,
+)
 
 __all__ = [
     # question 1: transaction and spend models, CLV, scoring, reasons
@@ -90,6 +97,8 @@ __all__ = [
     "SpendModel",
     "TransactionModel",
     "clv",
+    "PERIODS_PER_YEAR",
+    "periodic_rate",
     "simulate_bgbb",
     "simulate_bgnbd",
     "simulate_pareto",
@@ -109,13 +118,18 @@ __all__ = [
     "COST_COLUMNS",
     "COUNT_COLUMNS",
     "CostToServeResult",
+    "ValueBasis",
     "WhaleCurve",
     "analyse_cost_to_serve",
+    "cost_coverage",
     "customer_profit",
     "drain_reason",
+    "loss_causes",
+    "main_loss_cause",
     "money",
     "whale_curve",
     "whale_figure",
+    "whale_words",
     # question 3: advocates
     "AdvocateComparison",
     "ReferralNetwork",

@@ -1,10 +1,12 @@
 """Shared machinery of the BTYD and spend models: input checks, compression, fitting.
 
-Every model maximises its log-likelihood over log-parameters with L-BFGS-B,
-on the *distinct* rows of its sufficient statistics weighted by their counts
-(exact, and the reason fitting cost grows with distinct rows rather than with
-customers).  Standard errors come from the Hessian of the log-likelihood in
-the natural parameters, by central differences of the analytic gradient.
+Every model maximises its log-likelihood over log-parameters on the
+*distinct* rows of its sufficient statistics weighted by their counts (exact,
+and the reason fitting cost grows with distinct rows rather than with
+customers): by Newton steps where the likelihood gives its exact Hessian
+(BG/NBD, MBG/NBD), else with L-BFGS-B.  Standard errors come from the
+Hessian of the log-likelihood in the natural parameters: the exact one, or
+central differences of the analytic gradient.
 
 We write these likelihoods by hand rather than call ``lifetimes`` (archived,
 slow, overflows on Pareto/NBD) or ``pymc-marketing`` (Bayesian, slow on
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,6 +29,10 @@ from sklearn.base import BaseEstimator
 from threadpoolctl import ThreadpoolController
 
 from outsidein.errors import ConvergenceError, DataValidationError, NotFittedError
+from outsidein.value._newton import hessian_by_differences, newton_exact, newton_fixed
+from outsidein.value._rows import compress as compress  # the models import these from here
+from outsidein.value._rows import factor as factor
+from outsidein.value._rows import group as group
 
 logger = logging.getLogger(__name__)
 
@@ -132,80 +138,26 @@ def check_weights(weights: ArrayLike | None, n: int) -> np.ndarray | None:
     return w
 
 
-def group(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Group equal rows of the stacked *columns*: (group code per row, one row index per group).
+def _remember_last(loglik_grad: LogLikGrad) -> LogLikGrad:
+    """*loglik_grad*, keeping its last result: the fit's final point is evaluated only once."""
+    last: dict[bytes, tuple[Any, ...]] = {}
 
-    Hash-based (``pandas.factorize``), so it is linear in the number of rows.
-    """
-    n = columns[0].size
-    key = np.zeros(n, dtype=np.int64)
-    for col in columns:
-        codes, uniques = pd.factorize(col, sort=False)
-        key = key * np.int64(len(uniques)) + codes
-    codes, uniques = pd.factorize(key, sort=False)
-    # any row of a group will do: every row with the same code holds the same values
-    rep = np.empty(len(uniques), dtype=np.int64)
-    rep[codes] = np.arange(n, dtype=np.int64)
-    return codes, rep
+    def remembered(params: np.ndarray, hessian: bool = False) -> Any:
+        key = np.asarray(params, dtype=float).tobytes()
+        out = last.get(key)
+        if out is None or (hessian and len(out) != 3):
+            out = loglik_grad(params, hessian=True) if hessian else loglik_grad(params)  # type: ignore[call-arg]
+            last.clear()
+            last[key] = out
+        return out if hessian else out[:2]
 
-
-def compress(columns: Sequence[np.ndarray], weights: np.ndarray | None
-             ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows of the stacked *columns* and their total weight (counts if no weights)."""
-    codes, rep = group(columns)
-    counts = np.bincount(codes, weights=weights, minlength=rep.size).astype(float)
-    keep = counts > 0
-    return [col[rep][keep] for col in columns], counts[keep]
-
-
-def factor(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(inverse index, unique values) so per-value work is done once per distinct value."""
-    codes, uniques = pd.factorize(values, sort=False)
-    return codes, np.asarray(uniques, dtype=float)
+    return remembered
 
 
 @functools.cache
 def _blas_controller() -> ThreadpoolController:
     """Inspecting the loaded BLAS libraries takes milliseconds: do it once."""
     return ThreadpoolController()
-
-
-def _hessian(objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
-             theta: np.ndarray) -> np.ndarray:
-    """Hessian of *objective* at *theta* by forward differences of its gradient."""
-    g0 = objective(theta)[1]
-    hess = np.empty((theta.size, theta.size))
-    for j in range(theta.size):
-        up = theta.copy()
-        up[j] += 1e-6
-        hess[:, j] = (objective(up)[1] - g0) / 1e-6
-    return (hess + hess.T) / 2
-
-
-def _newton(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray,
-            hess: np.ndarray, *, tol: float = 1e-9, max_steps: int = 12) -> tuple[np.ndarray, int]:
-    """Quasi-Newton steps with a fixed Hessian and backtracking; raise if they stall."""
-    f, g = objective(theta)
-    for step_no in range(max_steps):
-        if float(np.max(np.abs(g))) < tol:
-            return theta, step_no
-        if step_no == 3:  # still not there: the sample's curvature is off, measure it here
-            hess = _hessian(objective, theta)
-        step = -np.linalg.solve(hess, g)
-        if not g @ step < 0:
-            break
-        lam = 1.0
-        while lam > 1e-4:
-            f_new, g_new = objective(theta + lam * step)
-            if f_new <= f + 1e-4 * lam * (g @ step):
-                break
-            lam /= 2
-        else:
-            break
-        theta, f, g = theta + lam * step, f_new, g_new
-    if float(np.max(np.abs(g))) < 100 * tol:
-        return theta, max_steps
-    raise ConvergenceError("Newton steps from the sample's estimate stalled")
 
 
 class BaseModel(BaseEstimator):
@@ -230,6 +182,8 @@ class BaseModel(BaseEstimator):
     _param_names: tuple[str, ...] = ()
     _paper: str = ""
     _central_hessian = False
+    #: the likelihood gives its exact Hessian (``loglik_grad(p, hessian=True)``)
+    _exact_hessian = False
 
     def __init__(self, *, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = penalizer_coef
@@ -249,8 +203,9 @@ class BaseModel(BaseEstimator):
 
         *make(columns, weights)* returns the log-likelihood-and-gradient function of
         those (distinct) rows.  With many distinct rows, a Poisson-thinned sample of
-        about 20,000 customers is fitted first; Newton steps on the full data with
-        the sample's Hessian then finish the job in a handful of evaluations.
+        about 20,000 customers is fitted first; Newton steps on the full data (with
+        the exact Hessian, or the sample's) then finish the job in a handful of
+        evaluations.
         """
         pen = float(self.penalizer_coef)
         if pen < 0:
@@ -265,31 +220,58 @@ class BaseModel(BaseEstimator):
         theta0 = np.log(start)
         jitter = [theta0 + rng.normal(0, 1.0, start.size) for _ in range(4)]
         n_total = float(w.sum())
-        loglik_grad = make(columns, w)
-        theta = None
-        nit = 0
+        loglik_grad = _remember_last(make(columns, w))
+        sample = None
         if w.size > _WARM_ROWS and n_total > 4 * _WARM_CUSTOMERS:
             sub = rng.poisson(w * (_WARM_CUSTOMERS / n_total)).astype(float)
             keep = sub > 0
-            sub_obj = self._objective(make([c[keep] for c in columns], sub[keep]),
-                                      float(sub.sum()))
+            sample = (make([c[keep] for c in columns], sub[keep]), float(sub.sum()))
+        fitted = (self._fit_exact(loglik_grad, n_total, [theta0, *jitter], sample)
+                  if self._exact_hessian else None)
+        if fitted is None and sample is not None:
+            sub_obj = self._objective(*sample)
             try:
                 res = self._optimise(sub_obj, [theta0, *jitter], tol=1e-8)
-                theta, nit = _newton(self._objective(loglik_grad, n_total), res.x,
-                                     _hessian(sub_obj, res.x))
+                fitted = newton_fixed(self._objective(loglik_grad, n_total), res.x,
+                                      hessian_by_differences(sub_obj, res.x))
             except (ConvergenceError, np.linalg.LinAlgError):
-                theta = None
-        if theta is None:
+                fitted = None
+        if fitted is None:
             best = self._optimise(self._objective(loglik_grad, n_total), [theta0, *jitter])
-            theta, nit = best.x, int(best.nit)
+            fitted = best.x, int(best.nit)
+        theta, nit = fitted
         params = np.exp(theta)
-        ll, grad = loglik_grad(params)
+        ll, grad = loglik_grad(params)[:2]
         self.params_ = dict(zip(self._param_names, (float(v) for v in params), strict=True))
         self.log_likelihood_ = float(ll)
         self.n_customers_ = n_total
         self.n_rows_ = int(w.size)
         self.n_iter_ = nit
         self.standard_errors_ = self._standard_errors(loglik_grad, params, grad)
+
+    def _fit_exact(self, loglik_grad: LogLikGrad, n_total: float, starts: list[np.ndarray],
+                   sample: tuple[LogLikGrad, float] | None) -> tuple[np.ndarray, int] | None:
+        """Newton steps with the exact Hessian, from a sample's estimate when there is one.
+
+        None when they fail (the caller then runs L-BFGS-B from several starts).
+        """
+        try:
+            start = starts[0]
+            if sample is not None:
+                start = self._sample_estimate(*sample, starts)
+            return newton_exact(self._objective_hess(loglik_grad, n_total), start,
+                                tol=1e-9, bound=_LOG_BOUND)
+        except (ConvergenceError, np.linalg.LinAlgError):
+            return None
+
+    def _sample_estimate(self, loglik_grad: LogLikGrad, n_sample: float,
+                         starts: list[np.ndarray]) -> np.ndarray:
+        """The estimate on a sample: a start from which Newton steps on all rows are few."""
+        try:
+            return newton_exact(self._objective_hess(loglik_grad, n_sample), starts[0],
+                                tol=1e-7, bound=_LOG_BOUND)[0]
+        except (ConvergenceError, np.linalg.LinAlgError):
+            return self._optimise(self._objective(loglik_grad, n_sample), starts, tol=1e-8).x
 
     def _objective(self, loglik_grad: LogLikGrad, n_total: float
                    ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
@@ -304,6 +286,29 @@ class BaseModel(BaseEstimator):
             f = -ll / n_total + pen * float(np.sum(p**2))
             grad = (-g / n_total + 2 * pen * p) * p
             return f, grad
+
+        return objective
+
+    def _objective_hess(self, loglik_grad: LogLikGrad, n_total: float
+                        ) -> Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]:
+        """:meth:`_objective` with its Hessian in log-parameters (models with exact Hessians).
+
+        With p = exp(theta): d2f/dtheta2 = P (d2f/dp2) P + diag(p df/dp), P = diag(p).
+        """
+        pen = float(self.penalizer_coef)
+
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+            p = np.exp(theta)
+            out = loglik_grad(p, hessian=True)  # type: ignore[call-arg]
+            if len(out) != 3:
+                raise ConvergenceError("no Hessian from this likelihood")
+            ll, g, h = out
+            if not (np.isfinite(ll) and np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+                return 1e300, np.zeros_like(theta), np.eye(theta.size)
+            f = -ll / n_total + pen * float(np.sum(p**2))
+            grad_p = -g / n_total + 2 * pen * p
+            hess_p = -h / n_total + 2 * pen * np.eye(p.size)
+            return f, grad_p * p, p[:, None] * hess_p * p[None, :] + np.diag(grad_p * p)
 
         return objective
 
@@ -339,17 +344,21 @@ class BaseModel(BaseEstimator):
                          grad: np.ndarray) -> dict[str, float]:
         """Square roots of the diagonal of the inverse of minus the Hessian."""
         k = params.size
-        hess = np.empty((k, k))
-        # central differences of the gradient; wider steps where the gradient itself
-        # comes from differences (Pareto/NBD's hypergeometric block)
-        rel = 1e-4 if self._central_hessian else 1e-5
-        for j in range(k):
-            h = rel * params[j]
-            up, dn = params.copy(), params.copy()
-            up[j] += h
-            dn[j] -= h
-            hess[:, j] = (loglik_grad(up)[1] - loglik_grad(dn)[1]) / (2 * h)
-        hess = (hess + hess.T) / 2
+        out = loglik_grad(params, hessian=True) if self._exact_hessian else ()  # type: ignore[call-arg]
+        if len(out) == 3:
+            hess = np.asarray(out[2], dtype=float)
+        else:
+            hess = np.empty((k, k))
+            # central differences of the gradient; wider steps where the gradient itself
+            # comes from differences (Pareto/NBD's hypergeometric block)
+            rel = 1e-4 if self._central_hessian else 1e-5
+            for j in range(k):
+                h = rel * params[j]
+                up, dn = params.copy(), params.copy()
+                up[j] += h
+                dn[j] -= h
+                hess[:, j] = (loglik_grad(up)[1] - loglik_grad(dn)[1]) / (2 * h)
+            hess = (hess + hess.T) / 2
         try:
             cov = np.linalg.inv(-hess)
             se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))

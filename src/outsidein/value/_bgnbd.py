@@ -10,6 +10,8 @@ finite for frequencies in the tens of thousands.
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
 from scipy.special import (
     betainc,
@@ -18,23 +20,18 @@ from scipy.special import (
     expit,
     gammaln,
     hyp2f1,
+    polygamma,
     xlogy,
 )
 
-from outsidein.value._base import (
-    ArrayLike,
-    BaseModel,
-    check_rfm,
-    check_weights,
-    compress,
-    factor,
-    group,
-)
+from outsidein.value._base import ArrayLike, BaseModel, check_rfm, check_weights
+from outsidein.value._rows import compress, factor, group
 
 
 class _BetaGeoFamily(BaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _shift = 0  # 0: BG/NBD, 1: MBG/NBD
+    _exact_hessian = True
 
     def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
             weights: ArrayLike | None = None) -> _BetaGeoFamily:
@@ -311,24 +308,48 @@ class _Compressed:
     The likelihood's first term depends on a row only through (x, T) and the second
     through (x, t_x); both are evaluated on those (few) pairs, and only their
     log-sum-exp is per row.  Gradients are sums over pairs of the per-row mixing
-    weights, aggregated with ``bincount``.
+    weights, aggregated with ``bincount``.  So is the Hessian: a row's log-likelihood
+    log(e^A + e^B) has Hessian (1-s) A'' + s B'' + s(1-s) (B'-A')(B'-A')^T with
+    s = sigmoid(B - A), and of the cross sums over rows only those in alpha + T need
+    a pass over the rows (the others depend on x, which a row's two pairs share).
     """
 
     def __init__(self, x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, w: np.ndarray,
                  shift: int) -> None:
-        self.w, self.k, self.n = w, shift, float(w.sum())
+        self.k, self.n = shift, float(w.sum())
+        ib, rep_b = group([x, tx])
+        # rows in runs of equal (x, t_x): the B side is then np.repeat and np.add.reduceat,
+        # several times quicker than a gather and a bincount
+        order = np.argsort(ib, kind="stable")
+        x, tx, big_t, self.w, ib = x[order], tx[order], big_t[order], w[order], ib[order]
+        self.b_start = np.flatnonzero(np.concatenate(([True], ib[1:] != ib[:-1])))
+        self.b_rows = np.diff(np.append(self.b_start, ib.size))
         self.ia, rep_a = group([x, big_t])
-        self.ib, rep_b = group([x, tx])
         ix, self.ux = factor(x)
-        self.wx = np.bincount(ix, weights=w, minlength=self.ux.size)
+        rep_b = self.b_start
+        self.wx = np.bincount(ix, weights=self.w, minlength=self.ux.size)
         self.a_x, self.a_t, self.a_xi = x[rep_a], big_t[rep_a], ix[rep_a]
         self.b_x, self.b_tx, self.b_xi = x[rep_b], tx[rep_b], ix[rep_b]
-        self.w_a = np.bincount(self.ia, weights=w, minlength=rep_a.size)
+        self.w_a = np.bincount(self.ia, weights=self.w, minlength=rep_a.size)
         self.uhas_b = (self.ux > 0) | (shift == 1)
 
-    def loglik_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+    def _by_b(self, values: np.ndarray) -> np.ndarray:
+        """Sums of per-row *values* over each (x, t_x) pair."""
+        return np.add.reduceat(values, self.b_start)
+
+    @overload
+    def loglik_grad(self, params: np.ndarray, hessian: Literal[False] = False
+                    ) -> tuple[float, np.ndarray]: ...
+
+    @overload
+    def loglik_grad(self, params: np.ndarray, hessian: Literal[True]
+                    ) -> tuple[float, np.ndarray, np.ndarray]: ...
+
+    def loglik_grad(self, params: np.ndarray, hessian: bool = False
+                    ) -> tuple[float, np.ndarray] | tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood and gradient in (r, alpha, a, b); with *hessian*, the Hessian too."""
         r, alpha, a, b = (float(v) for v in params)
-        ux, k, w = self.ux, self.k, self.w
+        ux, k, w, nx = self.ux, self.k, self.w, self.ux.size
         has_b = self.uhas_b
         ub = np.where(has_b, b + ux + k - 1, 1.0)  # placeholder where the term is absent
         blab = betaln(a, b)
@@ -343,22 +364,62 @@ class _Compressed:
         da_b = np.where(has_b, digamma(a + 1) - digamma(a) + dab - d_abx, 0.0)
         db_b = np.where(has_b, digamma(ub) - d_abx - digamma(b) + dab, 0.0)
         # per distinct (x, T) and (x, t_x)
-        log_t = np.log(alpha + self.a_t)
-        log_tx = np.log(alpha + self.b_tx)
-        big_a = la_x[self.a_xi] - (r + self.a_x) * log_t
-        big_b = lb_x[self.b_xi] - (r + self.b_x) * log_tx
+        log_t, log_tx = np.log(alpha + self.a_t), np.log(alpha + self.b_tx)
+        inv_t, inv_tx = 1.0 / (alpha + self.a_t), 1.0 / (alpha + self.b_tx)
+        rx_a, rx_b = r + self.a_x, r + self.b_x
+        big_a = la_x[self.a_xi] - rx_a * log_t
+        big_b = lb_x[self.b_xi] - rx_b * log_tx
         # per row: log(e^A + e^B) = A + softplus(B - A)
-        d = big_b[self.ib] - big_a[self.ia]
-        soft = np.logaddexp(0.0, d)
-        wb = np.exp(d - soft) * w
+        d = np.repeat(big_b, self.b_rows) - big_a[self.ia]
+        # softplus and sigmoid from one exp (numpy's logaddexp is several times slower)
+        q = 1.0 / (1.0 + np.exp(-np.abs(d)))  # sigmoid(|d|), in [1/2, 1]
+        soft = np.maximum(d, 0.0) - np.log(q)
+        s = np.copysign(q - 0.5, d) + 0.5  # sigmoid(d)
+        ws = s * w
         ll = (float(np.dot(self.wx, c_x)) + float(np.dot(self.w_a, big_a))
               + float(np.dot(w, soft)) + self.n * r * np.log(alpha))
-        s_b = np.bincount(self.ib, weights=wb, minlength=big_b.size)
-        s_a = self.w_a - np.bincount(self.ia, weights=wb, minlength=big_a.size)
-        g_r = (np.dot(self.wx, digamma(r + ux) - digamma(r)) + self.n * np.log(alpha)
-               - np.dot(s_a, log_t) - np.dot(s_b, log_tx))
-        g_alpha = (self.n * r / alpha - np.dot(s_a, (r + self.a_x) / (alpha + self.a_t))
-                   - np.dot(s_b, (r + self.b_x) / (alpha + self.b_tx)))
-        g_a = np.dot(s_a, da_a[self.a_xi]) + np.dot(s_b, da_b[self.b_xi])
-        g_b = np.dot(s_a, db_a[self.a_xi]) + np.dot(s_b, db_b[self.b_xi])
-        return ll, np.array([g_r, g_alpha, g_a, g_b])
+        s_b = self._by_b(ws)
+        s_a = self.w_a - np.bincount(self.ia, weights=ws, minlength=big_a.size)
+        sa_x = np.bincount(self.a_xi, weights=s_a, minlength=nx)
+        sb_x = np.bincount(self.b_xi, weights=s_b, minlength=nx)
+        grad = np.array([
+            np.dot(self.wx, digamma(r + ux) - digamma(r)) + self.n * np.log(alpha)
+            - np.dot(s_a, log_t) - np.dot(s_b, log_tx),
+            self.n * r / alpha - np.dot(s_a, rx_a * inv_t) - np.dot(s_b, rx_b * inv_tx),
+            np.dot(sa_x, da_a) + np.dot(sb_x, da_b),
+            np.dot(sa_x, db_a) + np.dot(sb_x, db_b),
+        ])
+        if not hessian:
+            return ll, grad
+        # s(1-s) (B'-A')(B'-A')^T summed over rows: B'B'^T and A'A'^T per pair, and the
+        # cross sum with A' gathered onto the B pair of each row
+        v = ws * (1.0 - s)
+        v_a = np.bincount(self.ia, weights=v, minlength=big_a.size)
+        v_b = self._by_b(v)
+        q_log = self._by_b(v * log_t[self.ia])
+        q_inv = self._by_b(v * inv_t[self.ia])
+        g_a = np.stack([-log_t, -rx_a * inv_t, da_a[self.a_xi], db_a[self.a_xi]])
+        g_b = np.stack([-log_tx, -rx_b * inv_tx, da_b[self.b_xi], db_b[self.b_xi]])
+        g_a_on_b = np.stack([-q_log, -rx_b * q_inv, v_b * da_a[self.b_xi],
+                             v_b * db_a[self.b_xi]])
+        cross = g_a_on_b @ g_b.T
+        hess = (g_b * v_b) @ g_b.T + (g_a * v_a) @ g_a.T - cross - cross.T
+        # each term's own curvature, weighted by its share (1 - s) or s
+        hess[0, 0] += np.dot(self.wx, polygamma(1, r + ux) - polygamma(1, r))
+        h_ra = self.n / alpha - np.dot(s_a, inv_t) - np.dot(s_b, inv_tx)
+        hess[0, 1] += h_ra
+        hess[1, 0] += h_ra
+        hess[1, 1] += (-self.n * r / alpha**2 + np.dot(s_a, rx_a * inv_t**2)
+                       + np.dot(s_b, rx_b * inv_tx**2))
+        t_abx = polygamma(1, a + b + ux + k)
+        t_ab = float(polygamma(1, a + b))
+        t_b = float(polygamma(1, b))
+        h_ab = np.dot(sa_x + sb_x, t_ab - t_abx)
+        hess[2, 2] += h_ab + np.dot(sb_x, np.where(
+            has_b, polygamma(1, a + 1) - polygamma(1, a), 0.0))
+        hess[2, 3] += h_ab
+        hess[3, 2] += h_ab
+        hess[3, 3] += (np.dot(sa_x, polygamma(1, b + ux + k) - t_abx - t_b + t_ab)
+                       + np.dot(sb_x, np.where(has_b, polygamma(1, ub) - t_abx - t_b + t_ab,
+                                               0.0)))
+        return ll, grad, (hess + hess.T) / 2

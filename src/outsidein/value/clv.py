@@ -3,6 +3,8 @@
 CLV = margin x E[spend] x sum_k (E[X(t_k)] - E[X(t_{k-1})]) / (1 + d)^k, with
 t_k = k x step (the last step ends at the horizon), E[X(t)] the transaction
 model's conditional expected purchases and d the discount rate per step.
+:func:`periodic_rate` turns a yearly rate (how finance states it) into that
+rate per step.
 """
 
 from __future__ import annotations
@@ -14,7 +16,37 @@ import numpy as np
 from outsidein.errors import DataValidationError
 from outsidein.value._base import ArrayLike, SpendModel, TransactionModel
 
-__all__ = ["clv"]
+__all__ = ["PERIODS_PER_YEAR", "clv", "periodic_rate"]
+
+#: discounting steps in a year, per time unit
+PERIODS_PER_YEAR: dict[str, float] = {"weeks": 52.0, "days": 365.0}
+
+
+def periodic_rate(yearly_rate: float, periods_per_year: float = 52.0) -> float:
+    """The rate per period equivalent to *yearly_rate*: ``(1 + r) ** (1 / n) - 1``.
+
+    Compounded over *periods_per_year* periods it gives the yearly rate back,
+    so 10% a year is about 0.18% a week (not 10% / 52, and not 1% a week,
+    which is about 68% a year).
+
+    Examples
+    --------
+    >>> round(periodic_rate(0.10, 52), 6)
+    0.001835
+    >>> round((1 + periodic_rate(0.10, 365)) ** 365 - 1, 12)
+    0.1
+    >>> periodic_rate(1.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outsidein.errors.DataValidationError: yearly discount rate 1.5: expected a rate like 0.10 ...
+    """
+    if not 0 <= yearly_rate < 1:
+        raise DataValidationError(
+            f"yearly discount rate {yearly_rate:g}: expected a rate like 0.10 (10% a year), "
+            "from 0 to below 1")
+    if periods_per_year <= 0:
+        raise DataValidationError(f"periods per year must be > 0, got {periods_per_year}")
+    return float((1.0 + yearly_rate) ** (1.0 / periods_per_year) - 1.0)
 
 
 def clv(transaction_model: TransactionModel, spend_model: SpendModel, frequency: ArrayLike,
@@ -34,7 +66,8 @@ def clv(transaction_model: TransactionModel, spend_model: SpendModel, frequency:
     horizon : float, default 52
         How far ahead to count purchases, in the model's time unit.
     discount_rate : float, default 0.01
-        Discount rate per step (0.01 per week is about 68% a year).
+        Discount rate per step (0.01 per week is about 68% a year; for a
+        yearly rate use ``periodic_rate(0.10, 52)``, about 0.0018 a week).
     margin : float, default 1.0
         Share of spend that is profit.
     step : float, default 1.0

@@ -5,6 +5,11 @@
 scaling or isotonic regression), with per-prospect reasons from LightGBM's
 own feature contributions (``pred_contrib=True``) phrased in words.
 
+Besides the canonical prospect columns it takes any *attributes* a prospects
+file brought (budget, employees, ...): numbers and booleans as numbers
+(unconstrained), text as a category capped at *max_levels* levels (the rarer
+ones pooled as ``"(other)"``); time stamps are not used.
+
 >>> import numpy as np, pandas as pd
 >>> prospects = pd.DataFrame({"source": ["trade_show", "ads"] * 20,
 ...                           "pricing_visits": np.arange(40) % 4})
@@ -27,14 +32,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from outsidein.errors import DataValidationError, NotFittedError
-from outsidein.value.prospects import feature_words
+from outsidein.value.prospects import feature_words, is_numeric_attribute
 
-__all__ = ["CATEGORICAL", "NUMERIC", "ConversionModel", "calibration_figure",
+__all__ = ["CATEGORICAL", "NUMERIC", "OTHER", "ConversionModel", "calibration_figure",
            "calibration_table"]
 
 #: Categorical and numeric prospect columns the conversion model uses when present.
 CATEGORICAL = ("source", "region", "industry", "company_size", "age_band")
 NUMERIC = ("web_visits", "pricing_visits", "email_opens")
+#: the level standing for an attribute's rarer values (beyond ``max_levels``)
+OTHER = "(other)"
 
 
 class ConversionModel(BaseEstimator):
@@ -59,6 +66,12 @@ class ConversionModel(BaseEstimator):
         Constrain the chance to rise (never fall) with web visits, pricing visits and
         e-mail opens: more engagement is not a reason to convert less, and the
         constraint keeps small samples from learning noise.
+    attributes
+        More columns to use (a prospects file's own attributes): numbers and booleans
+        as numbers, text as a category; absent or empty ones are ignored.
+    max_levels
+        An attribute's text keeps its *max_levels* commonest values; the others are
+        one level, :data:`OTHER`.
     random_state
         Seed of the split and of LightGBM.
 
@@ -69,7 +82,10 @@ class ConversionModel(BaseEstimator):
     calibrator_
         Maps the trees' probability to a calibrated one (fitted on the held-out share).
     features_ : list of str
-        The columns used: categorical ones first, then numeric ones.
+        The columns used: categorical ones first (text attributes among them), then the
+        engagement counts, then numeric and boolean attributes.
+    attribute_numeric_ : list of str
+        The numeric and boolean *attributes* used.
 
     Examples
     --------
@@ -90,8 +106,11 @@ class ConversionModel(BaseEstimator):
     def __init__(self, *, calibration_share: float = 0.25, calibration: str = "sigmoid",
                  n_estimators: int = 200, learning_rate: float = 0.03, num_leaves: int = 4,
                  min_child_samples: int = 50, monotone_engagement: bool = True,
+                 attributes: Sequence[str] = (), max_levels: int = 20,
                  num_threads: int = 1, random_state: int = 0) -> None:
         self.calibration_share = calibration_share
+        self.attributes = attributes
+        self.max_levels = max_levels
         self.monotone_engagement = monotone_engagement
         self.calibration = calibration
         self.n_estimators = n_estimators
@@ -105,12 +124,39 @@ class ConversionModel(BaseEstimator):
         out = pd.DataFrame(index=prospects.index)
         for c in self.categorical_:
             cats = self.categories_[c]
+            values = (prospects[c] if c in prospects.columns
+                      else pd.Series(pd.NA, index=prospects.index)).astype("string")
             codes = pd.Index(cats, dtype=object).get_indexer(
-                prospects[c].astype("string").to_numpy(dtype=object, na_value=None))
+                values.to_numpy(dtype=object, na_value=None))
+            if cats and cats[-1] == OTHER:  # a capped attribute: its rarer values are "other"
+                codes[(codes < 0) & values.notna().to_numpy()] = len(cats) - 1
             out[c] = pd.Categorical.from_codes(codes, categories=cats)  # unseen -> missing
-        for c in self.numeric_:
-            out[c] = pd.to_numeric(prospects[c], errors="coerce").astype(float)
+        for c in (*self.numeric_, *self.attribute_numeric_):
+            col = prospects[c] if c in prospects.columns else pd.Series(np.nan, prospects.index)
+            if c in self.attribute_numeric_ and not is_numeric_attribute(col):  # yes/no: 1/0
+                col = col.map({True: 1.0, False: 0.0})
+            out[c] = pd.to_numeric(col, errors="coerce").astype(float)
         return out
+
+    def _attribute_columns(self, prospects: pd.DataFrame) -> tuple[list[str], list[str]]:
+        """The *attributes* to use: ``(text ones, numeric and boolean ones)``."""
+        text, numbers = [], []
+        for a in self.attributes:
+            if a in (*CATEGORICAL, *NUMERIC) or a not in prospects.columns:
+                continue
+            col = prospects[a]
+            if col.isna().all() or pd.api.types.is_datetime64_any_dtype(col):
+                continue
+            is_bool = pd.api.types.is_bool_dtype(col) or col.dtype == object and all(
+                isinstance(v, bool | np.bool_) for v in col.dropna().unique())
+            (numbers if is_bool or is_numeric_attribute(col) else text).append(a)
+        return text, numbers
+
+    def _levels(self, col: pd.Series) -> list[str]:
+        """A text attribute's commonest *max_levels* values, then :data:`OTHER` if there are more."""
+        counts = col.dropna().astype(str).value_counts()
+        keep = sorted(counts.index[: self.max_levels])
+        return [*keep, OTHER] if len(counts) > self.max_levels else keep
 
     def fit(self, prospects: pd.DataFrame,
             converted: Sequence[bool] | np.ndarray) -> ConversionModel:
@@ -132,11 +178,13 @@ class ConversionModel(BaseEstimator):
             raise DataValidationError(
                 f"the conversion model needs converted and non-converted prospects "
                 f"(found {int(y.sum())} converted of {len(y)})")
+        text, self.attribute_numeric_ = self._attribute_columns(prospects)
         self.categorical_ = [c for c in CATEGORICAL if c in prospects.columns
-                             and prospects[c].notna().any()]
+                             and prospects[c].notna().any()] + text
         self.numeric_ = [c for c in NUMERIC if c in prospects.columns]
         self.categories_ = {c: sorted(prospects[c].dropna().astype(str).unique())
-                            for c in self.categorical_}
+                            for c in self.categorical_ if c not in text}
+        self.categories_.update({c: self._levels(prospects[c]) for c in text})
         X = self._frame(prospects)
         X_fit, X_cal, y_fit, y_cal = train_test_split(
             X, y, test_size=self.calibration_share, stratify=y, random_state=self.random_state)
@@ -146,6 +194,7 @@ class ConversionModel(BaseEstimator):
             subsample=0.8, subsample_freq=1, colsample_bytree=0.9, reg_lambda=5.0,
             num_threads=self.num_threads, random_state=self.random_state, verbose=-1,
             monotone_constraints=([0] * len(self.categorical_) + [1] * len(self.numeric_)
+                                  + [0] * len(self.attribute_numeric_)
                                   if self.monotone_engagement else None))
         model.fit(X_fit, y_fit)
         raw = np.asarray(model.predict_proba(X_cal))[:, 1]
@@ -155,7 +204,7 @@ class ConversionModel(BaseEstimator):
         else:
             self.calibrator_ = _Platt().fit(raw, y_cal)
         self.model_ = model
-        self.features_ = [*self.categorical_, *self.numeric_]
+        self.features_ = [*self.categorical_, *self.numeric_, *self.attribute_numeric_]
         return self
 
     def _check(self) -> None:

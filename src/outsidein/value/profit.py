@@ -1,4 +1,4 @@
-"""Customer profit and cost to serve (question 2), and the whale curve (question 1).
+"""Customer profit and cost to serve (question 2), and what the profit rests on.
 
 Customer profit over a period is the margin on the customer's orders
 (revenue - discount - unit cost x quantity, returns netted) minus the cost
@@ -6,6 +6,12 @@ to serve them (``service_costs`` by kind: support, return, delivery,
 discount, other).  The per-customer aggregation is one Ibis expression
 (:func:`customer_profit`) executed in the warehouse; only one row per
 customer comes back to pandas for the ranking and the what-if.
+
+An order line without a product cost (no ``unit_cost``, or no product id)
+counts as if its goods cost nothing, unless a margin rate is given.  When
+most lines are like that, "profit" is revenue: :func:`cost_coverage` counts
+them and :class:`ValueBasis` says so in words, with the fix.  (The whale
+curve is in :mod:`outsidein.value.whale`.)
 
 >>> import ibis, pandas as pd
 >>> lines = ibis.memtable(pd.DataFrame({"order_id": ["o1"], "customer_id": ["c1"],
@@ -23,15 +29,12 @@ from datetime import datetime
 from typing import Any
 
 import ibis
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from outsidein.domain import SERVICE_COST_KINDS, line_margin
 
-__all__ = ["COST_COLUMNS", "COUNT_COLUMNS", "CostToServeResult", "WhaleCurve",
-           "analyse_cost_to_serve", "customer_profit", "drain_reason", "money", "whale_curve",
-           "whale_figure"]
+__all__ = ["COST_COLUMNS", "COUNT_COLUMNS", "CostToServeResult", "ValueBasis",
+           "analyse_cost_to_serve", "cost_coverage", "customer_profit", "drain_reason", "money"]
 
 COST_COLUMNS = tuple(f"cost_{k}" for k in SERVICE_COST_KINDS)
 COUNT_COLUMNS = tuple(f"n_{k}" for k in SERVICE_COST_KINDS)
@@ -57,6 +60,7 @@ def customer_profit(
     *,
     period_start: datetime | None = None,
     period_end: datetime | None = None,
+    margin_rate: float | None = None,
 ) -> ibis.Table:
     """Per-customer margin, cost to serve by kind and profit, as one Ibis expression.
 
@@ -66,6 +70,9 @@ def customer_profit(
         Canonical warehouse tables (``service_costs`` may be ``None``: no cost to serve).
     period_start, period_end
         Half-open period ``[start, end)`` on ``ts``; ``None`` means unbounded.
+    margin_rate
+        For order lines whose product has no ``unit_cost`` (or that have no product id):
+        cost of goods = revenue x (1 - *margin_rate*).  ``None``: such goods cost nothing.
 
     Returns
     -------
@@ -89,7 +96,8 @@ def customer_profit(
     >>> t[["customer_id", "margin", "cost_to_serve", "profit"]].to_numpy().tolist()
     [['c1', 50.0, 0.0, 50.0], ['c2', 20.0, 30.0, -10.0]]
     """
-    orders = _order_totals(_period(order_lines, "ts", period_start, period_end), products)
+    orders = _order_totals(_period(order_lines, "ts", period_start, period_end), products,
+                           margin_rate)
     if service_costs is not None:
         costs = _cost_totals(_period(service_costs, "ts", period_start, period_end))
         both = orders.outer_join(costs, orders.customer_id == costs.cid)
@@ -116,10 +124,13 @@ def customer_profit(
     return out.mutate(profit=out.margin - out.cost_to_serve)
 
 
-def _order_totals(order_lines: ibis.Table, products: ibis.Table) -> ibis.Table:
+def _order_totals(order_lines: ibis.Table, products: ibis.Table,
+                  margin_rate: float | None = None) -> ibis.Table:
     """Per customer: orders, revenue, discount, cost of goods, return lines, first/last order."""
-    p = products.select("product_id", unit_cost=products.unit_cost.fill_null(0.0))
+    p = products.select("product_id", "unit_cost")
     j = line_margin(order_lines.left_join(p, order_lines.product_id == p.product_id))
+    if margin_rate is not None:  # goods of unknown cost: the company's margin rate
+        j = j.mutate(cogs=ibis.ifelse(j.unit_cost.isnull(), j.rev * (1.0 - margin_rate), j.cogs))
     lines = j.select("customer_id", "order_id", "ts", "is_ret", "rev", "disc", "cogs")
     return lines.group_by("customer_id").aggregate(
         orders=lines.order_id.nunique(where=~lines.is_ret),
@@ -130,6 +141,116 @@ def _order_totals(order_lines: ibis.Table, products: ibis.Table) -> ibis.Table:
         first_order=lines.ts.min(),
         last_order=lines.ts.max(),
     )
+
+
+def cost_coverage(order_lines: ibis.Table, products: ibis.Table, *,
+                  period_start: datetime | None = None,
+                  period_end: datetime | None = None) -> ibis.Table:
+    """How many order lines of the period have a product cost, as a one-row Ibis expression.
+
+    Returns ``lines``, ``lines_with_cost`` (their product has a ``unit_cost``) and
+    ``lines_without_product`` (no product id), the counts :class:`ValueBasis` reads.
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> lines = ibis.memtable(pd.DataFrame({"customer_id": ["c1", "c1", "c2"],
+    ...     "product_id": ["p1", "p2", None], "ts": pd.to_datetime(["2024-01-05"] * 3)}))
+    >>> products = ibis.memtable(pd.DataFrame({"product_id": ["p1", "p2"],
+    ...                                        "unit_cost": [20.0, None]}))
+    >>> cost_coverage(lines, products).execute().iloc[0].tolist()
+    [3, 1, 1]
+    """
+    t = _period(order_lines, "ts", period_start, period_end)
+    p = products.select(pid=products.product_id, known=products.unit_cost.notnull())
+    j = t.left_join(p, t.product_id == p.pid)
+    return j.aggregate(lines=j.count(),
+                       lines_with_cost=j.known.fill_null(False).cast("int64").sum(),
+                       lines_without_product=j.product_id.isnull().cast("int64").sum())
+
+
+def _share(x: float) -> str:
+    return "under 1%" if 0 < x < 0.01 else f"{x:.0%}"
+
+
+@dataclass(frozen=True)
+class ValueBasis:
+    """What customer "profit" rests on: product costs (``"margin"``) or only revenue.
+
+    Built from the counts of :func:`cost_coverage` and the workspace's margin rate.
+    When most order lines have no product cost and no margin rate is set, the
+    basis is ``"revenue"``: every answer then says "revenue", not "profit".
+
+    Examples
+    --------
+    >>> b = ValueBasis(lines=69_659, lines_with_cost=0, lines_without_product=69_659)
+    >>> b.basis, b.word, b.qualifier
+    ('revenue', 'revenue', ' (no product costs loaded)')
+    >>> print(b.caveat)  # one line, wrapped here
+    'profit' here is revenue: 69,659 of 69,659 order lines (100%) have no product cost, so
+    customer profit is revenue less discounts and returns (and any cost to serve); to see profit,
+    set margin_rate under [analysis] in outsidein.toml (e.g. margin_rate = 0.3): these order
+    lines have no product id to look a unit cost up by
+    >>> ValueBasis(lines=10, lines_with_cost=10).caveat is None
+    True
+    """
+
+    lines: int = 0
+    lines_with_cost: int = 0
+    lines_without_product: int = 0
+    margin_rate: float | None = None
+
+    @property
+    def lines_without_cost(self) -> int:
+        """Order lines whose goods have no known cost."""
+        return max(self.lines - self.lines_with_cost, 0)
+
+    @property
+    def basis(self) -> str:
+        """``"revenue"`` when most lines have no cost and no margin rate, else ``"margin"``."""
+        if self.margin_rate is None and 2 * self.lines_without_cost > self.lines:
+            return "revenue"
+        return "margin"
+
+    @property
+    def word(self) -> str:
+        """What the answers call customer profit: ``"profit"`` or ``"revenue"``."""
+        return "revenue" if self.basis == "revenue" else "profit"
+
+    @property
+    def qualifier(self) -> str:
+        """Said after "by revenue" in a headline: why it is revenue ('' on a margin basis)."""
+        if self.basis != "revenue":
+            return ""
+        if self.lines_with_cost == 0:
+            return " (no product costs loaded)"
+        return f" (product costs for only {_share(self.lines_with_cost / self.lines)} of lines)"
+
+    @property
+    def fix(self) -> str:
+        """What to do to see profit."""
+        rate = "set margin_rate under [analysis] in outsidein.toml (e.g. margin_rate = 0.3)"
+        if 2 * self.lines_without_product > self.lines:
+            return f"{rate}: these order lines have no product id to look a unit cost up by"
+        return f"load products with unit_cost ('outsidein load products FILE') or {rate}"
+
+    @property
+    def caveat(self) -> str | None:
+        """The caveat every answer about profit carries (``None`` when all lines have a cost)."""
+        missing = self.lines_without_cost
+        if missing == 0:
+            return None
+        counted = (f"{missing:,} of {self.lines:,} order lines "
+                   f"({_share(missing / self.lines)}) have no product cost")
+        if self.margin_rate is not None:
+            return (f"{counted}: their cost of goods is estimated from margin_rate = "
+                    f"{self.margin_rate:.0%} in outsidein.toml")
+        if self.basis == "revenue":
+            return (f"'profit' here is revenue: {counted}, so customer profit is revenue less "
+                    "discounts and returns (and any cost to serve); to see profit, "
+                    f"{self.fix}")
+        return (f"{counted} and count as if their goods cost nothing, which overstates profit; "
+                f"{self.fix}")
 
 
 def _cost_totals(service_costs: ibis.Table) -> ibis.Table:
@@ -164,7 +285,7 @@ def money(x: float) -> str:
     return f"{sign}${a:,.0f}"
 
 
-def drain_reason(row: Any) -> str:
+def drain_reason(row: Any, *, margin_word: str = "margin") -> str:
     """Plain words for why a customer loses money, from one row of :func:`customer_profit`.
 
     Examples
@@ -188,7 +309,8 @@ def drain_reason(row: Any) -> str:
         n = int(getattr(row, f"n_{kind}"))
         parts.append(f"{word} {money(amount)} ({n} {one if n == 1 else many})")
     cost = ", ".join(parts) if parts else "no recorded cost to serve"
-    return (f"costs {money(row.cost_to_serve)} to serve: {cost}; margin {money(row.margin)} "
+    return (f"costs {money(row.cost_to_serve)} to serve: {cost}; {margin_word} "
+            f"{money(row.margin)} "
             f"on {int(row.orders)} order{'' if int(row.orders) == 1 else 's'}")
 
 
@@ -233,6 +355,7 @@ def analyse_cost_to_serve(
     profit: pd.DataFrame, attributes: pd.DataFrame | None = None,
     *, segment_columns: tuple[str, ...] = ("region", "industry", "company_size", "age_band",
                                            "acquisition_channel"),
+    margin_word: str = "margin",
 ) -> CostToServeResult:
     """Rank the customers who cost more than they bring and price the what-if.
 
@@ -243,6 +366,8 @@ def analyse_cost_to_serve(
     attributes
         Optional customer attributes (``customer_id`` + segment columns) for segment totals;
         without them, segment columns already in *profit* are used.
+    margin_word
+        What the reasons call the margin (``"net revenue"`` when there are no product costs).
 
     Returns
     -------
@@ -276,7 +401,8 @@ def analyse_cost_to_serve(
         comp = neg[list(COST_COLUMNS)].to_numpy()
         neg["main_cost"] = [SERVICE_COST_KINDS[i] if comp[j, i] > 0 else "margin"
                             for j, i in enumerate(comp.argmax(axis=1))]
-        neg["reason"] = [drain_reason(r) for r in neg.itertuples(index=False)]
+        neg["reason"] = [drain_reason(r, margin_word=margin_word)
+                         for r in neg.itertuples(index=False)]
     else:
         neg["main_cost"] = pd.Series(dtype="string")
         neg["reason"] = pd.Series(dtype="string")
@@ -335,95 +461,3 @@ def _segments(df: pd.DataFrame, attributes: pd.DataFrame | None,
     out["_losing"] = out["profit"] < 0
     out = out.sort_values(["_losing", "unprofitable_share"], ascending=False)
     return out[cols].reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class WhaleCurve:
-    """Cumulative profit against customers ranked by profit (best first).
-
-    Returned by :func:`whale_curve`; ``figures`` holds the numbers quoted in answers.
-
-    Examples
-    --------
-    >>> curve = whale_curve([50.0, 30.0, -20.0])
-    >>> curve
-    WhaleCurve(peak 133% of total profit at 67% of customers)
-    >>> curve.to_dict()["y"]
-    [0.0, 83.33333333333334, 133.33333333333331, 100.0]
-    """
-
-    figures: dict[str, float]
-    x: np.ndarray = field(repr=False)  # share of customers, 0..1 (down-sampled)
-    y: np.ndarray = field(repr=False)  # cumulative profit as % of total profit
-
-    def to_dict(self) -> dict[str, Any]:
-        """Figures and the curve's points, for JSON."""
-        return {"figures": dict(self.figures), "x": self.x.tolist(), "y": self.y.tolist()}
-
-    def __repr__(self) -> str:
-        f = self.figures
-        return (f"WhaleCurve(peak {f['peak_pct_of_total']:.0f}% of total profit at "
-                f"{f['peak_customer_share'] * 100:.0f}% of customers)")
-
-
-def whale_curve(profit: np.ndarray | pd.Series, *, points: int = 400) -> WhaleCurve:
-    """The whale curve of per-customer *profit*.
-
-    Returns where cumulative profit peaks (customers and % of total), what the
-    tail destroys after the peak, and the share of profit from the top decile.
-
-    Examples
-    --------
-    >>> f = whale_curve([50.0, 30.0, -20.0]).figures
-    >>> f["peak_customers"], f["peak_profit"], f["tail_destroys"]
-    (2.0, 80.0, 20.0)
-    """
-    p = np.sort(np.asarray(profit, dtype=float))[::-1]
-    n = len(p)
-    if n == 0:
-        return WhaleCurve({"customers": 0.0, "total_profit": 0.0, "peak_profit": 0.0,
-                           "peak_customers": 0.0, "peak_customer_share": 0.0,
-                           "peak_pct_of_total": 0.0, "tail_destroys": 0.0,
-                           "top_decile_share": 0.0}, np.zeros(1), np.zeros(1))
-    cum = np.cumsum(p)
-    total = float(cum[-1])
-    k = int(np.argmax(cum))
-    denom = total if total > 0 else float(np.abs(p).sum()) or 1.0
-    top = max(1, int(np.ceil(n / 10)))
-    idx = np.unique(np.linspace(0, n - 1, min(points, n)).round().astype(int))
-    idx = np.unique(np.concatenate([idx, [k]]))
-    x = np.concatenate([[0.0], (idx + 1) / n])
-    y = np.concatenate([[0.0], cum[idx] / denom * 100])
-    figures = {
-        "customers": float(n),
-        "total_profit": total,
-        "peak_profit": float(cum[k]),
-        "peak_customers": float(k + 1),
-        "peak_customer_share": float((k + 1) / n),
-        "peak_pct_of_total": float(cum[k] / denom * 100),
-        "tail_destroys": float(cum[k] - total),
-        "top_decile_share": float(cum[top - 1] / denom),
-    }
-    return WhaleCurve(figures, x, y)
-
-
-def whale_figure(curve: WhaleCurve) -> go.Figure:
-    """Plotly whale curve with the peak marked.
-
-    Examples
-    --------
-    >>> fig = whale_figure(whale_curve([50.0, 30.0, -20.0]))
-    >>> [trace.name for trace in fig.data]
-    ['cumulative profit', 'peak']
-    """
-    f = curve.figures
-    fig = go.Figure(go.Scatter(x=curve.x * 100, y=curve.y, mode="lines", name="cumulative profit"))
-    fig.add_trace(go.Scatter(x=[f["peak_customer_share"] * 100], y=[f["peak_pct_of_total"]],
-                             mode="markers+text", name="peak",
-                             text=[f"peak {f['peak_pct_of_total']:.0f}%"],
-                             textposition="top center"))
-    fig.add_hline(y=100, line_dash="dot", annotation_text="total profit")
-    fig.update_layout(title="Whale curve: cumulative profit, customers ranked by profit",
-                      xaxis_title="% of customers (most profitable first)",
-                      yaxis_title="% of total profit", showlegend=False, height=380)
-    return fig

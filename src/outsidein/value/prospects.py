@@ -6,6 +6,11 @@
 * :class:`LookalikeModel` learns "looks like a top customer" from customers'
   attributes (one-hot logistic regression) and scores prospects by it.
 
+Both take any attribute column, canonical (region, industry, ...) or one a
+customers file brought (income, home ownership, ...): text is a category,
+a boolean reads "yes"/"no", and a number is cut into quantile bins
+(quintiles by default; a number with few distinct values is a category).
+
 Which prospects are likely to buy (question 5) is the
 :class:`~outsidein.value.ConversionModel`'s job.
 
@@ -31,8 +36,9 @@ from sklearn.linear_model import LogisticRegression
 
 from outsidein.errors import DataValidationError, NotFittedError
 
-__all__ = ["PROFILE_ATTRIBUTES", "LookalikeModel", "feature_words", "ideal_customer_profile",
-           "lookalike_figure", "profile_reason", "profile_reasons"]
+__all__ = ["PROFILE_ATTRIBUTES", "LookalikeModel", "attribute_values", "feature_words",
+           "ideal_customer_profile", "is_numeric_attribute", "lookalike_figure", "number_words",
+           "profile_reason", "profile_reasons", "quantile_bins"]
 
 #: Attributes customers and prospects share (the profile and the lookalike model use them).
 PROFILE_ATTRIBUTES = ("region", "industry", "company_size", "age_band", "channel")
@@ -69,8 +75,87 @@ def feature_words(feature: str, value: Any) -> str:
     if feature == "email_opens":
         n = int(value)
         return f"opened {n} e-mail{'' if n == 1 else 's'}" if n else "opened no e-mails"
-    text = str(value).replace("_", " ") if feature == "channel" else value
-    return _ATTR_WORDS.get(feature, feature.replace("_", " ") + " {v}").format(v=text)
+    if feature in _ATTR_WORDS:
+        text = str(value).replace("_", " ") if feature == "channel" else value
+        return _ATTR_WORDS[feature].format(v=text)
+    name = feature.replace("_", " ")
+    if isinstance(value, bool | np.bool_) or str(value).lower() in ("true", "false"):
+        value = "yes" if str(value).lower() == "true" else "no"
+    if value in ("yes", "no"):
+        return f"{name}: {value}"
+    if isinstance(value, int | float | np.number):
+        return f"{name} {number_words(float(value))}"
+    return f"{name} {value}"
+
+
+def number_words(x: float) -> str:
+    """A number as a person writes it: thousands separated, no needless decimals.
+
+    >>> number_words(84912.4), number_words(3.0), number_words(0.4567)
+    ('84,912', '3', '0.457')
+    """
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if float(x).is_integer():
+        return f"{int(x)}"
+    return f"{x:.3g}"
+
+
+def is_numeric_attribute(col: pd.Series) -> bool:
+    """A column of numbers (not booleans): profiled by quantile bins, not by value.
+
+    >>> is_numeric_attribute(pd.Series([1.5, 2.0])), is_numeric_attribute(pd.Series([True]))
+    (True, False)
+    """
+    return (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+            and not pd.api.types.is_datetime64_any_dtype(col))
+
+
+def attribute_values(col: pd.Series, bins: np.ndarray | None = None) -> pd.Series:
+    """An attribute's values as text categories (missing stays missing).
+
+    Booleans read ``"yes"``/``"no"``; with *bins* (quantile edges, from
+    :func:`quantile_bins`) a number becomes its bin, e.g. ``"52,000 to 61,000"``;
+    other values their text.
+
+    >>> attribute_values(pd.Series([True, None, False], dtype="boolean")).tolist()
+    ['yes', <NA>, 'no']
+    >>> attribute_values(pd.Series([1.0, 7.0, None]), np.array([0.0, 5.0, 10.0])).tolist()
+    ['0 to 5', '5 to 10', <NA>]
+    """
+    if pd.api.types.is_bool_dtype(col) or col.dtype == object and col.notna().any() and all(
+            isinstance(v, bool | np.bool_) for v in col.dropna().unique()):
+        return col.map({True: "yes", False: "no"}).astype("string")
+    if bins is None:
+        if is_numeric_attribute(col):  # few distinct numbers: each is a category
+            words = {v: number_words(float(v)) for v in col.dropna().unique()}
+            return col.map(words).astype("string")
+        return col.astype("string")
+    labels = [f"{number_words(lo)} to {number_words(hi)}" for lo, hi in zip(bins[:-1], bins[1:],
+                                                                              strict=True)]
+    codes = pd.cut(pd.to_numeric(col, errors="coerce").astype(float), bins,
+                   include_lowest=True, labels=False)
+    return pd.Series(pd.Categorical.from_codes(
+        codes.fillna(-1).astype(int), categories=labels), index=col.index).astype("string")
+
+
+def quantile_bins(col: pd.Series, bins: int = 5) -> np.ndarray | None:
+    """Quantile edges cutting a numeric attribute into *bins* groups (None: few values, or text).
+
+    A number with at most *bins* distinct values is kept as categories.
+
+    >>> quantile_bins(pd.Series(range(100)), 4)
+    array([ 0.  , 24.75, 49.5 , 74.25, 99.  ])
+    >>> quantile_bins(pd.Series([1, 2, 2, 3])) is None
+    True
+    """
+    if not is_numeric_attribute(col):
+        return None
+    v = pd.to_numeric(col, errors="coerce").astype(float).dropna()
+    if v.nunique() <= bins:
+        return None
+    edges = np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)))
+    return edges if len(edges) > 2 else None
 
 
 # -- ideal customer profile -------------------------------------------------------------
@@ -78,7 +163,7 @@ def feature_words(feature: str, value: Any) -> str:
 
 def ideal_customer_profile(customers: pd.DataFrame, attributes: Sequence[str],
                            *, target: str = "is_top", min_count: int = 20,
-                           min_lift: float = 1.0) -> pd.DataFrame:
+                           min_lift: float = 1.0, bins: int = 5) -> pd.DataFrame:
     """Attribute values over-represented among the top customers.
 
     Parameters
@@ -87,13 +172,16 @@ def ideal_customer_profile(customers: pd.DataFrame, attributes: Sequence[str],
         One row per customer: the *attributes* and a boolean *target* (top value decile).
     min_count, min_lift
         Keep values held by at least *min_count* customers with lift above *min_lift*.
+    bins
+        A numeric attribute is cut into this many quantile bins (its "values").
 
     Returns
     -------
     pandas.DataFrame
         ``attribute, value, customers, top_customers, support`` (share of top customers
         with the value), ``base_share`` (share of all customers), ``confidence``
-        (P(top | value)) and ``lift`` (confidence / P(top)), highest lift first.
+        (P(top | value)) and ``lift`` (confidence / P(top)), highest lift first;
+        ``low`` and ``high`` bound a numeric attribute's bin (NaN for a category).
 
     Examples
     --------
@@ -103,9 +191,17 @@ def ideal_customer_profile(customers: pd.DataFrame, attributes: Sequence[str],
     >>> ideal_customer_profile(customers, ["region"], min_count=1)[["value", "lift"]]
        value  lift
     0  north  2.5
+
+    A number is profiled by quantile bins:
+
+    >>> customers["income"] = [90_000, 95_000, 99_000, 40_000, 41_000, 42_000, 43_000,
+    ...                        44_000, 45_000, 46_000]
+    >>> icp = ideal_customer_profile(customers, ["income"], min_count=1, bins=3)
+    >>> icp.loc[0, "value"], round(float(icp.loc[0, "lift"]), 2)
+    ('46,000 to 99,000', 3.33)
     """
     cols = ["attribute", "value", "customers", "top_customers", "support", "base_share",
-            "confidence", "lift"]
+            "confidence", "lift", "low", "high"]
     n = len(customers)
     top = customers[target].astype(bool).to_numpy()
     n_top = int(top.sum())
@@ -116,10 +212,17 @@ def ideal_customer_profile(customers: pd.DataFrame, attributes: Sequence[str],
     for a in attributes:
         if a not in customers.columns or customers[a].isna().all():
             continue
-        v = customers[a].astype("string")
+        edges = quantile_bins(customers[a], bins)
+        v = attribute_values(customers[a], edges)
         g = pd.DataFrame({"value": v, "top": top}).dropna().groupby("value", observed=True)["top"]
         t = pd.DataFrame({"customers": g.size(), "top_customers": g.sum()}).reset_index()
         t.insert(0, "attribute", a)
+        bounds = {} if edges is None else {
+            f"{number_words(lo)} to {number_words(hi)}": (lo, hi)
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)}
+        t["low"] = t["value"].map(lambda x, b=bounds: b.get(x, (np.nan,))[0]).astype(float)
+        t["high"] = t["value"].map(lambda x, b=bounds: b.get(x, (np.nan, np.nan))[1]).astype(
+            float)
         frames.append(t)
     if not frames:
         return pd.DataFrame(columns=cols)
@@ -155,7 +258,12 @@ def profile_reasons(rows: pd.DataFrame, icp: pd.DataFrame, *, k: int = 3,
         if r.lift < min_lift or r.attribute not in rows.columns:
             continue
         text = f"{feature_words(r.attribute, r.value)} ({r.lift:.1f}x)"
-        match = (rows[r.attribute].astype("string") == r.value).fillna(False).to_numpy(dtype=bool)
+        col = rows[r.attribute]
+        if pd.notna(getattr(r, "low", np.nan)) and is_numeric_attribute(col):  # a number's bin
+            x = pd.to_numeric(col, errors="coerce").astype(float)
+            match = ((x >= r.low) & (x <= r.high)).fillna(False).to_numpy(dtype=bool)
+        else:
+            match = (attribute_values(col) == r.value).fillna(False).to_numpy(dtype=bool)
         for i in np.flatnonzero(match):
             if len(parts[i]) < k:
                 parts[i].append(text)
@@ -194,8 +302,11 @@ class LookalikeModel(BaseEstimator):
     ----------
     columns_ : list of str
         The attributes found in the data and used.
+    bins_ : dict
+        Per numeric attribute, its quantile bins' edges (None for a category).
     categories_ : dict
-        Per attribute, the values seen at least 5 times (the others count as unknown).
+        Per attribute, the values (a number: its bins) seen at least 5 times (the others
+        count as unknown).
     model_ : sklearn.linear_model.LogisticRegression
         The fitted regression on the one-hot attributes.
 
@@ -233,18 +344,18 @@ class LookalikeModel(BaseEstimator):
             idx = np.sort(rng.choice(len(X), self.max_rows, replace=False))
             X, y = X.iloc[idx], y[idx]
         self.columns_ = cols
+        self.bins_ = {c: quantile_bins(X[c]) for c in cols}
         self.categories_ = {}
         for c in cols:
-            counts = self._strings(X[c]).value_counts()
+            counts = self._labels(X, c).value_counts()
             self.categories_[c] = counts.index[counts >= 5].tolist()
         model = LogisticRegression(C=1.0, max_iter=500)
         model.fit(self._one_hot(X), y)
         self.model_ = model
         return self
 
-    @staticmethod
-    def _strings(col: pd.Series) -> pd.Series:
-        return col.astype("string").fillna("unknown")
+    def _labels(self, X: pd.DataFrame, c: str) -> pd.Series:
+        return attribute_values(X[c], self.bins_[c]).fillna("unknown")
 
     def _one_hot(self, X: pd.DataFrame) -> sparse.csr_matrix:
         """Sparse one-hot of the learned categories (unknown and rare values: all zero).
@@ -256,7 +367,7 @@ class LookalikeModel(BaseEstimator):
         for c in self.columns_:
             cats = self.categories_[c]
             codes = pd.Index(cats, dtype=object).get_indexer(
-                self._strings(X[c]).to_numpy(dtype=object))
+                self._labels(X, c).to_numpy(dtype=object))
             hit = np.flatnonzero(codes >= 0)
             rows.append(hit)
             cols.append(codes[hit].astype(np.int64) + offset)

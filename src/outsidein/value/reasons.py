@@ -110,7 +110,10 @@ def history_phrases(
     """
     unit_days = days_per_unit(time_unit)
     days_ago = ((t.T - t.recency) * unit_days).cast("float64")
-    active = _int_str(t.prob_alive.cast("float64").fill_null(0) * 100) + "% likely still active"
+    # an empty P(alive): the model cannot tell for this history (BG/NBD, one purchase only)
+    alive = t.prob_alive.cast("float64")
+    active = ibis.ifelse(alive.isnull(), ibis.literal("too little history to tell if still active"),
+                         _int_str(alive.fill_null(0) * 100) + "% likely still active")
     expected = (
         "~" + _one_decimal_str(t.expected_purchases.cast("float64").fill_null(0))
         + f" purchases expected in {_horizon_words(horizon_weeks)}"

@@ -3,6 +3,7 @@
 One module per job: :mod:`~outsidein.warehouse.engine` (open a warehouse, create its
 tables), :mod:`~outsidein.warehouse.schema` (the canonical data model),
 :mod:`~outsidein.warehouse.load` (validate and load files and frames, with
+:mod:`~outsidein.warehouse.dialect` for how a text file is written,
 :mod:`~outsidein.warehouse.quality` for the rules and :mod:`~outsidein.warehouse.target`
 and :mod:`~outsidein.warehouse.spark_target` for the writes),
 :mod:`~outsidein.warehouse.summary` and :mod:`~outsidein.warehouse.rollup` (the
@@ -12,5 +13,5 @@ listed in ``__all__``); this package re-exports nothing.  A workspace loads thro
 :mod:`outsidein.services.data`.
 """
 
-__all__ = ["engine", "load", "load_report", "quality", "rollup", "schema", "spark_catalog",
-           "spark_target", "sql", "summary", "target"]
+__all__ = ["dialect", "engine", "load", "load_report", "quality", "rollup", "schema",
+           "spark_catalog", "spark_target", "sql", "summary", "target"]

@@ -16,7 +16,6 @@ quarantine.  Nothing is copied: the validation pass reads the file directly.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from outsidein.errors import DataValidationError
+from outsidein.warehouse import dialect
 from outsidein.warehouse.options import LoadOptions
 from outsidein.warehouse.quality import clip
 from outsidein.warehouse.schema import LINE_COLUMN
@@ -41,6 +41,7 @@ REJECTS = "_oi_rejects"
 REJECT_SCANS = "_oi_reject_scans"
 REJECT_OFFSETS = "temp._oi_reject_offsets"
 JSONL = "temp._oi_jsonl"
+FIELDS = "temp._oi_fields"
 
 
 @dataclass
@@ -52,7 +53,8 @@ class Source:
     JSON object), is a relation of those lines: ``_row`` (their data row
     number), ``_col`` (:data:`LINE_COLUMN` when no single column is at fault),
     ``_reason`` and ``_raw`` (``{"line": text}``); the loader quarantines them
-    like rows that fail a rule.
+    like rows that fail a rule.  ``notes`` say what the reader assumed
+    (e.g. "read as whitespace-separated columns").
     """
 
     sql: str
@@ -60,6 +62,7 @@ class Source:
     fmt: str
     close: Callable[[], None] = field(default=lambda: None)
     rejects: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 def is_interrupt(exc: BaseException) -> bool:
@@ -104,25 +107,50 @@ def file_source(con: Any, path: Path, options: LoadOptions | None = None) -> Sou
     """The relation over *path*; a file DuckDB cannot read is a :class:`DataValidationError`.
 
     *options* gives the delimiter, header, column names and encoding of a
-    text file (detected when not given).
+    text file; what they leave open is detected (see
+    :mod:`outsidein.warehouse.dialect`).  A delimited file is read by
+    DuckDB's CSV reader with the columns of its header line, so that row
+    numbers count from the line after it and DuckDB names any ragged line; a
+    whitespace-separated one by :func:`_whitespace_source`.
     """
     options = options or LoadOptions()
     if not path.is_file():
         raise DataValidationError(f"file {str(path)!r} does not exist; check the path")
     fmt = file_format(path)
-    p = lit(str(path))
+    if fmt == "parquet":
+        return _table_source(con, f"read_parquet({lit(str(path))})", path.name, fmt)
+    text = dialect.open_text(path, options)
     try:
-        if fmt == "csv":
-            # the header line fixes delimiter and columns, so that row numbers count from
-            # line 2 and DuckDB names any ragged line; auto-detection only when it cannot
-            rejects = _csv_rejects_options()
-            reader = _explicit_csv(path, rejects) or (
-                f"read_csv({p}, all_varchar=true, header=true, auto_detect=true, "
-                f"sample_size=20480{rejects})")
-        elif fmt == "parquet":
-            reader = f"read_parquet({p})"
+        if fmt == "jsonl":
+            src = _jsonl_source(con, text)
+        elif text.head is None:
+            src = _table_source(con, _autodetect_csv(text, options), text.name, fmt,
+                                skip=int(options.header))
         else:
-            return _jsonl_source(con, path)
+            d = dialect.detect(text, options)
+            src = (_whitespace_source(con, text, d) if d.delimiter == dialect.WHITESPACE else
+                   _table_source(con, _csv_reader(text, d), text.name, fmt, skip=int(d.header)))
+            src.notes = d.notes
+    except BaseException:
+        text.close()
+        raise
+    close = src.close
+
+    def close_both() -> None:
+        close()
+        text.close()
+
+    src.close = close_both
+    return src
+
+
+def _table_source(con: Any, reader: str, name: str, fmt: str, *, skip: int = 1) -> Source:
+    """*reader* (a DuckDB table function) copied to a temp table, rows numbered.
+
+    *skip* is the number of lines before data row 1 (the header), for the
+    line numbers of a CSV reader's rejected lines.
+    """
+    try:
         # a plain copy is cheaper than numbering rows in the scan: outside a transaction
         # the temp table's rowid is the 0-based row number in file order
         con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {reader}")
@@ -133,7 +161,7 @@ def file_source(con: Any, path: Path, options: LoadOptions | None = None) -> Sou
             raise KeyboardInterrupt from None
         if not isinstance(exc, duckdb.Error):
             raise
-        raise unreadable(path.name, fmt, exc) from exc
+        raise unreadable(name, fmt, exc) from exc
 
     def close() -> None:
         con.execute(f"DROP TABLE IF EXISTS {RAW}")
@@ -148,23 +176,121 @@ def file_source(con: Any, path: Path, options: LoadOptions | None = None) -> Sou
                             ).fetchone()[0]
         close()
         raise DataValidationError(
-            f"{path.name}: no line could be read as CSV (first problem: {first}); check the "
+            f"{name}: no line could be read as CSV (first problem: {first}); check the "
             "delimiter and quoting, so that every row has as many fields as the header")
-    return Source(_renumbered(con), columns, fmt, close=close, rejects=_rejects_sql())
+    return Source(_renumbered(con, RAW, skip), columns, fmt, close=close,
+                  rejects=_rejects_sql(skip))
 
 
-def _jsonl_source(con: Any, path: Path) -> Source:
+def _csv_reader(text: dialect.TextFile, d: dialect.Dialect) -> str:
+    """A ``read_csv`` call with the dialect's delimiter and columns (no detection)."""
+    cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in d.names) + "}"
+    return (f"read_csv({lit(str(text.path))}, delim={lit(d.delimiter)}, "
+            f"header={str(d.header).lower()}, auto_detect=false, quote='\"', escape='\"', "
+            f"columns={cols}{_encoding(text)}{_csv_rejects_options()})")
+
+
+def _autodetect_csv(text: dialect.TextFile, options: LoadOptions) -> str:
+    """DuckDB's own detection, for a file whose first lines Python cannot read (``.zst``)."""
+    given = ""
+    if options.delimiter is not None:
+        delim = dialect.delimiter_of(options.delimiter)
+        if delim == dialect.WHITESPACE:
+            raise DataValidationError(f"{text.name}: a .zst file cannot be read as "
+                                      "whitespace-separated; decompress it first")
+        given += f", delim={lit(delim)}"
+    if options.columns is not None:
+        given += ", names=[" + ", ".join(lit(c) for c in options.columns) + "]"
+    return (f"read_csv({lit(str(text.path))}, all_varchar=true, "
+            f"header={str(options.header).lower()}, auto_detect=true, sample_size=20480"
+            f"{given}{_encoding(text)}{_csv_rejects_options()})")
+
+
+def _encoding(text: dialect.TextFile) -> str:
+    return "" if text.encoding == "utf-8" else f", encoding={lit(text.encoding)}"
+
+
+def _lines_reader(text: dialect.TextFile, rejects: str = "") -> str:
+    """Every line of *text* as one text column ``line`` (a blank line is NULL).
+
+    Splits on a byte (0x1F) that text files do not hold, with quoting off; a
+    line may be up to 8 MB (a longer one is a clear error naming the limit).
+    """
+    return (f"read_csv({lit(str(text.path))}, header=false, columns={{'line': 'VARCHAR'}}, "
+            "delim=chr(31), quote='', escape='', auto_detect=false, strict_mode=false, "
+            f"max_line_size=8388608{_encoding(text)}{rejects})")
+
+
+def _whitespace_source(con: Any, text: dialect.TextFile, d: dialect.Dialect) -> Source:
+    """A whitespace-separated file: lines split on runs of spaces and tabs, in SQL.
+
+    Leading and trailing blanks are ignored and blank lines skipped; ``_row``
+    is the line number after the header (blank lines counted, like the
+    rejected lines of a CSV).  A line with another number of fields than the
+    header, or that is not valid in the file's encoding, is a reject.
+    Fields cannot be quoted.  The fields are stored as columns, each line's
+    text only when it is rejected: a list column, or a regular expression,
+    would make the split several times slower.
+    """
+    n, skip = len(d.names), int(d.header)
+    fields = "list_filter(string_split(replace(line, chr(9), ' '), ' '), x -> x <> '')"
+    cols = ", ".join(f"f[{i}] AS {q(name)}" for i, name in enumerate(d.names, 1))
+    try:
+        # one row per line read, in file order (rowid + 1 is the line number, unless
+        # lines that are not valid in the encoding were rejected)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {FIELDS} AS SELECT {cols}, "
+            f"coalesce(len(f), 0) AS _n, CASE WHEN len(f) <> {n} THEN line END AS _line "
+            f"FROM (SELECT line, {fields} AS f FROM "
+            f"{_lines_reader(text, _csv_rejects_options())})")
+        bad_bytes = count_rows(con, REJECTS, at_most=1)
+        numbered = _renumbered(con, FIELDS, 0) if bad_bytes else \
+            f"(SELECT rowid + 1 AS _row, * FROM {FIELDS})"
+        data = f"(SELECT _row - {skip} AS _row, * EXCLUDE (_row) FROM {numbered} " \
+               f"WHERE _row > {skip} AND _n > 0)"
+        good = count_rows(con, f"{data} WHERE _n = {n}", at_most=1)
+        wrong = count_rows(con, f"{data} WHERE _n <> {n}", at_most=1)
+    except (duckdb.Error, RuntimeError) as exc:
+        con.execute(f"DROP TABLE IF EXISTS {FIELDS}")
+        _drop_rejects(con)
+        if is_interrupt(exc):
+            raise KeyboardInterrupt from None
+        if not isinstance(exc, duckdb.Error):
+            raise
+        raise unreadable(text.name, "csv", exc) from exc
+
+    def close() -> None:
+        con.execute(f"DROP TABLE IF EXISTS {FIELDS}")
+        _drop_rejects(con)
+
+    if (wrong or bad_bytes) and not good:
+        close()
+        raise DataValidationError(
+            f"{text.name}: no line could be read as {n} whitespace-separated fields like "
+            f"the {'header' if skip else 'first line'}; check --delimiter and --encoding")
+    parts = [] if not wrong else [
+        f"SELECT _row, {lit(LINE_COLUMN)} AS _col, 'unreadable line: ' || _n || "
+        f"' fields where the {'header' if skip else 'first line'} has {n} "
+        f"(whitespace-separated)' AS _reason, CAST(to_json({{'line': _line}}) AS VARCHAR) "
+        f"AS _raw FROM {data} WHERE _n <> {n}"]
+    if bad_bytes:
+        parts.append(f"SELECT _row, {lit(LINE_COLUMN)}, _reason, _raw "
+                     f"FROM {_rejects_sql(skip, 'line')}")
+    names = ", ".join(q(name) for name in d.names)
+    return Source(f"(SELECT _row, {names} FROM {data} WHERE _n = {n})",
+                  dict.fromkeys(d.names, "VARCHAR"), "csv", close=close,
+                  rejects=f"({' UNION ALL '.join(parts)})" if parts else None)
+
+
+def _jsonl_source(con: Any, text: dialect.TextFile) -> Source:
     """JSON Lines, one object per line, every value as text (like a CSV).
 
     The file is read as lines, so that a line that is not valid JSON, or not
     an object, is quarantined with its line number instead of stopping the
     load; blank lines are skipped.  ``_row`` is the line number; a line may be
-    up to 8 MB (a longer one is a clear error naming the limit).  The reader
-    splits on a byte (0x1F) that valid JSON cannot hold unescaped.
+    up to 8 MB (a longer one is a clear error naming the limit).
     """
-    lines = (f"read_csv({lit(str(path))}, header=false, columns={{'line': 'VARCHAR'}}, "
-             "delim=chr(31), quote='', escape='', auto_detect=false, strict_mode=false, "
-             "max_line_size=8388608)")
+    lines = _lines_reader(text)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_jsonl_lines AS SELECT line FROM {lines}")
         con.execute(
@@ -190,7 +316,7 @@ def _jsonl_source(con: Any, path: Path) -> Source:
             raise KeyboardInterrupt from None
         if not isinstance(exc, duckdb.Error):
             raise
-        raise unreadable(path.name, "jsonl", exc) from exc
+        raise unreadable(text.name, "jsonl", exc) from exc
 
     def close() -> None:
         con.execute(f"DROP TABLE IF EXISTS {RAW}")
@@ -199,7 +325,7 @@ def _jsonl_source(con: Any, path: Path) -> Source:
     if bad and not good:
         close()
         raise DataValidationError(
-            f"{path.name}: no line could be read as JSON Lines ({bad:,} line(s) are not one "
+            f"{text.name}: no line could be read as JSON Lines ({bad:,} line(s) are not one "
             "JSON object each); write one object per line, e.g. {\"customer_id\": \"c1\", ...}")
     rejects = None if not bad else (
         f"(SELECT _row, {lit(LINE_COLUMN)} AS _col, CASE _kind WHEN 'bad' THEN 'not valid JSON' "
@@ -219,56 +345,41 @@ def _csv_rejects_options() -> str:
             f"rejects_scan={lit(REJECT_SCANS)}, rejects_limit=0")
 
 
-def _renumbered(con: Any) -> str:
-    """Data row numbers of the parsed rows when some lines were rejected in between.
+def _renumbered(con: Any, table: str, skip: int) -> str:
+    """Data row numbers of the rows of *table* when some lines were rejected in between.
 
-    The k-th parsed row is data row k + (rejected lines before it): with the
-    rejected rows r_1 < r_2 < ..., that is k + #{j : r_j - j < k}; an ASOF join
-    finds the largest such j.
+    *skip* lines (the header) come before data row 1.  The k-th parsed row is
+    data row k + (rejected lines before it): with the rejected rows
+    r_1 < r_2 < ..., that is k + #{j : r_j - j < k}; an ASOF join finds the
+    largest such j.
     """
     con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_reject_offsets AS "
-                f"SELECT off, max(j) AS j FROM (SELECT line - 1 - row_number() OVER "
+                f"SELECT off, max(j) AS j FROM (SELECT line - {skip} - row_number() OVER "
                 f"(ORDER BY line) AS off, row_number() OVER (ORDER BY line) AS j "
                 f"FROM (SELECT DISTINCT line FROM {REJECTS})) GROUP BY off")
     return (f"(SELECT r.k + coalesce(o.j, 0) AS _row, r.* EXCLUDE (k) FROM "
-            f"(SELECT rowid + 1 AS k, * FROM {RAW}) r "
+            f"(SELECT rowid + 1 AS k, * FROM {table}) r "
             f"ASOF LEFT JOIN {REJECT_OFFSETS} o ON r.k > o.off)")
 
 
-def _rejects_sql() -> str:
-    """The rejected lines as quarantine rows: ``_row, _col, _reason, _raw``."""
+def _rejects_sql(skip: int, what: str = "CSV line") -> str:
+    """The rejected lines as quarantine rows: ``_row, _col, _reason, _raw``.
+
+    *skip* lines (the header) come before data row 1; *what* names a line.
+    """
     line = lit(LINE_COLUMN)
-    return (f"(SELECT line - 1 AS _row, "
+    return (f"(SELECT line - {skip} AS _row, "
             f"CASE WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') THEN {line} "
             f"ELSE coalesce(column_name, {line}) END AS _col, "
-            f"'unreadable CSV line: ' || lower(CAST(error_type AS VARCHAR)) || ' (' || "
+            f"'unreadable {what}: ' || lower(CAST(error_type AS VARCHAR)) || ' (' || "
             f"error_message || CASE WHEN error_type = 'UNQUOTED VALUE' THEN '; the rest of the "
-            f"file, up to the next quote, was read as this one line' ELSE '' END || ')' "
+            f"file, up to the next quote, was read as this one line' "
+            f"WHEN error_type = 'INVALID ENCODING' THEN '; if the file is not UTF-8, pass "
+            f"--encoding with its encoding, e.g. latin-1 or cp1252' ELSE '' END || ')' "
             f"AS _reason, "
             f"CAST(to_json({{'line': csv_line}}) AS VARCHAR) AS _raw FROM {REJECTS} "
             # a line with several extra fields is reported once per field: keep the last
             f"QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx DESC) = 1)")
-
-
-def _explicit_csv(path: Path, options: str = "") -> str | None:
-    """A ``read_csv`` call with the delimiter and columns of the header line, or None.
-
-    *options* (``", name=value, ..."``) are added to the call.
-    """
-    if path.suffix.lower() in (".gz", ".zst"):
-        return None
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-        header = fh.readline()
-    try:
-        dialect = csv.Sniffer().sniff(header, delimiters=",;\t|")
-    except csv.Error:
-        return None
-    names = next(csv.reader([header], dialect))
-    if len(names) <= 1:
-        return None
-    cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
-    return (f"read_csv({lit(str(path))}, delim={lit(dialect.delimiter)}, header=true, "
-            f"auto_detect=false, quote='\"', escape='\"', columns={cols}{options})")
 
 
 def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
@@ -278,6 +389,14 @@ def unreadable(name: str, fmt: str, exc: Exception) -> DataValidationError:
              for ln in str(exc).strip().splitlines() if ln.strip()]
     where = [clip(ln) for ln in lines if ln.startswith((
         "CSV Error on Line", "Original Line", "Expected Number of Columns", "Maximum line size"))]
+    if "is not latin-1 encoded" in str(exc):
+        return DataValidationError(
+            f"{name} is not latin-1 (ISO-8859-1): it has bytes 0x80-0x9F, which Windows' "
+            "cp1252 uses for € and curly quotes; pass --encoding cp1252")
+    if "Invalid unicode" in str(exc):
+        return DataValidationError(
+            f"{name}: {'; '.join(where[:2]) or 'a line'} is not valid UTF-8; pass --encoding "
+            "with the file's encoding, e.g. latin-1 or cp1252")
     if any(ln.startswith("Maximum line size") for ln in where):
         return DataValidationError(
             f"{name}: a line is too long to read as {label} ({'; '.join(where)}); "

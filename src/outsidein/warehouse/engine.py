@@ -31,7 +31,8 @@ import ibis
 import pyarrow as pa
 
 from outsidein.errors import ConfigError, ConflictError, MissingDataError
-from outsidein.warehouse.schema import MANAGED, ROLLUP_SPECS
+from outsidein.warehouse.quality import SQL_TYPES
+from outsidein.warehouse.schema import MANAGED, ROLLUP_SPECS, TableSpec
 from outsidein.warehouse.spark_catalog import register_tables, table_dir
 from outsidein.warehouse.sql import count_rows, q
 
@@ -205,13 +206,18 @@ class Warehouse:
 def ensure_schema(wh: Warehouse) -> None:
     """Create every canonical, book-keeping and rollup table that does not exist yet (empty).
 
+    A table written by an older version gets the columns it lacks (e.g.
+    ``load_id``, ``loads.options``), filled with nulls: its rows are kept.
     On Spark the tables are the Parquet folders declared when the warehouse
-    was opened; they are declared again.
+    was opened; they are declared again (files without a column read it as null).
 
     >>> wh = Warehouse.open("duckdb", root=Path("."), path=Path(":memory:"))
+    >>> _ = wh.duckdb.execute("CREATE TABLE products (product_id VARCHAR)")
     >>> ensure_schema(wh)
     >>> {"customers", "loads", "purchase_days"} <= set(wh.list_tables())
     True
+    >>> wh.duckdb.execute("SELECT * FROM products").description[-1][0]
+    'load_id'
     """
     if wh.backend == "pyspark":
         register_tables(wh.spark, wh.root)
@@ -220,6 +226,17 @@ def ensure_schema(wh: Warehouse) -> None:
     for spec in (*MANAGED.values(), *ROLLUP_SPECS):
         if spec.name not in existing:
             wh.con.create_table(spec.name, schema=spec.ibis_schema())
+        elif wh.backend == "duckdb":
+            _add_missing_columns(wh.duckdb, spec)
+
+
+def _add_missing_columns(con: Any, spec: TableSpec) -> None:
+    have = {r[0] for r in con.execute(f"DESCRIBE main.{q(spec.name)}").fetchall()}
+    for col in spec.stored_columns:
+        if col.name not in have:
+            log.info("adding column %s.%s", spec.name, col.name)
+            con.execute(f"ALTER TABLE main.{q(spec.name)} ADD COLUMN {q(col.name)} "
+                        f"{SQL_TYPES[col.dtype]}")
 
 
 def _connect_duckdb(path: Path, *, read_only: bool = False) -> Any:

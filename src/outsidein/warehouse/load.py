@@ -40,9 +40,16 @@ Choices: extra source columns are ignored and named in the report's notes;
 missing optional columns are filled with nulls.  Validation touches only
 temp tables; every write is in one DuckDB transaction, so a crash or Ctrl-C
 leaves the warehouse as it was.  DuckDB's memory is capped at
-*memory_limit* during a load (it spills beyond).  Loading a file whose
-SHA-256 was already loaded into the same table is skipped, and key-based
-de-duplication makes any re-load add nothing.  On a PySpark warehouse the
+*memory_limit* during a load (it spills beyond).  A load is identified by the
+file's SHA-256 *and* its options (:meth:`LoadOptions.fingerprint`): the same
+file loaded again with the same options into the same table is skipped, the
+same file with other options (a corrected mapping or date format) is a new
+load, and key-based de-duplication makes any re-load add nothing.  No traps
+(:mod:`outsidein.warehouse.load_checks`): a load in which every row is
+quarantined writes nothing and fails; more than 5% of rows quarantined or
+duplicated is a warning (a failure with *max_bad_fraction*).  Every row keeps
+its ``load_id``, so ``replace=True`` undoes the earlier loads of the same file
+in the load's own transaction (:mod:`outsidein.warehouse.undo`).  On a PySpark warehouse the
 same validation runs in an in-memory DuckDB and the new rows are appended as
 Parquet files (see :mod:`outsidein.warehouse.spark_target`).
 """
@@ -63,22 +70,17 @@ import duckdb
 from outsidein.config import DEFAULT_LOAD_MEMORY_LIMIT
 from outsidein.errors import ConfigError, DataValidationError
 from outsidein.warehouse import _stage
+from outsidein.warehouse.attributes import stage_attributes, write_attributes
 from outsidein.warehouse.engine import Warehouse, ensure_schema
+from outsidein.warehouse.keys import fill_order_keys, mark_duplicates, reference_stubs
+from outsidein.warehouse.load_checks import bad_share_warnings, check_not_all_quarantined
 from outsidein.warehouse.load_report import LoadReport
 from outsidein.warehouse.options import LoadOptions
-from outsidein.warehouse.quality import resolve_columns, typed_select_sql
+from outsidein.warehouse.quality import infer_date_formats, resolve_columns, typed_select_sql
 from outsidein.warehouse.schema import TableSpec, table_spec
 from outsidein.warehouse.spark_target import SparkTarget
-from outsidein.warehouse.sql import count_rows, lit, q
-from outsidein.warehouse.target import (
-    FAILURES,
-    SKIP,
-    STUBS,
-    TYPED,
-    DuckTarget,
-    Target,
-    new_rows_sql,
-)
+from outsidein.warehouse.sql import count_rows, lit
+from outsidein.warehouse.target import FAILURES, SKIP, TYPED, DuckTarget, Target
 
 __all__ = ["STEPS", "LoadOptions", "LoadReport", "Progress", "load_file", "load_frame"]
 
@@ -99,6 +101,8 @@ def load_file(
     date_format: str | None = None,
     progress: Progress | None = None,
     memory_limit: str = DEFAULT_LOAD_MEMORY_LIMIT,
+    replace: bool = False,
+    max_bad_fraction: float | None = None,
 ) -> LoadReport:
     """Validate and load a CSV, Parquet or JSON Lines file into canonical *table*.
 
@@ -120,6 +124,13 @@ def load_file(
         Called as ``progress(step, done, total)`` between steps.
     memory_limit : str
         DuckDB's memory cap during the load, e.g. ``"2GB"`` (it spills beyond).
+    replace : bool
+        Undo the earlier loads of the same file (same SHA-256, any options)
+        into *table*, then load it again, in one transaction (DuckDB only).
+    max_bad_fraction : float, optional
+        Fail (nothing loaded) when more than this share of the rows is
+        quarantined or duplicated; without it, more than 5% is a warning in
+        :attr:`LoadReport.warnings`.
 
     Returns
     -------
@@ -128,11 +139,13 @@ def load_file(
     Raises
     ------
     DataValidationError
-        Unknown table, unreadable file or missing required columns (nothing loaded).
+        Unknown table, unreadable file or missing required columns, every row
+        quarantined, or more bad rows than *max_bad_fraction* (nothing loaded).
 
     Examples
     --------
-    See the module's example; a file already loaded is skipped:
+    See the module's example; a file already loaded with the same options is
+    skipped:
 
     >>> import tempfile
     >>> wh = Warehouse.open("duckdb", root=Path("."), path=Path(":memory:"))
@@ -150,9 +163,13 @@ def load_file(
         options = LoadOptions(mapping=dict(mapping or {}), date_format=date_format)
     elif mapping is not None or date_format is not None:
         raise TypeError("pass mapping and date_format inside options, not beside it")
+    if max_bad_fraction is not None and not 0 <= max_bad_fraction <= 1:
+        raise DataValidationError(
+            f"max_bad_fraction {max_bad_fraction!r}: expected a share from 0 to 1, e.g. 0.01")
     opts = options
-    return _run(wh, spec, label=str(file), digest=_stage.sha256_file(file), options=opts,
-                progress=progress, memory_limit=memory_limit,
+    plan = _Plan(label=str(file), digest=_stage.sha256_file(file), options=opts,
+                 replace=replace, max_bad_fraction=max_bad_fraction)
+    return _run(wh, spec, plan, progress=progress, memory_limit=memory_limit,
                 source=lambda con: _stage.file_source(con, file, opts))
 
 
@@ -179,7 +196,7 @@ def load_frame(
     (1, {'nps: below the minimum 0': 1})
     """
     spec = table_spec(table)
-    return _run(wh, spec, label=source, digest="", options=LoadOptions(),
+    return _run(wh, spec, _Plan(label=source, digest="", options=LoadOptions()),
                 progress=progress, memory_limit=memory_limit,
                 source=lambda con: _stage.frame_source(con, data, source))
 
@@ -187,12 +204,30 @@ def load_frame(
 # -- the pipeline: read and validate, then de-duplicate, reference and write -------------
 
 @dataclass(frozen=True)
+class _Plan:
+    """What identifies the load (file, SHA-256, options) and how it may end."""
+
+    label: str
+    digest: str  # "" for a frame: never "already loaded"
+    options: LoadOptions
+    replace: bool = False
+    max_bad_fraction: float | None = None
+    #: earlier loads of the same file into the table: (load_id, options fingerprint)
+    earlier: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def replaces(self) -> list[str]:
+        return [lid for lid, _ in self.earlier] if self.replace else []
+
+
+@dataclass(frozen=True)
 class _Validated:
-    """What validation found: rows read, quarantine reasons, source columns not used."""
+    """What validation found: rows read, quarantine reasons, source columns not used, notes."""
 
     rows_read: int
     reasons: dict[str, int]
     extra: list[str]
+    notes: list[str]  # for the report, e.g. the date format read
 
     @property
     def quarantined(self) -> int:
@@ -213,22 +248,26 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _run(wh: Warehouse, spec: TableSpec, *, label: str, digest: str, options: LoadOptions,
-         progress: Progress | None, memory_limit: str,
-         source: Callable[[Any], _stage.Source]) -> LoadReport:
+def _run(wh: Warehouse, spec: TableSpec, plan: _Plan, *, progress: Progress | None,
+         memory_limit: str, source: Callable[[Any], _stage.Source]) -> LoadReport:
     t0 = time.perf_counter()
     started = _now()
     tick = progress or (lambda *_: None)
     target = _target_of(wh, memory_limit)
+    label, options = plan.label, plan.options
     try:
-        previous = target.previous_load(spec.name, digest) if digest else None
-        if previous is not None:
-            return LoadReport(spec.name, label, previous, skipped_same_file=True,
-                              seconds=time.perf_counter() - t0)
+        # a load is its file's SHA-256 with its options: the same file read otherwise is new
+        plan = replace(plan, earlier=tuple(target.earlier_loads(spec.name, plan.digest))
+                       if plan.digest else ())
+        fingerprint = options.fingerprint()
+        same = next((lid for lid, fp in plan.earlier if fp == fingerprint), None)
+        if same is not None and not plan.replace:
+            return LoadReport(spec.name, label, same, skipped_same_file=True,
+                              seconds=time.perf_counter() - t0, options=options.to_dict())
+        target.check_undo(plan.replaces)
         checked = _validate(target.con, spec, Path(label).name, source, options=options,
                             tick=tick)
-        report = _write(target, spec, checked, label=label, digest=digest, started=started,
-                        tick=tick)
+        report = _write(target, spec, checked, plan, started=started, tick=tick)
     except BaseException as exc:
         if _stage.is_interrupt(exc):  # Ctrl-C inside a DuckDB query
             raise KeyboardInterrupt from None
@@ -250,13 +289,18 @@ def _validate(con: Any, spec: TableSpec, name: str, source: Callable[[Any], _sta
     try:
         plans, extra = resolve_columns(spec, src.columns, mapping=options.mapping, source=name)
         tick("validating", 1, STEPS)
-        sql, failures = typed_select_sql(plans, src.sql, date_format=options.date_format,
-                                         raw_columns=list(src.columns))
         try:
+            formats, notes = ({}, []) if options.date_format else infer_date_formats(
+                con, plans, src.sql, source=name)
+            sql, failures = typed_select_sql(
+                plans, src.sql, date_format=options.date_format, date_formats=formats,
+                load_time=None if options.allow_future else _now(),
+                raw_columns=list(src.columns))
             rows_read = int(con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {sql}").fetchone()[0])
             if src.rejects:
                 rows_read += _add_rejects(con, src.rejects, failures)
+            stage_attributes(con, spec, src.sql, src.columns, extra)
         except duckdb.Error as exc:
             if _stage.is_interrupt(exc):
                 raise KeyboardInterrupt from None
@@ -271,7 +315,7 @@ def _validate(con: Any, spec: TableSpec, name: str, source: Callable[[Any], _sta
     reasons = {f"{c}: {r}": int(n) for c, r, n in con.execute(
         f"SELECT f._col, f._reason, count(*) FROM {TYPED} t JOIN {FAILURES} f "
         "USING (_fail) GROUP BY ALL ORDER BY 3 DESC, 1, 2").fetchall()}
-    return _Validated(rows_read, reasons, extra)
+    return _Validated(rows_read, reasons, extra, notes)
 
 
 def _add_rejects(con: Any, rejects: str, failures: list[tuple[str, str]]) -> int:
@@ -291,112 +335,59 @@ def _add_rejects(con: Any, rejects: str, failures: list[tuple[str, str]]) -> int
     ).fetchone()[0])
 
 
-def _write(target: Target, spec: TableSpec, checked: _Validated, *, label: str, digest: str,
+def _write(target: Target, spec: TableSpec, checked: _Validated, plan: _Plan, *,
            started: datetime, tick: Progress) -> LoadReport:
-    """De-duplicate, create stubs and write everything in one transaction."""
+    """De-duplicate, create stubs and write everything in one transaction.
+
+    Nothing is written when every row was quarantined, or when more rows than
+    ``plan.max_bad_fraction`` allows were quarantined or duplicated.  With
+    ``plan.replace`` the earlier loads of the file are undone first, in the
+    same transaction, so that their rows are not taken for duplicates and a
+    failure leaves them in place.
+    """
     con = target.con
+    name = Path(plan.label).name
+    mapping = plan.options.mapping
+    check_not_all_quarantined(con, spec, name=name, rows_read=checked.rows_read,
+                              reasons=checked.reasons, mapping=mapping)
+    key_notes = fill_order_keys(con, spec)
     tick("removing duplicates", 2, STEPS)
     target.begin()
     try:
-        replaced = _mark_duplicates(con, spec, target)
+        if plan.replaces:
+            undone = target.remove_loads(plan.replaces)
+            key_notes.append(f"replaced the earlier load(s) {', '.join(plan.replaces)} of this "
+                             f"file ({undone.summary().partition(': ')[2]})")
+        replaced = mark_duplicates(con, spec, target)
+        warnings = bad_share_warnings(
+            con, spec, name=name, rows_read=checked.rows_read, reasons=checked.reasons,
+            duplicates=count_rows(con, SKIP), mapping=mapping,
+            reloaded=bool(plan.earlier) and not plan.replace,
+            max_bad_fraction=plan.max_bad_fraction)
         tick("checking references", 3, STEPS)
-        stubs, notes = _reference_stubs(con, spec, target)
+        stubs, notes = reference_stubs(con, spec, target)
+        notes[:0] = [*checked.notes, *key_notes]
         if replaced:
             notes.append(f"{replaced:,} stub customers replaced by their full records")
-        if checked.extra:
-            notes.insert(0, f"ignored column(s) not in table {spec.name!r}: "
-                            f"{', '.join(checked.extra)}")
         tick("writing", 4, STEPS)
         load_id = uuid.uuid4().hex[:16]
         loaded = target.write_rows(spec, load_id, replaced_stubs=replaced)
+        extra_note = write_attributes(target, spec, checked.extra, load_id, loaded=started)
+        if extra_note:
+            notes.insert(0, extra_note)
         report = LoadReport(
-            spec.name, label, load_id, rows_read=checked.rows_read, loaded=loaded,
+            spec.name, plan.label, load_id, rows_read=checked.rows_read, loaded=loaded,
             quarantined=checked.quarantined,
             duplicates=checked.rows_read - checked.quarantined - loaded,
             stubs_created=stubs, reasons=checked.reasons, notes=tuple(notes),
+            warnings=tuple(warnings), replaced=tuple(plan.replaces),
+            options=plan.options.to_dict(),
         )
-        target.write_bookkeeping(report, digest=digest, started=started, finished=_now())
+        target.write_bookkeeping(report, digest=plan.digest,
+                                 fingerprint=plan.options.fingerprint(), started=started,
+                                 finished=_now())
         target.commit()
     except BaseException:
         target.rollback()
         raise
     return report
-
-
-# -- duplicates and references ------------------------------------------------------------
-
-def _key_match(spec: TableSpec, a: str, b: str) -> str:
-    return " AND ".join(f"{a}.{q(k)} = {b}.{q(k)}" for k in spec.key)
-
-
-def _is_empty(con: Any, relation: str) -> bool:
-    return count_rows(con, relation, at_most=1) == 0
-
-
-def _mark_duplicates(con: Any, spec: TableSpec, target: Target) -> int:
-    """Fill ``temp._oi_skip`` with the row numbers of valid rows that are duplicates.
-
-    A row is a duplicate when an earlier valid row of the source has the same
-    natural key, or when its key is already in the table.  Duplicates are
-    rare, so repeated keys are found by grouping on a 64-bit hash of the key
-    (much cheaper than grouping or ranking on the key's strings), and each
-    candidate is then checked against the first row of its hash on the real
-    key values.  Returns the number of stub customers the load replaces.
-    """
-    keys = ", ".join(q(k) for k in spec.key)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _oi_dups AS SELECT hash({keys}) AS _h, "
-        f"min(_row) AS _first FROM {TYPED} WHERE _fail IS NULL GROUP BY 1 "
-        "HAVING count(*) > 1")
-    existing = target.existing(spec.name)
-    if spec.name == "customers":  # stubs are placeholders: a real record replaces them
-        existing = f"(SELECT * FROM {existing} WHERE NOT coalesce(is_stub, false))"
-    g_keys = ", ".join(f"g.{q(k)}" for k in spec.key)
-    already = "" if _is_empty(con, existing) else (
-        f"UNION ALL SELECT g._row FROM {TYPED} g WHERE g._fail IS NULL AND EXISTS "
-        f"(SELECT 1 FROM {existing} e WHERE {_key_match(spec, 'g', 'e')})")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {SKIP} AS "
-        f"SELECT g._row FROM {TYPED} g JOIN temp._oi_dups d ON hash({g_keys}) = d._h "
-        f"JOIN {TYPED} f ON f._row = d._first "
-        f"WHERE g._fail IS NULL AND g._row <> d._first AND {_key_match(spec, 'g', 'f')} "
-        + already)
-    if spec.name != "customers":
-        return 0
-    return count_rows(con, f"{new_rows_sql()} n JOIN {target.existing('customers')} e "
-                           f"ON {_key_match(spec, 'n', 'e')} WHERE coalesce(e.is_stub, false)")
-
-
-def _reference_stubs(con: Any, spec: TableSpec, target: Target) -> tuple[int, list[str]]:
-    """Fill ``temp._oi_stubs`` with unknown customers; note unknown products."""
-    notes: list[str] = []
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {STUBS} "
-                "(customer_id VARCHAR, first_seen TIMESTAMP)")
-    ts = "ts" if "ts" in spec.column_names else None
-    new = new_rows_sql()
-    for column, (ref_table, ref_col) in spec.references.items():
-        c = q(column)
-        if ref_table == "customers":
-            first = f"min(n.{q(ts)})" if ts else "CAST(NULL AS TIMESTAMP)"
-            con.execute(
-                f"INSERT INTO {STUBS} SELECT n.{c}, {first} FROM {new} n "
-                f"WHERE n.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                f"{target.existing('customers')} e WHERE e.customer_id = n.{c}) "
-                f"AND NOT EXISTS (SELECT 1 FROM {STUBS} s WHERE s.customer_id = n.{c}) "
-                f"GROUP BY n.{c}")
-        elif ref_table == "products" and _is_empty(con, target.existing("products")):
-            notes.append("the products table is empty: load products to get the category "
-                         "and cost of what was sold")
-        elif ref_table == "products":
-            ids, rows = con.execute(
-                f"SELECT count(DISTINCT n.{c}), count(*) FROM {new} n "
-                f"WHERE n.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                f"{target.existing('products')} p WHERE p.{q(ref_col)} = n.{c})").fetchone()
-            if ids:
-                notes.append(
-                    f"{rows:,} rows reference {ids:,} product id(s) not in products (kept; "
-                    "load products to get their category and cost)")
-    stubs = count_rows(con, STUBS)
-    if stubs:
-        notes.append(f"{stubs:,} unknown customer id(s) created as stub customers (is_stub=true)")
-    return stubs, notes

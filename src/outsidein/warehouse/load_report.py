@@ -37,11 +37,18 @@ skipped, 0 stub customers created (0.0 s))
     #: remarks a user should read (ignored columns, unknown products, replaced stubs)
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    #: what may be wrong with the load (e.g. more than 5% of rows quarantined or duplicates)
+    warnings: tuple[str, ...] = ()
+    #: the earlier loads of the same file this load replaced (``load --replace``)
+    replaced: tuple[str, ...] = ()
+    #: the options the file was read with (:meth:`LoadOptions.to_dict`)
+    options: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready values."""
         d = asdict(self)
-        d["notes"] = list(self.notes)
+        for name in ("notes", "warnings", "replaced"):
+            d[name] = list(getattr(self, name))
         return d
 
     def summary(self) -> str:
@@ -64,5 +71,6 @@ skipped, 0 stub customers created (0.0 s))
         rows += [(f"quarantined: {reason}", n) for reason, n in self.reasons.items()]
         body = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:,}</td></tr>" for k, v in rows)
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        notes += "".join(f"<li><b>warning:</b> {html.escape(w)}</li>" for w in self.warnings)
         return (f"<b>{html.escape(self.table)}</b> from {html.escape(Path(self.file).name)}"
                 f"<table>{body}</table>" + (f"<ul>{notes}</ul>" if notes else ""))

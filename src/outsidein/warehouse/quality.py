@@ -5,12 +5,22 @@ data frame already carries) and this module turns a :class:`TableSpec` into
 
 * the header check (:func:`resolve_columns`): every required column present,
   ``--map target=source`` renames applied, extra columns noted;
+* the date format of each date column of text, when ``--date-format`` is not
+  given (:func:`infer_date_formats`, one pass; see :mod:`outsidein.warehouse.dates`);
 * one ``SELECT`` (:func:`typed_select_sql`) that casts every column to its
   canonical type and computes, per row, the *first* failing rule: its column
-  and its reason.  Rules, in order: a required value is missing; the value has
-  the wrong type; a number is not finite; it is below the column's
-  ``min_value``; a quantity is negative on a line that is not a return; a
-  categorical value is not one of the allowed ones.
+  and its reason.  Rules, in order: an operand of a derived column is not a
+  number (:mod:`outsidein.warehouse.expressions`); a required value is
+  missing; the value has the wrong type; a date is before 1900 or after the
+  load time plus one day; a number is not finite; a money amount is beyond
+  ``max_abs``; it is below the column's ``min_value``; a quantity is negative
+  on a line that is not a return; a categorical value is not one of the
+  allowed ones.
+
+Text is read strictly: a number is decimal (no ``0x1A``, no ``1_000``), a whole
+number has no fraction other than ``.0``, a boolean is ``true``/``false``/``1``/``0``
+(any case), where DuckDB's own cast would take ``yes``, ``T`` or ``0x1A``.
+Typed columns (Parquet, data frames) are cast as they are.
 
 Nothing here loops over rows in Python, which is what makes 10 million order
 lines load in seconds.
@@ -31,8 +41,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from outsidein.errors import DataValidationError
+from outsidein.warehouse.dates import (
+    EXAMPLES,
+    ISO,
+    infer_formats,
+    parse_sql,
+    plausibility_rules,
+)
+from outsidein.warehouse.expressions import Derived, operand_rules, parse_mapping, text_to_number
 from outsidein.warehouse.schema import Column, TableSpec
 from outsidein.warehouse.sql import lit, q
 
@@ -67,6 +87,10 @@ def clip(text: str, limit: int = 160) -> str:
 class ColumnPlan:
     """Where a canonical column comes from in the source (``None``: filled with nulls).
 
+    A derived column (``--map revenue=sales_value + retail_disc``) has its
+    :class:`~outsidein.warehouse.expressions.Derived` in *derived*, and its
+    *source* is the computed column that :func:`with_derived` adds.
+
     >>> ColumnPlan(Column("region", "string"), None, None).source is None
     True
     """
@@ -74,6 +98,14 @@ class ColumnPlan:
     column: Column
     source: str | None
     source_type: str | None  # DuckDB type of the staged source column
+    derived: Derived | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name the source: ``column 'x'`` or the expression."""
+        if self.derived is not None:
+            return f"{self.column.name} = {self.derived.text}"
+        return f"column {self.source!r}"
 
 
 def resolve_columns(
@@ -92,7 +124,9 @@ def resolve_columns(
     found : mapping of str to str
         Source column name -> DuckDB type, in file order.
     mapping : mapping of str to str, optional
-        ``target -> source`` renames (``--map target=source``).
+        ``target -> source``: a column of the source (a rename), or an
+        expression over its columns or a constant (a derived column; see
+        :mod:`outsidein.warehouse.expressions`).
     source : str
         File name or frame label, for messages.
 
@@ -105,38 +139,44 @@ def resolve_columns(
     Raises
     ------
     DataValidationError
-        A ``--map`` names an unknown target or a source column that is not
-        there, or required columns are missing (one error naming all of them
-        and the columns found).
+        A ``--map`` names an unknown target, a source column that is not
+        there or an expression that is not allowed, or required columns are
+        missing (one error naming all of them and the columns found).
 
     Examples
     --------
-    >>> spec = TableSpec("t", (Column("id", "string", True), Column("note", "string")),
-    ...                  key=("id",))
-    >>> plans, extra = resolve_columns(spec, {"No": "VARCHAR", "x": "VARCHAR"},
-    ...                                mapping={"id": "No"}, source="t.csv")
+    >>> spec = TableSpec("t", (Column("id", "string", True), Column("note", "string"),
+    ...                        Column("n", "float64")), key=("id",))
+    >>> plans, extra = resolve_columns(spec, {"No": "VARCHAR", "x": "VARCHAR", "y": "VARCHAR"},
+    ...                                mapping={"id": "No", "n": "x * 2"}, source="t.csv")
     >>> [(p.column.name, p.source) for p in plans], extra
-    ([('id', 'No'), ('note', None)], ['x'])
+    ([('id', 'No'), ('note', None), ('n', '_oi_derived_n')], ['y'])
     """
     mapping = dict(mapping or {})
     found_list = ", ".join(found) or "(none)"
+    renames: dict[str, str] = {}
+    derived: dict[str, Derived] = {}
     for target, src in mapping.items():
         if target not in spec.column_names:
             raise DataValidationError(
                 f"--map {target}={src}: {target!r} is not a column of table {spec.name!r}; "
                 f"expected one of {', '.join(spec.column_names)}"
             )
-        if src not in found:
-            raise DataValidationError(
-                f"--map {target}={src}: column {src!r} is not in {source}; "
-                f"columns found: {found_list}"
-            )
+        how = parse_mapping(target, src, found, source=source)
+        if isinstance(how, str):
+            renames[target] = how
+        else:
+            derived[target] = how
     plans: list[ColumnPlan] = []
     missing: list[str] = []
     used: set[str] = set()
     for col in spec.columns:
-        src = mapping.get(col.name, col.name)
-        if src in found and (col.name in mapping or src not in mapping.values()):
+        src = renames.get(col.name, col.name)
+        if col.name in derived:
+            d = derived[col.name]
+            plans.append(ColumnPlan(col, d.column, d.sql_type, d))
+            used.update(d.columns)
+        elif src in found and (col.name in renames or src not in renames.values()):
             plans.append(ColumnPlan(col, src, found[src]))
             used.add(src)
         else:
@@ -154,7 +194,41 @@ def resolve_columns(
     return plans, extra
 
 
-def _type_reason(col: Column, date_format: str | None) -> str:
+def with_derived(plans: Sequence[ColumnPlan], staged: str) -> str:
+    """*staged* with the derived columns of *plans* added (unchanged when there are none).
+
+    >>> d = parse_mapping("n", "a + 1", {"a": "VARCHAR"}, source="f")
+    >>> print(with_derived([ColumnPlan(Column("n", "float64"), d.column, d.sql_type, d)], "s"))
+    (SELECT *, (CASE WHEN strpos("a", '_') = 0 THEN TRY_CAST("a" AS DOUBLE) END + \
+CAST(1 AS DOUBLE)) AS "_oi_derived_n" FROM s)
+    """
+    cols = [f"{p.derived.sql} AS {q(p.derived.column)}" for p in plans if p.derived is not None]
+    return f"(SELECT *, {', '.join(cols)} FROM {staged})" if cols else staged
+
+
+def infer_date_formats(con: Any, plans: Sequence[ColumnPlan], staged: str, *,
+                       source: str) -> tuple[dict[str, str], list[str]]:
+    """The common format of each date column of text, and notes for the load report.
+
+    One pass over *staged* (see :func:`outsidein.warehouse.dates.infer_formats`).
+
+    >>> import duckdb
+    >>> plans = [ColumnPlan(Column("ts", "timestamp"), "day", "VARCHAR")]
+    >>> infer_date_formats(duckdb.connect(), plans, "(SELECT '31.05.2024' AS day)",
+    ...                    source="f.csv")[0]
+    {'ts': '%d.%m.%Y'}
+    """
+    columns = {p.column.name: (q(p.source), p.label) for p in plans
+               if p.column.dtype in ("timestamp", "date") and p.source is not None
+               and _is_text(p)}
+    return infer_formats(con, with_derived(plans, staged), columns, source=source)
+
+
+def _is_text(plan: ColumnPlan) -> bool:
+    return (plan.source_type or "VARCHAR").upper() == "VARCHAR"
+
+
+def _type_reason(col: Column, date_format: str | None, inferred: bool = False) -> str:
     if col.dtype == "int64":
         return "expected a whole number"
     if col.dtype == "float64":
@@ -163,14 +237,20 @@ def _type_reason(col: Column, date_format: str | None) -> str:
         return "expected true or false"
     if col.dtype in ("timestamp", "date"):
         kind = "a date" if col.dtype == "date" else "a timestamp"
-        if date_format:
+        if inferred and date_format != ISO:
+            return (f"expected {kind} like {EXAMPLES[date_format or ISO]} ({date_format}, "
+                    "the format of the other values); pass --date-format if it is another")
+        if date_format and date_format != ISO:
             return f"expected {kind} matching --date-format {date_format!r}"
         return f"expected {kind} {ISO_HINT}; pass --date-format (e.g. '%d/%m/%Y')"
     return "expected text"
 
 
-def typed_expr(plan: ColumnPlan, date_format: str | None) -> str:
+def typed_expr(plan: ColumnPlan, date_format: str | None, *, inferred: bool = False) -> str:
     """SQL casting the staged source column to the canonical type (NULL when it does not parse).
+
+    *date_format* is a ``strptime`` format, :data:`~outsidein.warehouse.dates.ISO`
+    or None (ISO); *inferred* when the loader chose it among the common formats.
 
     >>> print(typed_expr(ColumnPlan(Column("ts", "date"), "day", "VARCHAR"), "%d/%m/%Y"))
     CAST(TRY_STRPTIME(trim("day"), '%d/%m/%Y') AS DATE)
@@ -187,45 +267,61 @@ def typed_expr(plan: ColumnPlan, date_format: str | None) -> str:
             return f"CASE WHEN {x} = floor({x}) THEN TRY_CAST({x} AS BIGINT) END"
         if col.dtype == "string":
             return f"CAST({x} AS VARCHAR)"
+        if col.dtype in ("timestamp", "date") and stype == "TIMESTAMP WITH TIME ZONE":
+            return f"CAST(timezone('UTC', {x}) AS {target})"
         return f"TRY_CAST({x} AS {target})"
     if col.dtype == "string":
         return x
     if col.dtype == "int64":
-        # TRY_CAST rounds '3.5' to 4: only strings without a '.' (or '3.0') are whole numbers
-        return (f"CASE WHEN strpos({x}, '.') = 0 THEN TRY_CAST({x} AS BIGINT) "
-                f"WHEN regexp_full_match(trim({x}), '[+-]?[0-9]+\\.0*') "
-                f"THEN TRY_CAST(trim({x}) AS BIGINT) END")
+        # TRY_CAST reads '3.5' as 4, '0x1A' as 26, '1_000' as 1000: decimal digits only
+        return (f"CASE WHEN regexp_full_match({x}, '\\s*[+-]?[0-9]+(\\.0*)?\\s*') "
+                f"THEN TRY_CAST({x} AS BIGINT) END")
+    if col.dtype == "float64":
+        return text_to_number(x)
+    if col.dtype == "boolean":
+        # TRY_CAST also reads yes, no, T, F, y, n
+        b = f"lower(trim({x}))"
+        return f"CASE WHEN {b} IN ('true', 'false', '1', '0') THEN TRY_CAST({b} AS BOOLEAN) END"
     if col.dtype in ("timestamp", "date"):
-        t = f"trim({x})"
-        if date_format:
-            return f"CAST(TRY_STRPTIME({t}, {lit(date_format)}) AS {target})"
-        # DuckDB also reads '05/01/24' as a date (year 5): accept ISO 8601 (yyyy-mm-dd...) only
-        return (f"CASE WHEN substr({t}, 5, 1) = '-' AND substr({t}, 8, 1) = '-' "
-                f"THEN TRY_CAST({t} AS {target}) END")
+        # DuckDB also reads '05/01/24' as a date (year 5): ISO only has the ISO shape
+        return parse_sql(x, date_format or ISO, target, common=inferred)
     return f"TRY_CAST({x} AS {target})"
 
 
 def rules(plan: ColumnPlan, typed: str, date_format: str | None,
-          plans_by_name: Mapping[str, str]) -> list[tuple[str, str]]:
+          plans_by_name: Mapping[str, str], *, inferred: bool = False,
+          load_time: datetime | None = None) -> list[tuple[str, str]]:
     """``(condition, reason)`` pairs for one column, in the order they are checked.
 
     *typed* is the SQL of the already-cast value; *plans_by_name* maps canonical
-    column names to their cast SQL (the quantity rule reads ``is_return``).
+    column names to their cast SQL (the quantity rule reads ``is_return``);
+    dates after *load_time* plus one day are implausible (None: no limit).
 
-    >>> plan = ColumnPlan(Column("amount", "float64", True, min_value=0), "amount", "DOUBLE")
-    >>> [reason for _, reason in rules(plan, "x", None, {})]
-    ['missing required value', 'expected a number', 'expected a finite number', \
-'below the minimum 0']
+    >>> plan = ColumnPlan(Column("amount", "float64", True, min_value=0, max_abs=1e12),
+    ...                   "amount", "DOUBLE")
+    >>> [reason for _, reason in rules(plan, "x", None, {})]  # doctest: +NORMALIZE_WHITESPACE
+    ['missing required value', 'expected a number', 'expected a finite number',
+     'beyond 1,000,000,000,000 in absolute value, too big for a money amount (check the unit
+     and the decimal separator)', 'below the minimum 0']
     """
     col = plan.column
     out: list[tuple[str, str]] = []
+    if plan.derived is not None:
+        out.extend(operand_rules(plan.derived, required=col.required))
     if col.required:
         out.append((f"{typed} IS NULL AND {_raw_null(plan)}", MISSING))
     if plan.source is None:
         return out
-    out.append((f"{typed} IS NULL AND NOT {_raw_null(plan)}", _type_reason(col, date_format)))
+    out.append((f"{typed} IS NULL AND NOT {_raw_null(plan)}",
+                _type_reason(col, date_format, inferred)))
+    if col.dtype in ("timestamp", "date"):
+        out.extend(plausibility_rules(typed, load_time=load_time, future_ok=col.future_ok))
     if col.dtype == "float64":
         out.append((f"NOT isfinite({typed})", NOT_FINITE))
+    if col.max_abs is not None:
+        out.append((f"abs({typed}) > {col.max_abs!r}",
+                    f"beyond {col.max_abs:,.0f} in absolute value, too big for a money amount "
+                    "(check the unit and the decimal separator)"))
     if col.min_value is not None:
         out.append((f"{typed} < {col.min_value!r}", f"below the minimum {col.min_value:g}"))
     if col.name == "quantity" and "is_return" in plans_by_name:
@@ -241,7 +337,7 @@ def _raw_null(plan: ColumnPlan) -> str:
     if plan.source is None:
         return "true"
     x = q(plan.source)
-    if (plan.source_type or "VARCHAR").upper() == "VARCHAR":
+    if _is_text(plan):
         return f"({x} IS NULL OR trim({x}) = '')"
     return f"({x} IS NULL)"
 
@@ -251,6 +347,8 @@ def typed_select_sql(
     staged: str,
     *,
     date_format: str | None = None,
+    date_formats: Mapping[str, str] | None = None,
+    load_time: datetime | None = None,
     raw_columns: Sequence[str],
 ) -> tuple[str, list[tuple[str, str]]]:
     """One SELECT over *staged*: ``_row``, the typed columns, ``_fail`` and ``_raw``.
@@ -260,6 +358,21 @@ def typed_select_sql(
     ``_raw`` is the source row as a JSON object.  Each value is cast once
     (inner query) and the rules read the cast values; a small integer per row
     keeps the staged table small (the loader spills 10M rows to disk less).
+
+    Parameters
+    ----------
+    plans : sequence of ColumnPlan
+    staged : str
+        The staged rows (``_row`` and the source's columns).
+    date_format : str, optional
+        ``--date-format`` (all date columns).
+    date_formats : mapping of str to str, optional
+        Column -> common format chosen by :func:`infer_date_formats` (when no
+        *date_format*).
+    load_time : datetime, optional
+        Dates after it plus one day are quarantined (None: ``--allow-future``).
+    raw_columns : sequence of str
+        The source's columns, for ``_raw``.
 
     Returns
     -------
@@ -273,12 +386,16 @@ def typed_select_sql(
     >>> failures
     [('n', 'missing required value'), ('n', 'expected a whole number')]
     """
-    typed = {p.column.name: typed_expr(p, date_format) for p in plans}
+    formats = dict(date_formats or {})
+    typed = {p.column.name: typed_expr(p, formats.get(p.column.name, date_format),
+                                       inferred=p.column.name in formats) for p in plans}
     cast_names = {name: q("_t_" + name) for name in typed}
     checks: list[tuple[str, str, str]] = []
     for p in plans:
-        for cond, reason in rules(p, cast_names[p.column.name], date_format, cast_names):
-            checks.append((cond, p.column.name, reason))
+        name = p.column.name
+        for cond, reason in rules(p, cast_names[name], formats.get(name, date_format),
+                                  cast_names, inferred=name in formats, load_time=load_time):
+            checks.append((cond, name, reason))
     if checks:
         first_fail = "CASE " + " ".join(
             f"WHEN {c} THEN {i}" for i, (c, _, _) in enumerate(checks, 1)) + " END"
@@ -292,7 +409,7 @@ def typed_select_sql(
                CASE WHEN _fail IS NOT NULL THEN CAST({raw_json} AS VARCHAR) END AS _raw
         FROM (
             SELECT *, {first_fail} AS _fail
-            FROM (SELECT *, {inner_cols} FROM {staged})
+            FROM (SELECT *, {inner_cols} FROM {with_derived(plans, staged)})
         )
     """
     return sql, [(name, reason) for _, name, reason in checks]

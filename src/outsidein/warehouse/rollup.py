@@ -69,7 +69,7 @@ from outsidein.warehouse.summary import (
 )
 
 __all__ = ["SOURCE", "add_lines", "days_expr", "ensure_current", "is_current",
-           "purchase_summary", "rebuild"]
+           "purchase_summary", "rebuild", "remove_lines"]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,30 @@ def add_lines(con: Any, new_rows_sql: str, *, added: int) -> None:
         con.execute(f"DROP VIEW IF EXISTS temp.{NEW_LINES}")
         for t in TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
+    _record(con, total)
+
+
+def remove_lines(con: Any, customers_sql: str, *, removed: int) -> None:
+    """Recompute the days of the customers in *customers_sql* after *removed* lines went.
+
+    Runs on the DuckDB connection inside the caller's transaction (an undone
+    load, :mod:`outsidein.warehouse.undo`), after the lines were deleted;
+    *customers_sql* is a relation with a ``customer_id`` column (the customers
+    whose lines were deleted).  When the rollup did not cover exactly the lines
+    that were there before, it is rebuilt from the whole table instead.
+    """
+    total = count_rows(con, f"main.{SOURCE}")
+    if _recorded(con) != total + removed:
+        rebuild(con, total)
+        return
+    affected = f"(SELECT DISTINCT customer_id FROM {customers_sql})"
+    con.execute(f"DELETE FROM main.purchase_days WHERE customer_id IN {affected}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {NEW_LINES} AS SELECT * FROM main.{SOURCE} "
+                f"WHERE customer_id IN {affected}")
+    try:
+        con.execute(f"INSERT INTO main.purchase_days ({_cols()}) {_days_sql(NEW_LINES)}")
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS temp.{NEW_LINES}")
     _record(con, total)
 
 

@@ -11,20 +11,27 @@ module; nothing else declares table shapes.
 Time stamps are naive UTC ``timestamp``; money is ``float64`` in the
 company's currency (compare across engines after rounding to cents).
 
+Every canonical table also stores ``load_id``, the load that wrote the row
+(:attr:`TableSpec.stored_columns`; not a column a file can give), so that
+``outsidein loads undo`` removes exactly one load's rows.
+
 >>> spec = table_spec("order_lines")
 >>> spec.key, spec.references["customer_id"]
-(('order_id', 'product_id'), ('customers', 'customer_id'))
+(('order_id', 'product_id', 'line'), ('customers', 'customer_id'))
+>>> spec.stored_columns[-1].name
+'load_id'
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import ibis
-import ibis.expr.datatypes as dt
+from typing import TYPE_CHECKING
 
 from outsidein.domain import SERVICE_COST_KINDS
 from outsidein.errors import DataValidationError
+
+if TYPE_CHECKING:
+    import ibis
 
 CHANNELS = ("store", "call_center", "web", "email", "mobile", "chat", "social")
 INTERACTION_TYPES = (
@@ -47,6 +54,10 @@ class Column:
     doc: str = ""
     allowed: tuple[str, ...] | None = None
     min_value: float | None = None
+    #: a larger absolute value is quarantined (money: :data:`MONEY_MAX`)
+    max_abs: float | None = None
+    #: a date column that may hold dates after the load time (a calendar of events)
+    future_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class TableSpec:
     doc: str = ""
     #: foreign keys: column -> (table, column)
     references: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: whether each stored row carries the ``load_id`` of the load that wrote it
+    by_load: bool = True
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -81,11 +94,32 @@ class TableSpec:
                 return c
         raise KeyError(name)
 
+    @property
+    def stored_columns(self) -> tuple[Column, ...]:
+        """The columns of the stored table: :attr:`columns`, then ``load_id`` if :attr:`by_load`.
+
+        >>> [c.name for c in TABLES["products"].stored_columns][-2:]
+        ['unit_cost', 'load_id']
+        """
+        return (*self.columns, LOAD_ID_COLUMN) if self.by_load else self.columns
+
     def ibis_schema(self) -> ibis.Schema:
-        return ibis.schema({c.name: dt.dtype(c.dtype) for c in self.columns})
+        """The stored table's schema (with ``load_id`` when :attr:`by_load`)."""
+        import ibis  # kept off the start-up path: `outsidein status` reads table names only
+
+        return ibis.schema({c.name: ibis.dtype(c.dtype) for c in self.stored_columns})
 
 
 C = Column
+
+#: The largest absolute money amount the loader accepts.  Sums are kept in integer
+#: cents (``purchase_days.value_cents``, int64 up to 9.2e18): at 1e12 a value is 1e14
+#: cents, so a customer's day of purchases fits unless it holds 92,000 such lines.
+MONEY_MAX = 1e12
+
+#: Kept with every canonical row: the load that wrote it (a stub customer: the load that
+#: created it).  Rows of a warehouse older than this column have none (they cannot be undone).
+LOAD_ID_COLUMN = C("load_id", "string", doc="the load that wrote the row (outsidein loads)")
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
@@ -114,23 +148,31 @@ TABLES: dict[str, TableSpec] = {
                 C("product_id", "string", True),
                 C("name", "string"),
                 C("product_type", "string", doc="category used for margins and segments"),
-                C("unit_cost", "float64", doc="cost of goods per unit", min_value=0),
+                C("unit_cost", "float64", doc="cost of goods per unit", min_value=0,
+                  max_abs=MONEY_MAX),
             ),
             key=("product_id",),
         ),
         TableSpec(
             "order_lines",
             (
-                C("order_id", "string", True),
+                C("order_id", "string", doc="when absent, an order is the customer's purchases "
+                                            "at one time stamp: customer_id@ts"),
                 C("customer_id", "string", True),
-                C("product_id", "string", True),
+                C("product_id", "string", doc="null when the feed has no products"),
                 C("ts", "timestamp", True, "order time"),
                 C("quantity", "int64", True, "negative only for returns"),
-                C("revenue", "float64", True, "net of nothing; discount is separate"),
-                C("discount", "float64", doc="discount given on the line", min_value=0),
+                C("revenue", "float64", True, "net of nothing; discount is separate",
+                  max_abs=MONEY_MAX),
+                C("discount", "float64", doc="discount given on the line", min_value=0,
+                  max_abs=MONEY_MAX),
                 C("is_return", "boolean", doc="a return line (negative quantity allowed)"),
+                C("line", "int64", doc="number of a line without product id within its order "
+                                       "(filled by the loader: 1, 2, ... in file order)",
+                  min_value=1),
             ),
-            key=("order_id", "product_id"),
+            # null product ids and lines compare as equal (IS NOT DISTINCT FROM)
+            key=("order_id", "product_id", "line"),
             references={"customer_id": ("customers", "customer_id"),
                         "product_id": ("products", "product_id")},
         ),
@@ -153,7 +195,7 @@ TABLES: dict[str, TableSpec] = {
                 C("customer_id", "string", True),
                 C("ts", "timestamp", True),
                 C("kind", "string", True, allowed=SERVICE_COST_KINDS),
-                C("amount", "float64", True, min_value=0),
+                C("amount", "float64", True, min_value=0, max_abs=MONEY_MAX),
             ),
             key=("customer_id", "ts", "kind"),
             references={"customer_id": ("customers", "customer_id")},
@@ -190,8 +232,8 @@ TABLES: dict[str, TableSpec] = {
             (
                 C("kind", "string", True, "e.g. storm_warning, holiday, competitor_promo"),
                 C("region", "string", True),
-                C("start", "timestamp", True),
-                C("end", "timestamp", True),
+                C("start", "timestamp", True, future_ok=True),
+                C("end", "timestamp", True, future_ok=True),
             ),
             key=("kind", "region", "start"),
         ),
@@ -223,6 +265,7 @@ QUARANTINE = TableSpec(
         C("raw", "string", doc="the offending row as JSON"),
     ),
     key=("load_id", "row_number", "column"),
+    by_load=False,
 )
 LOADS = TableSpec(
     "loads",
@@ -238,9 +281,37 @@ LOADS = TableSpec(
         C("quarantined", "int64", True),
         C("duplicates", "int64", True),
         C("stubs_created", "int64", True),
+        C("options", "string", doc="the load's LoadOptions as JSON (null: an older load)"),
+        C("options_fingerprint", "string",
+          doc="with file_sha256, what identifies a load (LoadOptions.fingerprint)"),
     ),
     key=("load_id",),
+    by_load=False,
 )
+def _attributes_spec(table: str) -> TableSpec:
+    key = TABLES[table].key[0]
+    return TableSpec(
+        f"{table.removesuffix('s')}_attributes",
+        (
+            C(key, "string", True),
+            C("load_id", "string", True, "the load that kept the values"),
+            C("loaded_at", "timestamp", True, "when that load started: the latest value wins"),
+        ),
+        key=(key, "load_id"),
+        doc=f"the columns of {table} files that the canonical model does not name, one typed "
+            "column each, added as they arrive (see outsidein.warehouse.attributes)",
+        by_load=False,
+    )
+
+
+#: Per table whose files' extra columns the loader keeps as typed attributes, the table
+#: that keeps them (``customer_attributes``, ``prospect_attributes``, ``product_attributes``).
+ATTRIBUTE_SPECS: dict[str, TableSpec] = {
+    t: _attributes_spec(t) for t in ("customers", "prospects", "products")}
+#: Book-keeping tables keyed by ``load_id`` besides the canonical ones: ``outsidein loads
+#: undo`` deletes a load's rows from each.
+LOAD_KEYED: tuple[str, ...] = (QUARANTINE.name,
+                               *(s.name for s in ATTRIBUTE_SPECS.values()))
 #: the quarantine's column for a line that could not be read at all (its raw is {"line": text})
 LINE_COLUMN = "(line)"
 
@@ -256,6 +327,7 @@ PURCHASE_DAYS = TableSpec(
     ),
     key=("customer_id", "day"),
     doc="order lines that are purchases, one row per customer and day (kept by the loader)",
+    by_load=False,
 )
 ROLLUPS = TableSpec(
     "rollups",
@@ -265,10 +337,12 @@ ROLLUPS = TableSpec(
     ),
     key=("name",),
     doc="which source rows each rollup covers",
+    by_load=False,
 )
 ROLLUP_SPECS = (PURCHASE_DAYS, ROLLUPS)
 #: canonical and book-keeping tables (a Spark warehouse declares each as a Parquet table)
-MANAGED: dict[str, TableSpec] = {**TABLES, QUARANTINE.name: QUARANTINE, LOADS.name: LOADS}
+MANAGED: dict[str, TableSpec] = {**TABLES, QUARANTINE.name: QUARANTINE, LOADS.name: LOADS,
+                                 **{s.name: s for s in ATTRIBUTE_SPECS.values()}}
 
 
 def table_spec(name: str) -> TableSpec:

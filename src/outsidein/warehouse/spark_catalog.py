@@ -43,7 +43,7 @@ def arrow_schema(spec: TableSpec) -> pa.Schema:
     >>> arrow_schema(LOADS).field("started").type
     TimestampType(timestamp[us])
     """
-    return pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in spec.columns])
+    return pa.schema([(c.name, ARROW_TYPES[c.dtype]) for c in spec.stored_columns])
 
 
 def register_tables(spark: Any, root: Path) -> None:
@@ -58,7 +58,7 @@ def register_tables(spark: Any, root: Path) -> None:
     for spec in MANAGED.values():
         folder = table_dir(root, spec.name)
         folder.mkdir(parents=True, exist_ok=True)
-        cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.dtype]}" for c in spec.columns)
+        cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.dtype]}" for c in spec.stored_columns)
         # re-declared on every open: a table made by an older version gets today's schema
         spark.sql(f"DROP TABLE IF EXISTS `{spec.name}`")
         spark.sql(f"CREATE TABLE `{spec.name}` ({cols}) USING parquet LOCATION '{folder}'")

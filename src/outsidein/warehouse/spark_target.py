@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from outsidein.errors import ConfigError
 from outsidein.warehouse.engine import Warehouse
 from outsidein.warehouse.load_report import LoadReport
 from outsidein.warehouse.schema import LOADS, MANAGED, QUARANTINE, TABLES, TableSpec
@@ -34,6 +35,7 @@ from outsidein.warehouse.target import (
     quarantine_select,
     stubs_select,
 )
+from outsidein.warehouse.undo import NEEDS_DUCKDB, UndoReport
 
 __all__ = ["SparkTarget"]
 
@@ -81,7 +83,7 @@ class SparkTarget(Target):
     def _arrow(self, sql: str, spec: TableSpec, given: list[str]) -> pa.Table:
         data = self.con.sql(sql).to_arrow_table()
         columns = {}
-        for c in spec.columns:
+        for c in spec.stored_columns:
             if c.name in given:
                 columns[c.name] = data.column(given.index(c.name))
             else:
@@ -91,23 +93,31 @@ class SparkTarget(Target):
     def write_rows(self, spec: TableSpec, load_id: str, *, replaced_stubs: int) -> int:
         self.cleanup_hidden()
         cols = list(spec.column_names)
-        new = self._arrow(f"SELECT {', '.join(q(c) for c in cols)} FROM {new_rows_sql()}",
-                          spec, cols)
+        new = self._arrow(f"SELECT {', '.join(q(c) for c in cols)}, {lit(load_id)} AS load_id "
+                          f"FROM {new_rows_sql()}", spec, [*cols, "load_id"])
         loaded = new.num_rows
         if replaced_stubs:
             new = pa.concat_tables([self._customers_without_replaced_stubs(), new])
         self._stage(spec.name, new, load_id)
-        self._stage("customers", self._arrow(stubs_select(), TABLES["customers"],
-                                             ["customer_id", "first_seen", "is_stub"]),
+        self._stage("customers", self._arrow(stubs_select(load_id), TABLES["customers"],
+                                             ["customer_id", "first_seen", "is_stub", "load_id"]),
                     load_id + "-stubs")
         return loaded
 
-    def write_bookkeeping(self, report: LoadReport, *, digest: str, started: datetime,
-                          finished: datetime) -> None:
+    def check_undo(self, load_ids: list[str]) -> None:
+        """Undoing (``--replace``) needs DuckDB: refused before any work is done."""
+        if load_ids:
+            raise ConfigError(NEEDS_DUCKDB)
+
+    def remove_loads(self, load_ids: list[str]) -> UndoReport:
+        raise ConfigError(NEEDS_DUCKDB)
+
+    def write_bookkeeping(self, report: LoadReport, *, digest: str, fingerprint: str,
+                          started: datetime, finished: datetime) -> None:
         self._stage(QUARANTINE.name, self._arrow(quarantine_select(report), QUARANTINE,
                                                  list(QUARANTINE.column_names)), report.load_id)
-        row = dict(zip(LOADS.column_names, loads_values(report, digest, started, finished),
-                       strict=True))
+        row = dict(zip(LOADS.column_names,
+                       loads_values(report, digest, started, finished, fingerprint), strict=True))
         self._stage(LOADS.name, pa.Table.from_pylist([row], schema=arrow_schema(LOADS)),
                     report.load_id)
 
@@ -121,10 +131,15 @@ class SparkTarget(Target):
         self.con.execute("CREATE OR REPLACE TEMP TABLE _oi_new_ids AS "
                          f"SELECT customer_id FROM {new_rows_sql()}")
         paths = ", ".join(lit(str(f)) for f in files)
+        # by name: files written before rows kept their load_id lack that column
+        files_sql = f"read_parquet([{paths}], union_by_name = true)"
+        have = {r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {files_sql}").fetchall()}
+        stored = [c.name for c in TABLES["customers"].stored_columns if c.name in have]
         return self._arrow(
-            f"SELECT * FROM read_parquet([{paths}]) c WHERE NOT (coalesce(c.is_stub, false) "
+            f"SELECT {', '.join(q(c) for c in stored)} FROM {files_sql} c "
+            "WHERE NOT (coalesce(c.is_stub, false) "
             "AND c.customer_id IN (SELECT customer_id FROM temp._oi_new_ids))",
-            TABLES["customers"], list(TABLES["customers"].column_names))
+            TABLES["customers"], stored)
 
     def begin(self) -> None:
         """Nothing to start: new files stay hidden until :meth:`commit` renames them."""

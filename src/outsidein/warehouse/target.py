@@ -14,12 +14,13 @@ stub customers) and write what :func:`new_rows_sql`, :func:`stubs_select`,
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
-from outsidein.warehouse import rollup
+from outsidein.warehouse import rollup, undo
 from outsidein.warehouse.load_report import LoadReport
 from outsidein.warehouse.schema import LOADS, QUARANTINE, TableSpec
 from outsidein.warehouse.sql import lit, q
@@ -37,7 +38,8 @@ FAILURES = "temp._oi_fail"
 SKIP = "temp._oi_skip"
 #: customers the new rows reference that do not exist yet
 STUBS = "temp._oi_stubs"
-TEMP_TABLES = ("_oi_raw", "_oi_typed", "_oi_fail", "_oi_dups", "_oi_skip", "_oi_stubs")
+TEMP_TABLES = ("_oi_raw", "_oi_typed", "_oi_fail", "_oi_dups", "_oi_skip", "_oi_stubs",
+               "_oi_attrs")
 
 
 def new_rows_sql() -> str:
@@ -46,13 +48,14 @@ def new_rows_sql() -> str:
             f"(SELECT 1 FROM {SKIP} s WHERE s._row = g._row))")
 
 
-def stubs_select() -> str:
-    """The stub customers of this load, in ``customers`` order of the given columns.
+def stubs_select(load_id: str) -> str:
+    """The stub customers of load *load_id*: ``customer_id, first_seen, is_stub, load_id``.
 
-    >>> stubs_select().startswith("SELECT customer_id, first_seen, true AS is_stub")
+    >>> stubs_select("l1").startswith("SELECT customer_id, first_seen, true AS is_stub, 'l1'")
     True
     """
-    return f"SELECT customer_id, first_seen, true AS is_stub FROM {STUBS} ORDER BY customer_id"
+    return (f"SELECT customer_id, first_seen, true AS is_stub, {lit(load_id)} AS load_id "
+            f"FROM {STUBS} ORDER BY customer_id")
 
 
 def quarantine_select(report: LoadReport) -> str:
@@ -68,18 +71,19 @@ def quarantine_select(report: LoadReport) -> str:
 
 
 def loads_values(report: LoadReport, digest: str, started: datetime,
-                 finished: datetime) -> list[Any]:
-    """One ``loads`` row, in :data:`LOADS` column order.
+                 finished: datetime, fingerprint: str) -> list[Any]:
+    """One ``loads`` row, in :data:`LOADS` column order (options as JSON).
 
     >>> t = datetime(2024, 5, 31)
-    >>> loads_values(LoadReport("products", "p.csv", "l1", rows_read=2, loaded=2), "ab", t, t)
+    >>> loads_values(LoadReport("products", "p.csv", "l1", rows_read=2, loaded=2,
+    ...                         options={"header": True}), "ab", t, t, "f1")
     ... # doctest: +NORMALIZE_WHITESPACE
     ['l1', 'products', 'p.csv', 'ab', datetime.datetime(2024, 5, 31, 0, 0),
-     datetime.datetime(2024, 5, 31, 0, 0), 2, 2, 0, 0, 0]
+     datetime.datetime(2024, 5, 31, 0, 0), 2, 2, 0, 0, 0, '{"header": true}', 'f1']
     """
     return [report.load_id, report.table, report.file, digest, started, finished,
             report.rows_read, report.loaded, report.quarantined, report.duplicates,
-            report.stubs_created]
+            report.stubs_created, json.dumps(report.options or {}, sort_keys=True), fingerprint]
 
 
 class Target(ABC):
@@ -92,13 +96,26 @@ class Target(ABC):
 
     con: Any
 
-    def previous_load(self, table: str, digest: str) -> str | None:
-        """The id of the load that already brought a file with this SHA-256 into *table*."""
+    def earlier_loads(self, table: str, digest: str) -> list[tuple[str, str | None]]:
+        """``(load_id, options fingerprint)`` of each load of a file with this SHA-256 into *table*.
+
+        The fingerprint is ``None`` for a load written before loads kept their
+        options; the oldest load comes first.
+        """
         # literals, not parameters: binding parameters makes duckdb import pandas (~1 s)
-        row = self.con.execute(
-            f"SELECT load_id FROM {self.existing('loads')} WHERE table_name = {lit(table)} "
-            f"AND file_sha256 = {lit(digest)} ORDER BY finished LIMIT 1").fetchone()
-        return None if row is None else str(row[0])
+        rows = self.con.execute(
+            f"SELECT load_id, options_fingerprint FROM {self.existing('loads')} "
+            f"WHERE table_name = {lit(table)} AND file_sha256 = {lit(digest)} "
+            "ORDER BY finished, load_id").fetchall()
+        return [(str(r[0]), None if r[1] is None else str(r[1])) for r in rows]
+
+    def check_undo(self, load_ids: list[str]) -> None:
+        """Raise unless the loads *load_ids* can be undone here (before any work is done)."""
+        undo.check_undoable(self.con, load_ids)
+
+    def remove_loads(self, load_ids: list[str]) -> undo.UndoReport:
+        """Inside the load's transaction: take the earlier loads *load_ids* out (``--replace``)."""
+        return undo.remove_loads(self.con, load_ids)
 
     @abstractmethod
     def existing(self, table: str) -> str:
@@ -121,8 +138,8 @@ class Target(ABC):
         """Add the new rows and stub customers; return the number of new rows."""
 
     @abstractmethod
-    def write_bookkeeping(self, report: LoadReport, *, digest: str, started: datetime,
-                          finished: datetime) -> None:
+    def write_bookkeeping(self, report: LoadReport, *, digest: str, fingerprint: str,
+                          started: datetime, finished: datetime) -> None:
         """Add the load's quarantined rows and its ``loads`` record."""
 
     def cleanup(self) -> None:
@@ -185,24 +202,25 @@ class DuckTarget(Target):
                         f"c.customer_id IN (SELECT customer_id FROM {new_rows_sql()})")
         con.execute("SET preserve_insertion_order = false")  # rows are keyed, order is moot
         try:
-            loaded = int(con.execute(f"INSERT INTO main.{q(spec.name)} ({cols}) "
-                                     f"SELECT {cols} FROM {new_rows_sql()}").fetchone()[0])
+            loaded = int(con.execute(
+                f"INSERT INTO main.{q(spec.name)} ({cols}, load_id) "
+                f"SELECT {cols}, {lit(load_id)} FROM {new_rows_sql()}").fetchone()[0])
         finally:
             con.execute("RESET preserve_insertion_order")
-        con.execute("INSERT INTO main.customers (customer_id, first_seen, is_stub) "
-                    + stubs_select())
+        con.execute("INSERT INTO main.customers (customer_id, first_seen, is_stub, load_id) "
+                    + stubs_select(load_id))
         if spec.name == rollup.SOURCE:  # same transaction: the rollup moves with the lines
             rollup.add_lines(con, f"SELECT {cols} FROM {new_rows_sql()}", added=loaded)
         return loaded
 
-    def write_bookkeeping(self, report: LoadReport, *, digest: str, started: datetime,
-                          finished: datetime) -> None:
+    def write_bookkeeping(self, report: LoadReport, *, digest: str, fingerprint: str,
+                          started: datetime, finished: datetime) -> None:
         qcols = ", ".join(q(c) for c in QUARANTINE.column_names)
         self.con.execute(f"INSERT INTO main.quarantine ({qcols}) " + quarantine_select(report))
         lcols = LOADS.column_names
         values = ", ".join(
             f"TIMESTAMP {lit(v.isoformat(sep=' '))}" if isinstance(v, datetime)
             else lit(v) if isinstance(v, str) else str(int(v))
-            for v in loads_values(report, digest, started, finished))
+            for v in loads_values(report, digest, started, finished, fingerprint))
         self.con.execute(f"INSERT INTO main.loads ({', '.join(q(c) for c in lcols)}) "
                          f"VALUES ({values})")

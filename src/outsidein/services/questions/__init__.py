@@ -12,6 +12,7 @@ the one builder of an answer's insight.
 
 from __future__ import annotations
 
+from outsidein.services.questions.drivers import DRIVERS_RULE
 from outsidein.services.questions.inputs import Inputs, customer_frame, read_inputs
 from outsidein.services.questions.insights import answer_insight
 from outsidein.services.questions.model import (
@@ -34,7 +35,8 @@ from outsidein.services.questions.results import (
 from outsidein.services.questions.run import BUILDERS, answer_five_questions
 
 __all__ = [
-    "BUILDERS", "HOW_TO_ANSWER", "JSON_VERSION", "NAMES", "RESULT_FILE", "Answer", "FiveAnswers",
+    "BUILDERS", "DRIVERS_RULE", "HOW_TO_ANSWER", "JSON_VERSION", "NAMES", "RESULT_FILE",
+    "Answer", "FiveAnswers",
     "Inputs", "NextAction", "StoredAnswer", "StoredAnswers",
     "answer_five_questions",
     "answer_insight", "customer_frame", "missing_answer", "read_answers", "read_inputs",

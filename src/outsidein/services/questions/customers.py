@@ -7,16 +7,14 @@ and returns ``(Answer, full ranked list or None)``.  The maths lives in the engi
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
-import ibis
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import pyarrow as pa
 
 from outsidein.domain import SERVICE_COST_KINDS
+from outsidein.services.questions.drivers import top_decile_drivers
 from outsidein.services.questions.inputs import Inputs, customer_frame, frame
 from outsidein.services.questions.model import Answer, NextAction, missing_answer
 from outsidein.services.questions.wording import (
@@ -30,14 +28,17 @@ from outsidein.services.questions.wording import (
 from outsidein.value import (
     COST_COLUMNS,
     ReferralNetwork,
+    ValueBasis,
     WhaleCurve,
     advocate_reason,
     advocates_figure,
     analyse_cost_to_serve,
     compare_advocates,
+    main_loss_cause,
     money,
     whale_curve,
     whale_figure,
+    whale_words,
 )
 
 if TYPE_CHECKING:
@@ -47,68 +48,6 @@ __all__ = ["answer_advocates", "answer_cost_to_serve", "answer_value"]
 
 
 # -- 1. value -------------------------------------------------------------------------
-
-
-def _product_type_shares(inp: Inputs, customer_ids: pd.Series) -> pd.DataFrame:
-    """Revenue share by product type, top decile vs the rest (aggregated in the warehouse)."""
-    wh = inp.ws.warehouse()
-    if not wh.has_table("products") or "product_type" not in wh.table("products").columns:
-        return pd.DataFrame()
-    ol, pr = wh.table("order_lines"), wh.table("products")
-    if inp.query_start is not None:
-        ol = ol.filter(ol.ts >= inp.query_start)
-    if inp.query_end is not None:
-        ol = ol.filter(ol.ts < inp.query_end)
-    # all customers, and the top decile by a semi-join on their ids; the rest = all - top
-    ids = ibis.memtable(pa.table({"cid": customer_ids.astype(str).to_numpy(dtype=object)}))
-    j = ol.join(pr, ol.product_id == pr.product_id)
-    everyone = frame(j.group_by(j.product_type).aggregate(revenue=j.revenue.sum()))
-    jt = j.semi_join(ids, j.customer_id == ids.cid)
-    best = frame(jt.group_by(jt.product_type).aggregate(revenue=jt.revenue.sum()))
-    if everyone.empty or best.empty:
-        return pd.DataFrame()
-    g = everyone.set_index("product_type")["revenue"].to_frame(False)
-    g[True] = best.set_index("product_type")["revenue"].reindex(g.index).fillna(0.0)
-    g[False] = g[False] - g[True]
-    return g / g.sum()
-
-
-def _drivers(inp: Inputs, df: pd.DataFrame, top: np.ndarray) -> pd.DataFrame:
-    """Means of the top decile (*top*) vs the rest: what sets the best customers apart."""
-    rows = []
-    d = {c: df[c] for c in df.columns}  # no copy of the (wide) frame
-    d["avg_order_value"] = df["revenue"] / df["orders"].where(df["orders"] > 0)
-    measures = [("orders", "orders in the period"), ("avg_order_value", "average order value"),
-                ("margin", "margin"), ("cost_to_serve", "cost to serve"), ("profit", "profit"),
-                ("tenure_weeks", "tenure (weeks)"), ("expected_purchases", "expected purchases"),
-                ("prob_alive", "probability still active"), ("clv", "predicted value")]
-    for col, words in measures:
-        if col in d:
-            values = pd.to_numeric(d[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # an empty side: mean is NaN
-                a, b = np.nanmean(values[top]), np.nanmean(values[~top])
-            if pd.notna(a) and pd.notna(b):
-                rows.append({"driver": words, "top_decile": float(a), "rest": float(b)})
-    if "channel" in d:
-        ch = d["channel"].astype("string").fillna("unknown")
-        share = pd.crosstab(ch, top, normalize="columns")
-        if True in share.columns and False in share.columns:
-            ratio = (share[True] / share[False].replace(0, np.nan)).dropna()
-            for value in ratio.sort_values(ascending=False).index[:2]:
-                rows.append({"driver": f"share acquired by {value}",
-                             "top_decile": float(share.loc[value, True]),
-                             "rest": float(share.loc[value, False])})
-    shares = _product_type_shares(inp, df.loc[top, "customer_id"])
-    if not shares.empty and True in shares.columns and False in shares.columns:
-        ratio = shares[True] / shares[False].replace(0, np.nan)
-        for ptype in ratio.dropna().sort_values(ascending=False).index[:3]:
-            rows.append({"driver": f"revenue share from {ptype}",
-                         "top_decile": float(shares.loc[ptype, True]),
-                         "rest": float(shares.loc[ptype, False])})
-    out = pd.DataFrame(rows, columns=["driver", "top_decile", "rest"])
-    out["ratio"] = out["top_decile"] / out["rest"].replace(0, np.nan)
-    return out
 
 
 def _rank_by_value(wide: pd.DataFrame, *, has_clv: bool) -> tuple[pd.DataFrame, np.ndarray]:
@@ -136,10 +75,11 @@ def _rank_by_value(wide: pd.DataFrame, *, has_clv: bool) -> tuple[pd.DataFrame, 
     return ranked(df), wide_top
 
 
-def _value_reasons(df: pd.DataFrame) -> list[str | None]:
+def _value_reasons(df: pd.DataFrame, basis: ValueBasis) -> list[str | None]:
     """Why each of the first ranked customers is valuable, in words (None further down)."""
     head_rows = df.head(REASON_ROWS)
-    words = [f"realised profit {money(p)} on {int(o)} order{'' if o == 1 else 's'}"
+    what = "net revenue" if basis.basis == "revenue" else "realised profit"
+    words = [f"{what} {money(p)} on {int(o)} order{'' if o == 1 else 's'}"
              for p, o in zip(head_rows["profit"], head_rows["orders"], strict=True)]
     vr = (head_rows["value_reason"] if "value_reason" in df.columns
           else pd.Series([None] * len(head_rows)))
@@ -160,29 +100,56 @@ def _top_decile_figures(inp: Inputs, df: pd.DataFrame, top: pd.DataFrame, *,
     return curve, f
 
 
+def _top_decile_words(f: dict[str, float], basis: ValueBasis) -> str | None:
+    """What the top 10% by profit made, when that is a meaningful share (else None)."""
+    word, n, total = basis.word, int(f["customers"]), f["total_profit"]
+    if n < 2 or not (f.get("profitable_customers") or f.get("loss_makers")):
+        return None
+    who = f"the top 10% of customers by {word}{basis.qualifier}"
+    if total > 0:
+        return f"{who} made {pct(f['top_decile_share'])} of the {money(total)} {word}"
+    return f"{who} made {money(f['top_decile_profit'])}"
+
+
 def _value_headline(f: dict[str, float], n_top: int, *, has_clv: bool,
-                    value_missing: str | None) -> str:
-    """The value answer in a sentence: the top decile's share of profit and of future value."""
-    head = (f"The top 10% of customers by profit made {pct(f['top_decile_share'])} of the "
-            f"{money(f['total_profit'])} profit")
+                    value_missing: str | None, basis: ValueBasis, cause: str | None) -> str:
+    """The value answer in a sentence: the top decile's share of profit and of future value,
+    and what the whale curve shows, true in the degenerate cases too."""
+    parts = []
     if has_clv:
-        head = (f"The top decile by predicted value ({n_top:,} customers) holds "
-                f"{pct(f['top_decile_clv_share'])} of future value; t" + head[1:])
-    if f["tail_destroys"] > 0:
-        head += (f"; profit peaks at {f['peak_pct_of_total']:.0f}% of the total with the best "
-                 f"{pct(f['peak_customer_share'])} of customers, and the rest destroy "
-                 f"{money(f['tail_destroys'])}")
+        future = "revenue" if basis.basis == "revenue" else "value"
+        parts.append(f"the top decile by predicted {future} ({n_top:,} customers) holds "
+                     f"{pct(f['top_decile_clv_share'])} of future {future}")
+    top_words = _top_decile_words(f, basis)
+    whale = whale_words(f, basis=basis.basis, cause=cause)
+    if top_words:
+        parts.append(top_words)
+    elif basis.qualifier:
+        whale += basis.qualifier
+    parts.append(whale)
+    head = "; ".join(parts)
+    head = head[0].upper() + head[1:]
     if value_missing:
         head += f" (note: {value_missing})"
     return head + "."
 
 
-def _protect_top_decile(f: dict[str, float], top: pd.DataFrame, *, has_clv: bool) -> NextAction:
+def _value_title(f: dict[str, float], basis: ValueBasis, cause: str | None) -> str:
+    """The value answer in a few words, for the hub."""
+    if _top_decile_words(f, basis) and f["total_profit"] > 0:
+        return f"Top 10% of customers make {pct(f['top_decile_share'])} of {basis.word}"
+    words = whale_words(f, basis=basis.basis, cause=cause)
+    return words[0].upper() + words[1:]
+
+
+def _protect_top_decile(f: dict[str, float], top: pd.DataFrame, *, has_clv: bool,
+                        basis: ValueBasis) -> NextAction:
     """The next action on value: protect the top-decile customers, and what they hold."""
     amount = f.get("top_decile_clv", float(top["profit"].sum()))
+    what = (("predicted revenue" if basis.basis == "revenue" else "predicted value") if has_clv
+            else basis.word)
     return NextAction(f"protect the {len(top):,} top-decile customers: they hold "
-                      f"{money(amount)} of {'predicted value' if has_clv else 'profit'}",
-                      len(top), amount)
+                      f"{money(amount)} of {what}", len(top), amount)
 
 
 def answer_value(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | None]:
@@ -192,35 +159,43 @@ def answer_value(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | Non
         return missing_answer("value", Q["value"], NO_ORDERS, deps, "answer_value"), None
     wide = customer_frame(inp)
     has_clv = "clv" in wide.columns and wide["clv"].notna().any()
+    basis = inp.basis
     df, wide_top = _rank_by_value(wide, has_clv=has_clv)
-    df["reason"] = _value_reasons(df)
+    df["reason"] = _value_reasons(df, basis)
     top = df[df["is_top"]]
     curve, f = _top_decile_figures(inp, df, top, has_clv=has_clv)
-    drivers = _drivers(inp, wide, wide_top)
-    head = _value_headline(f, len(top), has_clv=has_clv, value_missing=inp.value_missing)
-    action = _protect_top_decile(f, top, has_clv=has_clv)
+    cause = main_loss_cause(inp.profit if inp.profit is not None else df)
+    drivers, skipped_words, skipped = top_decile_drivers(
+        inp, wide, wide_top, ranked_by="clv" if has_clv else "profit")
+    f["order_lines_without_product"] = float(skipped)
+    head = _value_headline(f, len(top), has_clv=has_clv, value_missing=inp.value_missing,
+                           basis=basis, cause=cause)
+    action = _protect_top_decile(f, top, has_clv=has_clv, basis=basis)
     cols = ["rank", "customer_id", "clv", "value_decile", "profit", "revenue", "orders", "reason"]
     full = df.reindex(columns=[*cols, "margin", "cost_to_serve", "is_top"])
+    caveats = tuple(c for c in (basis.caveat, *skipped_words) if c)
     answer = Answer("value", Q["value"], head, full[cols].head(top_n), f, action,
-                    tables={"drivers": drivers}, figure=whale_figure(curve), departments=deps,
-                    priority="high", table="answer_value",
-                    title=f"Top 10% of customers make {pct(f['top_decile_share'])} of profit")
+                    tables={"drivers": drivers}, figure=whale_figure(curve, word=basis.word),
+                    departments=deps, priority="high", table="answer_value",
+                    title=_value_title(f, basis, cause), caveats=caveats,
+                    value_basis=basis.basis)
     return answer, full
 
 
 # -- 2. cost to serve -----------------------------------------------------------------
 
 
-def _cost_figure(f: dict[str, float]) -> Any:
+def _cost_figure(f: dict[str, float], margin_word: str = "margin") -> Any:
     """The figure: the unprofitable customers' margin against their cost to serve by kind."""
     kinds = [k for k in SERVICE_COST_KINDS if f.get(f"unprofitable_cost_{k}", 0) > 0]
     fig = go.Figure([
-        go.Bar(x=["their margin"], y=[f.get("unprofitable_margin", 0.0)], name="margin",
-               marker_color="#2e8b57"),
+        go.Bar(x=[f"their {margin_word}"], y=[f.get("unprofitable_margin", 0.0)],
+               name=margin_word, marker_color="#2e8b57"),
         go.Bar(x=[f"{k} cost" for k in kinds], y=[f[f"unprofitable_cost_{k}"] for k in kinds],
                name="cost to serve", marker_color="#c0392b"),
     ])
-    fig.update_layout(title="The unprofitable customers: their margin against what they cost",
+    fig.update_layout(title=f"The unprofitable customers: their {margin_word} against what "
+                            "they cost",
                       yaxis_title="amount over the period", height=360, showlegend=False)
     return fig
 
@@ -246,24 +221,31 @@ def _segment_words(segs: pd.DataFrame) -> str:
     return ""
 
 
-def _cost_words(f: dict[str, float], comps: pd.DataFrame,
-                segs: pd.DataFrame) -> tuple[str, NextAction | None, str]:
+def _cost_words(f: dict[str, float], comps: pd.DataFrame, segs: pd.DataFrame,
+                basis: ValueBasis) -> tuple[str, NextAction | None, str]:
     """The cost-to-serve answer in words: headline, next action (review terms) and title."""
     n = int(f["unprofitable_customers"])
+    net = " in net revenue" + basis.qualifier if basis.basis == "revenue" else ""
     if n == 0:
-        head = (f"No customer costs more to serve than they bring over the period "
+        head = (f"No customer costs more to serve than they bring{net} over the period "
                 f"(median cost to serve {money(f['median_cost_to_serve'])}).")
         return head, None, "No customer costs more than they bring"
     main = comps.sort_values("amount", ascending=False).iloc[0]
-    head = (f"{n:,} customers ({pct(f['unprofitable_share'])}) cost more to serve than they "
-            f"bring: together they lose {money(-f['loss'])}, mostly through {main['kind']} "
+    one = n == 1
+    who = "1 customer" if one else f"{n:,} customers"
+    head = (f"{who} ({pct(f['unprofitable_share'])}) cost{'s' if one else ''} more to serve "
+            f"than {'it brings' if one else 'they bring'}{net}: "
+            f"{'it loses' if one else 'together they lose'} {money(-f['loss'])}, mostly through "
+            f"{main['kind']} "
             f"({money(main['amount'])} over {int(main['count']):,} "
             f"{UNITS.get(main['kind'], 'items')}); at the median cost to "
-            f"serve ({money(f['median_cost_to_serve'])}) they would make "
+            f"serve ({money(f['median_cost_to_serve'])}) {'it' if one else 'they'} would make "
             f"{money(f['whatif_unprofitable_profit'])} instead.") + _segment_words(segs)
     action = NextAction(f"review service terms for these {n:,} customers: they cost "
                         f"{money(-f['loss'])} more than they bring", n, -f["loss"])
-    return head, action, f"{n:,} customers cost {money(-f['loss'])} more than they bring"
+    title = (f"{who} cost{'s' if one else ''} {money(-f['loss'])} more than "
+             f"{'it brings' if one else 'they bring'}")
+    return head, action, title
 
 
 def answer_cost_to_serve(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame | None]:
@@ -279,20 +261,24 @@ def answer_cost_to_serve(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFra
         return missing_answer(name, Q[name], msg, deps, table), None
     seg_cols = ("region", "industry", "company_size", "age_band", "acquisition_channel")
     attrs_inside = any(c in inp.profit.columns for c in seg_cols)
-    res = analyse_cost_to_serve(inp.profit, None if attrs_inside else inp.customers)
+    margin_word = "net revenue" if inp.basis.basis == "revenue" else "margin"
+    res = analyse_cost_to_serve(inp.profit, None if attrs_inside else inp.customers,
+                                margin_word=margin_word)
     f = res.figures
     full = ranked(res.ranked.drop(columns=["first_order", "last_order"], errors="ignore"))
     segs = res.segments[(res.segments["customers"] >= 20)
                         & (res.segments["value"] != "unknown")].head(15)
     comps = _cost_components(f, full)
-    head, action, title = _cost_words(f, comps, segs)
+    head, action, title = _cost_words(f, comps, segs, inp.basis)
     cols = ["rank", "customer_id", "profit", "margin", "cost_to_serve", "main_cost", "n_support",
             "n_return", "profit_at_median_cost", "reason"]
     big = abs(f["loss"]) > 0.01 * max(abs(f["total_profit"]), 1.0)
     answer = Answer(name, Q[name], head, full[cols].head(top_n), f, action,
-                    tables={"segments": segs, "components": comps}, figure=_cost_figure(f),
-                    departments=deps, priority="high" if big else "medium", table=table,
-                    title=title)
+                    tables={"segments": segs, "components": comps},
+                    figure=_cost_figure(f, margin_word), departments=deps,
+                    priority="high" if big else "medium", table=table, title=title,
+                    caveats=(inp.basis.caveat,) if inp.basis.caveat else (),
+                    value_basis=inp.basis.basis)
     return answer, full.reindex(columns=[*cols, "revenue", "orders", *COST_COLUMNS])
 
 
@@ -374,5 +360,7 @@ def answer_advocates(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataFrame |
                     tables={"comparison": cmp_}, figure=advocates_figure(top), departments=deps,
                     priority="medium", table=table,
                     title=(f"{len(top)} advocates brought {int(f['top_tree_customers']):,} "
-                           "customers"))
+                           "customers"),
+                    caveats=(inp.basis.caveat,) if inp.basis.caveat and value_col == "clv"
+                    else (), value_basis=inp.basis.basis)
     return answer, full

@@ -42,6 +42,8 @@ def answer_insight(answer: StoredAnswer) -> InsightDraft:
         evidence["chart"] = answer.plot
     if answer.next_action:
         evidence["next_action"] = dict(answer.next_action)
+    if answer.caveats:  # what the answer cannot know (e.g. "profit" is revenue), with the fix
+        evidence["caveats"] = list(answer.caveats)
     return InsightDraft(key=f"five_questions.{answer.name}", title=answer.title or answer.question,
                         statement=statement, evidence=evidence,
                         departments=tuple(answer.departments), priority=answer.priority,

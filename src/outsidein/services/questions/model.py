@@ -25,6 +25,7 @@ entries; the file keeps them).  Stable: fields are only ever added::
       "period": {"start": "2024-01-01T00:00:00", "end": "2025-12-31T23:10:00"},
       "top_n": 25,
       "seconds": 12.3,                                 # time taken
+      "value_basis": "margin" | "revenue",            # what "profit" rests on (see below)
       "answers": {                                     # always the five names below
         "value" | "cost_to_serve" | "advocates" | "ideal_prospects" | "likely_converts": {
           "name": "cost_to_serve",
@@ -33,6 +34,8 @@ entries; the file keeps them).  Stable: fields are only ever added::
           "headline": "212 customers (4%) cost more to serve than they bring ...",
           "missing_data": null,          # or "no service costs loaded: ...; load them with
                                          #     'outsidein load service_costs FILE'"
+          "caveats": ["'profit' here is revenue: ..."],   # what the answer cannot know
+          "value_basis": "margin" | "revenue",
           "figures": {"unprofitable_customers": 212, "loss": -48210.5, ...},  # numbers
           "next_action": {"text": "review service terms for these 212 customers: ...",
                           "count": 212, "amount": 48210.5},                 # or null
@@ -46,12 +49,22 @@ entries; the file keeps them).  Stable: fields are only ever added::
       }
     }
 
+``value_basis`` is ``"revenue"`` when most order lines have no product cost
+(no ``unit_cost``, no product id) and ``outsidein.toml`` sets no
+``[analysis] margin_rate``: customer "profit" is then revenue less discounts,
+returns and cost to serve, the headlines say "revenue", and ``caveats`` names
+the fix.  ``caveats`` also counts what an answer skipped (order lines without a
+product id, in the product-type comparison).
+
 Per answer (``rows`` columns / ``tables`` / main ``figures``):
 
 * ``value``: rank, customer_id, clv, value_decile, profit, revenue, orders, reason /
-  ``drivers`` (driver, top_decile, rest, ratio) / total_profit, top_decile_share
-  (share of profit from the top 10% by profit), peak_pct_of_total,
-  peak_customer_share, tail_destroys (whale curve), top_decile_clv_share.
+  ``drivers`` (driver, kind, top_decile, rest, ratio, difference, effect,
+  effect_size, top_customers, unit, top_text, rest_text, difference_text: see
+  :mod:`outsidein.value.drivers`) / total_profit, top_decile_share (share of
+  profit from the top 10% by profit), peak_pct_of_total, peak_customer_share,
+  tail_destroys, profitable_customers, loss_makers, loss_makers_loss (whale
+  curve), top_decile_clv_share, order_lines_without_product.
 * ``cost_to_serve``: rank, customer_id, profit, margin, cost_to_serve, main_cost,
   n_support, n_return, profit_at_median_cost, reason / ``segments``, ``components`` /
   unprofitable_customers, unprofitable_share, loss, median_cost_to_serve,
@@ -145,6 +158,8 @@ class Answer:
     priority: str = "medium"
     table: str = ""
     title: str = ""
+    caveats: tuple[str, ...] = ()
+    value_basis: str | None = None
 
     def to_dict(self, *, plot: bool = True) -> dict[str, Any]:
         """The answer as plain JSON types (the layout in this module's docstring)."""
@@ -152,6 +167,7 @@ class Answer:
             "name": self.name, "question": self.question, "title": self.title,
             "headline": self.headline,
             "missing_data": self.missing_data,
+            "caveats": list(self.caveats), "value_basis": self.value_basis,
             "figures": {k: _num(v) for k, v in self.figures.items()},
             "next_action": self.next_action.to_dict() if self.next_action else None,
             "rows": _records(self.rows),
@@ -173,6 +189,7 @@ class Answer:
         body = (f"<p><b>{html.escape(self.question)}</b><br>{html.escape(self.headline)}</p>")
         if self.missing_data:
             return body + f"<p><i>{html.escape(self.missing_data)}</i></p>"
+        body += "".join(f"<p><i>Note: {html.escape(c)}</i></p>" for c in self.caveats)
         if self.next_action:
             body += f"<p>Next: {html.escape(self.next_action.text)}</p>"
         return body + self.rows.head(10).to_html(index=False)
@@ -196,6 +213,7 @@ class FiveAnswers:
     top_n: int
     generated_at: datetime
     seconds: float = 0.0
+    value_basis: str | None = None
 
     def __getitem__(self, name: str) -> Answer:
         for a in self.answers:
@@ -213,6 +231,7 @@ class FiveAnswers:
             "version": JSON_VERSION, "generated_at": self.generated_at.isoformat(),
             "period": {"start": iso(self.period_start), "end": iso(self.period_end)},
             "top_n": self.top_n, "seconds": round(self.seconds, 2),
+            "value_basis": self.value_basis,
             "answers": {a.name: a.to_dict(plot=plot) for a in self.answers},
         }
 
@@ -223,7 +242,8 @@ class FiveAnswers:
             "next_action": a.next_action.text if a.next_action else None,
             "count": a.next_action.count if a.next_action else None,
             "amount": a.next_action.amount if a.next_action else None,
-            "missing_data": a.missing_data} for a in self.answers])
+            "missing_data": a.missing_data,
+            "caveats": "; ".join(a.caveats) or None} for a in self.answers])
 
     def insights(self) -> list[InsightDraft]:
         """Each answered question as an insight, built from the saved layout.

@@ -2,6 +2,12 @@
 
 Each builder takes the per-customer :class:`~outsidein.services.questions.inputs.Inputs`
 and returns ``(Answer, full ranked list or None)``.
+
+Both use the attributes the customers and prospects files brought besides the
+canonical columns (:mod:`outsidein.warehouse.attributes`): the ideal customer
+profile describes the top customers by all their attributes, the look-alike
+model scores prospects on those prospects have too, and the conversion model
+learns from the prospects' own attributes.  Time stamps are not used.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from outsidein.services.questions.model import Answer, NextAction, missing_answe
 from outsidein.services.questions.wording import NO_PROSPECTS, REASON_ROWS, Q, pct, ranked
 from outsidein.value.conversion import ConversionModel, calibration_figure, calibration_table
 from outsidein.value.profit import money
+from outsidein.warehouse.attributes import read_attributes
 from outsidein.value.prospects import (
     PROFILE_ATTRIBUTES,
     LookalikeModel,
@@ -30,11 +37,38 @@ from outsidein.value.prospects import (
 __all__ = ["answer_ideal_prospects", "answer_likely_converts"]
 
 
+#: columns the answers add to the customer and prospect frames (an attribute so named is
+#: renamed "<name> (attribute)")
+_DERIVED = ("converted", "is_top", "score", "score_decile", "status", "rank", "reason",
+            "probability", "split", "channel")
+
+
+def _with_attributes(inp: Inputs, df: pd.DataFrame, table: str,
+                     key: str) -> tuple[pd.DataFrame, list[str]]:
+    """*df* with the attributes of *table*'s entities (not time stamps), and their names."""
+    if f"attributes:{table}" not in inp.extras:
+        attrs = read_attributes(inp.ws.warehouse(), table)
+        attrs = attrs[[c for c in attrs.columns
+                       if not pd.api.types.is_datetime64_any_dtype(attrs[c])]]
+        inp.extras[f"attributes:{table}"] = attrs
+    attrs = inp.extras[f"attributes:{table}"]
+    if len(attrs.columns) <= 1:
+        return df, []
+    attrs = attrs.rename(columns={c: f"{c} (attribute)" for c in attrs.columns
+                                  if c != key and (c in df.columns or c in _DERIVED)})
+    names = [c for c in attrs.columns if c != key]
+    out = df.assign(**{key: df[key].astype(str)}).merge(attrs, on=key, how="left")
+    return out, names
+
+
 # -- 4. ideal prospects ---------------------------------------------------------------
 
 
 def _prospects(inp: Inputs) -> pd.DataFrame | None:
-    """The prospects in id order, with whether each converted (read once, then kept)."""
+    """The prospects in id order with their attributes and whether each converted (kept).
+
+    The names of the prospects' attributes are kept in ``inp.extras["prospect_attributes"]``.
+    """
     wh = inp.ws.warehouse()
     if wh.is_empty("prospects"):
         return None
@@ -43,6 +77,8 @@ def _prospects(inp: Inputs) -> pd.DataFrame | None:
         p = frame(wh.table("prospects").order_by("prospect_id"))
         p["prospect_id"] = p["prospect_id"].astype(str)
         p["converted"] = p["converted_customer_id"].notna()
+        p, inp.extras["prospect_attributes"] = _with_attributes(inp, p, "prospects",
+                                                                "prospect_id")
         inp.extras["prospects"] = p
     return inp.extras["prospects"]
 
@@ -112,18 +148,23 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
     if pros is None:
         return missing_answer(name, Q[name], NO_PROSPECTS, deps, table), None
     df = customer_frame(inp)
-    attrs = [a for a in PROFILE_ATTRIBUTES if a in df.columns and df[a].notna().any()]
+    df, extra = _with_attributes(inp, df, "customers", "customer_id")
+    canonical = [a for a in PROFILE_ATTRIBUTES if a in df.columns and df[a].notna().any()]
+    attrs = canonical + [a for a in extra if df[a].notna().any()]
     if not attrs or "value_decile" not in df.columns and "profit" not in df.columns:
         msg = ("customers have no attributes or value to learn a profile from: load customers "
-               "with region/industry/company_size/age_band ('outsidein load customers FILE') "
-               "and order_lines")
+               "with region/industry/company_size/age_band or columns of your own (income, "
+               "household size, ...; 'outsidein load customers FILE') and order_lines")
         return missing_answer(name, Q[name], msg, deps, table), None
     df = _with_top_customers(df)
     pros = pros.copy()
     if "channel" in attrs and "source" in pros.columns:
         pros["channel"] = pros["source"]
     icp = ideal_customer_profile(df, attrs)
-    model = LookalikeModel(attributes=attrs).fit(df, df["is_top"])
+    # the look-alike scores prospects: only the attributes they have too
+    shared = canonical + [a for a in attrs[len(canonical):] if a in pros.columns
+                          and pros[a].notna().any()]
+    model = LookalikeModel(attributes=shared).fit(df, df["is_top"])
     full = _rank_lookalikes(pros, model.predict_proba(pros))
     icp_r = icp[icp["lift"] >= 1.2]
     full["reason"] = None
@@ -137,7 +178,8 @@ def answer_ideal_prospects(inp: Inputs, *, top_n: int) -> tuple[Answer, pd.DataF
     shown = open_[cols].head(top_n).reset_index(drop=True)
     scores = full["score"].to_numpy()
     full = full.reindex(columns=[*cols, "status", *[a for a in attrs if a in full.columns]])
-    answer = Answer(name, Q[name], head, shown, f, action, tables={"profile": icp.head(15)},
+    profile = icp.drop(columns=["low", "high"]).head(15)
+    answer = Answer(name, Q[name], head, shown, f, action, tables={"profile": profile},
                     figure=lookalike_figure(scores), departments=deps,
                     priority="medium", table=table,
                     title=f"{len(best):,} prospects look like our best customers")
@@ -217,7 +259,8 @@ def answer_likely_converts(inp: Inputs, *, top_n: int, min_age_days: int = 90,
         return missing_answer(name, Q[name], msg, deps, table), None
     pros = pros.copy()
     el, tr, te = _conversion_split(pros, min_age_days, seed)
-    model = ConversionModel(random_state=seed).fit(pros.loc[tr], pros.loc[tr, "converted"])
+    model = ConversionModel(random_state=seed, attributes=inp.extras["prospect_attributes"]).fit(
+        pros.loc[tr], pros.loc[tr, "converted"])
     pros["probability"] = model.predict_proba(pros)
     y_te, p_te = pros.loc[te, "converted"].to_numpy(), pros.loc[te, "probability"].to_numpy()
     auc = float(roc_auc_score(y_te, p_te))

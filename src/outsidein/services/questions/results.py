@@ -76,6 +76,8 @@ class StoredAnswer:
     departments: tuple[str, ...]
     priority: str
     plot: dict[str, Any] | None = None
+    caveats: tuple[str, ...] = ()
+    value_basis: str | None = None
 
     @property
     def next_action_text(self) -> str:
@@ -89,7 +91,8 @@ class StoredAnswer:
                 "figures": dict(self.figures), "next_action": self.next_action,
                 "rows": list(self.rows), "tables": dict(self.tables), "table": self.table,
                 "departments": list(self.departments), "priority": self.priority,
-                "plot": self.plot}
+                "plot": self.plot, "caveats": list(self.caveats),
+                "value_basis": self.value_basis}
 
     @classmethod
     def from_dict(cls, name: str, entry: Any, *, source: str) -> StoredAnswer:
@@ -114,7 +117,10 @@ class StoredAnswer:
             departments=tuple(str(d) for d in _sequence(entry.get("departments"), source, name,
                                                         "departments")),
             priority=str(entry.get("priority") or "medium"),
-            plot=plot if isinstance(plot, dict) else None)
+            plot=plot if isinstance(plot, dict) else None,
+            caveats=tuple(str(c) for c in _sequence(entry.get("caveats"), source, name,
+                                                    "caveats")),
+            value_basis=(str(entry["value_basis"]) if entry.get("value_basis") else None))
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,7 @@ class StoredAnswers:
     period: dict[str, Any] = field(default_factory=dict)
     top_n: int | None = None
     seconds: float | None = None
+    value_basis: str | None = None
 
     def __getitem__(self, name: str) -> StoredAnswer:
         for a in self.answers:
@@ -140,7 +147,8 @@ class StoredAnswers:
     def meta(self) -> dict[str, Any]:
         """The file's top-level fields other than the answers."""
         return {"version": self.version, "generated_at": self.generated_at,
-                "period": dict(self.period), "top_n": self.top_n, "seconds": self.seconds}
+                "period": dict(self.period), "top_n": self.top_n, "seconds": self.seconds,
+                "value_basis": self.value_basis}
 
     def to_dict(self) -> dict[str, Any]:
         """The saved layout (``answers`` keyed by name)."""
@@ -157,7 +165,8 @@ class StoredAnswers:
         return cls(answers=answers, version=int(doc.get("version") or 1),
                    generated_at=doc.get("generated_at"),
                    period=period if isinstance(period, dict) else {},
-                   top_n=doc.get("top_n"), seconds=doc.get("seconds"))
+                   top_n=doc.get("top_n"), seconds=doc.get("seconds"),
+                   value_basis=(str(doc["value_basis"]) if doc.get("value_basis") else None))
 
 
 def read_answers(ws: Workspace) -> StoredAnswers | None:

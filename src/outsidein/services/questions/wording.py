@@ -18,10 +18,21 @@ REASON_ROWS = 5000  # rows of a full list that get a reason in words (the rest: 
 NO_ORDERS = ("no orders loaded: this answer needs order_lines and products; load them with "
               "'outsidein load order_lines FILE' and 'outsidein load products FILE'")
 NO_PROSPECTS = ("no prospects loaded: load them with 'outsidein load prospects FILE' "
-                 "(prospect_id, created, source, attributes, converted_customer_id)")
+                 "(prospect_id and created; source, region, industry, company_size, web_visits, "
+                 "pricing_visits, email_opens if known; converted_customer_id for those who "
+                 "became customers; any other column is kept as an attribute)")
 
 
 def pct(x: float) -> str:
+    """A share in words; never "0%" for a few, nor "100%" for all but a few.
+
+    >>> pct(0.256), pct(0.001), pct(0.998), pct(1.0)
+    ('26%', 'under 1%', 'over 99%', '100%')
+    """
+    if 0 < x < 0.005:
+        return "under 1%"
+    if 0.995 <= x < 1:
+        return "over 99%"
     return f"{100 * x:.0f}%"
 
 

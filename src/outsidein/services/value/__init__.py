@@ -1,8 +1,9 @@
 """Customer value use cases: fit the BTYD models in the warehouse, score every customer.
 
-``fit_value`` summarises the order lines in the engine and fits the models on
-the distinct histories (:mod:`outsidein.value` holds the maths); ``score_value``
-writes ``customer_value``; ``run`` is the pipeline's value step.  The web app
+``fit_value`` summarises the order lines in the engine, chooses the transaction
+model on a holdout and fits it on the distinct histories (:mod:`outsidein.value`
+holds the maths); ``score_value`` writes ``customer_value``; ``run`` is the
+pipeline's value step, which keeps the user's last ``value fit``.  The web app
 reads the results through :func:`top_customer_value` and :func:`customer_value`
 without taking the DuckDB write lock.
 
@@ -13,18 +14,23 @@ without taking the DuckDB write lock.
 
 from __future__ import annotations
 
-from outsidein.services.value.fit import MODELS, ValueFit, fit_value, load_fit
+from outsidein.services.value.choice import MODEL_TITLES, ModelChoice, ModelScore, load_choice
+from outsidein.services.value.fit import DEFAULT_MODEL, MODELS, ValueFit, fit_value, load_fit
 from outsidein.services.value.holdout import (
+    CRITERION,
     HoldoutReport,
     bucket_figure,
     load_holdout,
+    load_holdout_models,
     tracking_figure,
 )
 from outsidein.services.value.margin import Margin, company_margin
 from outsidein.services.value.scoring import (
+    ALIVE_BY_CONSTRUCTION,
     CUSTOMER_VALUE,
     ScoreReport,
     decile_table,
+    load_scoring,
     run,
     score_summary,
     score_value,
@@ -33,9 +39,10 @@ from outsidein.services.value.scoring import (
 from outsidein.services.value.views import HOW_TO_VALUE, customer_value, top_customer_value
 
 __all__ = [
-    "CUSTOMER_VALUE", "HOW_TO_VALUE", "MODELS", "HoldoutReport", "Margin", "ScoreReport",
-    "ValueFit",
+    "ALIVE_BY_CONSTRUCTION", "CRITERION", "CUSTOMER_VALUE", "DEFAULT_MODEL", "HOW_TO_VALUE",
+    "MODELS", "MODEL_TITLES", "HoldoutReport", "Margin", "ModelChoice", "ModelScore",
+    "ScoreReport", "ValueFit",
     "bucket_figure", "company_margin", "customer_value", "decile_table", "fit_value",
-    "load_fit", "load_holdout", "run", "score_summary", "score_value", "top_customer_value",
-    "top_customers", "tracking_figure",
+    "load_choice", "load_fit", "load_holdout", "load_holdout_models", "load_scoring", "run",
+    "score_summary", "score_value", "top_customer_value", "top_customers", "tracking_figure",
 ]

@@ -49,7 +49,8 @@ from outsidein.errors import ConfigError
 
 __all__ = ["CONFIG_FILE", "DEFAULT_DISCOUNT_RATE", "DEFAULT_LOAD_MEMORY_LIMIT",
            "SUPPORTED_TIME_UNITS", "Config", "SavedMapping", "Settings", "apply_settings",
-           "read_config", "save_mapping", "saved_mapping", "write_config"]
+           "check_mapping_name", "read_config", "save_mapping", "saved_mapping",
+           "write_config"]
 
 CONFIG_FILE = "outsidein.toml"
 SUPPORTED_TIME_UNITS = ("days", "weeks")
@@ -419,6 +420,23 @@ def saved_mapping(cfg: Config, name: str) -> SavedMapping:
     return SavedMapping.from_toml(name, mappings[name])
 
 
+def check_mapping_name(name: str) -> str:
+    """*name* if it can name a mapping (letters, digits, ``-``, ``_``), else a ConfigError.
+
+    >>> check_mapping_name("erp-orders")
+    'erp-orders'
+    >>> check_mapping_name("my pos")
+    Traceback (most recent call last):
+    ...
+    outsidein.errors.ConfigError: mapping name 'my pos': expected letters, digits, '-' or \
+'_', e.g. pos or erp-orders
+    """
+    if not _MAPPING_NAME.fullmatch(name):
+        raise ConfigError(f"mapping name {name!r}: expected letters, digits, '-' or '_', "
+                          "e.g. pos or erp-orders")
+    return name
+
+
 def save_mapping(folder: Path, name: str, mapping: SavedMapping) -> Path:
     """Save *mapping* as ``[mappings.NAME]`` in ``folder/outsidein.toml`` (replacing one).
 
@@ -433,9 +451,7 @@ def save_mapping(folder: Path, name: str, mapping: SavedMapping) -> Path:
     SavedMapping(map={'ts': 'Date'}, date_format=None, delimiter=';', header=None, \
 columns=None, encoding=None, allow_future=None)
     """
-    if not _MAPPING_NAME.fullmatch(name):
-        raise ConfigError(f"mapping name {name!r}: expected letters, digits, '-' or '_', "
-                          "e.g. pos or erp-orders")
+    check_mapping_name(name)
     path = folder / CONFIG_FILE
     raw = read_config(folder, Settings())  # the file's own values, not the environment's
     if name in (raw.extra.get("mappings") or {}):

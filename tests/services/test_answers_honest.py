@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -137,14 +138,14 @@ def test_with_product_costs_the_value_answer_speaks_of_profit(costed) -> None:
     assert read_answers(costed[0]).value_basis == "margin"
 
 
-def test_a_margin_rate_turns_revenue_into_estimated_profit(tmp_path: Path) -> None:
-    ws = Workspace.init(tmp_path / "ws")
-    lines = _company(ws, costs=False, seed=9)
-    ws.close()
-    toml = ws.root / "outsidein.toml"
+def test_a_margin_rate_turns_revenue_into_estimated_profit(uncosted, tmp_path: Path) -> None:
+    src, lines, _ = uncosted
+    src.close()  # a copy of the workspace (its value model included), with a margin rate
+    root = Path(shutil.copytree(src.root, tmp_path / "ws"))
+    toml = root / "outsidein.toml"
     toml.write_text(toml.read_text().replace('time_unit = "weeks"',
                                              'time_unit = "weeks"\nmargin_rate = 0.25'))
-    ws = Workspace.open(ws.root)
+    ws = Workspace.open(root)
     try:
         a = answer_five_questions(ws, top_n=3)["value"]
         total = 0.25 * lines["revenue"].sum()

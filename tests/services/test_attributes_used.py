@@ -45,7 +45,7 @@ def customer_files(folder: Path, rng: np.random.Generator) -> dict[str, Path]:
     rows = []
     for i, cid in enumerate(ids):
         for k in range(1 + rng.poisson(1 + 14 * wealth[i] ** 3)):
-            day = START + pd.Timedelta(days=int(rng.integers(0, 540)))
+            day = START + pd.Timedelta(days=int(rng.integers(0, 100)))
             rows.append((f"O{i}-{k}", cid, "P1", day.date().isoformat(), 1,
                          round(float(40 + 400 * wealth[i] ** 2 * rng.uniform(0.8, 1.2)), 2)))
     pd.DataFrame(rows, columns=["order_id", "customer_id", "product_id", "ts", "quantity",

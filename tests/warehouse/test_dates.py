@@ -91,12 +91,18 @@ def test_values_that_fit_no_common_format_are_quarantined_with_the_format_most_f
     assert "3 of 4" in note and "2024/01/03" in note
 
 
+def test_a_column_of_two_formats_is_read_in_one_and_the_others_are_quarantined(wh, tmp_path):
+    r = load_file(wh, "order_lines", write(tmp_path, ["2024-05-31", "31/05/2024"]))
+    assert (r.loaded, r.quarantined) == (1, 1)
+    assert [raw["ts"] for *_, raw in quarantine(wh)] == ["31/05/2024"]
+    assert any("ts read as ISO 8601" in n and "1 of 2" in n for n in r.notes)
+
+
 def test_a_wrong_explicit_format_says_which_format_it_expected(wh, tmp_path):
-    r = load_file(wh, "order_lines", write(tmp_path, ["19970101", "19970102"]),
+    r = load_file(wh, "order_lines", write(tmp_path, ["02/01/1997", "19970102"]),
                   options=LoadOptions(date_format="%d/%m/%Y"))
-    assert r.loaded == 0 or r.quarantined == 2
-    reasons = " ".join(r.reasons)
-    assert "expected a timestamp matching --date-format '%d/%m/%Y'" in reasons
+    assert (r.loaded, r.quarantined) == (1, 1)
+    assert r.reasons == {"ts: expected a timestamp matching --date-format '%d/%m/%Y'": 1}
 
 
 @pytest.mark.parametrize(("value", "utc"), [

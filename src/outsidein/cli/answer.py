@@ -61,17 +61,21 @@ def _date(value: str | None, option: str) -> datetime | None:
             f"{option} {value!r}: expected a date like 2025-01-31") from None
 
 
-def _header(field: str, header: str, value_basis: str | None) -> str:
+def _header(field: str, header: str, value_basis: str | None, *, service_costs: bool) -> str:
     """A column's header: "profit" is "net revenue" when no product costs were loaded."""
-    if value_basis == "revenue" and field in ("profit", "margin"):
-        return "net revenue" if field == "margin" else "net revenue - cost to serve"
-    return header
+    if value_basis != "revenue":
+        return header
+    if field == "profit":
+        return "net revenue - cost to serve" if service_costs else "net revenue"
+    return {"margin": "net revenue", "clv": "predicted revenue"}.get(field, header)
 
 
 def _show(doc: dict[str, Any]) -> None:
     period = doc["period"]
     console.print(f"[bold]The five crucial questions[/] — period {period['start'] or '…'} "
                   f"to {period['end'] or '…'}")
+    costs = doc["answers"].get("cost_to_serve", {})
+    service_costs = bool(costs) and not costs.get("missing_data")
     for a in doc["answers"].values():
         if a["missing_data"]:
             console.print(Panel(Text(a["missing_data"], style="yellow"),
@@ -81,7 +85,7 @@ def _show(doc: dict[str, Any]) -> None:
         table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
         table.add_column("#", justify="right", no_wrap=True)
         for field, header, kind in COLUMNS[a["name"]]:
-            header = _header(field, header, a.get("value_basis"))
+            header = _header(field, header, a.get("value_basis"), service_costs=service_costs)
             table.add_column(header, justify="left" if kind == "s" else "right",
                              ratio=4 if field == "reason" else None,
                              no_wrap=field != "reason")

@@ -22,6 +22,7 @@ from outsidein.cli._common import (
     progress,
     workspace,
 )
+from outsidein.config import check_mapping_name
 from outsidein.errors import DataValidationError
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ def register(app: typer.Typer) -> None:
         """Validate and load FILE into TABLE; bad rows go to the quarantine, nothing is lost."""
         # loaded when the command runs (start-up)
         from outsidein.services.data import load_file, load_options, save_load_options
+        if save_mapping:
+            check_mapping_name(save_mapping)  # before the load, not after it committed
         ws = workspace(ctx)
         try:
             options = load_options(

@@ -85,7 +85,7 @@ from outsidein.demo.truth import TruthBuilder
 from outsidein.errors import ConflictError, DataValidationError
 from outsidein.services.data import load_frame
 from outsidein.warehouse.engine import ensure_schema
-from outsidein.warehouse.schema import LOADS, QUARANTINE, TABLES
+from outsidein.warehouse.schema import ATTRIBUTE_SPECS, LOADS, QUARANTINE, TABLES
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -328,6 +328,7 @@ def _prepare(ws: Workspace, *, force: bool) -> None:
             f"workspace {ws.root} already holds data in {', '.join(holding)}; the demo would "
             "replace it: use another folder (--workspace DIR) or pass --force")
     for name in (*TABLES, QUARANTINE.name, LOADS.name,
+                 *(s.name for s in ATTRIBUTE_SPECS.values()),
                  *(t for t in existing if t.startswith("truth_"))):
         if name in existing:
             wh.con.drop_table(name, force=True)

@@ -140,7 +140,8 @@ class ConversionModel(BaseEstimator):
 
     def _attribute_columns(self, prospects: pd.DataFrame) -> tuple[list[str], list[str]]:
         """The *attributes* to use: ``(text ones, numeric and boolean ones)``."""
-        text, numbers = [], []
+        text: list[str] = []
+        numbers: list[str] = []
         for a in self.attributes:
             if a in (*CATEGORICAL, *NUMERIC) or a not in prospects.columns:
                 continue
@@ -153,7 +154,7 @@ class ConversionModel(BaseEstimator):
         return text, numbers
 
     def _levels(self, col: pd.Series) -> list[str]:
-        """A text attribute's commonest *max_levels* values, then :data:`OTHER` if there are more."""
+        """A text attribute's *max_levels* commonest values, then :data:`OTHER` if more."""
         counts = col.dropna().astype(str).value_counts()
         keep = sorted(counts.index[: self.max_levels])
         return [*keep, OTHER] if len(counts) > self.max_levels else keep

@@ -208,9 +208,10 @@ def _choose(name: str, label: str, groups: Mapping[int, tuple[int, str]], *,
     if not best:
         return None, None  # read as ISO: every value is quarantined with the ISO hint
     top = [f for f in COMMON_FORMATS if fits[f] == best]
-    if len(top) > 1:
+    both = sum(_bit(f) for f in top)
+    if len(top) > 1 and any(m & both == both for m in groups):  # the same values fit both
         raise _ambiguous(label, top, groups, every=best == total, source=source)
-    fmt = top[0]
+    fmt = top[0]  # as many values fit another format, but other values: a mixed column
     if best == total:
         note = (None if fmt == ISO else
                 f"{name} read as {fmt} (the only common format every value of {label} fits)")

@@ -36,7 +36,9 @@ How a load works (all in DuckDB SQL, no Python loop over rows):
 6. the rows, stubs, quarantine and a ``loads`` record are written at once
    (:mod:`outsidein.warehouse.target`).
 
-Choices: extra source columns are ignored and named in the report's notes;
+Choices: extra source columns of customers, prospects and products are kept
+as typed attributes (:mod:`outsidein.warehouse.attributes`), those of other
+tables are ignored, and the report's notes name them either way;
 missing optional columns are filled with nulls.  Validation touches only
 temp tables; every write is in one DuckDB transaction, so a crash or Ctrl-C
 leaves the warehouse as it was.  DuckDB's memory is capped at

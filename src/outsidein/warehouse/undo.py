@@ -174,9 +174,6 @@ def undo_load(wh: Warehouse, load_id: str) -> UndoReport:
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        for t in (GONE_CUSTOMERS, BUYERS):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
     return report
 
 
@@ -211,6 +208,8 @@ def remove_loads(con: Any, load_ids: Sequence[str]) -> UndoReport:
         deleted = {t: n for t, n in deleted.items() if n}
     if deleted.get(rollup.SOURCE):
         rollup.remove_lines(con, BUYERS, removed=deleted[rollup.SOURCE])
+    for t in (GONE_CUSTOMERS, BUYERS):
+        con.execute(f"DROP TABLE {t}")
     return UndoReport(tuple(load_ids), dict(sorted(deleted.items())), quarantined, kept)
 
 

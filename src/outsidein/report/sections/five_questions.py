@@ -38,6 +38,9 @@ _SHOWN = {"drivers": {"driver": "", "top_text": "top 10%", "rest_text": "the res
                       "top_customers": "top-decile customers"}}
 #: numbers in tables: thousands separated, two decimals, never scientific notation
 _FLOAT = "{:,.2f}"
+#: row columns renamed when "profit" is revenue (no product costs loaded)
+_REVENUE_HEADERS = {"profit": "net revenue", "margin": "net revenue before cost to serve",
+                    "clv": "predicted revenue"}
 
 
 def _figure(plot: dict[str, Any] | None) -> str:
@@ -61,6 +64,8 @@ def _answer_html(a: StoredAnswer) -> str:
         shown = min(len(rows), REPORT_ROWS)
         out.append(f"<h4>Top {shown} (full list: warehouse table "
                    f"<code>{esc(a.table)}</code>)</h4>")
+        if a.value_basis == "revenue":
+            rows = rows.rename(columns=_REVENUE_HEADERS)
         out.append(table_html(rows, max_rows=shown, float_format=_FLOAT))
     for name, records in a.tables.items():
         df = pd.DataFrame(records)

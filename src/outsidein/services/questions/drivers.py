@@ -40,7 +40,7 @@ DRIVERS_RULE = (f"ranked by standardized effect (Cohen's d for means, Cohen's h 
                 f"each held by at least {MIN_SUPPORT} top-decile customers")
 
 
-def _measures(basis: ValueBasis, ranked_by: str) -> list[Measure]:
+def _measures(basis: ValueBasis, ranked_by: str, *, service_costs: bool) -> list[Measure]:
     """The per-customer measures compared, in words for the basis; not the ranking itself."""
     net = basis.basis == "revenue"
     measures = [Measure("orders", "orders in the period", "count"),
@@ -54,6 +54,8 @@ def _measures(basis: ValueBasis, ranked_by: str) -> list[Measure]:
                 Measure("clv", "predicted revenue" if net else "predicted value", "money")]
     # not the ranking itself (nor margin, which is profit before cost to serve)
     same = {"clv": {"clv"}, "profit": {"profit", "margin"}}.get(ranked_by, {ranked_by})
+    if not service_costs:  # profit is the margin: one of them says it
+        same = same | {"profit"}
     return [m for m in measures if m.column not in same]
 
 
@@ -123,7 +125,7 @@ def top_decile_drivers(inp: Inputs, wide: pd.DataFrame, top: np.ndarray, *,
     such lines there were.
     """
     d = wide.assign(avg_order_value=wide["revenue"] / wide["orders"].where(wide["orders"] > 0))
-    measures = _measures(inp.basis, ranked_by)
+    measures = _measures(inp.basis, ranked_by, service_costs=inp.has_service_costs)
     attrs = [c for c in ATTRIBUTE_COLUMNS if c in d.columns]
     free = customer_attributes(inp.ws)
     if free is not None:

@@ -24,7 +24,6 @@ from outsidein.services.questions.model import Answer, NextAction, missing_answe
 from outsidein.services.questions.wording import NO_PROSPECTS, REASON_ROWS, Q, pct, ranked
 from outsidein.value.conversion import ConversionModel, calibration_figure, calibration_table
 from outsidein.value.profit import money
-from outsidein.warehouse.attributes import read_attributes
 from outsidein.value.prospects import (
     PROFILE_ATTRIBUTES,
     LookalikeModel,
@@ -33,6 +32,7 @@ from outsidein.value.prospects import (
     lookalike_figure,
     profile_reasons,
 )
+from outsidein.warehouse.attributes import read_attributes
 
 __all__ = ["answer_ideal_prospects", "answer_likely_converts"]
 

@@ -164,10 +164,11 @@ lower, upper, trim, coalesce
         sql, kind = tr.visit(tree)
     except RecursionError:
         raise DataValidationError(f"{where}: the expression is nested too deeply") from None
+    whole = _int_constant(tree)
     if kind == _TEXT:
         sql_type = "VARCHAR"
-    elif _int_constant(tree) is not None:
-        sql_type = "BIGINT"  # an integer constant stays one (quantity=1)
+    elif whole is not None and abs(whole) < 2**63:
+        sql, sql_type = f"CAST({whole} AS BIGINT)", "BIGINT"  # quantity=1 stays a whole number
     else:
         sql_type = "DOUBLE"
     return Derived(target, text, sql, sql_type, tuple(dict.fromkeys(tr.columns)),
@@ -266,7 +267,7 @@ class _Translator:
         if isinstance(value, str):
             return lit(value), _TEXT
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if value != value or value in (float("inf"), float("-inf")):
+            if value != value or not -1e300 < value < 1e300:
                 raise self.fail(f"the constant {value!r}")
             return repr(value), _NUMBER
         raise self.fail(f"the constant {value!r}")

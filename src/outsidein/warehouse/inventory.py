@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 from outsidein.errors import ConflictError
-from outsidein.warehouse.sql import count_rows, q
+from outsidein.warehouse.sql import q
 
 __all__ = ["Inventory", "inventory", "open_reader"]
 
@@ -67,11 +67,11 @@ def inventory(con: Any, canonical: Iterable[str], *, book: Iterable[str] = (),
     With a *quarantine* table, its rows per ``table_name``; with a *loads*
     table, its *last_loads* latest rows (by ``finished``) as dicts.
     """
-    present = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    tables = {n: count_rows(con, q(n)) if n in present else 0 for n in canonical}
+    present = sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
+    counted = _count_all(con, present)
+    tables = {n: counted.get(n, 0) for n in canonical}
     skip = set(tables) | set(book) | {quarantine, loads}
-    other = {n: count_rows(con, q(n)) for n in sorted(present)
-             if n not in skip and not n.startswith("_")}
+    other = {n: counted[n] for n in present if n not in skip and not n.startswith("_")}
     held: dict[str, int] = {}
     if quarantine in present:
         held = {str(t): int(n) for t, n in con.execute(
@@ -84,3 +84,12 @@ def inventory(con: Any, canonical: Iterable[str], *, book: Iterable[str] = (),
         names = [d[0] for d in cur.description]
         recent = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     return Inventory(tables, held, recent, other)
+
+
+def _count_all(con: Any, names: list[str]) -> dict[str, int]:
+    """Rows of each table in *names*, in one query (one round trip instead of one per table)."""
+    if not names:
+        return {}
+    sql = " UNION ALL ".join(f"SELECT {i} AS i, count(*) AS n FROM {q(name)}"
+                             for i, name in enumerate(names))
+    return {names[i]: int(n) for i, n in con.execute(sql).fetchall()}

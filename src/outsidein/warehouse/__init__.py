@@ -4,7 +4,10 @@ One module per job: :mod:`~outsidein.warehouse.engine` (open a warehouse, create
 tables), :mod:`~outsidein.warehouse.schema` (the canonical data model),
 :mod:`~outsidein.warehouse.load` (validate and load files and frames, with
 :mod:`~outsidein.warehouse.dialect` for how a text file is written,
-:mod:`~outsidein.warehouse.quality` for the rules and :mod:`~outsidein.warehouse.target`
+:mod:`~outsidein.warehouse.quality` for the rules, with
+:mod:`~outsidein.warehouse.dates` (which date format a column is written in) and
+:mod:`~outsidein.warehouse.expressions` (derived columns of a mapping),
+:mod:`~outsidein.warehouse.options` for the load's options, and :mod:`~outsidein.warehouse.target`
 and :mod:`~outsidein.warehouse.spark_target` for the writes, and
 :mod:`~outsidein.warehouse.attributes` for the extra columns of customers, prospects
 and products files, kept as typed attributes, :mod:`~outsidein.warehouse.keys` for
@@ -17,6 +20,6 @@ listed in ``__all__``); this package re-exports nothing.  A workspace loads thro
 :mod:`outsidein.services.data`.
 """
 
-__all__ = ["attribute_inventory", "attributes", "dialect", "engine", "keys", "load",
-           "load_checks", "load_report", "quality", "rollup", "schema", "spark_catalog",
-           "spark_target", "sql", "summary", "target", "undo"]
+__all__ = ["attribute_inventory", "attributes", "dates", "dialect", "engine", "expressions",
+           "keys", "load", "load_checks", "load_report", "options", "quality", "rollup",
+           "schema", "spark_catalog", "spark_target", "sql", "summary", "target", "undo"]

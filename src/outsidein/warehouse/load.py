@@ -317,7 +317,7 @@ def _validate(con: Any, spec: TableSpec, name: str, source: Callable[[Any], _sta
     reasons = {f"{c}: {r}": int(n) for c, r, n in con.execute(
         f"SELECT f._col, f._reason, count(*) FROM {TYPED} t JOIN {FAILURES} f "
         "USING (_fail) GROUP BY ALL ORDER BY 3 DESC, 1, 2").fetchall()}
-    return _Validated(rows_read, reasons, extra, notes)
+    return _Validated(rows_read, reasons, extra, [*src.notes, *notes])
 
 
 def _add_rejects(con: Any, rejects: str, failures: list[tuple[str, str]]) -> int:

@@ -176,7 +176,7 @@ def resolve_columns(
             d = derived[col.name]
             plans.append(ColumnPlan(col, d.column, d.sql_type, d))
             used.update(d.columns)
-        elif src in found and (col.name in renames or src not in renames.values()):
+        elif src in found:  # a column mapped to another target still serves its own name
             plans.append(ColumnPlan(col, src, found[src]))
             used.add(src)
         else:

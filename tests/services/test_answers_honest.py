@@ -314,3 +314,15 @@ def test_the_cli_prints_the_caveats(uncosted, capsys) -> None:
     code, out = _cli(capsys, "--workspace", str(ws.root), "answer", "--top", "2")
     assert code == 0, out
     assert "note: 'profit' here is revenue" in out
+
+
+def test_a_margin_rate_outside_0_to_1_is_one_clear_error(tmp_path: Path) -> None:
+    from outsidein.errors import ConfigError
+
+    ws = Workspace.init(tmp_path / "ws")
+    ws.close()
+    toml = ws.root / "outsidein.toml"
+    toml.write_text(toml.read_text().replace('time_unit = "weeks"',
+                                             'time_unit = "weeks"\nmargin_rate = 30'))
+    with pytest.raises(ConfigError, match=r"margin_rate 30: expected a number from 0 to 1"):
+        Workspace.open(ws.root)

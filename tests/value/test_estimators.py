@@ -60,7 +60,8 @@ def _fit_lookalike(model: Any) -> Any:
 
 def _fit_conversion(model: Any) -> Any:
     prospects = pd.DataFrame({"source": ["ads", "trade_show"] * 30,
-                              "pricing_visits": np.arange(60) % 4})
+                              "pricing_visits": np.arange(60) % 4,
+                              "budget": np.arange(60) * 1000.0})
     return model.fit(prospects, prospects["pricing_visits"].to_numpy() >= 2)
 
 
@@ -76,7 +77,8 @@ CASES: list[tuple[type, dict[str, Any], Callable[[Any], Any]]] = [
                       "random_state": 7}, _fit_lookalike),
     (ConversionModel, {"calibration_share": 0.3, "calibration": "isotonic",
                        "n_estimators": 20, "learning_rate": 0.1, "num_leaves": 3,
-                       "min_child_samples": 5, "monotone_engagement": False, "num_threads": 1,
+                       "min_child_samples": 5, "monotone_engagement": False,
+                       "attributes": ("budget",), "max_levels": 5, "num_threads": 1,
                        "random_state": 3}, _fit_conversion),
 ]
 IDS = [cls.__name__ for cls, _, _ in CASES]

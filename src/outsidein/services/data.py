@@ -14,7 +14,8 @@
 'missing required value'
 >>> ws.close()
 
-Every query is an Ibis expression, so this works on DuckDB and on Spark.
+Every query is an Ibis expression, so this works on DuckDB and on Spark; the status
+is :mod:`outsidein.services.status`'s (re-exported here).
 """
 
 from __future__ import annotations
@@ -22,23 +23,20 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import ibis
 
 from outsidein.config import SavedMapping, save_mapping, saved_mapping
+from outsidein.services.status import WarehouseStatus, warehouse_status
 from outsidein.warehouse import load, undo
-from outsidein.warehouse.attributes import attribute_summary
 from outsidein.warehouse.load_report import LoadReport
 from outsidein.warehouse.options import LoadOptions
 from outsidein.warehouse.quality import clip
 from outsidein.warehouse.schema import (
-    ATTRIBUTE_SPECS,
     LINE_COLUMN,
-    LOADS,
     QUARANTINE,
-    TABLES,
     table_spec,
 )
 from outsidein.warehouse.undo import UndoReport
@@ -196,30 +194,6 @@ def load_frame(
 
 
 @dataclass(frozen=True)
-class WarehouseStatus:
-    """Row counts per canonical table, quarantined rows per table, the last loads.
-
-    ``attributes`` lists the columns of customers, prospects and products files
-    kept besides the canonical ones: ``table``, ``attribute_table``, ``name``,
-    ``type`` and ``entities`` (how many have a value).
-
-    >>> WarehouseStatus("duckdb", {"customers": 2}, {}).to_dict()["tables"]
-    {'customers': 2}
-    """
-
-    backend: str
-    tables: dict[str, int]
-    quarantine: dict[str, int]
-    loads: list[dict[str, Any]] = field(default_factory=list)
-    other_tables: dict[str, int] = field(default_factory=dict)
-    attributes: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The status as plain JSON-ready values."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class QuarantineReport:
     """Why rows of one table were quarantined: reasons with counts, and the rows.
 
@@ -235,29 +209,6 @@ class QuarantineReport:
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON-ready values."""
         return asdict(self)
-
-
-def warehouse_status(ws: Workspace, *, last_loads: int = 10) -> WarehouseStatus:
-    """Row counts of every table, quarantine counts per table and the *last_loads* loads.
-
-    See the module's example.
-    """
-    wh = ws.warehouse()
-    tables = {name: wh.count(name) for name in TABLES}
-    book = {QUARANTINE.name, LOADS.name, *(s.name for s in ATTRIBUTE_SPECS.values())}
-    other = {n: wh.count(n) for n in wh.list_tables()
-             if n not in tables and n not in book and not n.startswith("_")}
-    quarantine: dict[str, int] = {}
-    loads: list[dict[str, Any]] = []
-    if wh.has_table(QUARANTINE.name):
-        qt = wh.table(QUARANTINE.name)
-        df = qt.group_by("table_name").aggregate(n=qt.count()).to_pyarrow().to_pylist()
-        quarantine = {r["table_name"]: int(r["n"]) for r in df}
-    if wh.has_table(LOADS.name):
-        lt = wh.table(LOADS.name)
-        loads = (lt.order_by(lt.finished.desc()).limit(last_loads)
-                 .to_pyarrow().to_pylist())
-    return WarehouseStatus(wh.backend, tables, quarantine, loads, other, attribute_summary(wh))
 
 
 def quarantine_report(ws: Workspace, table: str, *, limit: int = 20) -> QuarantineReport:

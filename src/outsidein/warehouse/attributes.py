@@ -83,7 +83,6 @@ from outsidein.errors import DataValidationError
 from outsidein.warehouse.attribute_inventory import (
     SQL_TYPE,
     attribute_columns,
-    attribute_inventory,
     columns_of,
 )
 from outsidein.warehouse.engine import Warehouse
@@ -91,7 +90,7 @@ from outsidein.warehouse.schema import ATTRIBUTE_SPECS, TABLES, TableSpec
 from outsidein.warehouse.sql import count_rows, lit, q
 from outsidein.warehouse.target import SKIP, TYPED, DuckTarget, Target
 
-__all__ = ["STAGED", "attribute_summary", "attribute_types", "read_attributes",
+__all__ = ["STAGED", "attribute_types", "read_attributes",
            "stage_attributes", "write_attributes"]
 
 #: the load's typed attribute values, one column ``"<type>:<name>"`` per attribute, and ``_row``
@@ -452,11 +451,3 @@ def read_attributes(wh: Warehouse, table: str) -> pd.DataFrame:
             df[name] = df[name].astype(object).where(df[name].notna(), None)
     return df
 
-
-def attribute_summary(wh: Warehouse) -> list[dict[str, Any]]:
-    """Per entity table and attribute: its type and how many entities have a value.
-
-    See :func:`outsidein.warehouse.attribute_inventory.attribute_inventory`; empty
-    on a Spark warehouse (it keeps no attributes).
-    """
-    return attribute_inventory(wh.duckdb) if wh.backend == "duckdb" else []

@@ -76,6 +76,12 @@ MODELS: dict[str, str] = {"bgnbd": "BetaGeo", "mbgnbd": "ModifiedBetaGeo", "pare
 #: the model used when the history is too short for a holdout to choose on
 DEFAULT_MODEL = "bgnbd"
 SPEND_MODEL = "gamma_gamma"
+#: Pareto/NBD's likelihood can keep rising along s, beta -> infinity (every customer with
+#: the same dropout rate, as when few customers seem to leave, e.g. the demo company);
+#: unpenalised, the optimiser then wanders there for minutes before it gives up.  This
+#: ridge keeps the estimate finite at no visible cost: on the CDNOW sample it moves beta
+#: by 0.2% (a fraction of its standard error) and the log-likelihood by 1e-5.
+PARETO_RIDGE = 1e-8
 VALUE_MODELS = "value_models"
 
 
@@ -159,6 +165,8 @@ def _distinct_rows(summary: ir.Table) -> pd.DataFrame:
 def _fit_transaction(rows: pd.DataFrame, model: str) -> Any:
     """The transaction model fitted on distinct (f, r, T) rows with their counts."""
     tm = new_model(MODELS[model])
+    if model == "pareto":
+        tm.set_params(penalizer_coef=PARETO_RIDGE)
     tm.fit(rows.frequency.to_numpy(float), rows.recency.to_numpy(float),
            rows["T"].to_numpy(float), weights=rows.n.to_numpy(float))
     return tm

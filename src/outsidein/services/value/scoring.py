@@ -391,11 +391,11 @@ def top_customers(ws: Workspace, n: int = 20) -> pd.DataFrame:
 def run(ws: Workspace, progress: Progress | None = None) -> dict[str, Any]:
     """The pipeline's value step (``outsidein analyze``, ``make demo``): fit if needed, score.
 
-    The user's last explicit ``outsidein value fit`` is kept: its model and
-    holdout are never replaced.  When the order history is the one it saw, the
-    stored fit is reused as it is; when orders were added (or a load undone)
-    since, the same model is refitted with the same holdout.  Without an
-    explicit fit, the default fit runs (models compared on a holdout of a
+    When the order history is the one the stored fit saw, that fit is reused
+    as it is.  The user's last explicit ``outsidein value fit`` is kept: its
+    model and holdout are never replaced; when orders were added (or a load
+    undone) since, the same model is refitted with the same holdout.  Without
+    an explicit fit, the default fit runs (models compared on a holdout of a
     third of the history, at most 26 weeks, when it spans 16 weeks or more).
 
     Returns
@@ -412,18 +412,21 @@ def run(ws: Workspace, progress: Progress | None = None) -> dict[str, Any]:
 
 
 def _fit_for_analysis(ws: Workspace, progress: Progress | None) -> tuple[ValueFit, str]:
-    """The user's fit kept (reused, or refitted on a changed history), else a default fit."""
+    """The stored fit when the history is unchanged; else the user's fit kept, or a default fit."""
     wh = ws.warehouse()
     last = None if wh.is_empty(VALUE_MODELS) else load_fit(ws)
-    if last is None or last.origin != "value fit":
+    if last is None:
         return fit_value(ws, progress=progress, origin="analyze"), "default fit"
     obs_end = observation_end(orders_of(wh))
     summary = summary_of(wh, time_unit=last.time_unit, observation_end=obs_end)
     title = MODEL_TITLES.get(last.model, last.model)
+    explicit = last.origin == "value fit"
     if history_key(summary, obs_end) == last.history:
         log.info("reusing the %s fit of %s", last.model, last.fitted_at)
-        return last, (f"reused the {title} fit of 'outsidein value fit' "
-                      f"({last.fitted_at:%Y-%m-%d %H:%M})")
+        source = "'outsidein value fit'" if explicit else "the default fit"
+        return last, f"reused the {title} fit of {source} ({last.fitted_at:%Y-%m-%d %H:%M})"
+    if not explicit:
+        return fit_value(ws, progress=progress, origin="analyze"), "default fit"
     fit = fit_value(ws, keep=last, progress=progress)
     return fit, (f"refitted {title} with the holdout of 'outsidein value fit' "
                  f"({last.fitted_at:%Y-%m-%d %H:%M}): the order history has changed since")

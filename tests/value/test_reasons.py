@@ -61,3 +61,14 @@ def test_days_as_time_unit_and_currency() -> None:
                       time_unit="days", horizon_weeks=26, currency="€")
     assert "buys every 3 weeks, average order €84, last seen 5 days ago" in text
     assert text.endswith("~4.0 purchases expected in 26 weeks")
+
+
+@pytest.mark.parametrize(("p", "words"), [
+    (1.0, "over 99% likely still active"),
+    (0.996, "over 99% likely still active"),
+    (0.0001, "under 1% likely still active"),
+    (None, "too little history to tell if still active"),
+])
+def test_an_estimate_never_reads_as_a_certainty(p: float | None, words: str) -> None:
+    (text,) = reasons([row(prob_alive=p)])
+    assert words in text and "100%" not in text and " 0% likely" not in text

@@ -112,8 +112,12 @@ def history_phrases(
     days_ago = ((t.T - t.recency) * unit_days).cast("float64")
     # an empty P(alive): the model cannot tell for this history (BG/NBD, one purchase only)
     alive = t.prob_alive.cast("float64")
-    active = ibis.ifelse(alive.isnull(), ibis.literal("too little history to tell if still active"),
-                         _int_str(alive.fill_null(0) * 100) + "% likely still active")
+    # a model estimate is never a certainty: the ends read "over 99%" and "under 1%"
+    active = ibis.cases(
+        (alive.isnull(), ibis.literal("too little history to tell if still active")),
+        (alive >= 0.995, ibis.literal("over 99% likely still active")),
+        (alive < 0.005, ibis.literal("under 1% likely still active")),
+        else_=_int_str(alive * 100) + "% likely still active")
     expected = (
         "~" + _one_decimal_str(t.expected_purchases.cast("float64").fill_null(0))
         + f" purchases expected in {_horizon_words(horizon_weeks)}"
@@ -182,11 +186,11 @@ def reason_expr(
     --------
     >>> import ibis
     >>> t = ibis.memtable({"frequency": [0.0], "recency": [0.0], "T": [2.0],
-    ...                    "monetary_value": [0.0], "prob_alive": [1.0],
+    ...                    "monetary_value": [0.0], "prob_alive": [0.7],
     ...                    "expected_purchases": [0.5], "value_decile": [10]})
     >>> print(t.select(r=reason_expr(t)).execute().loc[0, "r"])  # one line, wrapped here
     bottom 10% by value: bought once so far, last seen 14 days ago,
-    100% likely still active, ~0.5 purchases expected in 52 weeks
+    70% likely still active, ~0.5 purchases expected in 52 weeks
     """
     parts = history_phrases(t, time_unit=time_unit, horizon_weeks=horizon_weeks)
     return assemble_reason(t, cadence=parts["cadence"], tail=parts["tail"], currency=currency)

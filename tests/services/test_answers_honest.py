@@ -121,6 +121,19 @@ def test_the_saved_answers_and_the_report_say_revenue(uncosted) -> None:
     assert any("load products with unit_cost" in c for c in insight.evidence["caveats"])
 
 
+def test_the_value_section_says_clv_is_revenue_without_costs(uncosted) -> None:
+    from outsidein.report.sections.value import value_section
+    from outsidein.services.value import company_margin, score_value
+
+    ws, _, _ = uncosted
+    assert company_margin(ws.warehouse()).value_word == "revenue"
+    score_value(ws, horizon_weeks=52)
+    section = value_section(ws)
+    assert "in discounted revenue (no product costs: not profit" in section.summary
+    assert "it is expected revenue, not profit" in section.body_html
+    assert "margin_rate" in section.body_html
+
+
 def answers_insights(ws: Workspace):
     from outsidein.services.questions import answer_insight
 
@@ -152,6 +165,9 @@ def test_a_margin_rate_turns_revenue_into_estimated_profit(uncosted, tmp_path: P
         assert f"of the {_thousands(total)} profit" in a.headline
         assert a.value_basis == "margin"
         assert any("estimated from margin_rate = 25%" in c for c in a.caveats)
+        from outsidein.services.value import company_margin
+        margin = company_margin(ws.warehouse(), ws.config.margin_rate)
+        assert margin.rate == pytest.approx(0.25) and margin.value_word == "margin"
     finally:
         ws.close()
 

@@ -158,6 +158,12 @@ def _scoring_html(scoring: dict[str, Any] | None) -> str:
             f"discounted at {float(scoring['discount_rate']):.1%} a year "
             f"({float(scoring['discount_rate_weekly']):.3%} a week), x expected spend per "
             "purchase (Gamma-Gamma) x the company's margin rate on revenue.")
+    if scoring.get("value_basis") == "revenue":
+        text = text.replace("x the company's margin rate on revenue.",
+                            "less discounts: it is expected revenue, not profit.")
+    caveat = str(scoring.get("value_caveat") or "")
+    if caveat:
+        text += f" Note: {caveat}."
     note = str(scoring.get("alive_note") or "")
     return (f"<p class='muted'>{html.escape(text)}</p>"
             + (f"<p class='muted'>{html.escape(note)}.</p>" if note else ""))
@@ -183,8 +189,10 @@ def value_section(ws: Workspace) -> Section | None:
     alive, _ = _alive_words(deciles)
     scoring = load_scoring(ws)
     rate = (f", discounted at {float(scoring['discount_rate']):.0%} a year" if scoring else "")
+    basis = ("revenue (no product costs: not profit)"
+             if scoring and scoring.get("value_basis") == "revenue" else "margin")
     summary = (f"The top 10% of {n:,} customers hold {share:.0%} of the value expected from "
-               f"all customers ({total:,.0f} in discounted margin{rate}); {alive}. "
+               f"all customers ({total:,.0f} in discounted {basis}{rate}); {alive}. "
                "The most valuable customers, and why, are listed below.")
     reports = load_holdout_models(ws)
     body = (

@@ -304,7 +304,7 @@ def score_value(
     summary = summary_of(wh, time_unit=fit.time_unit, observation_end=observation_end(orders))
     stage = "_customer_value_summary"
     staged = wh.write_table(stage, summary.select(*SUMMARY_COLUMNS), scratch=True)
-    margin = company_margin(wh)
+    margin = company_margin(wh, ws.config.margin_rate)
     steps.done()
     currency = str(ws.config.extra.get("value", {}).get("currency_symbol", "$"))
     unknown = fit.model in ALIVE_BY_CONSTRUCTION
@@ -342,7 +342,8 @@ def _save_scoring(wh: Warehouse, report: ScoreReport) -> None:
         "discount_rate": report.discount_rate,
         "discount_rate_weekly": report.discount_rate_weekly,
         "n_customers": report.n_customers, "n_alive_unknown": report.n_alive_unknown,
-        "alive_note": report.alive_note,
+        "alive_note": report.alive_note, "value_basis": report.margin.value_word,
+        "margin_rate": report.margin.rate, "value_caveat": report.margin.note,
     }]))
 
 

@@ -166,3 +166,46 @@ def test_resolve_columns_accepts_expressions_and_renames():
     assert by_name["revenue"].derived is not None
     assert by_name["revenue"].derived.columns == ("sales_value", "retail_disc")
     assert extra == []
+
+
+def test_a_feed_that_counts_days_and_splits_date_and_time(wh: Warehouse, tmp_path: Path) -> None:
+    """A grocery feed writes DAY as a day number and TRANS_TIME as HHMM, with discounts < 0."""
+    path = tmp_path / "transactions.csv"
+    path.write_text("BASKET_ID,household_key,PRODUCT_ID,DAY,TRANS_TIME,QUANTITY,SALES_VALUE,"
+                    "RETAIL_DISC\n"
+                    "b1,h1,p1,1,0915,1,3.50,-0.50\n"
+                    "b2,h1,p2,31,1730,2,4.00,0\n"
+                    "b3,h2,p1,x,1200,1,1.00,0\n", encoding="utf-8")
+    mapping = {"order_id": "BASKET_ID", "customer_id": "household_key",
+               "product_id": "PRODUCT_ID", "quantity": "QUANTITY",
+               "ts": "days_after('2017-01-01', DAY)",
+               "revenue": "SALES_VALUE + RETAIL_DISC", "discount": "-RETAIL_DISC"}
+    report = load(wh, path, mapping)
+    assert (report.loaded, report.quarantined) == (2, 1)
+    assert [str(t)[:10] for t in column(wh, "ts")] == ["2017-01-02", "2017-02-01"]
+    assert column(wh, "revenue") == [3.0, 4.0]
+    assert any("DAY" in r and "not a number" in r for r in report.reasons)
+
+
+def test_concat_joins_a_date_and_a_time_column(wh: Warehouse, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,who,day,time\no1,c1,2024-05-31,14:30\n", encoding="utf-8")
+    mapping = {"order_id": "id", "customer_id": "who", "ts": "concat(day, ' ', time)",
+               "quantity": "1", "revenue": "10"}
+    assert load(wh, path, mapping).loaded == 1
+    assert str(column(wh, "ts")[0]) == "2024-05-31 14:30:00"
+
+
+def test_days_after_needs_a_date_in_quotes(wh: Warehouse, tmp_path: Path) -> None:
+    path = write(tmp_path, ["b1,h1,p1,1,1,2.0,0"])
+    with pytest.raises(DataValidationError, match="days_after\\(\\)'s start must be a date"):
+        load(wh, path, {**KEYS, "ts": "days_after(day, day)", "revenue": "sales_value"})
+
+
+def test_canonical_names_are_found_in_any_case(wh: Warehouse, tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("ORDER_ID,Customer_ID,TS,QUANTITY,Revenue\no1,c1,2024-05-31,2,9.5\n",
+                    encoding="utf-8")
+    report = load(wh, path, {})
+    assert report.loaded == 1 and column(wh, "revenue") == [9.5]
+    assert not any("ignored" in n for n in report.notes)

@@ -7,7 +7,11 @@ A mapping's value is a column of the file (a rename) or an expression:
 * numbers (``1``, ``0.5``) and text in quotes (``'coupon_redeem'``);
 * ``+ - * /``, unary ``-`` and parentheses;
 * the functions ``abs(x)``, ``round(x[, digits])``, ``lower(s)``, ``upper(s)``,
-  ``trim(s)`` and ``coalesce(a, b, ...)`` (the first value that is not empty).
+  ``trim(s)``, ``coalesce(a, b, ...)`` (the first value that is not empty),
+  ``concat(a, b, ...)`` (text joined, e.g. a date and a time column:
+  ``concat(day, ' ', time)``) and ``days_after('2017-01-01', n)`` (the date *n*
+  days after a start, for feeds that count days instead of writing dates; the
+  result is read by the date rules like any date column).
 
 Nothing else is allowed (no attribute, call, subscript, comparison or
 lambda): the text is parsed with :mod:`ast` and translated node by node into
@@ -29,6 +33,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from outsidein.errors import DataValidationError
 from outsidein.warehouse.sql import lit, q
@@ -37,7 +42,7 @@ __all__ = ["FUNCTIONS", "Derived", "operand_rules", "parse_mapping", "text_to_nu
 
 #: functions an expression may call, with their number of arguments (min, max)
 FUNCTIONS = {"abs": (1, 1), "round": (1, 2), "lower": (1, 1), "upper": (1, 1),
-             "trim": (1, 1), "coalesce": (2, 16)}
+             "trim": (1, 1), "coalesce": (2, 16), "concat": (2, 16), "days_after": (2, 2)}
 ALLOWED = ("an expression may use the file's columns (`in backticks` when a name has spaces), "
            "numbers, 'text', + - * / and parentheses, and the functions "
            + ", ".join(FUNCTIONS))
@@ -135,7 +140,7 @@ def parse_mapping(target: str, text: str, found: Mapping[str, str], *,
     outsidein.errors.DataValidationError: --map revenue=price.real: attribute access \
 (price.real) is not allowed; an expression may use the file's columns (`in backticks` when \
 a name has spaces), numbers, 'text', + - * / and parentheses, and the functions abs, round, \
-lower, upper, trim, coalesce
+lower, upper, trim, coalesce, concat, days_after
     """
     if text in found:
         return text
@@ -173,6 +178,16 @@ lower, upper, trim, coalesce
         sql_type = "DOUBLE"
     return Derived(target, text, sql, sql_type, tuple(dict.fromkeys(tr.columns)),
                    tuple(dict.fromkeys(tr.numbers)), tr.divides)
+
+
+def _date_constant(node: ast.AST) -> str | None:
+    """The ISO date of a text constant (``'2017-01-01'``), else None."""
+    if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+        return None
+    try:
+        return date.fromisoformat(node.value.strip()).isoformat()
+    except ValueError:
+        return None
 
 
 def _int_constant(node: ast.AST) -> int | None:
@@ -317,6 +332,17 @@ class _Translator:
             return f"round({self.number(args[0])}, {digits})", _NUMBER
         if fn in ("lower", "upper", "trim"):
             return f"{fn}({self.text(args[0])})", _TEXT
+        if fn == "concat":
+            return "concat(" + ", ".join(self.text(a) for a in args) + ")", _TEXT
+        if fn == "days_after":
+            start = _date_constant(args[0])
+            if start is None:
+                raise DataValidationError(
+                    f"{self.where}: days_after()'s start must be a date in quotes, like "
+                    f"'2017-01-01', got {ast.unparse(args[0])}")
+            days = self.number(args[1])
+            return (f"strftime(DATE {lit(start)} + CAST(round({days}) AS INTEGER), "
+                    "'%Y-%m-%d')"), _TEXT
         parts = [self.visit(a) for a in args]
         if all(kind == _TEXT for _, kind in parts):
             return "coalesce(" + ", ".join(f"nullif(trim({s}), '')" for s, _ in parts) + ")", _TEXT

@@ -170,8 +170,14 @@ def resolve_columns(
     plans: list[ColumnPlan] = []
     missing: list[str] = []
     used: set[str] = set()
+    # a column is found under its canonical name in any case ("QUANTITY", "Customer_ID")
+    lower: dict[str, list[str]] = {}
+    for c in found:
+        lower.setdefault(c.strip().lower(), []).append(c)
     for col in spec.columns:
         src = renames.get(col.name, col.name)
+        if src not in found and col.name not in renames and len(lower.get(col.name, ())) == 1:
+            src = lower[col.name][0]
         if col.name in derived:
             d = derived[col.name]
             plans.append(ColumnPlan(col, d.column, d.sql_type, d))

@@ -53,3 +53,9 @@ def test_status_loads_no_heavy_library(ws):
     got = imported_by("--workspace", ws, "status", "--json")
     assert json.loads(got["out"])["tables"]["customers"] == 0
     assert got["heavy"] == []
+
+
+def test_listing_the_loads_loads_no_heavy_library(ws):
+    got = imported_by("--workspace", ws, "loads", "--json")
+    assert json.loads(got["out"]) == []
+    assert got["heavy"] == []

@@ -34,10 +34,11 @@ def loads(
     """List the loads: id, when, table, file, options and where each row went."""
     if ctx.invoked_subcommand is not None:
         return
-    from outsidein.services.data import list_loads  # loaded when the command runs (start-up)
+    # loaded when the command runs (start-up)
+    from outsidein.services.status import recent_loads
     ws = workspace(ctx)
     try:
-        rows = list_loads(ws)[:limit]
+        rows = recent_loads(ws, limit=limit)
     finally:
         ws.close()
     if as_json:

@@ -25,7 +25,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from outsidein.access import ROLES, SCOPES
@@ -35,13 +35,29 @@ from outsidein.errors import (
     DataValidationError,
     NotFoundError,
 )
-from outsidein.store.models.auth import ApiKey, AuditEvent, Department, Membership, User
+from outsidein.store.models.auth import (
+    ApiKey,
+    AuditEvent,
+    Department,
+    LoginThrottle,
+    Membership,
+    User,
+    WebSession,
+)
 from outsidein.store.models.base import utcnow
 
 MIN_PASSWORD_LENGTH = 10
-#: Logins refused for an e-mail after this many failures within LOGIN_WINDOW (guessing).
-MAX_FAILED_LOGINS = 10
-LOGIN_WINDOW = timedelta(minutes=15)
+#: Failed logins one client may make for one account before each further try must wait
+#: (2 s, then 4 s, 8 s, ... up to MAX_BACKOFF).  The account itself is never locked.
+FREE_FAILURES = 5
+#: Failed logins from all untrusted browsers together, per account, before they back off;
+#: a browser holding a device cookie for the account (it logged in before) is not slowed.
+FREE_FAILURES_ACCOUNT = 20
+MAX_BACKOFF = timedelta(minutes=15)
+#: A browser's login lasts this long, unless it logs out or the password changes first.
+SESSION_LIFETIME = timedelta(hours=12)
+#: An API key's ``last_used_at`` is written at most this often (not on every request).
+TOUCH_EVERY = timedelta(minutes=1)
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 # Verifying against this dummy hash when the e-mail is unknown keeps the timing of a failed
 # login the same whether or not the account exists.
@@ -218,7 +234,8 @@ def update_user(session: Session, email: str, *, role: str | None = None,
     """Change a person's role, departments (replaced), active flag or password.
 
     A deactivated person cannot log in, their open sessions end at their next request, and
-    API keys bound to them stop working; their records stay for the audit trail.
+    API keys bound to them stop working; their records stay for the audit trail.  A new
+    password (a change or a reset) ends every browser session of the person.
     """
     user = session.scalar(select(User).where(User.email == _normal_email(email)))
     if user is None:
@@ -245,6 +262,8 @@ def update_user(session: Session, email: str, *, role: str | None = None,
                                       f"{MIN_PASSWORD_LENGTH} characters, got {len(password)}")
         user.password_hash = hash_password(password)
         changes["password"] = "changed"
+    if password is not None or active is False:
+        changes["sessions_ended"] = end_all_sessions(session, user.id)
     session.flush()
     audit(session, actor=actor, action="user.update", target=user.email, details=changes)
     return _user_info(session, user)
@@ -262,21 +281,61 @@ def list_users(session: Session) -> list[UserInfo]:
     return [_user_info(session, u) for u in session.scalars(select(User).order_by(User.email))]
 
 
-def authenticate(session: Session, email: str, password: str) -> UserInfo:
+class LoginThrottledError(AuthenticationError):
+    """Too many failed logins from this client for this account: wait ``retry_after`` s."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _throttle_keys(email: str, client: str, device: str | None) -> dict[str, int]:
+    """Back-off counters (key -> free failures) that a login attempt is judged by."""
+    if device:  # a browser that logged in to this account before
+        return {f"device:{device}": FREE_FAILURES}
+    return {f"client:{client}|{email}"[:400]: FREE_FAILURES,
+            f"account:{email}"[:400]: FREE_FAILURES_ACCOUNT}
+
+
+def _check_throttle(session: Session, keys: Iterable[str], email: str) -> None:
+    now = utcnow()
+    waits = [row.retry_at for row in session.scalars(
+        select(LoginThrottle).where(LoginThrottle.key.in_(list(keys)))) if row.retry_at > now]
+    if waits:
+        seconds = max(1, int((max(waits) - now).total_seconds() + 0.999))
+        raise LoginThrottledError(
+            f"too many failed logins for {email} from this browser; try again in {seconds} "
+            "seconds (a browser that logged in to this account before is not slowed)", seconds)
+
+
+def authenticate(session: Session, email: str, password: str, *, client: str = "",
+                 device: str | None = None) -> UserInfo:
     """The active user with this e-mail and password, or :class:`AuthenticationError`.
 
-    The message never says which of the two was wrong.  After MAX_FAILED_LOGINS failures
-    for an e-mail within LOGIN_WINDOW (counted from the audit log, so every server process
-    agrees), further attempts are refused until the window has passed.
+    The message never says which of the two was wrong.  Guessing is slowed, never
+    turned into a lockout: after :data:`FREE_FAILURES` failures of one *client* for an
+    account (or :data:`FREE_FAILURES_ACCOUNT` of all untrusted clients together), each
+    further try must wait twice as long as the last, up to :data:`MAX_BACKOFF`
+    (:class:`LoginThrottledError`, HTTP 429).  *device* names a browser that logged in to
+    this account before (its device cookie); it has its own counter, so others' guesses
+    never keep the person out.  Failures are counted by :func:`record_failed_login`.
+    :func:`check_login` then :func:`record_login`, in one transaction.
+    """
+    user, new_hash = check_login(session, email, password, client=client, device=device)
+    record_login(session, user, client=client, device=device, new_hash=new_hash)
+    return user
+
+
+def check_login(session: Session, email: str, password: str, *, client: str = "",
+                device: str | None = None) -> tuple[UserInfo, str | None]:
+    """The reading half of :func:`authenticate` (no write, so no writer waits on argon2).
+
+    Returns the user and, when the stored hash uses outdated parameters, a new hash.
     """
     email = email.strip().lower()
-    failures = session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "login.failed", AuditEvent.actor == email[:255],
-        AuditEvent.ts >= utcnow() - LOGIN_WINDOW)) or 0
-    if failures >= MAX_FAILED_LOGINS:
-        raise AuthenticationError(
-            f"too many failed logins for {email} in the last "
-            f"{int(LOGIN_WINDOW.total_seconds() // 60)} minutes; wait and try again")
+    _check_throttle(session, _throttle_keys(email, client, device), email)
     user = session.scalar(select(User).where(User.email == email))
     stored = user.password_hash if user is not None else _DUMMY_HASH
     try:
@@ -287,16 +346,73 @@ def authenticate(session: Session, email: str, password: str) -> UserInfo:
     if not ok or user is None:
         # The caller's transaction rolls back on this error; record_failed_login keeps a trace.
         raise AuthenticationError("e-mail or password not recognised")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    audit(session, actor=user.email, action="login")
+    new_hash = hash_password(password) if _hasher.check_needs_rehash(stored) else None
+    return _user_info(session, user), new_hash
+
+
+def record_login(session: Session, user: UserInfo, *, client: str = "",
+                 device: str | None = None, new_hash: str | None = None) -> None:
+    """The writing half of :func:`authenticate`: reset the back-off, log the login."""
+    if new_hash is not None:
+        session.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
+    keys = [k for k in _throttle_keys(user.email, client, device) if not k.startswith("account:")]
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+    audit(session, actor=user.email, action="login", details={"client": client})
+
+
+def record_failed_login(session: Session, email: str, *, client: str = "",
+                        device: str | None = None) -> None:
+    """Count a failed login (in its own transaction, after the failure) and log it."""
+    email = email.strip().lower()
+    now = utcnow()
+    for key, free in _throttle_keys(email, client, device).items():
+        row = session.get(LoginThrottle, key)
+        if row is None:
+            row = LoginThrottle(key=key, failures=0, last_failure_at=now, retry_at=now)
+            session.add(row)
+        row.failures += 1
+        row.last_failure_at = now
+        over = row.failures - free
+        if over > 0:
+            row.retry_at = now + min(timedelta(seconds=2 ** min(over, 20)), MAX_BACKOFF)
+    audit(session, actor=email[:255] or "?", action="login.failed",
+          details={"client": client, "trusted_device": bool(device)})
+
+
+# -- browser sessions ---------------------------------------------------------------
+def start_session(session: Session, user_id: int) -> str:
+    """Open a browser session for *user_id*; return its id (kept in the signed cookie)."""
+    now = utcnow()
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id,
+                                             WebSession.expires_at < now))
+    sid = secrets.token_urlsafe(32)
+    session.add(WebSession(id=sid, user_id=user_id, created_at=now,
+                           expires_at=now + SESSION_LIFETIME))
+    return sid
+
+
+def session_owner(session: Session, sid: str) -> UserInfo | None:
+    """The active person whose open, unexpired session *sid* is, else ``None``."""
+    row = session.get(WebSession, sid) if sid else None
+    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
     return _user_info(session, user)
 
 
-def record_failed_login(session: Session, email: str, *, client: str = "") -> None:
-    """Append a failed login to the audit log (in its own transaction, after the failure)."""
-    audit(session, actor=email.strip().lower()[:255] or "?", action="login.failed",
-          details={"client": client})
+def end_session(session: Session, sid: str) -> None:
+    """End one browser session (logout): its cookie is refused from now on."""
+    session.execute(update(WebSession).where(WebSession.id == sid, WebSession.ended_at.is_(None))
+                    .values(ended_at=utcnow()))
+
+
+def end_all_sessions(session: Session, user_id: int) -> int:
+    """End every open browser session of *user_id* ("log out everywhere"); return how many."""
+    result = session.execute(update(WebSession).where(
+        WebSession.user_id == user_id, WebSession.ended_at.is_(None)).values(ended_at=utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- API keys -----------------------------------------------------------------------
@@ -332,15 +448,28 @@ def create_api_key(session: Session, *, name: str, scopes: Iterable[str],
 
 
 def verify_api_key(session: Session, secret: str) -> ApiKeyInfo:
-    """The active key whose secret this is, or :class:`AuthenticationError`."""
+    """The active key whose secret this is, or :class:`AuthenticationError` (reads only)."""
     prefix = secret.split(".", 1)[0]
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
     if key is None or not hmac.compare_digest(key.key_hash, _digest(secret)):
         raise AuthenticationError("API key not recognised")
     if key.revoked_at is not None:
         raise AuthenticationError(f"API key {prefix} was revoked on {key.revoked_at:%Y-%m-%d}")
-    key.last_used_at = utcnow()
     return _key_info(key)
+
+
+def touch_api_key(session: Session, key_id: int, *, now: datetime | None = None) -> bool:
+    """Set the key's ``last_used_at`` unless it was set less than :data:`TOUCH_EVERY` ago.
+
+    Kept apart from :func:`verify_api_key` so that checking a key only reads: the caller
+    writes this at most once a minute per key, in a short transaction of its own.
+    """
+    now = now or utcnow()
+    result = session.execute(update(ApiKey).where(
+        ApiKey.id == key_id,
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - TOUCH_EVERY))
+        .values(last_used_at=now))
+    return bool(getattr(result, "rowcount", 0))
 
 
 def revoke_api_key(session: Session, prefix: str, *, actor: str = "cli") -> ApiKeyInfo:

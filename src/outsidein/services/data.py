@@ -29,7 +29,12 @@ from typing import Any
 import ibis
 
 from outsidein.config import SavedMapping, save_mapping, saved_mapping
-from outsidein.services.status import WarehouseStatus, warehouse_status
+from outsidein.services.status import (
+    WarehouseStatus,
+    options_summary,
+    recent_loads,
+    warehouse_status,
+)
 from outsidein.warehouse import load, undo
 from outsidein.warehouse.load_report import LoadReport
 from outsidein.warehouse.options import LoadOptions
@@ -43,8 +48,8 @@ from outsidein.warehouse.undo import UndoReport
 from outsidein.workspace import Workspace
 
 __all__ = ["LoadOptions", "LoadReport", "QuarantineReport", "UndoReport", "WarehouseStatus",
-           "list_loads", "load_file", "load_frame", "load_options", "options_summary",
-           "quarantine_report", "save_load_options", "undo_load", "warehouse_status"]
+           "load_file", "load_frame", "load_options", "options_summary", "quarantine_report",
+           "recent_loads", "save_load_options", "undo_load", "warehouse_status"]
 
 
 def load_file(
@@ -126,47 +131,6 @@ def save_load_options(ws: Workspace, name: str, options: LoadOptions) -> None:
         columns=None if d["columns"] is None else tuple(d["columns"]),
         encoding=d["encoding"], allow_future=True if d["allow_future"] else None)
     save_mapping(ws.root, name, saved)
-
-
-def options_summary(options: Mapping[str, Any] | None) -> str:
-    """The options of a load in a few words (``None``: an older load that kept none).
-
-    >>> options_summary({"mapping": {"ts": "date"}, "date_format": "%Y%m%d", "header": True})
-    'map ts=date; date %Y%m%d'
-    >>> options_summary(None), options_summary({"header": True})
-    ('(not recorded)', 'as found')
-    """
-    if options is None:
-        return "(not recorded)"
-    parts = []
-    if options.get("mapping"):
-        parts.append("map " + ", ".join(f"{k}={v}" for k, v in options["mapping"].items()))
-    if options.get("date_format"):
-        parts.append(f"date {options['date_format']}")
-    if options.get("delimiter"):
-        parts.append(f"delimiter {options['delimiter']!r}")
-    if options.get("header") is False:
-        parts.append("no header" + (f" ({', '.join(options['columns'])})"
-                                    if options.get("columns") else ""))
-    if options.get("encoding"):
-        parts.append(f"encoding {options['encoding']}")
-    if options.get("allow_future"):
-        parts.append("future dates allowed")
-    return "; ".join(parts) or "as found"
-
-
-def list_loads(ws: Workspace) -> list[dict[str, Any]]:
-    """Every load of the workspace, the latest first.
-
-    See :func:`outsidein.warehouse.undo.list_loads`.  Each has ``load_id,
-    table_name, file, finished, rows_read, loaded, quarantined, duplicates,
-    stubs_created``, ``options`` (a dict, ``None`` for an older load) and
-    ``options_summary`` (words).
-    """
-    rows = undo.list_loads(ws.warehouse())
-    for r in rows:
-        r["options_summary"] = options_summary(r.get("options"))
-    return rows
 
 
 def undo_load(ws: Workspace, load_id: str) -> UndoReport:

@@ -17,17 +17,18 @@ answers through Ibis.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from outsidein.warehouse.attribute_inventory import attribute_inventory
-from outsidein.warehouse.inventory import inventory
+from outsidein.warehouse.inventory import decoded_load, inventory
 from outsidein.warehouse.schema import ATTRIBUTE_SPECS, LOADS, QUARANTINE, TABLES
 
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
 
-__all__ = ["WarehouseStatus", "warehouse_status"]
+__all__ = ["WarehouseStatus", "options_summary", "recent_loads", "warehouse_status"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,42 @@ def warehouse_status(ws: Workspace, *, last_loads: int = 10) -> WarehouseStatus:
         loads = (lt.order_by(lt.finished.desc()).limit(last_loads)
                  .to_pyarrow().to_pylist())
     return WarehouseStatus(wh.backend, tables, quarantine, loads, other)
+
+
+def recent_loads(ws: Workspace, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The *limit* latest loads (``outsidein loads``), with their options in words.
+
+    Each has the ``loads`` columns, ``options`` (a dict, ``None`` for an older
+    load) and ``options_summary``.  As light as the status: plain DuckDB.
+    """
+    rows = [decoded_load(r) for r in warehouse_status(ws, last_loads=limit).loads]
+    for r in rows:
+        r["options_summary"] = options_summary(r["options"])
+    return rows
+
+
+def options_summary(options: Mapping[str, Any] | None) -> str:
+    """The options of a load in a few words (``None``: an older load that kept none).
+
+    >>> options_summary({"mapping": {"ts": "date"}, "date_format": "%Y%m%d", "header": True})
+    'map ts=date; date %Y%m%d'
+    >>> options_summary(None), options_summary({"header": True})
+    ('(not recorded)', 'as found')
+    """
+    if options is None:
+        return "(not recorded)"
+    parts = []
+    if options.get("mapping"):
+        parts.append("map " + ", ".join(f"{k}={v}" for k, v in options["mapping"].items()))
+    if options.get("date_format"):
+        parts.append(f"date {options['date_format']}")
+    if options.get("delimiter"):
+        parts.append(f"delimiter {options['delimiter']!r}")
+    if options.get("header") is False:
+        parts.append("no header" + (f" ({', '.join(options['columns'])})"
+                                    if options.get("columns") else ""))
+    if options.get("encoding"):
+        parts.append(f"encoding {options['encoding']}")
+    if options.get("allow_future"):
+        parts.append("future dates allowed")
+    return "; ".join(parts) or "as found"

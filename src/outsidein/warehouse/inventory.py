@@ -16,6 +16,7 @@ alone (no Ibis, no store): :func:`open_reader` opens the file read-only
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,19 @@ def inventory(con: Any, canonical: Iterable[str], *, book: Iterable[str] = (),
         names = [d[0] for d in cur.description]
         recent = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     return Inventory(tables, held, recent, other)
+
+
+def decoded_load(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``loads`` row with its ``options`` as a dict (``None`` for a load that kept none).
+
+    >>> decoded_load({"load_id": "l1", "options": '{"date_format": "%Y%m%d"}'})["options"]
+    {'date_format': '%Y%m%d'}
+    """
+    out = dict(row)
+    text = out.get("options")
+    out["options"] = json.loads(text) if isinstance(text, str) and text else None
+    out.setdefault("options_fingerprint", None)
+    return out
 
 
 def _count_all(con: Any, names: list[str]) -> dict[str, int]:

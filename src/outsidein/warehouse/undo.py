@@ -37,7 +37,6 @@ without a transaction): :class:`~outsidein.errors.ConfigError` says so.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -45,6 +44,7 @@ from typing import Any
 from outsidein.errors import ConfigError, DataValidationError, NotFoundError
 from outsidein.warehouse import rollup
 from outsidein.warehouse.engine import Warehouse, ensure_schema
+from outsidein.warehouse.inventory import decoded_load
 from outsidein.warehouse.schema import LOAD_KEYED, LOADS, TABLES
 from outsidein.warehouse.sql import lit, q
 
@@ -103,11 +103,7 @@ def list_loads(wh: Warehouse) -> list[dict[str, Any]]:
     t = wh.table(LOADS.name)
     cols = [c for c in LOADS.column_names if c in t.columns]
     rows = t.select(*cols).order_by([t.finished.desc(), t.load_id]).to_pyarrow().to_pylist()
-    for r in rows:
-        text = r.get("options")
-        r["options"] = json.loads(text) if text else None
-        r.setdefault("options_fingerprint", None)
-    return rows
+    return [decoded_load(r) for r in rows]
 
 
 def find_load(con: Any, load_id: str) -> tuple[str, str, str, bool]:

@@ -77,6 +77,8 @@ def main() -> int:
         if demo is not None:
             runs["outsidein status (demo workspace)"] = timed(
                 [OUTSIDEIN, "--workspace", demo, "status"], repeat)
+            runs["outsidein loads (demo workspace)"] = timed(
+                [OUTSIDEIN, "--workspace", demo, "loads"], repeat)
         runs.update({
             "peer: python -c pass": timed([sys.executable, "-c", "pass"], repeat),
             "peer: python -c 'import typer, rich'": timed(
@@ -90,6 +92,7 @@ def main() -> int:
     figures = {
         "help_s": medians["outsidein --help"], "status_s": medians["outsidein status"],
         "status_demo_s": medians.get("outsidein status (demo workspace)"),
+        "loads_demo_s": medians.get("outsidein loads (demo workspace)"),
         "peer_typer_rich_s": floor, "peer_typer_app_s": app_floor,
         "peer_bare_python_s": medians["peer: python -c pass"],
         "help_ratio_to_peer": medians["outsidein --help"] / floor,

@@ -92,3 +92,12 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     generate_demo(ws, customers=3_000, seed=7)
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def cdnow_csv(reference_data: Path, tmp_path: Path) -> Path:
+    """The first 2,000 lines of CDNOW_master.txt, comma-separated."""
+    lines = (reference_data / "cdnow" / "CDNOW_master.txt").read_text().splitlines()[:2001]
+    path = tmp_path / "cdnow_2000.csv"
+    path.write_text("\n".join(",".join(line.split()) for line in lines) + "\n")
+    return path

@@ -42,15 +42,6 @@ def ws(empty_ws, tmp_path) -> Path:
     return Path(shutil.copytree(empty_ws, tmp_path / "acme"))
 
 
-@pytest.fixture
-def cdnow_csv(reference_data, tmp_path) -> Path:
-    """The first 2,000 lines of CDNOW_master.txt, comma-separated."""
-    lines = (reference_data / "cdnow" / "CDNOW_master.txt").read_text().splitlines()[:2001]
-    path = tmp_path / "cdnow.csv"
-    path.write_text("\n".join(",".join(line.split()) for line in lines) + "\n")
-    return path
-
-
 def status(ws: Path) -> dict:
     r = run("-w", str(ws), "status", "--json")
     assert r.returncode == 0, r.stderr
@@ -62,7 +53,7 @@ def test_all_rows_quarantined_loads_nothing_then_the_fix_loads(ws, cdnow_csv):
             "--date-format", "%Y-%m-%d")
     assert r.returncode == 2
     err = " ".join(r.stderr.split())
-    assert err.startswith("error: cdnow.csv: all 2,000 rows were quarantined, so nothing was "
+    assert err.startswith("error: cdnow_2000.csv: all 2,000 rows were quarantined, so nothing was "
                           "loaded")
     assert "ts: expected a timestamp matching --date-format '%Y-%m-%d'" in err
     assert "row 1: ts = '19970101'" in err

@@ -43,15 +43,6 @@ def counts(wh) -> dict[str, int]:
             for t in ("order_lines", "customers", "quarantine", "loads", "purchase_days")}
 
 
-@pytest.fixture
-def cdnow_csv(reference_data, tmp_path) -> Path:
-    """The first 2,000 lines of CDNOW_master.txt as a comma-separated file."""
-    lines = (reference_data / "cdnow" / "CDNOW_master.txt").read_text().splitlines()[:2001]
-    path = tmp_path / "cdnow_2000.csv"
-    path.write_text("\n".join(",".join(line.split()) for line in lines) + "\n")
-    return path
-
-
 # -- identity: the file and its options ---------------------------------------------------
 
 def test_a_wrong_date_format_loads_nothing_and_the_fix_is_a_new_load(wh, tmp_path):

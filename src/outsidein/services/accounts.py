@@ -26,6 +26,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from outsidein.access import ROLES, SCOPES
@@ -54,6 +55,7 @@ FREE_FAILURES = 5
 #: a browser holding a device cookie for the account (it logged in before) is not slowed.
 FREE_FAILURES_ACCOUNT = 20
 MAX_BACKOFF = timedelta(minutes=15)
+FORGET = timedelta(days=1)
 #: A browser's login lasts this long, unless it logs out or the password changes first.
 SESSION_LIFETIME = timedelta(hours=12)
 #: An API key's ``last_used_at`` is written at most this often (not on every request).
@@ -365,11 +367,19 @@ def record_failed_login(session: Session, email: str, *, client: str = "",
     """Count a failed login (in its own transaction, after the failure) and log it."""
     email = email.strip().lower()
     now = utcnow()
+    # A counter forgets after a quiet day, so old typos never add up to a back-off.
+    session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - FORGET))
     for key, free in _throttle_keys(email, client, device).items():
-        row = session.get(LoginThrottle, key)
+        row = session.get(LoginThrottle, key, with_for_update=True)
         if row is None:
-            row = LoginThrottle(key=key, failures=0, last_failure_at=now, retry_at=now)
-            session.add(row)
+            try:
+                with session.begin_nested():  # PostgreSQL: a concurrent failure may add it
+                    session.add(LoginThrottle(key=key, failures=0, last_failure_at=now,
+                                              retry_at=now))
+            except IntegrityError:
+                pass
+            row = session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+        assert row is not None
         row.failures += 1
         row.last_failure_at = now
         over = row.failures - free

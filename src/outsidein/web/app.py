@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -66,13 +67,16 @@ def create_app(ws_root: Path, *, https: bool | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ws = ws
     app.state.store_url = ws.store_url
+    app.state.secret = session_secret(ws.root)
+    app.state.https = https
+    app.state.write_gate = anyio.Lock()  # SQLite writers queue here (routes/_common.py)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     problems.install(app)
 
     # Order: the last added runs first, so headers wrap everything, sessions wrap routes,
     # and unexpected errors are answered inside the session (the error page needs it).
     app.add_middleware(problems.CatchAllMiddleware)
-    app.add_middleware(SessionMiddleware, secret_key=session_secret(ws.root),
+    app.add_middleware(SessionMiddleware, secret_key=app.state.secret,
                        session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE,
                        same_site="lax", https_only=https)
     app.add_middleware(SecurityHeadersMiddleware, https=https)

@@ -5,33 +5,46 @@ which names the roles (pages) or the scope (API) it needs.  The security tests
 read these objects from the app's route table, so a new route without one fails
 the test suite rather than opening a hole.
 
-- Pages: a signed session cookie holding the user id; no session -> the login page;
+- Pages: a signed session cookie naming a server-side session record (so logout, a new
+  password or "log out everywhere" ends it at once); no session -> the login page;
   wrong role -> 403 page; a state-changing request needs the CSRF token.
 - API (``/api/v1``): ``Authorization: Bearer <key>`` checked against the key's scopes, or
   the browser's session (the role's scopes, plus ``X-CSRF-Token`` on writes).
+
+The check reads the store in the thread pool, never on the event loop, and writes nothing
+on the request's path but an API key's ``last_used_at``, at most once a minute per key.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from outsidein.access import ROLE_SCOPES, ROLES
-from outsidein.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from outsidein.errors import AuthenticationError, PermissionDeniedError
 from outsidein.services.accounts import (
+    TOUCH_EVERY,
     ApiKeyInfo,
     UserInfo,
     get_user,
+    session_owner,
+    touch_api_key,
     verify_api_key,
 )
-from outsidein.store.db import session_scope
+from outsidein.store.db import StoreBusyError, session_scope
 from outsidein.web.security import SAFE_METHODS, check_csrf
 
 ALL_ROLES: tuple[str, ...] = ROLES
 STAFF: tuple[str, ...] = ("admin", "advocate")
 ACKERS: tuple[str, ...] = ("admin", "advocate", "member")
+log = logging.getLogger(__name__)
+#: (store URL, key id) -> time.monotonic() of the last ``last_used_at`` write from this process.
+_touched: dict[tuple[str, int], float] = {}
 
 
 @dataclass(frozen=True)
@@ -63,19 +76,20 @@ class Principal:
 
 
 def session_user(request: Request) -> UserInfo | None:
-    """The logged-in, still active user of this request's session, if any."""
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    """The person of this request's session, if it is open and they are active (blocking I/O).
+
+    A cookie whose server-side session ended (logout, new password, "log out everywhere")
+    or expired is cleared and refused.
+    """
+    sid = request.session.get("sid")
+    if not isinstance(sid, str):
+        if "uid" in request.session:
+            request.session.clear()  # a cookie from before server-side sessions: log in again
         return None
-    try:
-        with session_scope(request.app.state.store_url) as s:
-            user = get_user(s, uid)
-    except NotFoundError:
+    with session_scope(request.app.state.store_url, write=False) as s:
+        user = session_owner(s, sid)
+    if user is None:
         request.session.clear()
-        return None
-    if not user.active:
-        request.session.clear()
-        return None
     return user
 
 
@@ -85,12 +99,29 @@ def _from_user(user: UserInfo) -> Principal:
                      departments=user.departments)
 
 
+def _touch(url: str, key: ApiKeyInfo) -> None:
+    """Record the key's use at most once a minute; skip (not wait) if a writer is busy."""
+    now = time.monotonic()
+    memo = (url, key.id)
+    if now - _touched.get(memo, -1e9) < TOUCH_EVERY.total_seconds():
+        return
+    _touched[memo] = now
+    try:
+        with session_scope(url, wait=0.2) as s:
+            touch_api_key(s, key.id)
+    except StoreBusyError:
+        _touched.pop(memo, None)  # try again on the key's next request
+        log.debug("API key %s: last_used_at not written (store busy)", key.prefix)
+
+
 def _from_key(request: Request, secret: str) -> Principal:
-    with session_scope(request.app.state.store_url) as s:
+    url = request.app.state.store_url
+    with session_scope(url, write=False) as s:
         key = verify_api_key(s, secret)
         user = get_user(s, key.user_id) if key.user_id is not None else None
     if user is not None and not user.active:
         raise AuthenticationError(f"API key {key.prefix} belongs to a deactivated user")
+    _touch(url, key)
     return Principal(kind="apikey", name=f"apikey:{key.prefix}",
                      role=user.role if user else None, scopes=frozenset(key.scopes),
                      user=user, key=key, departments=user.departments if user else ())
@@ -119,14 +150,14 @@ class Require:
     async def __call__(self, request: Request) -> Principal:
         auth = request.headers.get("authorization", "")
         if self.scope is not None and auth[:7].lower() == "bearer ":
-            principal = _from_key(request, auth[7:].strip())
+            principal = await run_in_threadpool(_from_key, request, auth[7:].strip())
             if not principal.allows(self.scope):
                 raise PermissionDeniedError(
                     f"API key {principal.name[7:]} lacks scope {self.scope!r} "
                     f"(it has: {', '.join(sorted(principal.scopes))})")
             request.state.principal = principal
             return principal
-        user = session_user(request)
+        user = await run_in_threadpool(session_user, request)
         if user is None:
             raise AuthenticationError(
                 "log in, or send 'Authorization: Bearer <API key>'" if self.api

@@ -7,6 +7,9 @@
   ``csrf_token`` form field or the ``X-CSRF-Token`` header; the comparison is constant-time.
 - Every response gets a strict Content-Security-Policy (scripts only from this server, plus
   inline scripts that carry the per-request nonce), ``X-Frame-Options: DENY`` and friends.
+- A browser that logged in gets a signed device cookie (OWASP "device cookies"): its
+  failed logins are counted apart from everyone else's, so guessing from elsewhere never
+  keeps that person out (:func:`outsidein.services.accounts.authenticate`).
 - An app told it is served over TLS (``OUTSIDEIN_HTTPS=1``, :attr:`outsidein.config.Settings.https`;
   usually behind a proxy that ends TLS) also sends ``Strict-Transport-Security`` and marks the
   session cookie ``Secure``.
@@ -20,7 +23,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outsidein.errors import ConfigError, PermissionDeniedError
@@ -32,6 +37,8 @@ HSTS = b"max-age=31536000"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DEVICE_COOKIE = "outsidein_device"
+DEVICE_MAX_AGE = 180 * 24 * 3600
 
 
 def session_secret(ws_root: Path) -> str:
@@ -96,6 +103,37 @@ async def check_csrf(request: Request) -> None:
     if not expected or not sent or not hmac.compare_digest(str(expected), sent):
         raise PermissionDeniedError(
             "CSRF token missing or wrong: reload the page and try again")
+
+
+def _device_signer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="outsidein-device")
+
+
+def device_of(request: Request, secret: str, email: str) -> str | None:
+    """The device id in this browser's device cookie if it was issued for *email*.
+
+    >>> from starlette.requests import Request
+    >>> device_of(Request({"type": "http", "headers": []}), "s" * 32, "ann@acme.test") is None
+    True
+    """
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _device_signer(secret).loads(raw, max_age=DEVICE_MAX_AGE)
+    except BadSignature:
+        return None
+    ok = isinstance(data, dict) and data.get("e") == email.strip().lower()
+    return str(data.get("n")) if ok and data.get("n") else None
+
+
+def set_device(response: Response, secret: str, email: str, device: str | None, *,
+               https: bool) -> None:
+    """Give the browser a device cookie for *email* (keeping its device id if it had one)."""
+    value = _device_signer(secret).dumps({"e": email.strip().lower(),
+                                          "n": device or secrets.token_urlsafe(16)})
+    response.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE, httponly=True,
+                        samesite="lax", secure=https, path="/")
 
 
 def _csp(nonce: str) -> str:

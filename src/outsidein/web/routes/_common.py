@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from sqlalchemy.orm import Session
 
 from outsidein.store.db import session_scope
 
 
-def store(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: a store session that commits when the route succeeds."""
-    with session_scope(request.app.state.store_url) as session:
-        yield session
+async def store(request: Request) -> AsyncIterator[Session]:
+    """FastAPI dependency: a store session that commits when the route succeeds.
+
+    GET and HEAD only read, so they take no writer lock.  Other methods write one at a
+    time on SQLite (see :func:`outsidein.store.db.session_scope`); they queue for their
+    turn on the event loop (``app.state.write_gate``), not in a worker thread, so waiting
+    writers never take the threads that the writer holding the lock needs to finish.
+    Opening, using and committing the session run in the thread pool.
+    """
+    url = request.app.state.store_url
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        async with contextmanager_in_threadpool(session_scope(url, write=False)) as session:
+            yield session
+        return
+    gate = request.app.state.write_gate if url.startswith("sqlite") else nullcontext()
+    async with gate:
+        async with contextmanager_in_threadpool(session_scope(url)) as session:
+            yield session
 
 
 #: Route parameter type: a store session committed before the response is sent.

@@ -49,5 +49,6 @@ def openapi(request: Request, _: Anyone) -> JSONResponse:
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    # On the event loop, not in the thread pool: it answers even when every thread is busy.
     return {"status": "ok"}

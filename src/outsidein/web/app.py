@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from outsidein.config import Settings
 from outsidein.web import problems
+from outsidein.web.limits import API_BODY_LIMIT, BodyLimitMiddleware
 from outsidein.web.nav import check_nav
 from outsidein.web.routes import admin, api, insights, login, pages, share_pages, system
 from outsidein.web.routing import page_roles
@@ -36,7 +37,9 @@ ROUTERS: tuple[APIRouter, ...] = (system.router, login.router, pages.router, ins
                                   share_pages.router, admin.router, api.router)
 DESCRIPTION = ("Shared customer truth: insights, acknowledgements, needs, alignment, the five "
                "answers and customer value. Authenticate with `Authorization: Bearer <API key>` "
-               "(`outsidein apikey create`). Errors are RFC 9457 problem+json.")
+               "(`outsidein apikey create`). Errors are RFC 9457 problem+json. A JSON body may "
+               f"be at most {API_BODY_LIMIT // (1024 * 1024)} MB (413 beyond); text fields "
+               "have the maximum lengths given below, and evidence nests at most 20 levels.")
 
 
 def behind_tls() -> bool:
@@ -79,6 +82,7 @@ def create_app(ws_root: Path, *, https: bool | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret,
                        session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE,
                        same_site="lax", https_only=https)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=https)
 
     for router in ROUTERS:

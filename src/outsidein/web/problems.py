@@ -15,7 +15,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from outsidein.errors import OutsideInError
 from outsidein.web.templating import render
@@ -25,7 +27,8 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 _TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden",
            404: "Not found", 405: "Method not allowed", 409: "Conflict",
-           422: "Invalid request", 500: "Internal server error"}
+           413: "Content too large", 422: "Invalid request", 429: "Too many requests",
+           500: "Internal server error"}
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -40,7 +43,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 #: Error answers every API route documents.
 API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA,
+    400: PROBLEM_SCHEMA, 401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA,
+    409: PROBLEM_SCHEMA, 413: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA,
 }
 
 
@@ -90,12 +94,25 @@ async def outsidein_error(request: Request, exc: Exception) -> Response:
     return _respond(request, status, exc.title, detail)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes (Starlette names the first route's only)."""
+    methods: set[str] = set()
+    for ctx in iter_route_contexts(request.app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute) and compile_path(ctx.path or route.path)[0].match(
+                request.url.path):
+            methods |= set(ctx.methods or route.methods or ())
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(status, "Error")
-    return _respond(request, status, _TITLES.get(status, "Error"), detail,
-                    headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return _respond(request, status, _TITLES.get(status, "Error"), detail, headers=headers)
 
 
 async def validation_error(request: Request, exc: Exception) -> Response:

@@ -2,10 +2,77 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+#: Largest id the API takes: 2**53 - 1, exact in a JSON number and in JavaScript (the store's
+#: 64-bit ids never get there); a larger id is a 422, not a 500.
+MAX_ID = 2**53 - 1
+#: How deep evidence (JSON) may nest.
+MAX_EVIDENCE_DEPTH = 20
+#: No NUL or other control character but tab and newlines (PostgreSQL refuses NUL).
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+#: One-line names: no control character at all.
+NAME_PATTERN = r"^[^\x00-\x1f]*$"
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Stored times are UTC without a zone; the API says so (RFC 3339 needs a zone)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _not_bool(value: Any) -> Any:
+    """``true`` is not a number (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    return value
+
+
+def _text_only(value: Any) -> Any:
+    """Dates come as text (pydantic would read a number as seconds since 1970)."""
+    if not isinstance(value, str):
+        raise ValueError("expected a date as text, e.g. 2026-12-31")
+    return value
+
+
+def _shallow(value: dict[str, Any]) -> dict[str, Any]:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EVIDENCE_DEPTH:
+            raise ValueError(f"nests {depth} levels deep or more; at most "
+                             f"{MAX_EVIDENCE_DEPTH} levels are allowed")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return value
+
+
+#: A time in UTC, always with its zone.
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+#: A stored row's id.
+Id = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_ID)]
+#: A number or an integer; a boolean is refused.
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Integer = Annotated[int, BeforeValidator(_not_bool)]
+#: A date, or a date and time, written as ISO 8601 text.
+DateText = Annotated[date, BeforeValidator(_text_only)]
+WhenText = Annotated[date | datetime, BeforeValidator(_text_only)]
+#: A one-line name of up to *n* characters (department, e-mail, key, code).
+Name = Annotated[str, Field(max_length=200, pattern=NAME_PATTERN)]
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=NAME_PATTERN)]
+Title = Annotated[str, Field(min_length=1, max_length=300, pattern=NAME_PATTERN)]
+#: Free text of up to 20,000 characters (a statement, a description, a note).
+Text = Annotated[str, Field(max_length=20_000, pattern=TEXT_PATTERN)]
+#: JSON evidence: at most 20 levels deep (the whole body is at most 1 MB).
+Evidence = Annotated[dict[str, Any], AfterValidator(_shallow)]
+
+
+class _In(BaseModel):
+    """Requests: no NaN or infinity; numbers use :data:`Number` (``true`` is not a number)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
 
 class _Out(BaseModel):
@@ -26,28 +93,28 @@ class InsightOut(_Out):
     departments: list[str]
     priority: str
     source: str
-    published_at: datetime
-    due_at: datetime
+    published_at: UtcDatetime
+    due_at: UtcDatetime
     latest_version: int
     new_version: bool = False
 
 
-class InsightIn(BaseModel):
-    title: str = Field(min_length=1, max_length=300)
-    statement: str = Field(min_length=1)
-    evidence: dict[str, Any] = Field(default_factory=dict,
-                                     description="figures, chart (Plotly JSON), link, snapshot_id")
-    departments: list[str] = Field(min_length=1)
+class InsightIn(_In):
+    title: Title
+    statement: Annotated[Text, Field(min_length=1)]
+    evidence: Evidence = Field(default_factory=dict,
+                               description="figures, chart (Plotly JSON), link, snapshot_id")
+    departments: list[Annotated[Name, Field(min_length=1)]] = Field(min_length=1, max_length=50)
     priority: Literal["high", "medium", "low"] = "high"
-    owner_email: str | None = Field(None, description="default: the caller (keys: required)")
-    key: str | None = Field(None, description="stable key: republishing makes a new version")
-    source: str = "api"
-    due_days: int = Field(7, ge=0, le=365)
+    owner_email: Email | None = Field(None, description="default: the caller (keys: required)")
+    key: Name | None = Field(None, description="stable key: republishing makes a new version")
+    source: Annotated[Name, Field(max_length=50)] = "api"
+    due_days: Integer = Field(7, ge=0, le=365)
 
 
-class AckIn(BaseModel):
-    version_hash: str = Field(min_length=8, max_length=64)
-    user_email: str | None = Field(
+class AckIn(_In):
+    version_hash: str = Field(min_length=8, max_length=64, pattern="^[0-9a-fA-F]+$")
+    user_email: Email | None = Field(
         None, description="whose acknowledgement (keys not bound to a person only)")
 
 
@@ -58,15 +125,17 @@ class AckOut(_Out):
     version_hash: str
     user_id: int
     user_email: str
-    acknowledged_at: datetime
+    acknowledged_at: UtcDatetime
     is_current_version: bool
+    api_key_id: int | None = Field(
+        None, description="the API key that recorded it (null: the person, logged in)")
 
 
 class AckEntryOut(_Out):
     user_id: int
     email: str
     name: str
-    acknowledged_at: datetime | None
+    acknowledged_at: UtcDatetime | None
     acknowledged_version: int | None
 
 
@@ -82,7 +151,7 @@ class AckStatusOut(_Out):
     title: str
     version: int
     version_hash: str
-    due_at: datetime
+    due_at: UtcDatetime
     departments: list[DepartmentAckOut]
     acknowledged_count: int
     expected_count: int
@@ -120,39 +189,42 @@ class CustomerValueOut(BaseModel):
     values: dict[str, Any]
 
 
-class NeedIn(BaseModel):
-    title: str = Field(min_length=1, max_length=300)
-    importance: float = Field(ge=0, le=10)
-    satisfaction: float = Field(ge=0, le=10)
-    code: str | None = Field(None, description="default: the next N<number>")
-    description: str = ""
-    evidence: dict[str, Any] = Field(default_factory=dict,
-                                     description="survey answers, complaint counts, notes")
+class NeedIn(_In):
+    title: Title
+    importance: Number = Field(ge=0, le=10)
+    satisfaction: Number = Field(ge=0, le=10)
+    code: Annotated[Name, Field(min_length=1, max_length=20)] | None = Field(
+        None, description="default: the next N<number>")
+    description: Text = ""
+    evidence: Evidence = Field(default_factory=dict,
+                               description="survey answers, complaint counts, notes")
 
 
-class ItemIn(BaseModel):
+class ItemIn(_In):
     kind: Literal["plan", "message", "training"]
-    title: str = Field(min_length=1, max_length=300)
-    owner: str = ""
+    title: Title
+    owner: Name = ""
     needs: dict[str, Literal["full", "partial"]] = Field(
-        default_factory=dict, description="need code -> how fully the item addresses it")
+        default_factory=dict, max_length=500,
+        description="need code -> how fully the item addresses it")
 
 
-class ActionIn(BaseModel):
-    insight_id: int
-    title: str = Field(min_length=1, max_length=300)
-    department: str
-    due: str = Field(description="date, e.g. 2026-12-31")
-    kpi: str = Field(min_length=1)
-    kpi_baseline: float
-    kpi_target: float
-    owner_email: str | None = Field(None, description="default: the caller")
+class ActionIn(_In):
+    insight_id: Id
+    title: Title
+    department: Annotated[Name, Field(min_length=1)]
+    due: DateText = Field(description="date, e.g. 2026-12-31")
+    kpi: Annotated[Name, Field(min_length=1)]
+    kpi_baseline: Number
+    kpi_target: Number
+    owner_email: Email | None = Field(None, description="default: the caller")
 
 
-class OutcomeIn(BaseModel):
-    kpi_value: float
-    measured_at: str = Field(description="date the KPI was measured, e.g. 2027-02-01")
-    note: str = ""
+class OutcomeIn(_In):
+    kpi_value: Number
+    measured_at: WhenText = Field(
+        description="date (or time) the KPI was measured, e.g. 2027-02-01")
+    note: Text = ""
 
 
 class NeedOut(_Out):
@@ -164,8 +236,8 @@ class NeedOut(_Out):
     satisfaction: float
     opportunity: float = Field(description="importance + max(importance - satisfaction, 0)")
     evidence: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class NeedLinkOut(_Out):
@@ -179,7 +251,7 @@ class ItemOut(_Out):
     title: str
     owner: str
     needs: list[NeedLinkOut]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class CellOut(_Out):
@@ -201,7 +273,7 @@ class AlignmentOut(_Out):
     top: int
     rows: list[NeedRowOut]
     off_target: list[ItemOut]
-    generated_at: datetime
+    generated_at: UtcDatetime
     counts: dict[str, int]
     summary: str
     functions: dict[str, str]
@@ -213,7 +285,7 @@ class QuestionOut(_Out):
     audience: str
     channel: str
     asked_by_email: str | None
-    asked_at: datetime
+    asked_at: UtcDatetime
 
 
 class HeardOut(_Out):
@@ -222,7 +294,7 @@ class HeardOut(_Out):
     summary: str
     evidence: dict[str, Any]
     source: str
-    heard_at: datetime
+    heard_at: UtcDatetime
 
 
 class LearningOut(_Out):
@@ -231,18 +303,18 @@ class LearningOut(_Out):
     insight_id: int
     insight_title: str
     note: str
-    learned_at: datetime
+    learned_at: UtcDatetime
 
 
 class OutcomeOut(_Out):
     id: int
     action_id: int
     kpi_value: float
-    measured_at: datetime
+    measured_at: UtcDatetime
     note: str
     success: bool = Field(description="the KPI moved toward its target")
     progress: float | None
-    recorded_at: datetime
+    recorded_at: UtcDatetime
 
 
 class ActionOut(_Out):
@@ -254,9 +326,9 @@ class ActionOut(_Out):
     department: str
     due: date
     kpi: str
-    kpi_baseline: float
-    kpi_target: float
-    created_at: datetime
+    kpi_baseline: Number
+    kpi_target: Number
+    created_at: UtcDatetime
     status: Literal["open", "overdue", "succeeded", "failed"]
     outcomes: list[OutcomeOut]
 

@@ -50,6 +50,7 @@ from outsidein.services.share.auto import (
     publish_draft,
     run_outbox_worker,
 )
+from outsidein.services.share.csv_export import neutralise_cell, to_csv
 from outsidein.services.share.digest import (
     Digest,
     DigestAction,
@@ -112,7 +113,7 @@ __all__ = [
     "FUNCTIONS", "AlignmentItem", "AlignmentReview", "Cell", "ImportResult", "NeedLink", "NeedRow",
     "add_item",
     "alignment_review", "import_items_csv", "list_items", "parse_needs",
-    "user_by_email",
+    "user_by_email", "neutralise_cell", "to_csv",
     "default_owner_email", "outbox_tick", "InsightDraft", "known_departments", "publish_draft",
     "run_outbox_worker",
 ]

@@ -54,6 +54,8 @@ class Acknowledgement(DictMixin):
     user_email: str
     acknowledged_at: datetime
     is_current_version: bool
+    #: The API key that recorded it (None: the person, logged in).
+    api_key_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ def acknowledge(
     insight_id: int,
     version_hash: str,
     user_id: int,
+    api_key_id: int | None = None,
     now: datetime | None = None,
 ) -> Acknowledgement:
     """Record that *user_id* read the version of *insight_id* whose hash is *version_hash*.
@@ -172,6 +175,8 @@ def acknowledge(
     Only active members (not viewers) of a department the insight is addressed to may
     acknowledge.  Acknowledging an older version records that version.  Calling again for
     the same user and version returns the first record (acknowledgements are append-only).
+    *api_key_id* names the API key the acknowledgement came through (kept with it and in the
+    audit record); a hash that matches no version is a 404 that does not give the right one.
     """
     row = _insight_row(session, insight_id)
     ver = session.scalar(select(m.InsightVersion).where(
@@ -180,7 +185,7 @@ def acknowledge(
     latest = _latest_version(session, insight_id)
     if ver is None:
         raise NotFoundError(f"insight {insight_id} has no version with hash {version_hash!r}; "
-                            f"the current version {latest.version} has hash {latest.content_hash}")
+                            "read the insight for the hash of its current version")
     user = user_by_id(session, user_id)
     if not user.active:
         raise PermissionDeniedError(f"user {user.email} is deactivated and cannot acknowledge")
@@ -193,11 +198,13 @@ def acknowledge(
         raise PermissionDeniedError(
             f"user {user.email} is not a member of a department insight {insight_id} is for "
             f"({', '.join(addressed.values())}); only those members acknowledge it")
-    existing = _find_ack(session, user_id, ver.id) or _record_ack(session, ver, user, now)
+    existing = (_find_ack(session, user_id, ver.id)
+                or _record_ack(session, ver, user, now, api_key_id))
     return Acknowledgement(id=existing.id, insight_id=row.id, version=ver.version,
                            version_hash=existing.version_hash, user_id=user.id,
                            user_email=user.email, acknowledged_at=existing.acknowledged_at,
-                           is_current_version=ver.id == latest.id)
+                           is_current_version=ver.id == latest.id,
+                           api_key_id=existing.api_key_id)
 
 
 def _find_ack(session: Session, user_id: int, version_id: int) -> m.Acknowledgement | None:
@@ -206,11 +213,11 @@ def _find_ack(session: Session, user_id: int, version_id: int) -> m.Acknowledgem
 
 
 def _record_ack(session: Session, ver: m.InsightVersion, user: User,
-                now: datetime | None) -> m.Acknowledgement:
+                now: datetime | None, api_key_id: int | None = None) -> m.Acknowledgement:
     """Append *user*'s acknowledgement of *ver*, or return the one a concurrent request added."""
     ack = m.Acknowledgement(insight_id=ver.insight_id, version_id=ver.id,
                             version_hash=ver.content_hash, user_id=user.id,
-                            acknowledged_at=now or utcnow())
+                            acknowledged_at=now or utcnow(), api_key_id=api_key_id)
     try:
         with session.begin_nested():
             session.add(ack)
@@ -223,7 +230,8 @@ def _record_ack(session: Session, ver: m.InsightVersion, user: User,
         return concurrent
     record_audit(session, actor=user.email, action="insight.acknowledge",
                  target=f"insight:{ver.insight_id}",
-                 details={"version": ver.version, "version_hash": ver.content_hash})
+                 details={"version": ver.version, "version_hash": ver.content_hash,
+                          "api_key_id": api_key_id})
     return ack
 
 
@@ -238,7 +246,8 @@ def list_acknowledgements(session: Session, insight_id: int) -> list[Acknowledge
             .order_by(m.Acknowledgement.acknowledged_at, m.Acknowledgement.id))
     return [Acknowledgement(id=a.id, insight_id=insight_id, version=v, version_hash=a.version_hash,
                             user_id=a.user_id, user_email=email, acknowledged_at=a.acknowledged_at,
-                            is_current_version=a.version_id == latest.id)
+                            is_current_version=a.version_id == latest.id,
+                            api_key_id=a.api_key_id)
             for a, v, email in session.execute(stmt)]
 
 

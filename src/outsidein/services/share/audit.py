@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -11,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outsidein.errors import DataValidationError
+from outsidein.services.share.csv_export import to_csv
 from outsidein.store.models import share as m
-from outsidein.store.models.auth import Department, User
+from outsidein.store.models.auth import ApiKey, Department, User
 
 AUDIT_COLUMNS = ("ts", "event", "user_email", "insight_id", "version", "version_hash",
                  "action_id", "department", "detail")
@@ -21,14 +20,17 @@ AUDIT_COLUMNS = ("ts", "event", "user_email", "insight_id", "version", "version_
 def audit_rows(session: Session) -> list[dict[str, Any]]:
     """Every acknowledgement, action and outcome as flat rows sorted by time."""
     rows: list[dict[str, Any]] = []
-    acks = (select(m.Acknowledgement, m.InsightVersion.version, User.email)
+    acks = (select(m.Acknowledgement, m.InsightVersion.version, User.email, ApiKey.prefix,
+                   ApiKey.name)
             .join(m.InsightVersion, m.InsightVersion.id == m.Acknowledgement.version_id)
-            .join(User, User.id == m.Acknowledgement.user_id))
-    for ack, version, email in session.execute(acks):
+            .join(User, User.id == m.Acknowledgement.user_id)
+            .outerjoin(ApiKey, ApiKey.id == m.Acknowledgement.api_key_id))
+    for ack, version, email, key_prefix, key_name in session.execute(acks):
+        via = f"via API key {key_prefix} ({key_name})" if key_prefix else ""
         rows.append({"ts": ack.acknowledged_at, "event": "acknowledgement", "user_email": email,
                      "insight_id": ack.insight_id, "version": version,
                      "version_hash": ack.version_hash, "action_id": None, "department": "",
-                     "detail": "", "_order": (0, ack.id)})
+                     "detail": via, "_order": (0, ack.id)})
     acts = (select(m.InsightAction, User.email, Department.name)
             .join(User, User.id == m.InsightAction.owner_id)
             .join(Department, Department.id == m.InsightAction.department_id))
@@ -62,16 +64,13 @@ def export_audit_log(session: Session, fmt: str = "csv") -> str:
     """The audit trail as CSV (with a header row) or a JSON list.
 
     Columns: ``ts, event (acknowledgement|action|outcome), user_email, insight_id, version,
-    version_hash, action_id, department, detail``.
+    version_hash, action_id, department, detail``; an acknowledgement made through an API
+    key says which in ``detail``.  CSV cells that a spreadsheet would run as formulas are
+    neutralised (:func:`~outsidein.services.share.csv_export.to_csv`).
     """
     if fmt not in ("csv", "json"):
         raise DataValidationError(f"audit log format {fmt!r}: expected 'csv' or 'json'")
     rows = audit_rows(session)
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=AUDIT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
-    return buf.getvalue()
+    return to_csv(rows, AUDIT_COLUMNS)

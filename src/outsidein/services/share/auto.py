@@ -12,12 +12,15 @@ digests) and delivers the outbox.
 
 from __future__ import annotations
 
+import base64
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -89,11 +92,45 @@ def publish_draft(session: Session, draft: InsightDraft, *, owner_email: str | N
     ...     departments=("service", "finance")))
     """
     return publish_insight(session, title=draft.title, statement=draft.statement,
-                           evidence=draft.evidence,
+                           evidence=steady(draft.evidence),
                            owner_email=owner_email or default_owner_email(session),
                            departments=known_departments(session, list(draft.departments)),
                            priority=draft.priority, source=draft.source, key=draft.key,
                            due_days=due_days, now=now)
+
+
+def steady(value: Any, digits: int = 9) -> Any:
+    """*value* with every float rounded to *digits* significant digits.
+
+    An analysis re-run on unchanged data computes the same figures up to the
+    last bits of a float (a parallel engine adds in any order); rounded, the
+    evidence, and so the version's hash, stay the same, and nobody is asked
+    to acknowledge a finding again for noise.
+
+    >>> steady({"share": 0.30000000000000004, "xs": [1.0000000001e-3, 2, "a"]})
+    {'share': 0.3, 'xs': [0.001, 2, 'a']}
+    >>> steady({"x": 123456.78901234567})
+    {'x': 123456.789}
+    >>> steady({"y": {"dtype": "f8", "bdata": "AAAAAAAAAACamZmZmZnxPw=="}})  # Plotly's arrays
+    {'y': [0.0, 1.1]}
+    """
+    if isinstance(value, float):
+        if value == 0 or not math.isfinite(value):
+            return value
+        return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+    if isinstance(value, dict) and "bdata" in value and "dtype" in value:
+        # Plotly's typed array ({"dtype": "f8", "bdata": base64}): as a plain list
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        if "shape" in value:
+            shape = value["shape"]
+            array = array.reshape([int(n) for n in str(shape).split(",")] if isinstance(
+                shape, str) else shape)
+        return steady(array.tolist(), digits)
+    if isinstance(value, dict):
+        return {k: steady(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [steady(v, digits) for v in value]
+    return value
 
 
 def known_departments(session: Session, wanted: list[str]) -> list[str]:

@@ -79,6 +79,10 @@ class Acknowledgement(Base):
     version_hash: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The API key that recorded it; None when the person acknowledged while logged in.
+    api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL", name="fk_acknowledgements_api_key_id"),
+        nullable=True)
 
 
 class CustomerQuestion(Base):

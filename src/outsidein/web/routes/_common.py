@@ -8,11 +8,12 @@ from contextlib import nullcontext
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Path, Query, Request
 from fastapi.concurrency import contextmanager_in_threadpool
 from sqlalchemy.orm import Session
 
 from outsidein.store.db import session_scope
+from outsidein.web.schemas import MAX_ID, NAME_PATTERN
 
 
 async def store(request: Request) -> AsyncIterator[Session]:
@@ -37,6 +38,15 @@ async def store(request: Request) -> AsyncIterator[Session]:
 
 #: Route parameter type: a store session committed before the response is sent.
 Store = Annotated[Session, Depends(store, scope="function")]
+#: An id in the path: 1 .. 2**63 - 1 (the store's range), else 422.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: An optional id (e.g. a version number) in the query string.
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+#: An id sent in a form.
+FormId = Annotated[int, Form(ge=1, le=MAX_ID)]
+#: A department named in the query string: not empty, one line.
+DepartmentQuery = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NAME_PATTERN,
+                                              description="only insights addressed to it")]
 
 
 def plain(value: Any) -> Any:

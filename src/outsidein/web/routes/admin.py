@@ -13,7 +13,7 @@ from outsidein.access import ROLES, SCOPES
 from outsidein.errors import OutsideInError
 from outsidein.services import accounts
 from outsidein.web.auth import AdminOnly, Principal
-from outsidein.web.routes._common import Store
+from outsidein.web.routes._common import PathId, Store
 from outsidein.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -62,7 +62,7 @@ def add_user(*, request: Request, email: Annotated[str, Form()], name: Annotated
 
 
 @router.post("/admin/users/{user_id}", response_class=HTMLResponse)
-def update_user(*, request: Request, user_id: int, role: Annotated[str, Form()],
+def update_user(*, request: Request, user_id: PathId, role: Annotated[str, Form()],
                 active: Annotated[bool, Form()] = False,
                 departments: Annotated[list[str], Form()] = [],  # noqa: B006 - form default
                 principal: AdminOnly, session: Store) -> HTMLResponse:

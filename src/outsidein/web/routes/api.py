@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from outsidein.errors import DataValidationError, PermissionDeniedError
@@ -13,8 +13,9 @@ from outsidein.services.questions import HOW_TO_ANSWER, read_answers
 from outsidein.services.value import customer_value
 from outsidein.web.auth import Principal, Require
 from outsidein.web.problems import API_ERROR_RESPONSES
-from outsidein.web.routes._common import Store, plain
+from outsidein.web.routes._common import DepartmentQuery, PathId, QueryId, Store, plain
 from outsidein.web.schemas import (
+    NAME_PATTERN,
     AckIn,
     AckOut,
     AckStatusOut,
@@ -62,7 +63,7 @@ def _insight(obj: Any) -> InsightOut:
 
 @router.get("/insights", response_model=list[InsightOut], tags=["insights"],
             summary="Current versions of insights, high priority first")
-def list_insights(*, department: str | None = None,
+def list_insights(*, department: DepartmentQuery = None,
                   awaiting_ack_only: Annotated[bool, Query(
                       description="only those not yet fully acknowledged")] = False,
                   principal: InsightsRead,
@@ -73,7 +74,7 @@ def list_insights(*, department: str | None = None,
 
 
 @router.get("/insights/{insight_id}", response_model=InsightOut, tags=["insights"])
-def get_insight(*, insight_id: int, version: int | None = None,
+def get_insight(*, insight_id: PathId, version: QueryId = None,
                 principal: InsightsRead,
                 session: Store) -> InsightOut:
     return _insight(share.get_insight(session, insight_id, version))
@@ -93,7 +94,7 @@ def publish_insight(*, body: InsightIn,
 
 @router.post("/insights/{insight_id}/acknowledgements", response_model=AckOut, status_code=201,
              tags=["insights"], summary="Acknowledge one version (by its hash) of an insight")
-def acknowledge(*, insight_id: int, body: AckIn,
+def acknowledge(*, insight_id: PathId, body: AckIn,
                 principal: AcksWrite,
                 session: Store) -> AckOut:
     person = principal.user
@@ -106,13 +107,13 @@ def acknowledge(*, insight_id: int, body: AckIn,
     else:
         user_id = person.id
     ack = share.acknowledge(session, insight_id=insight_id, version_hash=body.version_hash,
-                            user_id=user_id)
+                            user_id=user_id, api_key_id=principal.key.id if principal.key else None)
     return AckOut.model_validate(plain(ack))
 
 
 @router.get("/insights/{insight_id}/ack-status", response_model=AckStatusOut, tags=["insights"],
             summary="Per department: who has and has not acknowledged the current version")
-def ack_status(*, insight_id: int, principal: InsightsWrite,
+def ack_status(*, insight_id: PathId, principal: InsightsWrite,
                session: Store) -> AckStatusOut:
     return AckStatusOut.model_validate(plain(share.ack_status(session, insight_id)))
 
@@ -165,7 +166,7 @@ def add_action(*, body: ActionIn, principal: InsightsWrite, session: Store) -> A
 @router.post("/actions/{action_id}/outcomes", response_model=OutcomeOut, status_code=201,
              tags=["insights"],
              summary="Record the KPI measured after an action (success or failure)")
-def add_outcome(*, action_id: int, body: OutcomeIn, principal: InsightsWrite,
+def add_outcome(*, action_id: PathId, body: OutcomeIn, principal: InsightsWrite,
                 session: Store) -> Any:
     return plain(share.record_outcome(session, action_id=action_id, **body.model_dump()))
 
@@ -191,7 +192,9 @@ def answers(*, request: Request,
 
 @router.get("/customers/{customer_id}/value", response_model=CustomerValueOut, tags=["value"],
             summary="A customer's row of customer_value (predicted value and reasons)")
-def value_of_customer(*, request: Request, customer_id: str,
+def value_of_customer(*, request: Request,
+                      customer_id: Annotated[str, Path(min_length=1, max_length=200,
+                                                       pattern=NAME_PATTERN)],
                       principal: ValueRead) -> CustomerValueOut:
     return CustomerValueOut(customer_id=customer_id,
                             values=customer_value(request.app.state.ws, customer_id))

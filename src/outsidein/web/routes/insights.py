@@ -22,7 +22,7 @@ from outsidein.services.share import (
     publish_insight,
 )
 from outsidein.web.auth import ACKERS, STAFF, AckersOnly, Anyone, Principal, StaffOnly
-from outsidein.web.routes._common import Store
+from outsidein.web.routes._common import PathId, QueryId, Store
 from outsidein.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -58,8 +58,8 @@ def insights_page(*, request: Request, principal: Anyone,
 
 
 @router.post("/insights", response_class=HTMLResponse)
-def publish_page(*, request: Request, title: Annotated[str, Form()],
-                 statement: Annotated[str, Form()],
+def publish_page(*, request: Request, title: Annotated[str, Form(max_length=300)],
+                 statement: Annotated[str, Form(max_length=20_000)],
                  departments: Annotated[list[str], Form()],
                  priority: Annotated[str, Form()] = "high",
                  due_days: Annotated[int, Form()] = 7,
@@ -72,7 +72,7 @@ def publish_page(*, request: Request, title: Annotated[str, Form()],
 
 
 @router.get("/insights/{insight_id}", response_class=HTMLResponse)
-def insight_page(*, request: Request, insight_id: int, version: int | None = None,
+def insight_page(*, request: Request, insight_id: PathId, version: QueryId = None,
                  principal: Anyone,
                  session: Store) -> HTMLResponse:
     insight = get_insight(session, insight_id, version)
@@ -92,7 +92,7 @@ def insight_page(*, request: Request, insight_id: int, version: int | None = Non
 
 
 @router.post("/insights/{insight_id}/ack", response_class=HTMLResponse)
-def acknowledge_page(*, request: Request, insight_id: int,
+def acknowledge_page(*, request: Request, insight_id: PathId,
                      version_hash: Annotated[str, Form()],
                      principal: AckersOnly,
                      session: Store) -> Response:
@@ -104,7 +104,7 @@ def acknowledge_page(*, request: Request, insight_id: int,
 
 
 @router.get("/insights/{insight_id}/status", response_class=HTMLResponse)
-def advocate_page(*, request: Request, insight_id: int,
+def advocate_page(*, request: Request, insight_id: PathId,
                   principal: StaffOnly,
                   session: Store) -> HTMLResponse:
     return render(request, "advocate.html", principal,

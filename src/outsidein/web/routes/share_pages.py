@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outsidein.errors import DataValidationError
@@ -27,8 +27,11 @@ from outsidein.services.share import (
     record_outcome,
 )
 from outsidein.web.auth import ACKERS, STAFF, AckersOnly, Anyone, StaffOnly
-from outsidein.web.routes._common import Store
+from outsidein.web.routes._common import FormId, PathId, Store
 from outsidein.web.templating import render
+
+#: How many needs the alignment review ranks.
+Top = Annotated[int, Query(ge=1, le=100)]
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,14 +54,14 @@ def needs_page(*, request: Request, principal: Anyone,
 
 
 @router.get("/alignment", response_class=HTMLResponse)
-def alignment_page(*, request: Request, top: int = 10, principal: Anyone,
+def alignment_page(*, request: Request, top: Top = 10, principal: Anyone,
                    session: Store) -> HTMLResponse:
     return render(request, "alignment.html", principal, review=alignment_review(session, top=top),
                   top=top, can_edit=principal.role in STAFF)
 
 
 @router.get("/alignment/export.html")
-def alignment_export_html(*, top: int = 10, principal: Anyone,
+def alignment_export_html(*, top: Top = 10, principal: Anyone,
                           session: Store) -> Response:
     review = alignment_review(session, top=top)
     return Response(review.to_html(), media_type="text/html; charset=utf-8", headers={
@@ -66,7 +69,7 @@ def alignment_export_html(*, top: int = 10, principal: Anyone,
 
 
 @router.get("/alignment/export.pdf")
-def alignment_export_pdf(*, top: int = 10, principal: Anyone,
+def alignment_export_pdf(*, top: Top = 10, principal: Anyone,
                          session: Store) -> Response:
     review = alignment_review(session, top=top)
     with tempfile.TemporaryDirectory(prefix="outsidein-alignment-") as tmp:
@@ -122,7 +125,7 @@ def ask_form(*, text: Annotated[str, Form()], audience: Annotated[str, Form()] =
 
 
 @router.post("/alla/questions/{question_id}/heard")
-def listen_form(*, question_id: int, summary: Annotated[str, Form()],
+def listen_form(*, question_id: PathId, summary: Annotated[str, Form()],
                 source: Annotated[str, Form()] = "", principal: StaffOnly,
                 session: Store) -> Response:
     listen(session, question_id=question_id, summary=summary, source=source)
@@ -130,7 +133,7 @@ def listen_form(*, question_id: int, summary: Annotated[str, Form()],
 
 
 @router.post("/alla/questions/{question_id}/learned")
-def learn_form(*, question_id: int, insight_id: Annotated[int, Form()],
+def learn_form(*, question_id: PathId, insight_id: FormId,
                note: Annotated[str, Form()] = "", principal: StaffOnly,
                session: Store) -> Response:
     learn(session, question_id=question_id, insight_id=insight_id, note=note)
@@ -138,7 +141,7 @@ def learn_form(*, question_id: int, insight_id: Annotated[int, Form()],
 
 
 @router.post("/alla/actions")
-def act_form(*, insight_id: Annotated[int, Form()], title: Annotated[str, Form()],
+def act_form(*, insight_id: FormId, title: Annotated[str, Form()],
              department: Annotated[str, Form()], due: Annotated[str, Form()],
              kpi: Annotated[str, Form()], kpi_baseline: Annotated[float, Form()],
              kpi_target: Annotated[float, Form()], principal: AckersOnly,
@@ -150,7 +153,7 @@ def act_form(*, insight_id: Annotated[int, Form()], title: Annotated[str, Form()
 
 
 @router.post("/alla/actions/{action_id}/outcome")
-def outcome_form(*, action_id: int, kpi_value: Annotated[float, Form()],
+def outcome_form(*, action_id: PathId, kpi_value: Annotated[float, Form()],
                  measured_at: Annotated[str, Form()], note: Annotated[str, Form()] = "",
                  principal: AckersOnly, session: Store) -> Response:
     record_outcome(session, action_id=action_id, kpi_value=kpi_value, measured_at=measured_at,

@@ -31,6 +31,21 @@
          showEditInChartStudio: false, modeBarButtonsToRemove: ["sendDataToCloud"]});
     });
   }
+  // Phone layout: the navigation collapses behind the "Menu" button (CSS shows the button
+  // only on narrow screens; without this script the navigation simply stays open).
+  function navToggle() {
+    var bar = document.querySelector(".topbar");
+    var button = bar && bar.querySelector(".nav-toggle");
+    if (!button) { return; }
+    bar.classList.add("nav-ready");
+    button.addEventListener("click", function () {
+      var open = bar.classList.toggle("nav-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", navToggle);
+  } else { navToggle(); }
   window.addEventListener("load", function () { drawFigures(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawFigures(event.detail.target); });
 })();

@@ -1,0 +1,117 @@
+"""Phone layout: at 390 px no page of the demo scrolls sideways, for each role that sees
+different pages. Screenshots go to ``test-artifacts/phone/<role>-<page>.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oi_testkit import run_demo
+from outsidein.services import accounts
+from outsidein.store.db import session_scope
+from outsidein.web import create_app
+
+pytestmark = pytest.mark.browser
+PASSWORD = "demo pass phrase"
+PHONE = {"width": 390, "height": 844}
+#: role key -> (e-mail, role, departments)
+PEOPLE = {
+    "admin": ("admin@phone.test", "admin", ()),
+    "advocate": ("lead@phone.test", "advocate", ()),
+    "member": ("rep@phone.test", "member", ("sales",)),
+}
+#: Pages visited besides those the nav links to (skipped where the role gets 403/404).
+EXTRA = ("/", "/answers", "/value", "/admin", "/insights", "/needs", "/alignment", "/alla",
+         "/advocate", "/overview")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Any]:
+    root = tmp_path_factory.mktemp("phone") / "acme"
+    run_demo(root, customers=400, days=300, seed=7)
+    from outsidein.workspace import Workspace
+    ws = Workspace.open(root)
+    with session_scope(ws.store_url) as s:
+        known = {d.name for d in accounts.list_departments(s)}
+        for dep in ("sales",):
+            if dep not in known:
+                accounts.create_department(s, dep)
+        for email, role, deps in PEOPLE.values():
+            accounts.create_user(s, email=email, name=role.title(), password=PASSWORD,
+                                 role=role, departments=list(deps))
+    with live_server(create_app(root)) as server:
+        yield server
+
+
+def _name(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "overview"
+
+
+def _width(page: Any) -> tuple[int, int]:
+    return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+
+
+@pytest.mark.parametrize("who", list(PEOPLE))
+def test_no_page_scrolls_sideways_on_a_phone(demo: Any, browser: Any, artifacts_dir: Path,
+                                             who: str) -> None:
+    server = demo
+    out = artifacts_dir / "phone"
+    out.mkdir(parents=True, exist_ok=True)
+    # Not is_mobile: a mobile viewport zooms out to fit wide content, hiding the overflow.
+    ctx = browser.new_context(viewport=PHONE)
+    page = ctx.new_page()
+    page.goto(server.url + "/login")
+    assert _width(page)[0] <= _width(page)[1] + 1, "login page scrolls sideways"
+    page.fill("input[name=email]", PEOPLE[who][0])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/")
+
+    # The navigation collapses behind a "Menu" button and opens without widening the page.
+    menu = page.locator(".topbar .nav-toggle")
+    assert menu.is_visible() and not page.locator("nav[aria-label=main]").is_visible()
+    menu.click()
+    assert page.locator("nav[aria-label=main]").is_visible()
+    assert menu.get_attribute("aria-expanded") == "true"
+    scroll, inner = _width(page)
+    assert scroll <= inner + 1, "the open menu scrolls sideways"
+    page.screenshot(path=str(out / f"{who}-menu-open.png"), full_page=True)
+
+    nav = page.locator("nav[aria-label=main] a")
+    paths = [nav.nth(i).get_attribute("href") for i in range(nav.count())]
+    assert paths, "no nav links"
+    todo = list(dict.fromkeys([*paths, *EXTRA]))
+    page.goto(server.url + "/insights")
+    link = page.locator("main a[href^='/insights/']").first
+    if link.count():
+        insight = link.get_attribute("href")
+        todo += [insight, insight + "/status"]
+
+    wide: dict[str, tuple[int, int]] = {}
+    seen = []
+    for path in todo:
+        resp = page.goto(server.url + path)
+        if resp is None or resp.status in (403, 404):
+            if os.environ.get("OI_PHONE_REPORT"):
+                print(f"{who} {path} skipped ({resp and resp.status})")
+            continue
+        assert resp.status < 400, (path, resp.status)
+        page.wait_for_load_state("load")
+        if page.locator(".plotly-fig").count():
+            page.wait_for_timeout(300)  # let Plotly size the charts
+        scroll, inner = _width(page)
+        seen.append((path, scroll))
+        if os.environ.get("OI_PHONE_REPORT"):
+            print(f"{who} {path} {scroll}/{inner}")
+        page.screenshot(path=str(out / f"{who}-{_name(path)}.png"), full_page=True)
+        if scroll > inner + 1:
+            wide[path] = (scroll, inner)
+    assert len(seen) >= 3
+    assert wide == {}, f"pages wider than the phone ({who}): {wide}"
+    ctx.close()

@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 import pyarrow as pa
@@ -157,11 +157,7 @@ def _table_source(con: Any, reader: str, name: str, fmt: str, *, skip: int = 1) 
         columns = columns_of(con, RAW)
     except (duckdb.Error, RuntimeError) as exc:
         _drop_rejects(con)
-        if is_interrupt(exc):
-            raise KeyboardInterrupt from None
-        if not isinstance(exc, duckdb.Error):
-            raise
-        raise unreadable(name, fmt, exc) from exc
+        _raise_read_error(exc, name, fmt)
 
     def close() -> None:
         con.execute(f"DROP TABLE IF EXISTS {RAW}")
@@ -253,11 +249,7 @@ def _whitespace_source(con: Any, text: dialect.TextFile, d: dialect.Dialect) -> 
     except (duckdb.Error, RuntimeError) as exc:
         con.execute(f"DROP TABLE IF EXISTS {FIELDS}")
         _drop_rejects(con)
-        if is_interrupt(exc):
-            raise KeyboardInterrupt from None
-        if not isinstance(exc, duckdb.Error):
-            raise
-        raise unreadable(text.name, "csv", exc) from exc
+        _raise_read_error(exc, text.name, "csv")
 
     def close() -> None:
         con.execute(f"DROP TABLE IF EXISTS {FIELDS}")
@@ -312,11 +304,7 @@ def _jsonl_source(con: Any, text: dialect.TextFile) -> Source:
     except (duckdb.Error, RuntimeError) as exc:
         for t in ("_oi_jsonl_lines", "_oi_jsonl", "_oi_raw"):
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-        if is_interrupt(exc):
-            raise KeyboardInterrupt from None
-        if not isinstance(exc, duckdb.Error):
-            raise
-        raise unreadable(text.name, "jsonl", exc) from exc
+        _raise_read_error(exc, text.name, "jsonl")
 
     def close() -> None:
         con.execute(f"DROP TABLE IF EXISTS {RAW}")
@@ -333,6 +321,19 @@ def _jsonl_source(con: Any, text: dialect.TextFile) -> Source:
         f"CAST(to_json({{'line': line}}) AS VARCHAR) AS _raw FROM {JSONL} "
         f"WHERE _kind NOT IN ('ok', 'blank'))")
     return Source(f"(SELECT * FROM {RAW})", columns, "jsonl", close=close, rejects=rejects)
+
+
+def _raise_read_error(exc: BaseException, name: str, fmt: str) -> NoReturn:
+    """Raise what *exc*, met while reading, means: Ctrl-C stays one, DuckDB's words become ours.
+
+    Called in an ``except`` block after the working tables are dropped; an
+    error that is neither an interrupt nor DuckDB's is re-raised as it is.
+    """
+    if is_interrupt(exc):
+        raise KeyboardInterrupt from None
+    if not isinstance(exc, duckdb.Error):
+        raise exc
+    raise unreadable(name, fmt, exc) from exc
 
 
 def _drop_rejects(con: Any) -> None:

@@ -81,3 +81,23 @@ def run_demo(root: Path, *, customers: int, days: int, seed: int) -> Path:
                                  "--days", str(days), "--seed", str(seed)])
     assert r.exit_code == 0, r.output
     return root
+
+
+def add_people(root: Path, people: list[tuple[str, str, tuple[str, ...]]], *, password: str,
+               departments: tuple[str, ...] = ()) -> None:
+    """Create *departments* that do not exist yet, then each ``(email, role, departments)``."""
+    from outsidein.services import accounts
+    from outsidein.store.db import session_scope
+
+    ws = Workspace.open(root)
+    try:
+        with session_scope(ws.store_url) as s:
+            known = {d.name for d in accounts.list_departments(s)}
+            for dep in departments:
+                if dep not in known:
+                    accounts.create_department(s, dep)
+            for email, role, deps in people:
+                accounts.create_user(s, email=email, name=email.split("@")[0].title(),
+                                     password=password, role=role, departments=list(deps))
+    finally:
+        ws.close()

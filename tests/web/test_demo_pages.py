@@ -13,7 +13,7 @@ import duckdb
 import httpx
 import pytest
 
-from oi_testkit import run_demo
+from oi_testkit import add_people, run_demo
 from outsidein.services import accounts
 from outsidein.store.db import session_scope
 from outsidein.web import create_app
@@ -27,16 +27,10 @@ PASSWORD = "demo pass phrase"
 def demo(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Any]:
     root = tmp_path_factory.mktemp("demo") / "acme"
     run_demo(root, customers=1500, days=400, seed=7)
+    add_people(root, [("lead@demo.test", "advocate", ()), ("rep@demo.test", "member", ("sales",))],
+               password=PASSWORD,
+               departments=("marketing", "sales", "service", "finance", "operations"))
     ws = Workspace.open(root)
-    with session_scope(ws.store_url) as s:
-        known = {d.name for d in accounts.list_departments(s)}
-        for dep in ("marketing", "sales", "service", "finance", "operations"):
-            if dep not in known:
-                accounts.create_department(s, dep)
-        accounts.create_user(s, email="lead@demo.test", name="Lead", password=PASSWORD,
-                             role="advocate")
-        accounts.create_user(s, email="rep@demo.test", name="Rep", password=PASSWORD,
-                             role="member", departments=["sales"])
     with live_server(create_app(root)) as server:
         yield server, ws
 

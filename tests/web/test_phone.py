@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from oi_testkit import run_demo
-from outsidein.services import accounts
-from outsidein.store.db import session_scope
+from oi_testkit import add_people, run_demo
 from outsidein.web import create_app
 
 pytestmark = pytest.mark.browser
@@ -35,16 +33,7 @@ EXTRA = ("/", "/answers", "/value", "/admin", "/insights", "/needs", "/alignment
 def demo(tmp_path_factory: pytest.TempPathFactory, live_server: Any) -> Iterator[Any]:
     root = tmp_path_factory.mktemp("phone") / "acme"
     run_demo(root, customers=400, days=300, seed=7)
-    from outsidein.workspace import Workspace
-    ws = Workspace.open(root)
-    with session_scope(ws.store_url) as s:
-        known = {d.name for d in accounts.list_departments(s)}
-        for dep in ("sales",):
-            if dep not in known:
-                accounts.create_department(s, dep)
-        for email, role, deps in PEOPLE.values():
-            accounts.create_user(s, email=email, name=role.title(), password=PASSWORD,
-                                 role=role, departments=list(deps))
+    add_people(root, list(PEOPLE.values()), password=PASSWORD, departments=("sales",))
     with live_server(create_app(root)) as server:
         yield server
 

@@ -6,6 +6,7 @@ Layout of ``outsidein.toml``::
     backend = "duckdb"            # any Ibis backend name; "pyspark" for Spark
     path = "warehouse.duckdb"     # DuckDB file, relative to the workspace
     # spark_master = "local[2]"   # pyspark only
+    # lock_wait = 30              # seconds a writer waits for the DuckDB file (readers, a load)
 
     [store]
     url = "sqlite:///store.sqlite"   # relative SQLite paths resolve in the workspace
@@ -15,6 +16,7 @@ Layout of ``outsidein.toml``::
     # margin_rate = 0.3           # share of revenue left after the cost of goods, for
                                   # order lines whose product has no unit_cost
     discount_rate = 0.1           # yearly rate that discounts future customer value (CLV)
+    # currency = "USD"            # ISO 4217 code of the money amounts (pages show its symbol)
 
     [mappings.pos]                # a named mapping: outsidein load order_lines f.csv --mapping pos
     date_format = "%d/%m/%Y"      # and delimiter, encoding, header, columns, allow_future
@@ -211,11 +213,15 @@ class Config:
     warehouse_backend: str = "duckdb"
     warehouse_path: str = "warehouse.duckdb"
     spark_master: str = "local[2]"
+    #: seconds a writer waits for the DuckDB file held by readers or another writer
+    warehouse_lock_wait: float = 30.0
     store_url: str = "sqlite:///store.sqlite"
     time_unit: str = "weeks"
     margin_rate: float | None = None
     #: yearly; the value service converts it to the model's time unit
     discount_rate: float = DEFAULT_DISCOUNT_RATE
+    #: ISO 4217 code of every money amount (``[analysis] currency``)
+    currency: str = "USD"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_toml(self) -> dict[str, Any]:
@@ -227,8 +233,12 @@ class Config:
         }
         if self.warehouse_backend == "pyspark":
             doc["warehouse"]["spark_master"] = self.spark_master
+        if self.warehouse_lock_wait != Config.warehouse_lock_wait:
+            doc["warehouse"]["lock_wait"] = self.warehouse_lock_wait
         if self.margin_rate is not None:
             doc["analysis"]["margin_rate"] = self.margin_rate
+        if self.currency != "USD":
+            doc["analysis"]["currency"] = self.currency
         for section, values in self.extra.items():
             doc.setdefault(section, {}).update(values)
         return doc
@@ -260,13 +270,23 @@ def read_config(folder: Path, settings: Settings | None = None) -> Config:
         warehouse_backend=str(wh.get("backend", "duckdb")),
         warehouse_path=str(wh.get("path", "warehouse.duckdb")),
         spark_master=str(wh.get("spark_master", "local[2]")),
+        warehouse_lock_wait=_lock_wait(wh.get("lock_wait", 30.0), path),
         store_url=str(st.get("url", "sqlite:///store.sqlite")),
         time_unit=str(an.get("time_unit", "weeks")),
         margin_rate=_margin_rate(an.get("margin_rate"), path),
         discount_rate=_discount_rate(an.get("discount_rate", DEFAULT_DISCOUNT_RATE), path),
+        currency=_currency(an.get("currency", "USD"), path),
         extra={k: v for k, v in doc.items() if k not in known and isinstance(v, dict)},
     )
     return apply_settings(cfg, Settings.from_env() if settings is None else settings)
+
+
+def _currency(value: Any, path: Path) -> str:
+    """``[analysis] currency``: a three-letter ISO 4217 code such as "USD" or "EUR"."""
+    if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isalpha()):
+        raise ConfigError(f"{path}: [analysis] currency {value!r}: expected a three-letter "
+                          "ISO 4217 code like \"USD\" or \"EUR\"")
+    return value.upper()
 
 
 def _margin_rate(value: Any, path: Path) -> float | None:
@@ -276,6 +296,14 @@ def _margin_rate(value: Any, path: Path) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError(f"{path}: [analysis] margin_rate {value!r}: expected a number from 0 "
                           "to 1 (the share of revenue left after the cost of goods, e.g. 0.3)")
+    return float(value)
+
+
+def _lock_wait(value: Any, path: Path) -> float:
+    """``[warehouse] lock_wait``: seconds, from 0 to one hour."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
+        raise ConfigError(f"{path}: [warehouse] lock_wait {value!r}: expected seconds from 0 "
+                          "to 3600, e.g. 30")
     return float(value)
 
 

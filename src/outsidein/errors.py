@@ -19,6 +19,8 @@ class OutsideInError(Exception):
     exit_code: int = 1
     #: Short problem title for problem+json.
     title: str = "Outside-In error"
+    #: Seconds after which a retry may succeed (HTTP ``Retry-After``), if the error is passing.
+    retry_after: int | None = None
 
 
 class ConfigError(OutsideInError, ValueError):
@@ -91,6 +93,24 @@ class AuthenticationError(OutsideInError, PermissionError):
     http_status = 401
     exit_code = 2
     title = "Authentication required"
+
+
+class BusyError(OutsideInError, TimeoutError):
+    """A resource is held by someone else for now; the same request may succeed shortly.
+
+    >>> BusyError("the warehouse is being updated", retry_after=5).retry_after
+    5
+    """
+
+    http_status = 503
+    exit_code = 1
+    title = "Busy, try again shortly"
+    retry_after = 5
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class ConflictError(OutsideInError, ValueError):

@@ -136,7 +136,8 @@ class Workspace:
             cfg = self.config
             self._warehouse = Warehouse.open(
                 cfg.warehouse_backend, root=self.root, path=self.warehouse_path,
-                spark_master=cfg.spark_master, connect_args=cfg.extra.get("warehouse_connect"))
+                spark_master=cfg.spark_master, connect_args=cfg.extra.get("warehouse_connect"),
+                lock_wait=cfg.warehouse_lock_wait)
         return self._warehouse
 
     @contextmanager

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from outsidein.errors import OutsideInError
+from outsidein.errors import BusyError
 
 #: Milliseconds SQLite waits for another process's writer before giving up.
 BUSY_TIMEOUT_MS = 10_000
@@ -34,7 +34,7 @@ WRITER_WAIT_S = 30.0
 _IMMEDIATE = "outsidein_immediate"
 
 
-class StoreBusyError(OutsideInError, TimeoutError):
+class StoreBusyError(BusyError):
     """The store's writer lock stayed taken for longer than :data:`WRITER_WAIT_S`."""
 
     http_status = 503

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import ibis
 import pyarrow as pa
 
-from outsidein.errors import ConfigError, ConflictError, MissingDataError
+from outsidein.errors import ConfigError, MissingDataError
+from outsidein.warehouse.lock import open_waiting
 from outsidein.warehouse.quality import SQL_TYPES
 from outsidein.warehouse.schema import MANAGED, ROLLUP_SPECS, TableSpec
 from outsidein.warehouse.spark_catalog import register_tables, table_dir
@@ -60,18 +60,20 @@ class Warehouse:
     def open(cls, backend: str, *, root: Path, path: Path | None = None,
              spark_master: str = "local[2]",
              connect_args: Mapping[str, Any] | None = None,
-             read_only: bool = False) -> Warehouse:
+             read_only: bool = False, lock_wait: float | None = None) -> Warehouse:
         """Connect to the warehouse of the workspace folder *root*.
 
         ``duckdb`` opens the file *path* (``read_only=True``: a reader that never
         takes the write lock the CLI needs); ``pyspark`` a local-mode Spark session
         whose tables live under ``root/spark-warehouse``; any other Ibis backend
-        name connects with *connect_args*.
+        name connects with *connect_args*.  A DuckDB file held by another process is
+        waited for, at most *lock_wait* seconds (:func:`~outsidein.warehouse.lock.open_waiting`).
         """
         if backend == "duckdb":
             if path is None:
                 raise ConfigError("a DuckDB warehouse needs a file path")
-            return cls(con=_connect_duckdb(path, read_only=read_only), backend=backend, root=root)
+            con = _connect_duckdb(path, read_only=read_only, wait=lock_wait)
+            return cls(con=con, backend=backend, root=root)
         if backend == "pyspark":
             spark = spark_session(spark_master, root / "spark-warehouse")
             register_tables(spark, root)
@@ -239,20 +241,10 @@ def _add_missing_columns(con: Any, spec: TableSpec) -> None:
                         f"{SQL_TYPES[col.dtype]}")
 
 
-def _connect_duckdb(path: Path, *, read_only: bool = False) -> Any:
-    """Open the DuckDB warehouse file; a file locked by another process gets a clear error."""
-    try:
-        return ibis.duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        if read_only:
-            raise ConflictError("the warehouse is busy (an 'outsidein' command is writing it); "
-                                "try again when it finishes") from exc
-        raise ConflictError(
-            f"warehouse {path} is in use by another process (DuckDB allows one writer: "
-            "a running 'outsidein serve', a load or a notebook); wait for it to finish "
-            "or stop it, then try again") from exc
+def _connect_duckdb(path: Path, *, read_only: bool = False, wait: float | None = None) -> Any:
+    """Open the DuckDB warehouse file, waiting for the file lock (:mod:`.lock`)."""
+    return open_waiting(path, lambda: ibis.duckdb.connect(str(path), read_only=read_only),
+                        read_only=read_only, wait=wait)
 
 
 #: The process's Spark session and the (master, warehouse folder) it was built for.

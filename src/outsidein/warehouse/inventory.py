@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from outsidein.errors import ConflictError
+from outsidein.warehouse.lock import open_waiting
 from outsidein.warehouse.sql import q
 
 __all__ = ["Inventory", "inventory", "open_reader"]
@@ -44,20 +44,17 @@ def open_reader(path: Path) -> Any | None:
     """A read-only connection to the DuckDB file *path*; None if there is no such file.
 
     In a process that already has the file open for writing, DuckDB refuses a
-    second configuration: the connection then opens as that one does.
+    second configuration: the connection then opens as that one does.  A file another
+    process is writing is waited for briefly, then :class:`~outsidein.errors.BusyError`
+    (:mod:`outsidein.warehouse.lock`).
     """
     if not path.exists():
         return None
     try:
-        return duckdb.connect(str(path), read_only=True)
+        return open_waiting(path, lambda: duckdb.connect(str(path), read_only=True),
+                            read_only=True)
     except duckdb.ConnectionException:  # open in this process for writing: share that
         return duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        raise ConflictError(
-            f"warehouse {path} is being written by another process (a load, 'outsidein "
-            "serve' or a notebook); try again when it finishes") from exc
 
 
 def inventory(con: Any, canonical: Iterable[str], *, book: Iterable[str] = (),

@@ -28,7 +28,7 @@ PROBLEM_JSON = "application/problem+json"
 _TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden",
            404: "Not found", 405: "Method not allowed", 409: "Conflict",
            413: "Content too large", 422: "Invalid request", 429: "Too many requests",
-           500: "Internal server error"}
+           500: "Internal server error", 503: "Busy, try again shortly"}
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -44,7 +44,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 #: Error answers every API route documents.
 API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: PROBLEM_SCHEMA, 401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA,
-    409: PROBLEM_SCHEMA, 413: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA,
+    409: PROBLEM_SCHEMA, 413: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA, 503: PROBLEM_SCHEMA,
 }
 
 
@@ -65,10 +65,13 @@ def problem(status: int, detail: str, *, request: Request | None = None, title: 
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+def _error_page(request: Request, status: int, title: str, detail: str,
+                headers: dict[str, str] | None = None) -> Response:
     principal = getattr(request.state, "principal", None)
-    return render(request, "error.html", principal, status_code=status,
+    page = render(request, "error.html", principal, status_code=status,
                   status=status, title=title, detail=detail)
+    page.headers.update(headers or {})
+    return page
 
 
 def _respond(request: Request, status: int, title: str, detail: str,
@@ -82,7 +85,7 @@ def _respond(request: Request, status: int, title: str, detail: str,
         if request.headers.get("HX-Request"):
             return Response(status_code=401, headers={"HX-Redirect": "/login"})
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return _error_page(request, status, title, detail)
+    return _error_page(request, status, title, detail, headers)
 
 
 async def outsidein_error(request: Request, exc: Exception) -> Response:
@@ -90,8 +93,10 @@ async def outsidein_error(request: Request, exc: Exception) -> Response:
     status = exc.http_status
     if status >= 500:
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
-    detail = str(exc) if status < 500 else exc.title
-    return _respond(request, status, exc.title, detail)
+    passing = exc.retry_after is not None
+    detail = str(exc) if status < 500 or passing else exc.title
+    headers = {"Retry-After": str(exc.retry_after)} if passing else None
+    return _respond(request, status, exc.title, detail, headers=headers)
 
 
 def _allowed_methods(request: Request) -> str:

@@ -174,6 +174,22 @@ def test_a_404_does_not_reveal_the_current_hash_to_an_acks_only_key(site: Any) -
     assert _problem(c.get(f"/api/v1/insights/{site.insight_id}"), 403)
 
 
+def test_a_refusal_does_not_name_departments_to_an_acks_only_key(site: Any) -> None:
+    ins = site.publish(title="For sales only", statement="s", key="sales-only",
+                       departments=["sales"])
+    url = f"/api/v1/insights/{ins.id}/acknowledgements"
+    acks_only = site.client(headers={
+        "Authorization": f"Bearer {site.api_key('acks:write', user='member')}"})
+    detail = _problem(acks_only.post(url, json={"version_hash": ins.version_hash}),
+                      403)["detail"]
+    assert "not a member" in detail and "sales" not in detail.replace("@", " ").split()
+    assert "(sales)" not in detail
+    reader = site.client(headers={"Authorization": "Bearer " + site.api_key(
+        "acks:write", "insights:read", user="member")})
+    assert "(sales)" in _problem(reader.post(url, json={"version_hash": ins.version_hash}),
+                                 403)["detail"]
+
+
 # -- the OpenAPI document matches behaviour --------------------------------------------------
 
 #: A request the schema allows may still break a rule of the data it names (a need code not in

@@ -169,6 +169,7 @@ def acknowledge(
     user_id: int,
     api_key_id: int | None = None,
     now: datetime | None = None,
+    can_read: bool = True,
 ) -> Acknowledgement:
     """Record that *user_id* read the version of *insight_id* whose hash is *version_hash*.
 
@@ -177,6 +178,8 @@ def acknowledge(
     the same user and version returns the first record (acknowledgements are append-only).
     *api_key_id* names the API key the acknowledgement came through (kept with it and in the
     audit record); a hash that matches no version is a 404 that does not give the right one.
+    A caller that may not read insights (*can_read* false: an ``acks:write``-only API key) is
+    not told the departments an insight is for when it is refused.
     """
     row = _insight_row(session, insight_id)
     ver = session.scalar(select(m.InsightVersion).where(
@@ -195,9 +198,10 @@ def acknowledge(
     addressed = {d.id: d.name for d in _departments_of(session, insight_id)}
     mine = {d.id for d in member_departments(session, user_id)}
     if not mine & addressed.keys():
+        named = f" ({', '.join(addressed.values())})" if can_read else ""
         raise PermissionDeniedError(
-            f"user {user.email} is not a member of a department insight {insight_id} is for "
-            f"({', '.join(addressed.values())}); only those members acknowledge it")
+            f"user {user.email} is not a member of a department insight {insight_id} is "
+            f"for{named}; only those members acknowledge it")
     existing = (_find_ack(session, user_id, ver.id)
                 or _record_ack(session, ver, user, now, api_key_id))
     return Acknowledgement(id=existing.id, insight_id=row.id, version=ver.version,

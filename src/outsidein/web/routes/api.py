@@ -107,7 +107,8 @@ def acknowledge(*, insight_id: PathId, body: AckIn,
     else:
         user_id = person.id
     ack = share.acknowledge(session, insight_id=insight_id, version_hash=body.version_hash,
-                            user_id=user_id, api_key_id=principal.key.id if principal.key else None)
+                            user_id=user_id, api_key_id=principal.key.id if principal.key else None,
+                            can_read=principal.allows("insights:read"))
     return AckOut.model_validate(plain(ack))
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,7 +24,7 @@ import uvicorn
 from oi_testkit import csrf_of
 from outsidein.services import accounts, share
 from outsidein.services.share import publish_insight
-from outsidein.store.db import session_scope
+from outsidein.store.db import make_engine, session_scope
 from outsidein.web.app import create_app
 from outsidein.workspace import Workspace
 
@@ -153,10 +155,11 @@ def seed_loop(ws: Workspace, insight_id: int) -> None:
                   kpi="top-decile churn %", kpi_baseline=12.0, kpi_target=8.0)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    root = tmp_path_factory.mktemp("web") / "acme"
-    ws = Workspace.init(root)
+@contextmanager
+def serve_site(root: Path, store_url: str | None = None) -> Iterator[Site]:
+    """A workspace at *root* (store at *store_url*, default SQLite) with PEOPLE, one insight
+    and a filled loop, served by a live uvicorn."""
+    ws = Workspace.init(root, store_url=store_url)
     ws.close()
     seed(ws)
     app = create_app(root)
@@ -178,6 +181,31 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for c in s.clients:
             c.close()
     ws.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve_site(tmp_path_factory.mktemp("web") / "acme") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def pg_site(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Site]:
+    """:func:`site` with its store in a fresh PostgreSQL schema (dropped after)."""
+    import psycopg  # the optional postgres extra; only PostgreSQL tests need it
+
+    schema = f"web_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in postgres_url else "?"
+    url = f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
+    try:
+        with serve_site(tmp_path_factory.mktemp("web-pg") / "acme", store_url=url) as s:
+            yield s
+    finally:
+        make_engine(url).dispose()
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Many clients at once: no 5xx, no lost write, and the server keeps answering.
 
 Eight people acknowledge insights at the same time through their own ``acks:write`` API
-keys against the live uvicorn server on SQLite, while readers list insights and a probe
+keys against the live uvicorn server on SQLite (and on PostgreSQL when
+``OUTSIDEIN_TEST_POSTGRES_URL`` is set), while readers list insights and a probe
 polls ``/healthz``.  Before writes were serialised and the key check left the event loop,
 two such clients got 500s and froze ``/healthz`` for seconds.
 """
@@ -14,6 +15,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from outsidein.services import accounts
@@ -39,6 +41,16 @@ def _writers(site: Any) -> list[tuple[int, str]]:
 
 
 def test_eight_concurrent_writers_lose_nothing_and_health_stays_fast(site: Any) -> None:
+    _eight_writers(site)
+
+
+@pytest.mark.postgres
+def test_eight_concurrent_writers_on_postgresql(pg_site: Any) -> None:
+    """The same on a PostgreSQL store (a pool; no process-wide writer lock)."""
+    _eight_writers(pg_site)
+
+
+def _eight_writers(site: Any) -> None:
     writers = _writers(site)
     insights = [site.publish(title=f"Concurrent insight {i}", statement=f"Statement {i}.",
                              departments=["product"]) for i in range(INSIGHTS)]

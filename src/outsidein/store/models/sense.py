@@ -1,0 +1,77 @@
+"""Sense and respond's operational records: events in, customer state, decisions out.
+
+- ``sense_events``: every event accepted by ``POST /api/v1/events`` (or a Segment
+  source), once: ``event_id`` is unique, so a repeated event is acknowledged and not
+  applied twice.  Durable before the call returns (one commit per group of requests).
+- ``sense_customer_state``: each customer's current engine state (decayed evidence per
+  stage), so any worker process can serve any event.
+- ``sense_decisions``: one per applied event: the stage and its probability, the clues,
+  the action chosen (or none) with the probability it was chosen with (for offline
+  evaluation), whether the customer is in the control group, and the reasons in words.
+
+Timestamps are naive UTC, as everywhere in the store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from outsidein.store.models.base import Base, utcnow
+
+__all__ = ["CustomerState", "Decision", "SenseEvent"]
+
+
+class SenseEvent(Base):
+    """One customer event, as received."""
+
+    __tablename__ = "sense_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(200), index=True)
+    ts: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(40))
+    type: Mapped[str] = mapped_column(String(60))
+    product_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(40), default="api")
+    api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerState(Base):
+    """A customer's engine state after the last event applied."""
+
+    __tablename__ = "sense_customer_state"
+    customer_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stage: Mapped[str] = mapped_column(String(40))
+    stage_probability: Mapped[float] = mapped_column(Float)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Decision(Base):
+    """What the engine decided for one event."""
+
+    __tablename__ = "sense_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("sense_events.id", ondelete="CASCADE"),
+                                          unique=True)
+    customer_id: Mapped[str] = mapped_column(String(200), index=True)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stage: Mapped[str] = mapped_column(String(40))
+    stage_probability: Mapped[float] = mapped_column(Float)
+    need: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    action: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    send_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the probability with which this action (or no action) was chosen
+    probability: Mapped[float] = mapped_column(Float, default=1.0)
+    control: Mapped[bool] = mapped_column(Boolean, default=False)
+    clues: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -20,7 +20,7 @@ ROLES: tuple[str, ...] = ("admin", "advocate", "member", "viewer")
 #: Every scope an API key can carry.  ``admin`` implies all others.
 SCOPES: tuple[str, ...] = (
     "insights:read", "insights:write", "acks:write", "needs:read", "needs:write",
-    "answers:read", "value:read", "admin",
+    "answers:read", "value:read", "events:write", "admin",
 )
 
 #: The scopes a logged-in person has through their role (used when a browser calls the API).

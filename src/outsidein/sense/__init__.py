@@ -4,4 +4,9 @@ Pure like :mod:`outsidein.value`: no I/O; its use cases go in ``services/``, its
 ``web/routes/``, its commands in ``cli/`` and its report section in ``report/sections/``.
 """
 
-__all__: list[str] = []
+from outsidein.sense._bts import bernoulli_ts_action_dist
+from outsidein.sense.ope import PolicyValue, dm, dr, ipw, snipw
+
+__all__: list[str] = [
+    "PolicyValue", "bernoulli_ts_action_dist", "dm", "dr", "ipw", "snipw",
+]

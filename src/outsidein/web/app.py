@@ -10,6 +10,8 @@ A new capability's pages join through :data:`ROUTERS` and :data:`outsidein.web.n
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -22,7 +24,7 @@ from outsidein.config import Settings
 from outsidein.web import problems
 from outsidein.web.limits import API_BODY_LIMIT, BodyLimitMiddleware
 from outsidein.web.nav import check_nav
-from outsidein.web.routes import admin, api, insights, login, pages, share_pages, system
+from outsidein.web.routes import admin, api, insights, login, pages, sense, share_pages, system
 from outsidein.web.routing import page_roles
 from outsidein.web.security import SecurityHeadersMiddleware, session_secret
 from outsidein.workspace import Workspace
@@ -34,7 +36,7 @@ SESSION_MAX_AGE = 12 * 3600
 #: Every router of the app.  A new capability's ``web/routes/<capability>.py`` is imported
 #: above and its ``router`` added here (and its page to :data:`outsidein.web.nav.NAV`).
 ROUTERS: tuple[APIRouter, ...] = (system.router, login.router, pages.router, insights.router,
-                                  share_pages.router, admin.router, api.router)
+                                  share_pages.router, admin.router, api.router, sense.router)
 DESCRIPTION = ("Shared customer truth: insights, acknowledgements, needs, alignment, the five "
                "answers and customer value. Authenticate with `Authorization: Bearer <API key>` "
                "(`outsidein apikey create`). Errors are RFC 9457 problem+json. A JSON body may "
@@ -45,6 +47,14 @@ DESCRIPTION = ("Shared customer truth: insights, acknowledgements, needs, alignm
 def behind_tls() -> bool:
     """Whether ``OUTSIDEIN_HTTPS=1`` says the app is served over TLS (HSTS, secure cookie)."""
     return Settings.from_env().https
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    writer = getattr(app.state, "event_writer", None)
+    if writer is not None:  # apply what is queued before the process ends
+        await anyio.to_thread.run_sync(writer.close)
 
 
 def create_app(ws_root: Path, *, https: bool | None = None) -> FastAPI:
@@ -67,11 +77,12 @@ def create_app(ws_root: Path, *, https: bool | None = None) -> FastAPI:
     https = behind_tls() if https is None else https
     ws = Workspace.open(ws_root)
     app = FastAPI(title="Outside-In API", version="1", description=DESCRIPTION,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan)
     app.state.ws = ws
     app.state.store_url = ws.store_url
     app.state.secret = session_secret(ws.root)
     app.state.https = https
+    app.state.event_writer = None  # routes/sense.py starts it on the first event
     app.state.write_gate = anyio.Lock()  # SQLite writers queue here (routes/_common.py)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     problems.install(app)

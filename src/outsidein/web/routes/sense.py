@@ -1,0 +1,165 @@
+"""Sense and respond over HTTP: ``POST /api/v1/events`` takes events and answers decisions.
+
+The body is one event (a JSON object) or a batch of up to :data:`MAX_BATCH` (a JSON array).
+Each event is checked on its own: in a batch the valid ones are applied and each bad one is
+reported with its index and the field at fault (status ``rejected``); a single bad event, or
+a batch with no valid event, is a 422 problem+json naming the field.  A repeated
+``event_id`` is acknowledged (status ``duplicate``, with the decision made the first time)
+and not applied twice.  The answer comes after the commit that holds the events
+(:class:`~outsidein.services.sense.events.EventWriter`: group commit on a writer thread),
+so the route never blocks the event loop and an acknowledged event survives a crash.
+
+Authentication: an API key with scope ``events:write``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+
+from outsidein.errors import DataValidationError
+from outsidein.services.sense.events import EventIn, EventWriter, stage_decider
+from outsidein.web.auth import Principal, Require
+from outsidein.web.problems import API_ERROR_RESPONSES, problem
+from outsidein.web.schemas import NAME_PATTERN
+
+__all__ = ["MAX_BATCH", "EventBody", "EventsOut", "event_writer", "router"]
+
+router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
+
+EventsWrite = Annotated[Principal, Depends(Require(scope="events:write"))]
+#: Events one request may carry.
+MAX_BATCH = 1000
+_CODE = r"^[A-Za-z0-9_.:-]+$"
+
+
+def _text_only(value: Any) -> Any:
+    """A time comes as ISO 8601 text (pydantic would read a number as seconds since 1970)."""
+    if not isinstance(value, str):
+        raise ValueError("expected a time as ISO 8601 text with its zone, e.g. "
+                         "2026-03-02T10:00:00+01:00")
+    return value
+
+
+class EventBody(BaseModel):
+    """One customer event."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN,
+                                   description="unique per event: a repeat is not applied twice")]
+    customer_id: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+    ts: Annotated[AwareDatetime, BeforeValidator(_text_only),
+                  Field(description="when it happened, ISO 8601 with its time zone")]
+    channel: Annotated[str, Field(min_length=1, max_length=40, pattern=_CODE,
+                                  examples=["web", "store", "call_center", "email"])]
+    type: Annotated[str, Field(min_length=1, max_length=60, pattern=_CODE,
+                               examples=["product_view", "cart_add", "checkout", "complaint"])]
+    product_id: Annotated[str | None, Field(max_length=200, pattern=NAME_PATTERN)] = None
+    attributes: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
+
+
+class EventResultOut(BaseModel):
+    index: int
+    event_id: str | None = None
+    status: Literal["applied", "duplicate", "rejected"]
+    decision: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class EventsOut(BaseModel):
+    applied: int
+    duplicates: int
+    rejected: int
+    results: list[EventResultOut]
+
+
+_EVENT = TypeAdapter(EventBody)
+
+
+def event_writer(request: Request) -> EventWriter:
+    """The app's writer (one per process), started on first use."""
+    state = request.app.state
+    if getattr(state, "event_writer", None) is None:
+        state.event_writer = EventWriter(state.store_url, stage_decider())
+    writer: EventWriter = state.event_writer
+    return writer
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "(event)", "problem": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)]
+
+
+def _check(items: list[Any]) -> tuple[list[tuple[int, EventIn]], list[EventResultOut]]:
+    good: list[tuple[int, EventIn]] = []
+    bad: list[EventResultOut] = []
+    for i, item in enumerate(items):
+        try:
+            e = _EVENT.validate_python(item)
+        except ValidationError as exc:
+            eid = item.get("event_id") if isinstance(item, dict) else None
+            bad.append(EventResultOut(index=i, event_id=eid if isinstance(eid, str) else None,
+                                      status="rejected", errors=_errors(exc)))
+            continue
+        good.append((i, EventIn(event_id=e.event_id, customer_id=e.customer_id, ts=e.ts,
+                                channel=e.channel, type=e.type, product_id=e.product_id,
+                                attributes=e.attributes)))
+    return good, bad
+
+
+_EVENT_SCHEMA = _EVENT.json_schema()
+#: A batch's items are checked one by one (a bad one is reported, the others applied), so
+#: the schema of a batch item is any object; each should be an event as described.
+_BODY_SCHEMA = {"oneOf": [_EVENT_SCHEMA, {
+    "type": "array", "minItems": 1, "maxItems": MAX_BATCH,
+    "items": {"type": "object", "description": "an event (as the single-event schema); a bad "
+              "one is reported by its index with status 'rejected', the others are applied"}}]}
+
+
+@router.post("/events", response_model=EventsOut, tags=["sense"],
+             summary="Send one event or a batch of up to 1,000; get a decision for each",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": _BODY_SCHEMA}}}})
+async def post_events(*, request: Request, principal: EventsWrite) -> Any:
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"body: not valid JSON ({exc})") from exc
+    single = isinstance(body, dict)
+    items = [body] if single else body
+    if not isinstance(items, list) or not items:
+        raise DataValidationError("body: expected one event (a JSON object) or a batch of "
+                                  f"1 to {MAX_BATCH} events (a JSON array)")
+    if len(items) > MAX_BATCH:
+        raise DataValidationError(f"body: {len(items)} events; send at most {MAX_BATCH} "
+                                  "per request")
+    good, bad = _check(items)
+    if not good:
+        first = bad[0]
+        where = "" if single else f"[{first.index}]."
+        err = (first.errors or [{}])[0]
+        return problem(422, f"{where}{err.get('field', '')}: {err.get('problem', 'invalid')}",
+                       request=request, extra={"errors": [b.model_dump() for b in bad]})
+    key_id = principal.key.id if principal.key else None
+    future = event_writer(request).submit([e for _, e in good], api_key_id=key_id)
+    results = await asyncio.wrap_future(future)
+    out = [EventResultOut(index=i, event_id=r.event_id, status=r.status,  # type: ignore[arg-type]
+                          decision=r.decision) for (i, _), r in zip(good, results, strict=True)]
+    out = sorted(out + bad, key=lambda r: r.index)
+    return EventsOut(applied=sum(r.status == "applied" for r in out),
+                     duplicates=sum(r.status == "duplicate" for r in out),
+                     rejected=len(bad), results=out)
+

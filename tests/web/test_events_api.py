@@ -1,0 +1,186 @@
+"""``POST /api/v1/events``: decisions out, each event applied once, bad input named, and
+no acknowledged event lost to ``kill -9``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from outsidein.services import accounts
+from outsidein.store.db import session_scope
+from outsidein.store.models.sense import Decision, SenseEvent
+from outsidein.workspace import Workspace
+
+
+def _event(eid: str, customer: str = "C1", typ: str = "cart_add", **kw: Any) -> dict[str, Any]:
+    return {"event_id": eid, "customer_id": customer, "ts": "2026-03-02T10:00:00+01:00",
+            "channel": "web", "type": typ, **kw}
+
+
+def _problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    return dict(r.json())
+
+
+def test_an_event_gets_a_decision_and_a_repeat_is_not_applied_twice(site: Any) -> None:
+    c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    r = c.post("/api/v1/events", json=_event("e-1"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["applied"] == 1 and body["results"][0]["status"] == "applied"
+    decision = body["results"][0]["decision"]
+    assert decision["stage"] == "deciding" and 0 < decision["stage_probability"] <= 1
+    assert decision["clues"] and "cart_add" in decision["clues"][0]
+    again = c.post("/api/v1/events", json=_event("e-1")).json()
+    assert again["duplicates"] == 1 and again["results"][0]["decision"] == decision
+    with session_scope(site.ws.store_url, write=False) as s:
+        assert s.scalar(select(func.count()).select_from(SenseEvent).where(
+            SenseEvent.event_id == "e-1")) == 1
+
+
+def test_a_batch_applies_the_good_events_and_names_each_bad_one(site: Any) -> None:
+    c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    batch = [_event("b-0", "C2", "product_view"),
+             {**_event("b-1"), "ts": "2026-03-02T10:00:00"},      # no time zone
+             _event("b-2", "C2", "cart_add"),
+             {**_event("b-3"), "channel": "web shop\x00"},         # bad channel
+             {"event_id": "b-4"}]                                   # fields missing
+    r = c.post("/api/v1/events", json=batch)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["applied"], body["rejected"]) == (2, 3)
+    by_index = {x["index"]: x for x in body["results"]}
+    assert [by_index[i]["status"] for i in range(5)] == [
+        "applied", "rejected", "applied", "rejected", "rejected"]
+    assert by_index[1]["errors"][0]["field"] == "ts"
+    assert by_index[3]["errors"][0]["field"] == "channel"
+    assert {e["field"] for e in by_index[4]["errors"]} >= {"customer_id", "ts", "channel", "type"}
+
+
+def test_bad_requests_get_a_422_naming_the_field(site: Any) -> None:
+    c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    detail = _problem(c.post("/api/v1/events", json={**_event("s-1"), "ts": "yesterday"}),
+                      422)["detail"]
+    assert detail.startswith("ts:")
+    assert "customer_id" in _problem(c.post("/api/v1/events", json=[{"event_id": "x"}]),
+                                     422)["detail"]
+    assert _problem(c.post("/api/v1/events", json=[]), 422)
+    assert "at most 1000" in _problem(c.post("/api/v1/events", json=[
+        _event(f"m-{i}") for i in range(1001)]), 422)["detail"]
+    assert _problem(c.post("/api/v1/events", content=b"{not json",
+                           headers={"content-type": "application/json"}), 422)
+    assert _problem(c.post("/api/v1/events", json={**_event("s-2"), "extra": 1}), 422)
+
+
+def test_only_an_events_write_key_may_send(site: Any) -> None:
+    anon = site.client()
+    _problem(anon.post("/api/v1/events", json=_event("k-1")), 401)
+    reader = site.client(headers={"Authorization": f"Bearer {site.api_key('insights:read')}"})
+    _problem(reader.post("/api/v1/events", json=_event("k-1")), 403)
+
+
+# -- durability: kill -9 under load --------------------------------------------------------
+
+SERVER = """
+import sys
+from pathlib import Path
+import uvicorn
+from outsidein.web.app import create_app
+uvicorn.run(create_app(Path(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]),
+            log_level="warning", access_log=False)
+"""
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _port()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(root), str(port)])
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def test_no_acknowledged_event_is_lost_or_applied_twice_after_kill_9(tmp_path: Path) -> None:
+    root = tmp_path / "acme"
+    ws = Workspace.init(root)
+    ws.close()
+    with session_scope(ws.store_url) as s:
+        _, secret = accounts.create_api_key(s, name="events", scopes=["events:write"])
+    auth = {"Authorization": f"Bearer {secret}"}
+    proc, url = _serve(root)
+    acked: set[str] = set()
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        with httpx.Client(base_url=url, headers=auth, timeout=10) as c:
+            for i in range(100_000):
+                eid = f"k{k}-{i}"
+                with lock:
+                    sent.append(eid)
+                try:
+                    r = c.post("/api/v1/events", json=_event(eid, f"C{k}-{i % 50}", "visit"))
+                except httpx.TransportError:
+                    return  # the server is gone
+                if r.status_code == 200:
+                    with lock:
+                        acked.add(eid)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(3.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    for t in threads:
+        t.join(timeout=30)
+    assert len(acked) > 50, "the load did not run"
+
+    with session_scope(ws.store_url, write=False) as s:
+        stored = set(s.scalars(select(SenseEvent.event_id)))
+    assert acked <= stored, f"{len(acked - stored)} acknowledged events were lost"
+
+    proc, url = _serve(root)
+    try:
+        with httpx.Client(base_url=url, headers=auth, timeout=30) as c:
+            statuses: dict[str, str] = {}
+            for i in range(0, len(sent), 1000):
+                chunk = sent[i:i + 1000]
+                r = c.post("/api/v1/events", json=[
+                    _event(eid, "again", "visit") for eid in chunk])
+                assert r.status_code == 200, r.text
+                statuses.update({x["event_id"]: x["status"] for x in r.json()["results"]})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert all(statuses[eid] == "duplicate" for eid in stored)
+    with session_scope(ws.store_url, write=False) as s:
+        events = s.scalar(select(func.count()).select_from(SenseEvent))
+        decisions = s.scalar(select(func.count()).select_from(Decision))
+        distinct = s.scalar(select(func.count(func.distinct(SenseEvent.event_id))))
+    assert events == decisions == distinct == len(set(sent))
+    print(f"kill -9: {len(acked)} acknowledged, {len(stored)} stored before restart, "
+          f"{len(stored) - len(acked)} stored but unacknowledged, 0 lost, 0 applied twice")

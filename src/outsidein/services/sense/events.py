@@ -271,11 +271,36 @@ class EventWriter:
                 self._write(jobs)
 
     def _write(self, jobs: list[_Job]) -> None:
+        """Apply the group in one statement per table; if that fails, job by job."""
+        try:
+            with session_scope(self.url) as s:
+                results = self._apply_together(s, jobs)
+            self.groups += 1
+        except Exception:  # one bad request must not fail the others: apply them one by one
+            self._write_apart(jobs)
+            return
+        for job, res in zip(jobs, results, strict=True):
+            job.future.set_result(res)
+
+    def _apply_together(self, session: Session, jobs: list[_Job]) -> list[list[EventResult]]:
+        by_key: dict[tuple[int | None, str], list[_Job]] = {}
+        for job in jobs:
+            by_key.setdefault((job.api_key_id, job.source), []).append(job)
+        done: dict[int, list[EventResult]] = {}
+        for (key_id, source), group in by_key.items():
+            events = [e for job in group for e in job.events]
+            results = iter(apply_events(session, events, self.decide, api_key_id=key_id,
+                                        source=source))
+            for job in group:
+                done[id(job)] = [next(results) for _ in job.events]
+        return [done[id(job)] for job in jobs]
+
+    def _write_apart(self, jobs: list[_Job]) -> None:
         results: list[list[EventResult] | BaseException] = []
         try:
             with session_scope(self.url) as s:
                 for job in jobs:
-                    try:  # one bad request does not fail the others of its group
+                    try:
                         with s.begin_nested():
                             results.append(apply_events(s, job.events, self.decide,
                                                         api_key_id=job.api_key_id,

@@ -39,7 +39,8 @@ __all__ = ["MAX_BATCH", "EventBody", "EventsOut", "event_writer", "router"]
 
 router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
 
-EventsWrite = Annotated[Principal, Depends(Require(scope="events:write"))]
+#: Keys are checked against the store at most every KEY_CACHE_S seconds here (hot path).
+EventsWrite = Annotated[Principal, Depends(Require(scope="events:write", cache_keys=True))]
 #: Events one request may carry.
 MAX_BATCH = 1000
 _CODE = r"^[A-Za-z0-9_.:-]+$"

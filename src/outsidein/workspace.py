@@ -111,13 +111,21 @@ class Workspace:
 
     @property
     def store_url(self) -> str:
-        """The store's SQLAlchemy URL, relative SQLite paths resolved in the workspace."""
+        """The store's SQLAlchemy URL, relative SQLite paths resolved in the workspace.
+
+        The first use in a process brings a store made by an older Outside-In up to date
+        (:func:`outsidein.store.migrate.ensure_current`).
+        """
         url = self.config.store_url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith("sqlite:////"):
             rel = url[len(prefix):]
             if rel and rel != ":memory:":
-                return prefix + str((self.root / rel).resolve())
+                url = prefix + str((self.root / rel).resolve())
+        # SQLAlchemy/Alembic: only when the store is used (start-up); once per process
+        from outsidein.store.migrate import ensure_current
+
+        ensure_current(url)
         return url
 
     @property

@@ -23,6 +23,7 @@ from outsidein.cli import (
     insights,
     loads,
     report,
+    sense,
     serve,
     share,
     value,
@@ -61,7 +62,8 @@ def _root(
                     else Settings.from_env().workspace_dir)
 
 
-for _module in (data, loads, demo, value, answer, report, serve, insights, share, accounts):
+for _module in (data, loads, demo, value, answer, report, serve, insights, share, accounts,
+                sense):
     _module.register(app)
 
 

@@ -7,15 +7,13 @@ to :data:`HEAD_REVISION` (its data kept) before anything reads the new tables.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import logging
 import threading
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
-
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 

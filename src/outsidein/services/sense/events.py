@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -197,9 +197,9 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
                           **fields})
         decided[e.event_id] = fields
     if decisions:
-        conn.execute(Decision.__table__.insert(), decisions)
+        conn.execute(insert(Decision.__table__), decisions)
         st = CustomerState.__table__
-        conn.execute(st.update().where(st.c.customer_id == bindparam("b_customer_id")),
+        conn.execute(update(st).where(st.c.customer_id == bindparam("b_customer_id")),
                      list(touched.values()))
     repeats = [e.event_id for e in events if e.event_id not in decided]
     earlier = {eid: _decision_out(d) for eid, d in session.execute(

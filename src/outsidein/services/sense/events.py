@@ -33,9 +33,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,10 @@ from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 
 __all__ = ["LINGER_S", "MAX_GROUP", "Decider", "EventIn", "EventResult", "EventWriter",
            "apply_events", "stage_decider"]
+
+_EVENTS = cast(Table, SenseEvent.__table__)
+_STATES = cast(Table, CustomerState.__table__)
+_DECISIONS = cast(Table, Decision.__table__)
 
 #: Seconds the writer waits for more requests before committing a group.
 LINGER_S = 0.002
@@ -133,7 +137,7 @@ def _decision_out(d: Decision) -> dict[str, Any]:
 
 def _insert(session: Session, model: Any) -> Any:
     dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def _lock_states(session: Session, customers: set[str], now: datetime) -> dict[str, Any]:
@@ -146,11 +150,11 @@ def _lock_states(session: Session, customers: set[str], now: datetime) -> dict[s
     if not customers:
         return {}
     conn = session.connection()
-    conn.execute(_insert(session, CustomerState).on_conflict_do_nothing(
+    conn.execute(_insert(session, _STATES).on_conflict_do_nothing(
         index_elements=["customer_id"]),
         [{"customer_id": c, "state": {}, "stage": STAGES[0], "stage_probability": 0.0,
           "events": 0, "updated_at": now} for c in sorted(customers)])
-    t = CustomerState.__table__
+    t = _STATES
     query = select(t.c.customer_id, t.c.state, t.c.events).where(t.c.customer_id.in_(customers))
     if session.get_bind().dialect.name == "postgresql":
         query = query.order_by(t.c.customer_id).with_for_update()
@@ -168,12 +172,12 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
         return []
     now = utcnow()
     conn = session.connection()
-    ev = SenseEvent.__table__
+    ev = _EVENTS
     rows = [{"event_id": e.event_id, "customer_id": e.customer_id, "ts": e.ts_utc,
              "channel": e.channel, "type": e.type, "product_id": e.product_id,
              "attributes": dict(e.attributes), "source": source, "api_key_id": api_key_id,
              "received_at": now} for e in events]
-    stmt = (_insert(session, SenseEvent).on_conflict_do_nothing(index_elements=["event_id"])
+    stmt = (_insert(session, _EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
             .returning(ev.c.id, ev.c.event_id))
     new = {eid: pk for pk, eid in conn.execute(stmt, rows)}
     states = _lock_states(session, {e.customer_id for e in events if e.event_id in new}, now)
@@ -197,8 +201,8 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
                           **fields})
         decided[e.event_id] = fields
     if decisions:
-        conn.execute(insert(Decision.__table__), decisions)
-        st = CustomerState.__table__
+        conn.execute(insert(_DECISIONS), decisions)
+        st = _STATES
         conn.execute(update(st).where(st.c.customer_id == bindparam("b_customer_id")),
                      list(touched.values()))
     repeats = [e.event_id for e in events if e.event_id not in decided]

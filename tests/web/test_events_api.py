@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 from sqlalchemy import func, select
 
 from outsidein.services import accounts
+from outsidein.services.data import load_frame
 from outsidein.store.db import session_scope
 from outsidein.store.models.sense import Decision, SenseEvent
 from outsidein.workspace import Workspace
@@ -184,3 +186,59 @@ def test_no_acknowledged_event_is_lost_or_applied_twice_after_kill_9(tmp_path: P
     assert events == decisions == distinct == len(set(sent))
     print(f"kill -9: {len(acked)} acknowledged, {len(stored)} stored before restart, "
           f"{len(stored) - len(acked)} stored but unacknowledged, 0 lost, 0 applied twice")
+
+
+def test_the_journey_shows_stage_changes_and_decisions(site: Any) -> None:
+    c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    steps = [("j-1", "visit", "2026-03-01T09:00:00+00:00"),
+             ("j-2", "product_view", "2026-03-03T09:00:00+00:00"),
+             ("j-3", "cart_add", "2026-03-03T09:05:00+00:00"),
+             ("j-4", "checkout", "2026-03-03T09:10:00+00:00")]
+    r = c.post("/api/v1/events", json=[{**_event(eid, "JOURNEY-1", typ), "ts": ts}
+                                       for eid, typ, ts in steps])
+    assert r.json()["applied"] == 4
+    reader = site.client(headers={"Authorization": f"Bearer {site.api_key('value:read')}"})
+    j = reader.get("/api/v1/customers/JOURNEY-1/journey").json()
+    assert j["stage"] == "purchased" and j["events"] == 4
+    assert [h["stage"] for h in j["history"]][-2:] == ["deciding", "purchased"]
+    assert j["history"][-1]["moved_by"] == "checkout (web)"
+    assert [d["event_id"] for d in j["decisions"]] == ["j-4", "j-3", "j-2", "j-1"]
+    assert _problem(reader.get("/api/v1/customers/NOBODY/journey"), 404)
+    load_frame(site.ws, "customers", pd.DataFrame({"customer_id": ["JOURNEY-1"]}),
+               source="test:journey")
+    site.ws.close()
+    page = site.login("viewer").get("/customers/JOURNEY-1")
+    assert page.status_code == 200, page.text
+    panel = page.text[page.text.index("Buying stage and journey"):]
+    assert "purchased" in panel and "checkout (web)" in panel
+
+
+def test_a_segment_webhook_feeds_the_same_engine(site: Any) -> None:
+    c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    ts = "2026-03-02T10:00:00.000Z"
+    batch = {"batch": [
+        {"type": "page", "messageId": "sg-1", "userId": "SEG-1", "timestamp": ts,
+         "properties": {"path": "/shoes"}},
+        {"type": "track", "event": "Product Added", "messageId": "sg-2", "anonymousId": "SEG-1",
+         "timestamp": ts, "properties": {"product_id": "P-1"}},
+        {"type": "track", "event": "Webinar Joined", "messageId": "sg-3", "userId": "SEG-1",
+         "timestamp": ts},
+        {"type": "track", "messageId": "sg-4", "userId": "SEG-1", "timestamp": ts},  # no event
+        {"type": "alias", "messageId": "sg-5", "userId": "SEG-1", "timestamp": ts}]}
+    r = c.post("/api/v1/sources/segment", json=batch)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["applied"], body["rejected"]) == (3, 2)
+    by_index = {x["index"]: x for x in body["results"]}
+    assert by_index[1]["decision"]["stage"] == "deciding"
+    assert by_index[3]["errors"][0]["field"] == "event"
+    assert by_index[4]["errors"][0]["field"] == "type"
+    with session_scope(site.ws.store_url, write=False) as s:
+        kinds = dict(s.execute(select(SenseEvent.event_id, SenseEvent.type).where(
+            SenseEvent.source == "segment")).all())
+    assert kinds == {"sg-1": "visit", "sg-2": "cart_add", "sg-3": "webinar_joined"}
+    # Segment retries with the same messageId: acknowledged, not applied again
+    again = c.post("/api/v1/sources/segment", json=batch["batch"][1]).json()
+    assert again["duplicates"] == 1
+    assert "timestamp" in _problem(c.post("/api/v1/sources/segment", json={
+        "type": "page", "messageId": "sg-9", "userId": "SEG-1"}), 422)["detail"]

@@ -19,12 +19,16 @@ PEOPLE_HINT = "advocate@demo.outsidein, marketing@demo.outsidein, admin@demo.out
 
 
 def _run_analyses(ws: Any, bar: Any) -> Any:
-    """The analysis pipeline, after seeding the demo's people (who receive its insights)."""
+    """The analysis pipeline, after seeding the demo's people (who receive its insights), then
+    the demo's needs, alignment items and Ask-Listen-Learn-Act chains on those insights."""
     from outsidein.demo.accounts import seed_demo_people  # loaded when the command runs (start-up)
+    from outsidein.demo.loop import seed_demo_loop  # loaded when the command runs (start-up)
     from outsidein.services.pipeline import run_analyses  # loaded when the command runs (start-up)
 
     seed_demo_people(ws)
-    return run_analyses(ws, progress=bar)
+    report = run_analyses(ws, progress=bar)
+    seed_demo_loop(ws)
+    return report
 
 
 def register(app: typer.Typer) -> None:

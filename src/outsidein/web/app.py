@@ -16,15 +16,27 @@ from pathlib import Path
 
 import anyio
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from outsidein.config import Settings
 from outsidein.web import problems
+from outsidein.web.labels import install as install_labels
 from outsidein.web.limits import API_BODY_LIMIT, BodyLimitMiddleware
 from outsidein.web.nav import check_nav
-from outsidein.web.routes import admin, api, insights, login, pages, sense, share_pages, system
+from outsidein.web.routes import (
+    admin,
+    api,
+    customers,
+    insights,
+    login,
+    pages,
+    sense,
+    share_pages,
+    system,
+)
+from outsidein.web.routes import tables as table_routes
 from outsidein.web.routing import page_roles
 from outsidein.web.security import SecurityHeadersMiddleware, session_secret
 from outsidein.workspace import Workspace
@@ -36,7 +48,9 @@ SESSION_MAX_AGE = 12 * 3600
 #: Every router of the app.  A new capability's ``web/routes/<capability>.py`` is imported
 #: above and its ``router`` added here (and its page to :data:`outsidein.web.nav.NAV`).
 ROUTERS: tuple[APIRouter, ...] = (system.router, login.router, pages.router, insights.router,
-                                  share_pages.router, admin.router, api.router, sense.router)
+                                  share_pages.router, admin.router, api.router,
+                                  customers.router, table_routes.router, table_routes.api_router,
+                                  sense.router)
 DESCRIPTION = ("Shared customer truth: insights, acknowledgements, needs, alignment, the five "
                "answers and customer value. Authenticate with `Authorization: Bearer <API key>` "
                "(`outsidein apikey create`). Errors are RFC 9457 problem+json. A JSON body may "
@@ -85,6 +99,8 @@ def create_app(ws_root: Path, *, https: bool | None = None) -> FastAPI:
     app.state.event_writer = None  # routes/sense.py starts it on the first event
     app.state.write_gate = anyio.Lock()  # SQLite writers queue here (routes/_common.py)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.globals["static_url"] = system.static_url
+    install_labels(app.state.templates.env, ws.config.currency)  # column words and units
     problems.install(app)
 
     # Order: the last added runs first, so headers wrap everything, sessions wrap routes,
@@ -95,11 +111,16 @@ def create_app(ws_root: Path, *, https: bool | None = None) -> FastAPI:
                        same_site="lax", https_only=https)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=https)
+    # Outermost: compresses every answer, error pages included; streamed bodies (CSV) are
+    # compressed chunk by chunk, server-sent events and already-encoded bodies (plotly.js,
+    # gzipped once in routes/system.py) pass through as they are.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 
     for router in ROUTERS:
         app.include_router(router)
     # After the routes: the ``/static`` mount would shadow ``/static/plotly.js``.
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount("/static", system.CachedStaticFiles(directory=str(HERE / "static")),
+              name="static")
     app.state.page_roles = page_roles(app)
     check_nav(app.state.page_roles)
     return app

@@ -350,3 +350,75 @@ class AllaBoardOut(_Out):
     failures: int
     open: int
     overdue: int
+
+
+# -- customer 360 ----------------------------------------------------------------------------
+
+class CustomerSectionOut(BaseModel):
+    key: str = Field(description="profile, value, history, orders, interactions, service_costs, "
+                                 "referrals, nps, insights, prospect; later: journey, segment")
+    title: str
+    available: bool
+    missing: str | None = Field(description="when not available: what data would fill it")
+    note: str
+    figures: dict[str, Any] = Field(description="headline numbers: money in the view's "
+                                                "currency, shares from 0 to 1, times in UTC")
+    rows: list[dict[str, Any]] = Field(description="the panel's list, most recent first "
+                                                   "(history: oldest month first)")
+
+
+class CustomerOut(BaseModel):
+    customer_id: str
+    kind: Literal["customer", "prospect"]
+    name: str | None = Field(description="from a name-like attribute of the customers file")
+    currency: str
+    as_of: UtcDatetime | None = Field(description="the last order the value models saw")
+    sections: list[CustomerSectionOut]
+
+
+class CustomerHitOut(BaseModel):
+    kind: Literal["customer", "prospect"]
+    id: str
+    label: str
+    detail: str
+
+
+# -- explorable tables -----------------------------------------------------------------------
+
+class TableColumnOut(BaseModel):
+    name: str
+    label: str = Field(description="the column in words, as the pages show it")
+    kind: Literal["number", "text", "bool", "date"]
+    unit: str = Field(description="money, percent (a share from 0 to 1), pct (already in "
+                                  "percent), probability, count, number, ratio, days, date, "
+                                  "bool, text or id")
+    model_term: bool = Field(description="a model's working figure; pages put it under "
+                                         "'How this was computed'")
+
+
+class ListOwnerOut(BaseModel):
+    owner_email: str
+    owner_name: str
+    assigned_by_email: str | None
+    assigned_at: UtcDatetime
+    note: str
+
+
+class TableOut(BaseModel):
+    name: str
+    title: str
+    columns: list[TableColumnOut]
+    rows: list[dict[str, Any]] = Field(description="this page's rows, keyed by column name")
+    matched: int = Field(description="rows that match the filters")
+    total: int = Field(description="rows in the table")
+    page: int
+    per_page: int
+    pages: int
+    sort: str | None
+    desc: bool
+    owner: ListOwnerOut | None = Field(description="who owns working through this list")
+
+
+class ListOwnerIn(_In):
+    owner_email: Email = Field(description="the person who works through the list")
+    note: str = Field(default="", max_length=2000, pattern=TEXT_PATTERN)

@@ -114,7 +114,7 @@ def stage_decider(scorer: EvidenceScorer | None = None) -> Decider:
         proba = sc.proba(st, now)
         k = max(range(len(proba)), key=proba.__getitem__)
         stage = sc.stage(st, now)
-        clues = [words for words, _ in sc.clues(st, now, stage=stage)]
+        clues = [clue.words for clue in sc.clues(st, now, stage=stage)]
         need = sc.message_need(st, now, stage=stage)
         reasons = [f"stage {STAGE_LABELS[stage]} ({proba[k]:.0%})",
                    f"message need: {need}",

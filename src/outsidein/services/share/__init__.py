@@ -75,7 +75,14 @@ from outsidein.services.share.insights import (
     list_acknowledgements,
     list_insights,
     list_versions,
+    next_awaiting,
     publish_insight,
+)
+from outsidein.services.share.lists import (
+    ListOwner,
+    assign_list,
+    list_owner,
+    list_owner_history,
 )
 from outsidein.services.share.needs import (
     Need,
@@ -96,6 +103,7 @@ from outsidein.services.share.notify import (
     list_outbox,
     notify_settings,
 )
+from outsidein.services.share.remind import Reminder, remind_pending
 
 __all__ = [
     "AckCount", "AckEntry", "AckStatus", "ack_counts", "Acknowledgement", "DepartmentAck",
@@ -114,6 +122,8 @@ __all__ = [
     "add_item",
     "alignment_review", "import_items_csv", "list_items", "parse_needs",
     "user_by_email", "neutralise_cell", "to_csv",
+    "ListOwner", "assign_list", "list_owner", "list_owner_history",
     "default_owner_email", "outbox_tick", "InsightDraft", "known_departments", "publish_draft",
     "run_outbox_worker",
+    "Reminder", "remind_pending", "next_awaiting",
 ]

@@ -224,7 +224,8 @@ def _check_item(kind: str, title: str, links: dict[str, str], known: dict[str, i
     unknown = [c for c in links if c not in known]
     if unknown:
         raise DataValidationError(f"need {unknown[0]!r} is not in the needs register; add it "
-                                  "first ('outsidein needs add') or fix the code")
+                                  "first (on the Needs page, or 'outsidein needs add') or fix "
+                                  "the code")
 
 
 def _save_item(session: Session, kind: str, title: str, owner: str, links: dict[str, str],
@@ -342,14 +343,31 @@ def alignment_review(session: Session, top: int = 10) -> AlignmentReview:
 
 # -- PDF ----------------------------------------------------------------------------------
 
+#: What to do when Chromium is missing (the start of the error people read).
+HOW_TO_GET_CHROMIUM = ("install it with 'apt-get install chromium' (Debian, Ubuntu) or "
+                       "'brew install --cask chromium' (macOS), or set OUTSIDEIN_CHROMIUM to its "
+                       "path; the HTML export works without it")
+
+
 def find_chromium(explicit: str | None = None) -> str:
-    """``explicit``, ``$OUTSIDEIN_CHROMIUM`` or ``/usr/bin/chromium``; else a clear error."""
-    for candidate in (explicit, Settings.from_env().chromium, "/usr/bin/chromium",
-                      shutil.which("chromium")):
+    """``explicit``, else ``$OUTSIDEIN_CHROMIUM``, else ``/usr/bin/chromium`` or ``chromium`` on
+    the PATH.  A path that is given but missing is an error (never silently another browser).
+
+    >>> find_chromium("/nonexistent/chromium")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    outsidein.errors.ConfigError: PDF needs Chromium: /nonexistent/chromium (the configured ...
+    """
+    configured = explicit or Settings.from_env().chromium
+    if configured:
+        if Path(configured).is_file():
+            return configured
+        raise ConfigError(f"PDF needs Chromium: {configured} (the configured Chromium, "
+                          f"OUTSIDEIN_CHROMIUM) does not exist; {HOW_TO_GET_CHROMIUM}")
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
         if candidate and Path(candidate).is_file():
             return candidate
-    raise ConfigError("PDF export needs Chromium: install it (Debian: 'apt-get install chromium') "
-                      "or set OUTSIDEIN_CHROMIUM to its path; the HTML export works without it")
+    raise ConfigError(f"PDF needs Chromium: {HOW_TO_GET_CHROMIUM}")
 
 
 def html_to_pdf(html: str, path: Path, *, chromium: str | None = None,

@@ -62,7 +62,7 @@ __all__ = ["Insight", "InsightVersionSummary", "publish_insight", "get_insight",
            "get_insight_by_key", "list_versions", "list_insights", "AckCount", "AckEntry",
            "AckStatus", "ack_counts",
            "Acknowledgement", "DepartmentAck", "ack_status", "acknowledge",
-           "list_acknowledgements"]
+           "list_acknowledgements", "next_awaiting"]
 
 PRIORITY_ORDER = {p: i for i, p in enumerate(m.PRIORITIES)}
 
@@ -336,3 +336,19 @@ def list_insights(
            for r in rows]
     out.sort(key=lambda i: (PRIORITY_ORDER.get(i.priority, 9), -i.published_at.timestamp(), -i.id))
     return out
+
+
+def next_awaiting(session: Session, *, user_id: int, after_insight_id: int | None = None
+                  ) -> Insight | None:
+    """The next insight awaiting *user_id*'s acknowledgement, other than *after_insight_id*.
+
+    In the order of :func:`list_insights` (high priority first, newest first); the one after
+    *after_insight_id* in that order when it is still awaiting, else the first.
+    """
+    waiting = list_insights(session, for_user_id=user_id, awaiting_ack_only=True)
+    ids = [i.id for i in waiting]
+    if after_insight_id in ids:
+        pos = ids.index(after_insight_id)
+        waiting = waiting[pos + 1:] + waiting[:pos]
+    others = [i for i in waiting if i.id != after_insight_id]
+    return others[0] if others else None

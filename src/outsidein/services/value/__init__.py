@@ -36,7 +36,13 @@ from outsidein.services.value.scoring import (
     score_value,
     top_customers,
 )
-from outsidein.services.value.views import HOW_TO_VALUE, customer_value, top_customer_value
+from outsidein.services.value.views import (
+    HOW_TO_VALUE,
+    customer_value,
+    top_customer_value,
+    value_columns,
+    warehouse_reader,
+)
 
 __all__ = [
     "ALIVE_BY_CONSTRUCTION", "CRITERION", "CUSTOMER_VALUE", "DEFAULT_MODEL", "HOW_TO_VALUE",
@@ -45,4 +51,5 @@ __all__ = [
     "bucket_figure", "company_margin", "customer_value", "decile_table", "fit_value",
     "load_choice", "load_fit", "load_holdout", "load_holdout_models", "load_scoring", "run",
     "score_summary", "score_value", "top_customer_value", "top_customers", "tracking_figure",
+    "value_columns", "warehouse_reader",
 ]

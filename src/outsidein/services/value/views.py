@@ -20,7 +20,8 @@ from outsidein.services.value.scoring import CUSTOMER_VALUE
 from outsidein.warehouse.engine import Warehouse
 from outsidein.workspace import Workspace
 
-__all__ = ["HOW_TO_VALUE", "customer_value", "top_customer_value"]
+__all__ = ["HOW_TO_VALUE", "customer_value", "top_customer_value", "value_columns",
+           "warehouse_reader"]
 
 HOW_TO_VALUE = "run 'outsidein value score' (or 'outsidein analyze') to fill it"
 #: The value column shown and ranked on, first present wins.
@@ -29,7 +30,7 @@ REASON_COLUMNS = ("reasons", "reason", "why")
 
 
 @contextmanager
-def _warehouse_reader(ws: Workspace) -> Iterator[Any]:
+def warehouse_reader(ws: Workspace) -> Iterator[Any]:
     """An Ibis connection for reading: read-only DuckDB, or the workspace's own backend."""
     if ws.config.warehouse_backend != "duckdb":
         yield ws.warehouse().con
@@ -69,15 +70,28 @@ def _records(df: Any) -> list[dict[str, Any]]:
 
 def top_customer_value(ws: Workspace, n: int = 50) -> tuple[list[dict[str, Any]], str, str | None]:
     """The *n* most valuable customers from ``customer_value``, the value and reason columns."""
-    with _warehouse_reader(ws) as con:
+    with warehouse_reader(ws) as con:
         t, value_col, reason_col = _value_table(con)
         df = t.order_by(t[value_col].desc()).limit(n).execute()
     return _records(df), value_col, reason_col
 
 
+def value_columns(ws: Workspace) -> tuple[str, str | None]:
+    """The names of ``customer_value``'s value column (ranked on) and reason column (or None).
+
+    Raises
+    ------
+    MissingDataError
+        ``outsidein value score`` has not run yet.
+    """
+    with warehouse_reader(ws) as con:
+        _, value_col, reason_col = _value_table(con)
+    return value_col, reason_col
+
+
 def customer_value(ws: Workspace, customer_id: str) -> dict[str, Any]:
     """The ``customer_value`` row of one customer, or :class:`NotFoundError`."""
-    with _warehouse_reader(ws) as con:
+    with warehouse_reader(ws) as con:
         t, _, _ = _value_table(con)
         if "customer_id" not in t.columns:
             raise DataValidationError(f"table {CUSTOMER_VALUE!r} has no customer_id column")

@@ -19,19 +19,24 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from outsidein.errors import NotFoundError, OutsideInError
+from outsidein.services.kpis import AckProgress, Kpi, ack_progress, warehouse_kpis
 from outsidein.services.publish import publish_answer as publish_stored_answer
 from outsidein.services.questions import HOW_TO_ANSWER, read_answers
-from outsidein.services.share import Insight, list_insights
-from outsidein.services.value import HOW_TO_VALUE, top_customer_value
+from outsidein.services.share import Digest, daily_digest
+from outsidein.services.tables import table_counts
+from outsidein.services.value import HOW_TO_VALUE, value_columns
 from outsidein.web.auth import STAFF, Anyone, Principal, StaffOnly
 from outsidein.web.panels import (
+    FLASH,
     AlertSource,
     Panel,
     PanelSource,
     culture_pending,
+    kpi_panel,
     stage_funnel_pending,
 )
 from outsidein.web.routes._common import Store
+from outsidein.web.tables import CUSTOMER_VALUE, TableQueryParams, csv_response, explore, resolve
 from outsidein.web.templating import render
 from outsidein.workspace import Workspace
 
@@ -39,6 +44,8 @@ router = APIRouter(include_in_schema=False)
 
 #: The overview's tiles, in page order.
 PANELS: tuple[PanelSource, ...] = (stage_funnel_pending, culture_pending)
+#: The to-do lists every open action a person owns due within this many days (all, in practice).
+TODO_DAYS = 3650
 #: Where the overview's latest alerts come from (none until market watch).
 ALERT_SOURCES: tuple[AlertSource, ...] = ()
 
@@ -54,30 +61,56 @@ def _alerts(ws: Workspace, limit: int = 5) -> list[dict[str, Any]]:
     return alerts[:limit]
 
 
-def _awaiting(session: Session, principal: Principal) -> list[Insight]:
+def _todo(session: Session, principal: Principal) -> Digest | None:
+    """The person's own to-do: insights awaiting their acknowledgement and actions they own."""
     if principal.user is None or principal.role == "viewer":
-        return []
-    return list_insights(session, for_user_id=principal.user.id, awaiting_ack_only=True)
+        return None
+    return daily_digest(session, for_user_id=principal.user.id, action_horizon_days=TODO_DAYS)
+
+
+def _kpi_tiles(ws: Workspace, session: Session) -> tuple[list[Panel], AckProgress]:
+    """The KPI tiles (warehouse figures, then acknowledgement progress) and the progress."""
+    progress = ack_progress(session)
+    try:
+        kpis = warehouse_kpis(ws)
+    except OutsideInError as exc:
+        if exc.http_status >= 500:
+            raise
+        kpis = [Kpi("warehouse", "Customer figures", "", None, "", missing=str(exc))]
+    return [kpi_panel(k) for k in kpis] + [kpi_panel(progress.kpi())], progress
 
 
 @router.get("/", response_class=HTMLResponse)
 def overview(*, request: Request, principal: Anyone,
              session: Store) -> HTMLResponse:
+    """The dashboard: the person's to-do first, KPI tiles with trend lines, the advocate's
+    acknowledgement progress per insight (with "remind"), the five answers, later tiles."""
     ws = request.app.state.ws
     stored = read_answers(ws)
-    pending = list_insights(session, awaiting_ack_only=True) if principal.role in STAFF else []
-    return render(request, "overview.html", principal, pending=pending,
+    tiles, progress = _kpi_tiles(ws, session)
+    return render(request, "overview.html", principal,
+                  progress=progress.insights if principal.role in STAFF else None,
                   answers=list(stored) if stored else None,
                   answers_meta=stored.meta() if stored else {}, how_to_answer=HOW_TO_ANSWER,
-                  panels=_panels(ws), alerts=_alerts(ws), awaiting=_awaiting(session, principal))
+                  kpi_tiles=tiles, panels=_panels(ws), alerts=_alerts(ws),
+                  todo=_todo(session, principal), flash=request.session.pop(FLASH, None))
 
 
 @router.get("/answers", response_class=HTMLResponse)
 def five_questions(*, request: Request,
                    principal: Anyone) -> HTMLResponse:
-    stored = read_answers(request.app.state.ws)
+    """The five answers; each list's first rows, with links to all of them (``/tables/...``)."""
+    ws = request.app.state.ws
+    stored = read_answers(ws)
+    full_tables: dict[str, int] = {}
+    if stored:
+        try:
+            full_tables = table_counts(ws, [a.table for a in stored if a.table and a.rows])
+        except OutsideInError as exc:  # no warehouse: the stored first rows still show
+            if exc.http_status >= 500:
+                raise
     return render(request, "answers.html", principal, can_publish=principal.role in STAFF,
-                  answers=list(stored) if stored else None,
+                  answers=list(stored) if stored else None, full_tables=full_tables,
                   answers_meta=stored.meta() if stored else {}, how_to_answer=HOW_TO_ANSWER)
 
 
@@ -98,16 +131,18 @@ def publish_answer(*, request: Request, name: str, principal: StaffOnly,
 
 
 @router.get("/value", response_class=HTMLResponse)
-def value(*, request: Request, principal: Anyone) -> HTMLResponse:
-    rows: list[dict[str, Any]] = []
-    value_col, reason_col, missing = "", None, None
+def value(*, request: Request, principal: Anyone, params: TableQueryParams) -> Response:
+    """Every customer's value, explorable: sort, filter, pages, CSV (see web/tables.py)."""
+    ws = request.app.state.ws
     try:
-        rows, value_col, reason_col = top_customer_value(request.app.state.ws, 50)
+        spec = resolve(ws, CUSTOMER_VALUE)
+        _, reason_col = value_columns(ws)
     except OutsideInError as exc:
         if exc.http_status >= 500:
             raise
-        missing = str(exc)
-    columns = [c for c in (rows[0].keys() if rows else []) if c != reason_col]
-    return render(request, "value.html", principal, rows=rows, columns=columns,
-                  value_col=value_col, reason_col=reason_col, missing=missing,
-                  how_to=HOW_TO_VALUE)
+        return render(request, "value.html", principal, missing=str(exc), how_to=HOW_TO_VALUE)
+    if params.format == "csv":
+        return csv_response(ws, spec, params.query(spec))
+    tv = explore(ws, spec, params, base="/value", reason_col=reason_col)
+    return render(request, "value.html", principal, tv=tv, value_col=spec.sort,
+                  missing=None, how_to=HOW_TO_VALUE)

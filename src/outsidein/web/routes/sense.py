@@ -18,7 +18,8 @@ import asyncio
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -29,13 +30,20 @@ from pydantic import (
     ValidationError,
 )
 
-from outsidein.errors import DataValidationError
+from outsidein.errors import DataValidationError, NotFoundError
+from outsidein.services.customers import Section
 from outsidein.services.sense.events import EventIn, EventWriter, stage_decider
+from outsidein.services.sense.journey import customer_journey
+from outsidein.services.sense.segment import from_segment, segment_mapping
+from outsidein.store.db import session_scope
 from outsidein.web.auth import Principal, Require
 from outsidein.web.problems import API_ERROR_RESPONSES, problem
+from outsidein.web.routes._common import Store
 from outsidein.web.schemas import NAME_PATTERN
+from outsidein.workspace import Workspace
 
-__all__ = ["MAX_BATCH", "EventBody", "EventsOut", "event_writer", "router"]
+__all__ = ["MAX_BATCH", "EventBody", "EventsOut", "JourneyOut", "event_writer", "journey_panel",
+           "router"]
 
 router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
 
@@ -154,8 +162,15 @@ async def post_events(*, request: Request, principal: EventsWrite) -> Any:
         err = (first.errors or [{}])[0]
         return problem(422, f"{where}{err.get('field', '')}: {err.get('problem', 'invalid')}",
                        request=request, extra={"errors": [b.model_dump() for b in bad]})
+    return await _apply(request, principal, good, bad, "api")
+
+
+async def _apply(request: Request, principal: Principal, good: list[tuple[int, EventIn]],
+                 bad: list[EventResultOut], source: str) -> EventsOut:
+    """Queue the checked events, wait for their commit, answer one result per item."""
     key_id = principal.key.id if principal.key else None
-    future = event_writer(request).submit([e for _, e in good], api_key_id=key_id)
+    future = event_writer(request).submit([e for _, e in good], api_key_id=key_id,
+                                          source=source)
     results = await asyncio.wrap_future(future)
     out = [EventResultOut(index=i, event_id=r.event_id, status=r.status,  # type: ignore[arg-type]
                           decision=r.decision) for (i, _), r in zip(good, results, strict=True)]
@@ -164,3 +179,88 @@ async def post_events(*, request: Request, principal: EventsWrite) -> Any:
                      duplicates=sum(r.status == "duplicate" for r in out),
                      rejected=len(bad), results=out)
 
+
+
+class JourneyOut(BaseModel):
+    """A customer's sensed journey: stage now, its history, the latest decisions."""
+
+    customer_id: str
+    stage: str | None
+    stage_label: str | None
+    stage_definition: str | None
+    stage_probability: float | None
+    events: int
+    updated_at: str | None
+    clues: list[str]
+    history: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+
+
+ValueRead = Annotated[Principal, Depends(Require(scope="value:read"))]
+CustomerId = Annotated[str, PathParam(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+
+
+@router.get("/customers/{customer_id}/journey", response_model=JourneyOut, tags=["sense"],
+            summary="A customer's buying stage now, its history, and the decisions made")
+def journey(*, customer_id: CustomerId, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+            principal: ValueRead, session: Store) -> Any:
+    return customer_journey(session, customer_id, limit=limit).to_dict()
+
+
+def journey_panel(ws: Workspace, customer_id: str) -> Section:
+    """The customer 360's "Buying stage and journey" panel (a timeline of stage changes)."""
+    with session_scope(ws.store_url, write=False) as session:
+        try:
+            j = customer_journey(session, customer_id, limit=20)
+        except NotFoundError as exc:
+            return Section("journey", "Buying stage and journey", missing=str(exc))
+    rows = [{"since": h["since"][:16].replace("T", " "), "stage": h["stage_label"],
+             "moved by": h["moved_by"], "sure": h["probability"]}
+            for h in reversed(j.history)]
+    return Section("journey", "Buying stage and journey",
+                   figures={"stage now": j.stage_label, "how sure": j.stage_probability,
+                            "events sensed": j.events, "what it means": j.stage_definition},
+                   rows=rows, note=("clues: " + "; ".join(j.clues)) if j.clues else "")
+
+
+def _segment_messages(body: Any) -> list[Any]:
+    if isinstance(body, dict) and body.get("type") == "batch" or (
+            isinstance(body, dict) and "batch" in body and "type" not in body):
+        items = body.get("batch")
+        if not isinstance(items, list) or not items:
+            raise DataValidationError("batch: expected a non-empty list of messages")
+        return items
+    if isinstance(body, dict):
+        return [body]
+    raise DataValidationError("body: expected a Segment message or {\"batch\": [...]}")
+
+
+@router.post("/sources/segment", response_model=EventsOut, tags=["sense"],
+             summary="A Segment webhook destination: track, page, screen, identify, batch",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"type": "object"}}}}})
+async def segment_source(*, request: Request, principal: EventsWrite) -> Any:
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"body: not valid JSON ({exc})") from exc
+    items = _segment_messages(body)
+    if len(items) > MAX_BATCH:
+        raise DataValidationError(f"batch: {len(items)} messages; send at most {MAX_BATCH}")
+    mapping = segment_mapping(request.app.state.ws.config.extra.get("sense", {}).get("segment"))
+    good: list[tuple[int, EventIn]] = []
+    bad: list[EventResultOut] = []
+    for i, item in enumerate(items):
+        try:
+            good.append((i, from_segment(item, mapping)))
+        except DataValidationError as exc:
+            field, _, text = str(exc).partition(": ")
+            eid = item.get("messageId") if isinstance(item, dict) else None
+            bad.append(EventResultOut(index=i, event_id=eid if isinstance(eid, str) else None,
+                                      status="rejected",
+                                      errors=[{"field": field, "problem": text}]))
+    if not good:
+        first = (bad[0].errors or [{}])[0]
+        return problem(422, f"{first.get('field')}: {first.get('problem')}", request=request,
+                       extra={"errors": [b.model_dump() for b in bad]})
+    return await _apply(request, principal, good, bad, "segment")

@@ -19,6 +19,68 @@
       "); reload the page and try again.";
     if (target && target.parentNode) { target.parentNode.insertBefore(box, target.nextSibling); }
   });
+  // /static/plotly.js is plotly.js's basic bundle (these trace types, as BASIC_TRACES in
+  // web/routes/system.py); a figure with any other type loads the full bundle first.
+  var BASIC_TRACES = ["scatter", "bar", "pie"];
+  var fullBundle = null;
+  function needsFullBundle(fig) {
+    return (fig.data || []).some(function (t) { return BASIC_TRACES.indexOf(t.type || "scatter") < 0; });
+  }
+  function loadFullBundle(then) {
+    if (!fullBundle) {
+      fullBundle = [];
+      var basic = document.querySelector('script[src^="/static/plotly.js"]');
+      var script = document.createElement("script");
+      script.src = "/static/plotly.js?bundle=full" +
+        (basic && basic.src.indexOf("v=") > 0 ? "&" + basic.src.split("?")[1] : "");
+      script.addEventListener("load", function () {
+        window.Plotly.fullBundle = true;
+        fullBundle.forEach(function (f) { f(); });
+      });
+      document.head.appendChild(script);
+    }
+    if (window.Plotly && window.Plotly.fullBundle) { then(); } else { fullBundle.push(then); }
+  }
+  // Keyboard: a chart's toolbar is one Tab stop (the ARIA toolbar pattern); the arrow keys,
+  // Home and End move between its buttons, so Tab goes past a chart in one press.
+  function toolbarButtons(bar) { return Array.prototype.slice.call(bar.querySelectorAll("button")); }
+  function oneTabStop(el) {
+    el.querySelectorAll('[role="toolbar"]').forEach(function (bar) {
+      var buttons = toolbarButtons(bar);
+      var current = buttons.filter(function (b) { return b.getAttribute("tabindex") === "0"; })[0];
+      buttons.forEach(function (b) { b.setAttribute("tabindex", b === (current || buttons[0]) ? "0" : "-1"); });
+      if (!bar.hasAttribute("aria-label")) { bar.setAttribute("aria-label", "Chart tools"); }
+    });
+  }
+  function toolbarFocus(event) {  // the button last used is the toolbar's Tab stop
+    var button = event.target.closest && event.target.closest('[role="toolbar"] button');
+    if (!button) { return; }
+    toolbarButtons(button.closest('[role="toolbar"]')).forEach(function (b) {
+      b.setAttribute("tabindex", b === button ? "0" : "-1");
+    });
+  }
+  function toolbarKeys(event) {
+    var button = event.target.closest && event.target.closest('[role="toolbar"] button');
+    if (!button) { return; }
+    var buttons = toolbarButtons(button.closest('[role="toolbar"]'));
+    var i = buttons.indexOf(button), n = buttons.length;
+    var next = {ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1 + n, ArrowUp: i - 1 + n,
+                Home: 0, End: n - 1}[event.key];
+    if (next === undefined) { return; }
+    event.preventDefault();
+    buttons[next % n].focus();  // toolbarFocus makes it the Tab stop
+  }
+  function draw(el, fig) {
+    window.Plotly.newPlot(el, fig.data || [], fig.layout || {},
+      {responsive: true, displaylogo: false, showSendToCloud: false, showLink: false,
+       showEditInChartStudio: false,
+       modeBarButtonsToRemove: ["sendDataToCloud", "select2d", "lasso2d"]}).then(function () {
+      oneTabStop(el);
+      el.on("plotly_afterplot", function () { oneTabStop(el); });
+    });
+    el.addEventListener("keydown", toolbarKeys);
+    el.addEventListener("focusin", toolbarFocus);
+  }
   function drawFigures(root) {
     if (typeof window.Plotly === "undefined") { return; }
     (root || document).querySelectorAll(".plotly-fig:not([data-drawn])").forEach(function (el) {
@@ -26,9 +88,9 @@
       if (!src) { return; }
       var fig = JSON.parse(src.textContent);
       el.setAttribute("data-drawn", "1");
-      window.Plotly.newPlot(el, fig.data || [], fig.layout || {},
-        {responsive: true, displaylogo: false, showSendToCloud: false, showLink: false,
-         showEditInChartStudio: false, modeBarButtonsToRemove: ["sendDataToCloud"]});
+      if (needsFullBundle(fig) && !window.Plotly.fullBundle) {
+        loadFullBundle(function () { draw(el, fig); });
+      } else { draw(el, fig); }
     });
   }
   // Phone layout: the navigation collapses behind the "Menu" button (CSS shows the button
@@ -48,4 +110,10 @@
   } else { navToggle(); }
   window.addEventListener("load", function () { drawFigures(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawFigures(event.detail.target); });
+  // The swapped-out button had the keyboard focus: move it to the status region that
+  // replaced it (marked data-focus-after-swap), so keyboard users stay in place.
+  document.addEventListener("htmx:afterSettle", function () {
+    var box = document.querySelector("[data-focus-after-swap]");
+    if (box) { box.removeAttribute("data-focus-after-swap"); box.focus(); }
+  });
 })();

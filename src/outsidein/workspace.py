@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outsidein.config import CONFIG_FILE, Config, Settings, read_config, write_config
-from outsidein.errors import ConfigError, WorkspaceNotFoundError
+from outsidein.errors import ConfigError, MissingDataError, WorkspaceNotFoundError
 from outsidein.warehouse.inventory import open_reader
 
 if TYPE_CHECKING:
@@ -147,6 +147,33 @@ class Workspace:
                 spark_master=cfg.spark_master, connect_args=cfg.extra.get("warehouse_connect"),
                 lock_wait=cfg.warehouse_lock_wait)
         return self._warehouse
+
+    @contextmanager
+    def reader(self, *, missing_ok: bool = False) -> Iterator[Any]:
+        """An Ibis connection that only reads the warehouse, for one page or one report.
+
+        On DuckDB: the warehouse this process has open, else a short-lived read-only
+        connection (closed on exit), so a load in another process waits at most for this
+        read (:mod:`outsidein.warehouse.lock`).  Other backends: the workspace's own
+        connection.  The one reader every service uses to read without writing.
+
+        Raises
+        ------
+        MissingDataError
+            There is no warehouse file yet (with *missing_ok*: yields None instead).
+        BusyError
+            Another process holds the DuckDB file for writing longer than a reader waits.
+        """
+        import ibis  # Ibis: only when asked (start-up)
+
+        if self.config.warehouse_backend != "duckdb":
+            yield self.warehouse().con
+            return
+        with self.duckdb_reader() as con:
+            if con is None and not missing_ok:
+                raise MissingDataError(f"no warehouse at {self.warehouse_path}; run "
+                                       "'outsidein init'")
+            yield None if con is None else ibis.duckdb.from_connection(con)
 
     @contextmanager
     def duckdb_reader(self) -> Iterator[Any | None]:

@@ -59,10 +59,10 @@ def test_a_cart_add_means_deciding_and_a_checkout_ends_the_search(scorer: Eviden
 
 def test_evidence_halves_after_its_half_life(scorer: EvidenceScorer) -> None:
     st = scorer.new_state()
-    scorer.update(st, 0.0, "web", "cart_add")  # deciding +1.8, half-life 4 days
+    scorer.update(st, 0.0, "web", "cart_add")  # deciding +2.5, half-life 4 days
     k = STAGES.index("deciding")
-    assert scorer.scores(st, 4 * DAY)[k] == pytest.approx(0.9)
-    assert scorer.scores(st, 8 * DAY)[k] == pytest.approx(0.45)
+    assert scorer.scores(st, 4 * DAY)[k] == pytest.approx(1.25)
+    assert scorer.scores(st, 8 * DAY)[k] == pytest.approx(0.625)
 
 
 def test_silence_after_a_purchase_turns_to_at_risk_then_lapsed(scorer: EvidenceScorer) -> None:
@@ -94,7 +94,7 @@ def test_a_checkout_clears_the_earlier_clues_of_the_stages_it_resets(
     scorer.update(st, DAY, "web", "checkout")
     scorer.update(st, 2 * DAY, "web", "search")
     (clue,) = scorer.clues(st, 2 * DAY, stage="considering")
-    assert (clue.type, clue.contribution) == ("search", pytest.approx(1.1))
+    assert (clue.type, clue.contribution) == ("search", pytest.approx(2.0))
 
 
 def test_a_new_customer_is_aware_and_an_unknown_type_adds_no_evidence(
@@ -118,10 +118,10 @@ def test_configuration_from_toml_merges_defaults_and_names_bad_keys() -> None:
     cfg = EvidenceConfig.from_mapping({"weights": {"review": {"loyal": 3.0}},
                                        "half_lives": {"deciding": 2}})
     assert cfg.weights["review"]["loyal"] == 3.0
-    assert cfg.weights["cart_add"]["deciding"] == 1.8  # default kept
+    assert cfg.weights["cart_add"]["deciding"] == 2.5  # default kept
     sc = EvidenceScorer(cfg).fit()
     st = sc.update(sc.new_state(), 0.0, "web", "cart_add")
-    assert sc.scores(st, 2 * DAY)[STAGES.index("deciding")] == pytest.approx(0.9)
+    assert sc.scores(st, 2 * DAY)[STAGES.index("deciding")] == pytest.approx(1.25)
     with pytest.raises(ConfigError, match="unknown key 'halflife'"):
         EvidenceConfig.from_mapping({"halflife": {}})
     with pytest.raises(ConfigError, match=r"weights\['review'\] names stage 'fan'"):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from outsidein.errors import ConflictError
+from outsidein.errors import BusyError
 from outsidein.services.data import load_file
 from outsidein.services.status import warehouse_status
 from outsidein.workspace import Workspace
@@ -55,7 +55,7 @@ def test_status_while_another_process_writes_says_to_try_again(loaded):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        with pytest.raises(ConflictError, match="try again"):
+        with pytest.raises(BusyError, match="try again"):
             warehouse_status(loaded)
     finally:
         holder.communicate("", timeout=30)

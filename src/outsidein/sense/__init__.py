@@ -5,8 +5,25 @@ Pure like :mod:`outsidein.value`: no I/O; its use cases go in ``services/``, its
 """
 
 from outsidein.sense._bts import bernoulli_ts_action_dist
+from outsidein.sense.bandit import ControlGroup, ThompsonBandit
+from outsidein.sense.evidence import Clue, EvidenceConfig, EvidenceScorer, EvidenceState
+from outsidein.sense.hmm import StageHMM, bayes_limit_accuracy, forward_filter
 from outsidein.sense.ope import PolicyValue, dm, dr, ipw, snipw
+from outsidein.sense.policy import (
+    CatalogAction,
+    ContactPolicy,
+    CustomerContacts,
+    PolicyResult,
+    eligible_actions,
+)
+from outsidein.sense.simulate import Market, simulate_market
+from outsidein.sense.stages import MESSAGE_NEEDS, STAGE_NEED, STAGES, need_for, stage_info
 
 __all__: list[str] = [
     "PolicyValue", "bernoulli_ts_action_dist", "dm", "dr", "ipw", "snipw",
+    # stages, sensing, arbitration, contact policy, simulator
+    "MESSAGE_NEEDS", "STAGES", "STAGE_NEED", "CatalogAction", "Clue", "ContactPolicy",
+    "ControlGroup", "CustomerContacts", "EvidenceConfig", "EvidenceScorer", "EvidenceState",
+    "Market", "PolicyResult", "StageHMM", "ThompsonBandit", "bayes_limit_accuracy",
+    "eligible_actions", "forward_filter", "need_for", "simulate_market", "stage_info",
 ]

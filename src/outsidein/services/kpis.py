@@ -26,8 +26,6 @@ a collapse).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -40,7 +38,6 @@ from outsidein.domain import purchases, signed_lines
 from outsidein.services.share import AckCount, ack_counts, list_insights
 from outsidein.services.value.scoring import CUSTOMER_VALUE
 from outsidein.store.models import share as m
-from outsidein.warehouse.engine import Warehouse
 from outsidein.workspace import Workspace
 
 __all__ = ["MONTHS", "Kpi", "InsightProgress", "AckProgress", "warehouse_kpis", "ack_progress",
@@ -113,22 +110,6 @@ class Kpi:
                 "display": self.display, "period": self.period, "note": self.note,
                 "series": [{"month": mo, "value": v} for mo, v in self.series],
                 "missing": self.missing}
-
-
-@contextmanager
-def _reader(ws: Workspace) -> Iterator[Any]:
-    """An Ibis connection that only reads (read-only DuckDB, closed at once), or None."""
-    if ws.config.warehouse_backend != "duckdb":
-        yield ws.warehouse().con
-        return
-    if not ws.warehouse_path.is_file():
-        yield None
-        return
-    reader = Warehouse.open("duckdb", root=ws.root, path=ws.warehouse_path, read_only=True)
-    try:
-        yield reader.con
-    finally:
-        reader.close()
 
 
 def _month_key(value: Any) -> str:
@@ -230,7 +211,7 @@ def _warehouse_kpis(ws: Workspace, months: int) -> list[Kpi]:
     how = "load order lines ('outsidein load order_lines FILE') or run 'outsidein demo'"
     keys: list[str] = []
     rows: dict[str, dict[str, float]] = {}
-    with _reader(ws) as con:
+    with ws.reader(missing_ok=True) as con:
         if con is not None and "order_lines" in con.list_tables():
             keys, rows = _monthly(con, months)
         clv_now, clv_series = _clv(con, months) if keys else (None, {})

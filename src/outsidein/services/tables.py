@@ -40,7 +40,6 @@ import ibis
 import pyarrow.parquet as pq
 
 from outsidein.errors import DataValidationError, MissingDataError
-from outsidein.services.value import warehouse_reader
 from outsidein.workspace import Workspace
 
 __all__ = ["MAX_PER_PAGE", "OPS", "Column", "Filter", "TablePage", "TableQuery",
@@ -316,13 +315,13 @@ def _filtered_expr(t: Any, query: TableQuery, name: str) -> tuple[Any, tuple[Col
 
 def warehouse_columns(ws: Workspace, table: str) -> tuple[Column, ...]:
     """The columns of warehouse *table* and their kinds."""
-    with warehouse_reader(ws) as con:
+    with ws.reader() as con:
         return _columns(_open(con, table))
 
 
 def query_warehouse(ws: Workspace, table: str, query: TableQuery) -> TablePage:
     """One page of warehouse *table*: filter, sort, count and limit run in the warehouse."""
-    with warehouse_reader(ws) as con:
+    with ws.reader() as con:
         t = _open(con, table)
         expr, columns = _filtered_expr(t, query, table)
         total = int(t.count().execute())
@@ -343,13 +342,13 @@ def iter_warehouse(ws: Workspace, table: str, query: TableQuery,
     so a slow download never holds the warehouse and a load waits at most that long;
     the rows are then read back from the file in batches of :data:`CHUNK_ROWS`.
     """
-    with warehouse_reader(ws) as con:
+    with ws.reader() as con:
         _, columns = _filtered_expr(_open(con, table), query, table)
 
     def chunks() -> Iterator[list[dict[str, Any]]]:
         with tempfile.TemporaryDirectory(prefix="outsidein-table-") as tmp:
             snapshot = Path(tmp) / "rows.parquet"
-            with warehouse_reader(ws) as reader:
+            with ws.reader() as reader:
                 expr, _ = _filtered_expr(_open(reader, table), query, table)
                 expr.to_parquet(snapshot)
             for batch in pq.ParquetFile(snapshot).iter_batches(batch_size=CHUNK_ROWS):
@@ -360,6 +359,6 @@ def iter_warehouse(ws: Workspace, table: str, query: TableQuery,
 
 def table_counts(ws: Workspace, tables: Sequence[str]) -> dict[str, int]:
     """How many rows each of *tables* holds (a table not in the warehouse is left out)."""
-    with warehouse_reader(ws) as con:
+    with ws.reader() as con:
         present = set(con.list_tables())
         return {t: int(con.table(t).count().execute()) for t in tables if t in present}

@@ -13,35 +13,14 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 
-from outsidein.workspace import Workspace
-
-__all__ = ["Reader", "id_filter", "records", "warehouse_reader"]
-
-
-@contextmanager
-def warehouse_reader(ws: Workspace) -> Iterator[Any | None]:
-    """An Ibis connection that reads the warehouse (None when there is no warehouse file yet).
-
-    Raises
-    ------
-    BusyError
-        Another process holds the DuckDB file for writing longer than the reader waits.
-    """
-    if ws.config.warehouse_backend != "duckdb":
-        yield ws.warehouse().con
-        return
-    with ws.duckdb_reader() as con:
-        yield None if con is None else ibis.duckdb.from_connection(con)
+__all__ = ["Reader", "id_filter", "records"]
 
 
 def id_filter(col: ir.Column, value: str) -> ir.BooleanValue:

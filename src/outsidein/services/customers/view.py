@@ -31,7 +31,7 @@ from outsidein.services.customers.panels import (
     service_costs,
     value,
 )
-from outsidein.services.customers.reading import Reader, records, warehouse_reader
+from outsidein.services.customers.reading import Reader, records
 from outsidein.warehouse.schema import ATTRIBUTE_SPECS
 from outsidein.workspace import Workspace
 
@@ -97,7 +97,7 @@ def customer_360(ws: Workspace, session: Session, customer_id: str, *,
         Another process has held the DuckDB warehouse for writing too long.
     """
     limit = max(1, min(int(limit), MAX_LIMIT))
-    with warehouse_reader(ws) as con:
+    with ws.reader(missing_ok=True) as con:
         if con is None:
             raise _not_found(customer_id, "the workspace has no warehouse yet")
         r = Reader(con=con, tables=frozenset(con.list_tables()), id=customer_id, limit=limit)
@@ -200,7 +200,7 @@ def search_customers(ws: Workspace, query: str, *, limit: int = SEARCH_LIMIT) ->
     if not needle:
         return []
     limit = max(1, min(int(limit), 100))
-    with warehouse_reader(ws) as con:
+    with ws.reader(missing_ok=True) as con:
         if con is None:
             return []
         r = Reader(con=con, tables=frozenset(con.list_tables()), id="", limit=limit)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,7 +28,6 @@ from outsidein.errors import MissingDataError
 from outsidein.sense.stages import STAGE_TO_DEMO
 from outsidein.services.sense.events import Decider, EventIn, apply_events, stage_decider
 from outsidein.store.db import session_scope
-from outsidein.warehouse.engine import Warehouse
 from outsidein.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -64,20 +61,6 @@ class ReplayReport:
 def key_of(customer_id: str, ts: datetime, channel: str, typ: str) -> str:
     """The event id of one warehouse interaction (its key, as text)."""
     return f"wh:{customer_id}|{ts.isoformat()}|{channel}|{typ}"
-
-
-@contextmanager
-def _reader(ws: Workspace) -> Iterator[Any]:
-    if ws.config.warehouse_backend != "duckdb":
-        yield ws.warehouse().con
-        return
-    if not ws.warehouse_path.is_file():
-        raise MissingDataError(f"no warehouse at {ws.warehouse_path}; run 'outsidein init'")
-    reader = Warehouse.open("duckdb", root=ws.root, path=ws.warehouse_path, read_only=True)
-    try:
-        yield reader.con
-    finally:
-        reader.close()
 
 
 def _events(batch: Any) -> list[EventIn]:
@@ -124,7 +107,7 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
     stage_count: Counter[str] = Counter()
     confusion: dict[str, Counter[str]] = {}
     customers: set[str] = set()
-    with _reader(ws) as con:
+    with ws.reader() as con:
         if "interactions" not in con.list_tables():
             raise MissingDataError("the warehouse has no interactions table; load one with "
                                    "'outsidein load interactions FILE'")

@@ -41,7 +41,6 @@ from outsidein.services.value.views import (
     customer_value,
     top_customer_value,
     value_columns,
-    warehouse_reader,
 )
 
 __all__ = [
@@ -51,5 +50,5 @@ __all__ = [
     "bucket_figure", "company_margin", "customer_value", "decile_table", "fit_value",
     "load_choice", "load_fit", "load_holdout", "load_holdout_models", "load_scoring", "run",
     "score_summary", "score_value", "top_customer_value", "top_customers", "tracking_figure",
-    "value_columns", "warehouse_reader",
+    "value_columns",
 ]

@@ -10,38 +10,20 @@ DuckDB file lock that the CLI needs to write.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from outsidein.errors import DataValidationError, MissingDataError, NotFoundError
 from outsidein.services.value.scoring import CUSTOMER_VALUE
-from outsidein.warehouse.engine import Warehouse
 from outsidein.workspace import Workspace
 
 __all__ = ["HOW_TO_VALUE", "customer_value", "top_customer_value", "value_columns",
-           "warehouse_reader"]
+]
 
 HOW_TO_VALUE = "run 'outsidein value score' (or 'outsidein analyze') to fill it"
 #: The value column shown and ranked on, first present wins.
 VALUE_COLUMNS = ("clv", "predicted_clv", "expected_clv", "value", "profit")
 REASON_COLUMNS = ("reasons", "reason", "why")
-
-
-@contextmanager
-def warehouse_reader(ws: Workspace) -> Iterator[Any]:
-    """An Ibis connection for reading: read-only DuckDB, or the workspace's own backend."""
-    if ws.config.warehouse_backend != "duckdb":
-        yield ws.warehouse().con
-        return
-    if not ws.warehouse_path.is_file():
-        raise MissingDataError(f"no warehouse at {ws.warehouse_path}; run 'outsidein init'")
-    reader = Warehouse.open("duckdb", root=ws.root, path=ws.warehouse_path, read_only=True)
-    try:
-        yield reader.con
-    finally:
-        reader.close()
 
 
 def _value_table(con: Any) -> tuple[Any, str, str | None]:
@@ -70,7 +52,7 @@ def _records(df: Any) -> list[dict[str, Any]]:
 
 def top_customer_value(ws: Workspace, n: int = 50) -> tuple[list[dict[str, Any]], str, str | None]:
     """The *n* most valuable customers from ``customer_value``, the value and reason columns."""
-    with warehouse_reader(ws) as con:
+    with ws.reader() as con:
         t, value_col, reason_col = _value_table(con)
         df = t.order_by(t[value_col].desc()).limit(n).execute()
     return _records(df), value_col, reason_col
@@ -84,14 +66,14 @@ def value_columns(ws: Workspace) -> tuple[str, str | None]:
     MissingDataError
         ``outsidein value score`` has not run yet.
     """
-    with warehouse_reader(ws) as con:
+    with ws.reader() as con:
         _, value_col, reason_col = _value_table(con)
     return value_col, reason_col
 
 
 def customer_value(ws: Workspace, customer_id: str) -> dict[str, Any]:
     """The ``customer_value`` row of one customer, or :class:`NotFoundError`."""
-    with warehouse_reader(ws) as con:
+    with ws.reader() as con:
         t, _, _ = _value_table(con)
         if "customer_id" not in t.columns:
             raise DataValidationError(f"table {CUSTOMER_VALUE!r} has no customer_id column")

@@ -1,0 +1,355 @@
+"""Contact policy as pure functions: which actions may go to a customer now, and by which channel.
+
+:func:`eligible_actions` applies, in this order: opt-out; suppression after N ignored
+messages in a row; the global frequency cap; the minimum gap since the last message; the
+action's stages; then for each of the action's channels consent, the per-channel cap and
+quiet hours in the customer's time zone.  The channel is the first that passes among: the
+channel of the clue (the interaction that triggered the decision), the customer's
+preferred channel, then the action's channels in catalogue order.  Every action removed
+comes back with the rule that removed it, in words.
+
+Choices made here
+-----------------
+* Caps are ``(max messages, per days)`` over a sliding window ending now.
+* Quiet hours are ``[start, end)`` local hours and may wrap midnight (21 -> 8); they apply to
+  :attr:`ContactPolicy.quiet_channels` only (on-site messages are not an interruption);
+  a send blocked by them carries ``retry_at``, the end of the quiet hours (for the outbox's
+  ``send_at``).  The customer's zone is an IANA name (stdlib :mod:`zoneinfo`).
+* Times are Unix seconds.  Nothing here reads a clock: ``now`` is passed in.
+
+Wiring left to a later step: ``[sense.policy]`` in ``outsidein.toml`` fills
+:class:`ContactPolicy` (:meth:`ContactPolicy.from_mapping`); the store keeps each
+customer's :class:`CustomerContacts` (consent, preference, zone, recent sends, ignored
+count); the action catalogue file gives the :class:`CatalogAction` list.
+
+>>> pol = ContactPolicy()
+>>> cust = CustomerContacts(consent=frozenset({"email"}), timezone="Europe/Paris")
+>>> act = CatalogAction("tips", "advice", channels=("email",))
+>>> late = 1767218400.0   # 2025-12-31 23:00 in Paris
+>>> res = eligible_actions([act], cust, late, pol)
+>>> res.eligible, res.filtered[0].rule
+((), 'quiet_hours')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from outsidein.errors import ConfigError
+
+__all__ = ["CatalogAction", "ContactPolicy", "CustomerContacts", "Eligible", "Filtered",
+           "PolicyResult", "eligible_actions", "local_hour"]
+
+_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class ContactPolicy:
+    """The contact rules (a later ``[sense.policy]`` section of ``outsidein.toml``).
+
+    Attributes
+    ----------
+    channel_caps
+        Channel -> (max messages, per days).
+    global_cap
+        (max messages over all channels, per days).
+    min_gap_hours
+        Least time between two messages to one customer.
+    quiet_hours
+        (start, end) local hours during which interrupting channels stay silent.
+    quiet_channels
+        Channels that quiet hours apply to.
+    max_ignored
+        Messages ignored in a row after which the customer gets no more until they engage.
+    default_timezone
+        Zone for customers without one.
+    """
+
+    channel_caps: Mapping[str, tuple[int, float]] = field(default_factory=lambda: {
+        "email": (2, 7.0), "mobile": (2, 7.0), "call_center": (1, 14.0), "web": (3, 7.0),
+        "chat": (2, 7.0)})
+    global_cap: tuple[int, float] = (3, 7.0)
+    min_gap_hours: float = 24.0
+    quiet_hours: tuple[int, int] = (21, 8)
+    quiet_channels: tuple[str, ...] = ("email", "mobile", "call_center")
+    max_ignored: int = 3
+    default_timezone: str = "UTC"
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "outsidein.toml [sense.policy]"
+                     ) -> ContactPolicy:
+        """Build from a TOML section; a bad key or value raises :class:`ConfigError` naming it.
+
+        >>> ContactPolicy.from_mapping({"global_cap": [2, 7], "max_ignored": 4}).global_cap
+        (2, 7.0)
+        """
+        known = set(cls.__dataclass_fields__)
+        for key in data:
+            if key not in known:
+                raise ConfigError(f"{source}: unknown key {key!r}; expected one of "
+                                  f"{', '.join(sorted(known))}")
+        kw: dict[str, Any] = dict(data)
+        try:
+            if "channel_caps" in kw:
+                kw["channel_caps"] = {ch: (int(v[0]), float(v[1]))
+                                      for ch, v in kw["channel_caps"].items()}
+            if "global_cap" in kw:
+                kw["global_cap"] = (int(kw["global_cap"][0]), float(kw["global_cap"][1]))
+            if "quiet_hours" in kw:
+                kw["quiet_hours"] = (int(kw["quiet_hours"][0]), int(kw["quiet_hours"][1]))
+            if "quiet_channels" in kw:
+                kw["quiet_channels"] = tuple(kw["quiet_channels"])
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            raise ConfigError(f"{source}: caps are [max messages, per days] and quiet_hours "
+                              f"[start hour, end hour]; got {exc}") from exc
+        pol = cls(**kw)
+        try:
+            ZoneInfo(pol.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"{source}: default_timezone {pol.default_timezone!r} is not an "
+                              "IANA time zone (e.g. 'Europe/Paris')") from exc
+        for h in pol.quiet_hours:
+            if not 0 <= h <= 23:
+                raise ConfigError(f"{source}: quiet_hours {pol.quiet_hours}: hours 0-23")
+        return pol
+
+
+class CustomerContacts(NamedTuple):
+    """What the policy needs to know about one customer (immutable; ``_replace`` to change)."""
+
+    consent: frozenset[str] = frozenset()
+    opted_out: bool = False
+    preferred_channel: str | None = None
+    timezone: str | None = None
+    #: recent messages as (ts, channel); older than the longest cap window may be dropped
+    sent: tuple[tuple[float, str], ...] = ()
+    ignored_in_a_row: int = 0
+
+
+@dataclass(frozen=True)
+class CatalogAction:
+    """One message of the catalogue, as far as the policy is concerned."""
+
+    name: str
+    need: str
+    channels: tuple[str, ...] = ("email",)
+    stages: tuple[str, ...] = ()  # empty: any stage
+    value: float = 1.0
+    weight: float = 1.0
+
+
+class Eligible(NamedTuple):
+    """An action that may be sent now, and the channel chosen for it."""
+
+    action: str
+    channel: str
+    why_channel: str
+
+
+class Filtered(NamedTuple):
+    """An action removed by a rule: the rule's name and the reason in words."""
+
+    action: str
+    rule: str
+    reason: str
+    retry_at: float | None = None
+
+
+class PolicyResult(NamedTuple):
+    """The actions that may go now (with their channel) and those removed (with the rule)."""
+
+    eligible: tuple[Eligible, ...]
+    filtered: tuple[Filtered, ...]
+
+    def reasons(self) -> list[str]:
+        """One line per removed action: ``"<action>: <reason>"``."""
+        return [f"{f.action}: {f.reason}" for f in self.filtered]
+
+
+_OFFSETS: dict[tuple[str, int], float] = {}
+
+
+def local_hour(ts: float, timezone: str) -> float:
+    """Hour of the day (with fraction) at ``ts`` in ``timezone``.
+
+    >>> local_hour(0.0, "Asia/Tokyo")
+    9.0
+    """
+    # a zone's UTC offset changes only at transitions that fall on quarter hours (UTC) for
+    # every modern rule, so it is cached per (zone, quarter hour): a look-up, not a
+    # zoneinfo conversion, per decision
+    key = (timezone, int(ts // 900))
+    off = _OFFSETS.get(key)
+    if off is None:
+        u = dt.datetime.fromtimestamp(ts, ZoneInfo(timezone)).utcoffset()
+        off = u.total_seconds() if u is not None else 0.0
+        if len(_OFFSETS) > 65536:
+            _OFFSETS.clear()
+        _OFFSETS[key] = off
+    return ((ts + off) % 86400.0) / 3600.0
+
+
+def _in_quiet(hour: float, start: int, end: int) -> bool:
+    return (start <= hour < end) if start < end else (hour >= start or hour < end)
+
+
+def _quiet_end(ts: float, hour: float, end: int) -> float:
+    wait = (end - hour) % 24.0
+    return ts + wait * 3600.0
+
+
+def _hours(h: float) -> str:
+    return f"{int(h):02d}:{int(round((h % 1) * 60)) % 60:02d}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _verdict(order: tuple[tuple[str, str], ...],
+             blocked: dict[str, tuple[str, str, float | None] | None],
+             channel_block: Callable[[str], tuple[str, str, float | None] | None]
+             ) -> tuple[str, str, Any]:
+    """The first open channel of ``order``, or the rule that closed them all, in words."""
+    why: list[tuple[str, str, float | None]] = []
+    for ch, because in order:
+        block = blocked[ch] if ch in blocked else channel_block(ch)
+        if block is None:
+            return ("open", ch, because)
+        why.append(block)
+    if not why:
+        return ("channels", "the action has no channel", None)
+    if len(why) == 1:
+        return why[0]
+    # the rule shown is the first channel's that is more than a missing consent
+    rules = [r for r, _, _ in why if r != "consent"] or ["consent"]
+    retry = [t for _, _, t in why if t is not None]
+    return (rules[0], "; ".join(w for _, w, _ in why), min(retry) if retry else None)
+
+
+_ORDERS: dict[tuple[tuple[str, ...], str | None, str | None], tuple[tuple[str, str], ...]] = {}
+
+
+def _channel_order(chans: tuple[str, ...], clue: str | None, preferred: str | None
+                   ) -> tuple[tuple[str, str], ...]:
+    """Channels to try, each with why: the clue's, the preferred, then catalogue order."""
+    key = (chans, clue, preferred)
+    order = _ORDERS.get(key)
+    if order is None:
+        out: list[tuple[str, str]] = []
+        if clue in chans:
+            out.append((clue, "channel of the clue"))  # type: ignore[arg-type]
+        if preferred in chans and preferred != clue:
+            out.append((preferred, "preferred channel"))  # type: ignore[arg-type]
+        out += [(ch, "catalogue order") for ch in chans if ch not in (clue, preferred)]
+        order = tuple(out)
+        if len(_ORDERS) < 4096:  # a cache of pure results, bounded
+            _ORDERS[key] = order
+    return order
+
+
+def eligible_actions(actions: Sequence[CatalogAction], customer: CustomerContacts, now: float,
+                     policy: ContactPolicy, *, stage: str | None = None,
+                     clue_channel: str | None = None) -> PolicyResult:
+    """The actions that may go to ``customer`` at ``now``, each with its channel; the rest with
+    the rule that removed them.
+
+    Parameters
+    ----------
+    actions
+        The catalogue (or the part of it relevant to the decision).
+    customer
+        Consent, opt-out, preference, time zone, recent sends and ignored count.
+    now
+        Unix seconds.
+    policy
+        The contact rules.
+    stage
+        The sensed stage: actions limited to other stages are removed.
+    clue_channel
+        Channel of the interaction that triggered the decision (tried first).
+    """
+    def all_out(rule: str, reason: str, retry_at: float | None = None) -> PolicyResult:
+        return PolicyResult((), tuple([Filtered(a.name, rule, reason, retry_at)
+                                       for a in actions]))
+
+    if customer.opted_out:
+        return all_out("opt_out", "the customer opted out of all messages")
+    if policy.max_ignored and customer.ignored_in_a_row >= policy.max_ignored:
+        return all_out("suppressed", f"suppressed: the last {customer.ignored_in_a_row} messages "
+                       f"were ignored (limit {policy.max_ignored}) until the customer engages")
+    sent = customer.sent
+    if sent:
+        g_max, g_days = policy.global_cap
+        window = g_days * _DAY
+        n_recent, first, last = 0, now, -1e300
+        for ts_, _ in sent:  # plain loop: a handful of sends, faster than generators
+            if ts_ > last:
+                last = ts_
+            if now - ts_ < window:
+                n_recent += 1
+                if ts_ < first:
+                    first = ts_
+        if n_recent >= g_max:
+            return all_out("global_cap", f"global frequency cap: {_plural(n_recent, 'message')}"
+                           f" in the last {g_days:g} days (limit {g_max})", first + window)
+        gap_h = (now - last) / 3600.0
+        if gap_h < policy.min_gap_hours:
+            return all_out("min_gap", f"minimum gap: last message {gap_h:.1f} hours ago "
+                           f"(at least {policy.min_gap_hours:g} hours between messages)",
+                           last + policy.min_gap_hours * 3600.0)
+    tz = customer.timezone or policy.default_timezone
+    quiet: tuple[str, str, float] | tuple[()] | None = None
+    # channel -> None (open) or (rule, words, retry_at)
+    blocked: dict[str, tuple[str, str, float | None] | None] = {}
+
+    def channel_block(ch: str) -> tuple[str, str, float | None] | None:
+        nonlocal quiet
+        out: tuple[str, str, float | None] | None = None
+        if ch not in customer.consent:
+            out = ("consent", f"no consent for {ch}", None)
+        elif sent and ch in policy.channel_caps:
+            c_max, c_days = policy.channel_caps[ch]
+            window, n = c_days * _DAY, 0
+            for ts_, ch_ in sent:
+                if ch_ == ch and now - ts_ < window:
+                    n += 1
+            if n >= c_max:
+                out = ("channel_cap", f"{ch} frequency cap: {_plural(n, 'message')} in the last "
+                       f"{c_days:g} days (limit {c_max})", None)
+        if out is None and ch in policy.quiet_channels:
+            if quiet is None:  # once per decision: is it quiet now, and until when
+                start, end = policy.quiet_hours
+                hour = local_hour(now, tz)
+                quiet = ((f"quiet hours {start:02d}:00-{end:02d}:00 for ",
+                          f" ({_hours(hour)} in {tz})", _quiet_end(now, hour, end))
+                         if _in_quiet(hour, start, end) else ())
+            if quiet:
+                out = ("quiet_hours", quiet[0] + ch + quiet[1], quiet[2])
+        blocked[ch] = out
+        return out
+
+    ok: list[Eligible] = []
+    gone: list[Filtered] = []
+    # channel order -> ("open", channel, why) or (rule, words, retry_at): actions with the
+    # same channels share one verdict per decision
+    verdicts: dict[tuple[tuple[str, str], ...], tuple[str, str, Any]] = {}
+    preferred = customer.preferred_channel
+    for a in actions:
+        if stage is not None and a.stages and stage not in a.stages:
+            gone.append(Filtered(a.name, "stage", f"not for stage {stage} (only "
+                                 f"{', '.join(a.stages)})"))
+            continue
+        order = _channel_order(a.channels, clue_channel, preferred)
+        v = verdicts.get(order)
+        if v is None:
+            v = verdicts[order] = _verdict(order, blocked, channel_block)
+        if v[0] == "open":
+            ok.append(Eligible(a.name, v[1], v[2]))
+        else:
+            gone.append(Filtered(a.name, v[0], v[1], v[2]))
+    return PolicyResult(tuple(ok), tuple(gone))

@@ -136,7 +136,7 @@ async def _login(c: httpx.AsyncClient, email: str) -> None:
 
 
 async def _client(c: httpx.AsyncClient, n: int, keys: tuple[str, str], insights: list[Any],
-                  deadline: float, health_only: bool, out: list[tuple[float, int]]) -> None:
+                  deadline: float, health_only: bool, out: list[tuple[float, int, str]]) -> None:
     read_h = {"Authorization": f"Bearer {keys[0]}"}
     ack_h = {"Authorization": f"Bearer {keys[1]}"}
     i = 0
@@ -144,16 +144,16 @@ async def _client(c: httpx.AsyncClient, n: int, keys: tuple[str, str], insights:
         ins = insights[(n * 7 + i) % len(insights)]
         t0 = time.perf_counter()
         if health_only:
-            r = await c.get("/healthz")
+            kind, r = "health", await c.get("/healthz")
         elif i % 4 in (0, 2):
-            r = await c.get(f"/api/v1/insights/{ins.id}", headers=read_h)
+            kind, r = "read", await c.get(f"/api/v1/insights/{ins.id}", headers=read_h)
         elif i % 4 == 1:
             ack = insights[(i // 4) % len(insights)]
-            r = await c.post(f"/api/v1/insights/{ack.id}/acknowledgements", headers=ack_h,
-                             json={"version_hash": ack.version_hash})
+            kind, r = "ack", await c.post(f"/api/v1/insights/{ack.id}/acknowledgements",
+                                          headers=ack_h, json={"version_hash": ack.version_hash})
         else:
-            r = await c.get(f"/insights/{ins.id}")
-        out.append((time.perf_counter() - t0, r.status_code))
+            kind, r = "page", await c.get(f"/insights/{ins.id}")
+        out.append((time.perf_counter() - t0, r.status_code, kind))
         i += 1
 
 
@@ -163,7 +163,7 @@ def run_load(url: str, keys: list[tuple[str, str]], insights: list[Any], n: int,
 
     The clients log in first (argon2, not timed); then all start together.
     """
-    out: list[tuple[float, int]] = []
+    out: list[tuple[float, int, str]] = []
 
     async def main() -> float:
         clients = [httpx.AsyncClient(base_url=url, timeout=60, follow_redirects=False)
@@ -182,12 +182,18 @@ def run_load(url: str, keys: list[tuple[str, str]], insights: list[Any], n: int,
                 await c.aclose()
 
     wall = asyncio.run(main())
-    lat = sorted(x for x, _ in out)
+    lat = sorted(x for x, _, _ in out)
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else lat * 99
+    by_kind = {}
+    for kind in sorted({k for _, _, k in out}):
+        ks = sorted(x for x, _, k in out if k == kind)
+        kq = statistics.quantiles(ks, n=100) if len(ks) >= 2 else ks * 99
+        by_kind[kind] = {"requests": len(ks), "p50_ms": 1000 * statistics.median(ks),
+                         "p99_ms": 1000 * kq[98]}
     return {"clients": n, "requests": len(out), "seconds": wall,
             "throughput_rps": len(out) / wall, "p50_ms": 1000 * statistics.median(lat),
-            "p99_ms": 1000 * q[98], "non_2xx": sum(1 for _, s in out if not 200 <= s < 300),
-            "5xx": sum(1 for _, s in out if s >= 500)}
+            "p99_ms": 1000 * q[98], "non_2xx": sum(1 for _, s, _ in out if not 200 <= s < 300),
+            "5xx": sum(1 for _, s, _ in out if s >= 500), "by_kind": by_kind}
 
 
 def bench_store(label: str, root: Path, store_url: str | None, counts: list[int],

@@ -82,6 +82,9 @@ def test_the_report_is_served_to_people_who_are_logged_in(site: Any, analysis: A
     assert f"'sha256-{digest}'" in csp and "sandbox" in csp and "unsafe-inline" not in \
         csp.split("script-src")[1].split(";")[0]
     assert viewer.get("/reports/report.html").text == REPORT
+    again = viewer.get("/reports/latest", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""  # unchanged: not sent again
+    assert "no-store" not in r.headers["cache-control"]
 
     anon = site.client()
     for path in ("/reports/latest", "/reports/report.html"):

@@ -17,6 +17,7 @@ block short.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -75,9 +76,50 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+class FairLock:
+    """A lock that writers get in the order they asked for it (``threading.Lock`` is not fair:
+    under load one writer could wait for seconds while later ones get in first).
+
+    >>> lock = FairLock()
+    >>> lock.acquire(timeout=1), lock.acquire(timeout=0.01)
+    (True, False)
+    >>> lock.release(); lock.acquire(timeout=0.01)
+    True
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:  # handed over just as the wait ended: it is ours
+                return True
+        return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # the next in line owns it now
+            else:
+                self._held = False
+
+
 @lru_cache(maxsize=16)
-def _writer_lock(url: str) -> threading.Lock:
-    return threading.Lock()
+def _writer_lock(url: str) -> FairLock:
+    return FairLock()
 
 
 def sessionmaker_for(url: str) -> sessionmaker[Session]:
@@ -107,6 +149,7 @@ def session_scope(url: str, *, write: bool = True,
                              "try again in a moment")
     try:
         session = sessionmaker_for(url)()
+        session.info["store_url"] = url
         try:
             if lock is not None:
                 session.connection(execution_options={_IMMEDIATE: True})
@@ -117,6 +160,34 @@ def session_scope(url: str, *, write: bool = True,
             raise
         finally:
             session.close()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@contextmanager
+def write_transaction(session: Session, *, wait: float = WRITER_WAIT_S) -> Iterator[Session]:
+    """Make *session* (from a read :func:`session_scope`) write, here and now, then commit.
+
+    The writer lock is taken, the transaction begun (``IMMEDIATE`` on SQLite), the body run
+    and the commit made in the calling thread, so the lock is held only while this thread
+    works (the web app's one-hop write routes: ``outsidein.web.routes._common.writes``).
+    """
+    url = session.info["store_url"]
+    lock = _writer_lock(url) if url.startswith("sqlite") else None
+    session.rollback()  # end the read snapshot: the write must see the latest commit
+    if lock is not None and not lock.acquire(timeout=wait):
+        raise StoreBusyError(f"the store at {url} had a writer for over {wait:g} s; "
+                             "try again in a moment")
+    try:
+        if lock is not None:
+            session.connection(execution_options={_IMMEDIATE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     finally:
         if lock is not None:
             lock.release()

@@ -72,5 +72,8 @@ def ensure_current(url: str) -> None:
             except SQLAlchemyError:
                 if _stored_revision(url) != HEAD_REVISION:  # not another process's upgrade
                     raise
-            log.warning("store upgraded from %s to %s", found or "nothing", HEAD_REVISION)
+            if found is None:
+                log.info("store created at %s", HEAD_REVISION)
+            else:
+                log.warning("store upgraded from %s to %s", found, HEAD_REVISION)
         _current.add(url)

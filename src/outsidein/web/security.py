@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 import os
 import secrets
@@ -74,12 +75,40 @@ def session_secret(ws_root: Path) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    """The CSRF token bound to this session (created on first use)."""
+    """The session's CSRF token (created on first use), masked afresh for each page.
+
+    A page carries ``mask + (token XOR mask)``, never the token itself, so the compressed
+    size of a gzipped page says nothing about it (BREACH); :func:`check_csrf` unmasks.
+
+    >>> class R: session = {}
+    >>> a, b = csrf_token(R()), csrf_token(R())
+    >>> a != b and _unmask(a) == _unmask(b) == R.session["csrf"]
+    True
+    """
     token = request.session.get("csrf")
     if not token:
         token = secrets.token_urlsafe(32)
         request.session["csrf"] = token
-    return str(token)
+    raw = str(token).encode("ascii")
+    mask = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(mask + bytes(a ^ b for a, b in zip(raw, mask, strict=True))
+                                    ).decode("ascii")
+
+
+def _unmask(sent: str) -> str | None:
+    """The token inside a masked one (None if *sent* is not one)."""
+    try:
+        blob = base64.urlsafe_b64decode(sent.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    half = len(blob) // 2
+    if not half or len(blob) % 2:
+        return None
+    raw = bytes(a ^ b for a, b in zip(blob[half:], blob[:half], strict=True))
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
 
 
 def rotate_csrf(request: Request) -> str:
@@ -100,7 +129,8 @@ async def check_csrf(request: Request) -> None:
             form = await request.form()  # Starlette caches it for the route
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
-    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+    token = _unmask(sent) if sent else None
+    if not expected or not token or not hmac.compare_digest(str(expected), token):
         raise PermissionDeniedError(
             "CSRF token missing or wrong: reload the page and try again")
 

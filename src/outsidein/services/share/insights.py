@@ -41,6 +41,7 @@ from outsidein.services.share._rows import (
     _departments_of,
     _insight_row,
     _latest_version,
+    _latest_version_keys,
     _latest_versions,
 )
 from outsidein.services.share.acks import (  # re-exported: the hub's acknowledgement side
@@ -343,12 +344,21 @@ def next_awaiting(session: Session, *, user_id: int, after_insight_id: int | Non
     """The next insight awaiting *user_id*'s acknowledgement, other than *after_insight_id*.
 
     In the order of :func:`list_insights` (high priority first, newest first); the one after
-    *after_insight_id* in that order when it is still awaiting, else the first.
+    *after_insight_id* in that order when it is still awaiting, else the first.  Reads ids
+    and dates only, then builds the one insight chosen (it runs on every insight page).
     """
-    waiting = list_insights(session, for_user_id=user_id, awaiting_ack_only=True)
-    ids = [i.id for i in waiting]
+    dept_ids = [d.id for d in member_departments(session, user_id)]
+    rows = session.execute(select(m.Insight.id, m.Insight.priority).where(m.Insight.id.in_(
+        select(m.InsightDepartment.insight_id)
+        .where(m.InsightDepartment.department_id.in_(dept_ids))))).all()
+    latest = _latest_version_keys(session, [r.id for r in rows])
+    acked = _acked_version_ids(session, user_id)
+    waiting = sorted((r for r in rows if r.id in latest and latest[r.id][0] not in acked),
+                     key=lambda r: (PRIORITY_ORDER.get(r.priority, 9),
+                                    -latest[r.id][1].timestamp(), -r.id))
+    ids = [r.id for r in waiting]
     if after_insight_id in ids:
         pos = ids.index(after_insight_id)
-        waiting = waiting[pos + 1:] + waiting[:pos]
-    others = [i for i in waiting if i.id != after_insight_id]
-    return others[0] if others else None
+        ids = ids[pos + 1:] + ids[:pos]
+    others = [i for i in ids if i != after_insight_id]
+    return get_insight(session, others[0]) if others else None

@@ -13,7 +13,7 @@ from outsidein.services.questions import HOW_TO_ANSWER, read_answers
 from outsidein.services.value import customer_value
 from outsidein.web.auth import Principal, Require
 from outsidein.web.problems import API_ERROR_RESPONSES
-from outsidein.web.routes._common import DepartmentQuery, PathId, QueryId, Store, plain
+from outsidein.web.routes._common import DepartmentQuery, PathId, QueryId, Store, plain, writes
 from outsidein.web.schemas import (
     NAME_PATTERN,
     AckIn,
@@ -94,6 +94,7 @@ def publish_insight(*, body: InsightIn,
 
 @router.post("/insights/{insight_id}/acknowledgements", response_model=AckOut, status_code=201,
              tags=["insights"], summary="Acknowledge one version (by its hash) of an insight")
+@writes
 def acknowledge(*, insight_id: PathId, body: AckIn,
                 principal: AcksWrite,
                 session: Store) -> AckOut:

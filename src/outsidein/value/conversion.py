@@ -280,16 +280,18 @@ def calibration_figure(table: pd.DataFrame, auc: float) -> go.Figure:
     >>> import pandas as pd
     >>> table = pd.DataFrame({"predicted": [0.15, 0.85], "observed": [0.0, 1.0],
     ...                       "prospects": [2, 2]})
-    >>> calibration_figure(table, auc=0.91).layout.title.text
-    'Conversion model calibration (held-out AUC 0.910)'
+    >>> calibration_figure(table, auc=0.91).layout.title.text.endswith("91% of pairs)")
+    True
     """
     hi = float(max(table["predicted"].max(), table["observed"].max(), 0.01)) if len(table) else 1.0
     fig = go.Figure([
-        go.Scatter(x=[0, hi], y=[0, hi], mode="lines", line={"dash": "dot"}, name="perfect"),
+        go.Scatter(x=[0, hi], y=[0, hi], mode="lines", line={"dash": "dot"}, name="exactly as predicted"),
         go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers",
                    name="held-out prospects", text=table["prospects"]),
     ])
-    fig.update_layout(title=f"Conversion model calibration (held-out AUC {auc:.3f})",
-                      xaxis_title="predicted probability", yaxis_title="observed conversion rate",
+    fig.update_layout(title=(f"Predicted against actual conversion, prospects the model had not "
+                             f"seen (converters ranked first in {auc:.0%} of pairs)"),
+                      xaxis_title="predicted chance to convert",
+                      yaxis_title="share that converted",
                       height=380)
     return fig

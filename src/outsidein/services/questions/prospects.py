@@ -225,8 +225,8 @@ def _likely_converts_words(f: dict[str, float], shown: pd.DataFrame) -> tuple[st
     expected = f["expected_conversions_top"]
     head = (f"The {len(shown)} likeliest of {int(f['open_prospects']):,} open prospects have on "
             f"average a {pct(shown['probability'].mean())} chance to convert (past prospects: "
-            f"{pct(f['conversion_rate'])}); the model ranks held-out prospects with "
-            f"AUC {f['auc']:.2f}.")
+            f"{pct(f['conversion_rate'])}); on prospects it had not seen, the model put the one "
+            f"who converted ahead of the one who did not in {pct(f['auc'])} of pairs.")
     action = NextAction(f"call these {len(shown)} prospects first: about {expected:.0f} of them "
                         f"should become customers, worth "
                         f"{money(expected * f['mean_customer_value'])}",

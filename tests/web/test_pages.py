@@ -18,7 +18,7 @@ def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) ->
     member = site.login("member")
     page = member.get("/").text
     assert "Not answered yet" in page and "outsidein answer" in page
-    assert "not yet measured — comes with sense-and-respond" in page
+    assert "no customer events yet" in page  # the buying-stage funnel tile
     assert "not yet measured — comes with the culture survey" in page
     assert "Top 10% of customers bring 62% of profit" in page  # awaiting acknowledgement
     results = site.ws.root / "results"
@@ -83,7 +83,7 @@ def test_plotly_and_vendor_scripts_are_served_locally(site: Any) -> None:
 def test_insight_page_shows_evidence_version_and_acknowledge_button(site: Any) -> None:
     member = site.login("member")
     page = member.get(f"/insights/{site.insight_id}").text
-    assert "share of profit top decile" in page and "0.62" in page
+    assert "Share of profit top decile" in page and "62%" in page
     assert site.insight_hash[:12] in page and "demo-2026-11" in page
     assert "What to do next:</strong> call 120 top customers this week" in page
     assert 'id="ack-button"' in page and 'hx-post=' in page

@@ -216,7 +216,8 @@ def label(name: str) -> Label:
         return LABELS[name]
     words = name.replace("_", " ").strip()
     words = words[:1].upper() + words[1:]
-    if name.endswith(("_share", "_rate")):
+    if name.endswith(("_share", "_rate")) or name.startswith(("share_", "rate_")) or \
+            "_share_" in name:
         return Label(words, "percent")
     if name.endswith(("_at", "_date")):
         return Label(words, "date")

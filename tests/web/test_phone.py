@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from oi_pages import walk
 from oi_testkit import add_people, run_demo
 from outsidein.web import create_app
 
@@ -75,12 +76,10 @@ def test_no_page_scrolls_sideways_on_a_phone(demo: Any, browser: Any, artifacts_
     nav = page.locator("nav[aria-label=main] a")
     paths = [nav.nth(i).get_attribute("href") for i in range(nav.count())]
     assert paths, "no nav links"
-    todo = list(dict.fromkeys([*paths, *EXTRA]))
-    page.goto(server.url + "/insights")
-    link = page.locator("main a[href^='/insights/']").first
-    if link.count():
-        insight = link.get_attribute("href")
-        todo += [insight, insight + "/status"]
+    # every page of the app this role may open (from its routes, ids filled from links)
+    found = walk(page, server.url, server.server.config.app.state.page_roles, PEOPLE[who][1])
+    todo = list(dict.fromkeys([*paths, *EXTRA, *found.pages]))
+    assert any(p.startswith("/customers/") for p in todo), "the customer 360 was not reached"
 
     wide: dict[str, tuple[int, int]] = {}
     seen = []

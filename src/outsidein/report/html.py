@@ -8,7 +8,7 @@ never a section silently left out.  Plotly's JavaScript is embedded once, so
 the report works offline.
 
 >>> [f.__name__ for f in SECTIONS]
-['data_section', 'value_section', 'five_questions_section', 'share_section']
+['data_section', 'value_section', 'five_questions_section', 'share_section', 'sense_section']
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from plotly.offline import get_plotlyjs
 from outsidein.report.section import Section
 from outsidein.report.sections.data import data_section
 from outsidein.report.sections.five_questions import five_questions_section
+from outsidein.report.sections.sense import sense_section
 from outsidein.report.sections.share import share_section
 from outsidein.report.sections.value import value_section
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: Report sections in page order: each takes the workspace, returns a Section or None.
 SECTIONS: tuple[Callable[[Workspace], Section | None], ...] = (
-    data_section, value_section, five_questions_section, share_section)
+    data_section, value_section, five_questions_section, share_section, sense_section)
 
 
 def collect_sections(ws: Workspace) -> list[Section]:
@@ -63,6 +64,7 @@ def build_report(ws: Workspace, path: Path | None = None) -> Path:
     )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Outside-In report — {html.escape(ws.root.name)}</title>
 <script>{get_plotlyjs()}</script>
 <style>
@@ -74,7 +76,11 @@ table.tbl{{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}}
 table.tbl th,table.tbl td{{padding:.25rem .6rem;border-bottom:1px solid #dde;text-align:right}}
 table.tbl th{{background:#f4f6f9}}
 table.tbl td:first-child,table.tbl th:first-child{{text-align:left}}
-nav ul{{columns:2;padding-left:1.2rem}} .muted{{color:#667}}
+nav ul{{columns:2;padding-left:1.2rem}} .muted{{color:#5b6473}}
+body{{overflow-wrap:anywhere}} .plotly-graph-div,img,svg{{max-width:100%}}
+table.tbl{{display:block;max-width:100%;overflow-x:auto}}
+table.tbl th,table.tbl td{{overflow-wrap:normal}}
+@media (max-width:720px){{body{{padding:.75rem}} nav ul{{columns:1}}}}
 </style></head><body>
 <h1>Outside-In report</h1><p class="muted">workspace {html.escape(str(ws.root))} · built {stamp}</p>
 <nav><ul>{nav}</ul></nav>{body}</body></html>"""

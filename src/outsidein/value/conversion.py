@@ -285,7 +285,8 @@ def calibration_figure(table: pd.DataFrame, auc: float) -> go.Figure:
     """
     hi = float(max(table["predicted"].max(), table["observed"].max(), 0.01)) if len(table) else 1.0
     fig = go.Figure([
-        go.Scatter(x=[0, hi], y=[0, hi], mode="lines", line={"dash": "dot"}, name="exactly as predicted"),
+        go.Scatter(x=[0, hi], y=[0, hi], mode="lines", line={"dash": "dot"},
+                   name="exactly as predicted"),
         go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers",
                    name="held-out prospects", text=table["prospects"]),
     ])

@@ -25,7 +25,7 @@ def analysed(tmp_path_factory):
 
 def test_every_step_runs_on_the_demo_company(analysed):
     _, first, _ = analysed
-    assert [s.name for s in first.steps] == ["value", "five_questions", "insights"]
+    assert [s.name for s in first.steps] == ["value", "five_questions", "sense", "insights"]
     assert {s.status for s in first.steps} == {"ok"}, first.to_dict()
 
 

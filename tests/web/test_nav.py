@@ -29,31 +29,31 @@ def test_every_nav_entry_is_a_page_and_shown_to_exactly_who_may_open_it(workspac
 
 
 @pytest.fixture
-def sense_router() -> APIRouter:
+def market_router() -> APIRouter:
     router = APIRouter()
 
-    @router.get("/sense", response_class=HTMLResponse)
-    def sense_page(*, request: Request, principal: StaffOnly) -> str:
-        return "<h1>Sense and respond</h1>"
+    @router.get("/market", response_class=HTMLResponse)
+    def market_page(*, request: Request, principal: StaffOnly) -> str:
+        return "<h1>Market watch</h1>"
 
     return router
 
 
 def test_a_capability_adds_a_guarded_page_and_its_nav_entry(
-        workspace: Any, sense_router: APIRouter, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(web_app, "ROUTERS", (*web_app.ROUTERS, sense_router))
-    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Sense & respond", "/sense", 40)))
+        workspace: Any, market_router: APIRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(web_app, "ROUTERS", (*web_app.ROUTERS, market_router))
+    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Market watch", "/market", 38)))
     app = create_app(workspace.root)
-    route = next(r for r in route_table(app) if r.path == "/sense")
+    route = next(r for r in route_table(app) if r.path == "/market")
     assert route.rule is not None and route.rule.roles == ("admin", "advocate")
     labels = [i.label for i in nav.items_for("advocate", app.state.page_roles)]
-    assert labels[labels.index("Alignment") + 1] == "Sense & respond"  # placed by its order
-    assert "Sense & respond" not in [i.label for i in nav.items_for("member",
+    assert labels[labels.index("Alignment") + 1] == "Market watch"  # placed by its order
+    assert "Market watch" not in [i.label for i in nav.items_for("member",
                                                                     app.state.page_roles)]
 
 
 def test_a_nav_entry_without_its_page_stops_the_app(workspace: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Sense & respond", "/sense", 40)))
-    with pytest.raises(ConfigError, match="'Sense & respond' points at /sense"):
+    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Market watch", "/market", 38)))
+    with pytest.raises(ConfigError, match="'Market watch' points at /market"):
         create_app(workspace.root)

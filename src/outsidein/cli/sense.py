@@ -6,12 +6,15 @@ Thin: it calls :mod:`outsidein.services.sense` and prints a Rich table, or plain
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as StillRunning
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from outsidein.cli._common import JSON_OPTION, console, print_json, progress, workspace
+from outsidein.errors import WorkspaceNotFoundError
 
 sense_app = typer.Typer(help="Sense and respond: buying stages from interactions, decisions.",
                         no_args_is_help=True)
@@ -64,3 +67,123 @@ def replay_cmd(
                       highlight=False)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False)
+
+
+@sense_app.command("simulate")
+def simulate_cmd(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option(help="seeds the market, the model fit and the bandit")] = 21,
+    customers: Annotated[int, typer.Option(min=100, help="simulated customers")] = 3000,
+    weeks: Annotated[int, typer.Option(min=4, help="simulated weeks")] = 40,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Compare sense and respond with pushing, with no message and with an all-knowing oracle.
+
+    The same synthetic customers (they move through the buying stages and answer messages
+    with known chances, tire of them and opt out) meet four policies.  Prints each policy's
+    conversions, revenue, messages and opt-outs, the share of the oracle's gain that sense and
+    respond reaches, and how often it sensed the right stage (against the best possible).
+    The result is kept in the workspace (results/sense_simulation.json) for the Sense &
+    respond page and the report, when there is a workspace.
+    """
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.analysis import POLICY_LABELS, run_simulation, save_simulation
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        job = pool.submit(run_simulation, seed, customers, weeks)
+        try:
+            result = job.result(timeout=1.0)
+        except StillRunning:  # a bar only when it takes more than a second
+            with progress(enabled=not as_json) as bar:
+                bar.add_task(f"simulating {customers:,} customers over {weeks} weeks",
+                             total=None)
+                result = job.result()
+    try:
+        ws = workspace(ctx)
+    except WorkspaceNotFoundError:
+        saved = None
+    else:
+        try:
+            saved = save_simulation(ws, result)
+        finally:
+            ws.close()
+    if as_json:
+        print_json({**result, "saved_to": str(saved) if saved else None})
+        return
+    table = Table(title=f"{customers:,} simulated customers over {weeks} weeks (seed {seed})")
+    for col in ("policy", "conversions", "revenue", "messages sent", "opt-outs"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name, label in POLICY_LABELS.items():
+        p = result["policies"][name]
+        table.add_row(label, f"{p['conversions']:,}", f"{p['revenue']:,.0f}",
+                      f"{p['messages']:,}", f"{p['opt_outs']:,}")
+    console.print(table)
+    console.print(
+        f"Sense and respond reaches {result['share_of_oracle_gain']:.0%} of the extra "
+        "conversions an oracle that knows every customer's true stage gets over sending "
+        f"nothing. It sensed the right stage {result['stage_accuracy']:.1%} of the time; the "
+        f"best possible from the same clues is {result['bayes_limit_accuracy']:.1%}.",
+        highlight=False)
+    if saved:
+        console.print(f"kept in {saved} (the Sense & respond page and the report show it)",
+                      highlight=False)
+
+
+@sense_app.command("deliver")
+def deliver_cmd(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option(
+        "--once", help="send what is due now, then stop")] = False,
+    seconds: Annotated[float | None, typer.Option(
+        min=0.0, help="run for this many seconds (default: until stopped with Ctrl+C)")] = None,
+    batch: Annotated[int, typer.Option(min=1, help="messages claimed at a time")] = 100,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Send the messages that are due from the outbox to each channel's webhook.
+
+    Webhooks are set per channel in outsidein.toml, in the section sense.webhooks (e.g.
+    email = "https://..."). Each message is posted as JSON with an Idempotency-Key header; failed
+    tries are retried later with growing waits. A message may reach a receiver twice after
+    a crash, always with the same key: receivers skip keys they have seen.
+    """
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.outbox import (
+        DeliverReport,
+        deliver_loop,
+        unroutable,
+        webhooks_from_config,
+    )
+
+    ws = workspace(ctx)
+    try:
+        hooks = webhooks_from_config((ws.config.extra.get("sense") or {}).get("webhooks"))
+        url = ws.store_url
+    finally:
+        ws.close()
+    if not hooks and not as_json:
+        console.print("no webhooks set: add [sense.webhooks] to outsidein.toml (channel = URL)",
+                      highlight=False, markup=False)
+
+    def show_pass(rep: DeliverReport) -> None:
+        if not as_json:
+            console.print(f"sent {rep.sent:,}, to retry {rep.retrying:,}, "
+                          f"failed {rep.failed:,}", highlight=False)
+
+    try:
+        total = deliver_loop(url, hooks, once=once or (seconds is None and not hooks),
+                             seconds=seconds, batch=batch, on_pass=show_pass)
+    except KeyboardInterrupt:
+        return
+    waiting = unroutable(url, hooks)
+    if as_json:
+        print_json({**total.to_dict(), "waiting_without_webhook": waiting})
+        return
+    table = Table(title="outbox delivery")
+    counts = total.to_dict()
+    for col in counts:
+        table.add_column(col.replace("retrying", "to retry"), justify="right")
+    table.add_row(*(f"{v:,}" for v in counts.values()))
+    console.print(table)
+    for channel, n in waiting.items():
+        console.print(f"{n:,} {channel} messages wait: no webhook for {channel} in "
+                      "[sense.webhooks]", highlight=False, markup=False)

@@ -9,7 +9,7 @@ stopping the others.  Later capabilities (market sensing, sense and respond,
 culture) add their step to :data:`STEPS` before ``insights``.
 
 >>> [s.name for s in STEPS]
-['value', 'five_questions', 'insights']
+['value', 'five_questions', 'sense', 'insights']
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from outsidein.errors import MissingDataError, OutsideInError
 from outsidein.services.publish import publish_analysis_insights
 from outsidein.services.questions import answer_five_questions
+from outsidein.services.sense.analysis import run_sense_analysis
 from outsidein.services.value import run as run_value
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("value", run_value, "customer value (BTYD models, CLV)"),
     Step("five_questions", answer_five_questions, "the five crucial questions"),
+    Step("sense", run_sense_analysis, "sense and respond: customers at each buying stage"),
     Step("insights", publish_analysis_insights, "publish insights to the departments"),
 )
 

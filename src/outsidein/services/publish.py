@@ -37,8 +37,10 @@ def publish_answer(session: Session, answer: StoredAnswer, *,
 def publish_analysis_insights(ws: Workspace, outputs: dict[str, Any]) -> list[dict[str, Any]]:
     """Publish the insights of the analyses in *outputs*; return what was published.
 
-    Each output that has an ``insights()`` method (the five answers, later market
-    sensing and the culture benchmark) contributes its drafts.
+    Each output that has an ``insights()`` method (the five answers, sense and respond,
+    later market sensing and the culture benchmark) contributes its drafts: each an
+    :class:`InsightDraft` or a mapping of its fields (capability services such as
+    :mod:`outsidein.services.sense` may not import :mod:`outsidein.services.share`).
 
     Raises
     ------
@@ -49,7 +51,8 @@ def publish_analysis_insights(ws: Workspace, outputs: dict[str, Any]) -> list[di
     drafts: list[InsightDraft] = []
     for result in outputs.values():
         if hasattr(result, "insights"):
-            drafts.extend(result.insights())
+            drafts.extend(d if isinstance(d, InsightDraft) else InsightDraft(**d)
+                          for d in result.insights())
     if not drafts:
         raise MissingDataError("no analysis produced an insight to publish; "
                                "run 'outsidein answer' after loading data")

@@ -33,6 +33,7 @@ from outsidein.web.routes import (
     login,
     pages,
     sense,
+    sense_pages,
     share_pages,
     system,
 )
@@ -50,7 +51,7 @@ SESSION_MAX_AGE = 12 * 3600
 ROUTERS: tuple[APIRouter, ...] = (system.router, login.router, pages.router, insights.router,
                                   share_pages.router, admin.router, api.router,
                                   customers.router, table_routes.router, table_routes.api_router,
-                                  sense.router)
+                                  sense.router, sense_pages.router)
 DESCRIPTION = ("Shared customer truth: insights, acknowledgements, needs, alignment, the five "
                "answers and customer value. Authenticate with `Authorization: Bearer <API key>` "
                "(`outsidein apikey create`). Errors are RFC 9457 problem+json. A JSON body may "

@@ -41,6 +41,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Ask · Listen · Learn · Act", "/alla", order=25),
     NavItem("Needs", "/needs", order=30),
     NavItem("Alignment", "/alignment", order=35),
+    NavItem("Sense & respond", "/sense", order=40),
     NavItem("Admin", "/admin", order=90),
 )
 

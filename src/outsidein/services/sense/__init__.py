@@ -2,6 +2,9 @@
 
 :mod:`~outsidein.services.sense.obd` reads the Open Bandit Dataset and replays the Open
 Bandit Pipeline's published offline evaluation of Bernoulli Thompson sampling.
+:mod:`~outsidein.services.sense.analysis` sums up the sense tables (stage funnel, decisions,
+control group, lift) for the page, the report and the insights, and runs the market
+simulator for ``outsidein sense simulate``.
 """
 
 from __future__ import annotations

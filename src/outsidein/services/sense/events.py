@@ -46,7 +46,7 @@ from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 
-__all__ = ["LINGER_S", "MAX_GROUP", "Decider", "EventIn", "EventResult", "EventWriter",
+__all__ = ["LINGER_S", "MAX_GROUP", "Decider", "EventIn", "EventResult", "EventWriter", "Planner",
            "apply_events", "stage_decider"]
 
 _EVENTS = cast(Table, SenseEvent.__table__)
@@ -97,6 +97,9 @@ class EventResult:
 #: ``stage``, ``stage_probability``, ``need``, ``action``, ``channel``, ``send_at``,
 #: ``probability``, ``control``, ``clues`` and ``reasons`` (see :class:`Decision`).
 Decider = Callable[[Mapping[str, Any] | None, EventIn], tuple[dict[str, Any], dict[str, Any]]]
+#: Called in the same transaction with the decisions just recorded (dicts with ``event_pk``,
+#: ``customer_id`` and the decision's fields): the outbox queues their messages here.
+Planner = Callable[[Session, list[dict[str, Any]]], Any]
 
 
 def stage_decider(scorer: EvidenceScorer | None = None) -> Decider:
@@ -108,7 +111,8 @@ def stage_decider(scorer: EvidenceScorer | None = None) -> Decider:
 
     def decide(state: Mapping[str, Any] | None,
                event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
-        st = EvidenceState.from_dict(state) if state else sc.new_state()
+        ev = (state or {}).get("evidence")
+        st = EvidenceState.from_dict(ev) if ev else sc.new_state()
         now = event.epoch
         sc.update(st, now, event.channel, event.type)
         proba = sc.proba(st, now)
@@ -119,7 +123,8 @@ def stage_decider(scorer: EvidenceScorer | None = None) -> Decider:
         reasons = [f"stage {STAGE_LABELS[stage]} ({proba[k]:.0%})",
                    f"message need: {need}",
                    "no message: no action catalogue is loaded yet"]
-        return st.to_dict(), {"stage": stage, "stage_probability": proba[k], "need": need,
+        kept = {"evidence": st.to_dict(), "contacts": (state or {}).get("contacts")}
+        return kept, {"stage": stage, "stage_probability": proba[k], "need": need,
                               "action": None, "channel": None, "send_at": None,
                               "probability": 1.0, "control": False, "clues": clues,
                               "reasons": reasons}
@@ -162,7 +167,8 @@ def _lock_states(session: Session, customers: set[str], now: datetime) -> dict[s
 
 
 def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *,
-                 api_key_id: int | None = None, source: str = "api") -> list[EventResult]:
+                 api_key_id: int | None = None, source: str = "api",
+                 plan: Planner | None = None) -> list[EventResult]:
     """Store and apply *events* in *session* (the caller commits); one result per event.
 
     Written with SQLAlchemy Core, one statement per table (executemany): ORM objects cost
@@ -205,6 +211,8 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
         st = _STATES
         conn.execute(update(st).where(st.c.customer_id == bindparam("b_customer_id")),
                      list(touched.values()))
+        if plan is not None:
+            plan(session, decisions)
     repeats = [e.event_id for e in events if e.event_id not in decided]
     earlier = {eid: _decision_out(d) for eid, d in session.execute(
         select(SenseEvent.event_id, Decision).join(Decision, Decision.event_pk == SenseEvent.id)
@@ -241,8 +249,8 @@ class EventWriter:
     """
 
     def __init__(self, url: str, decide: Decider, *, linger: float = LINGER_S,
-                 max_group: int = MAX_GROUP) -> None:
-        self.url, self.decide = url, decide
+                 max_group: int = MAX_GROUP, plan: Planner | None = None) -> None:
+        self.url, self.decide, self.plan = url, decide, plan
         self.linger, self.max_group = linger, max_group
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="outsidein-event-writer",
@@ -311,7 +319,7 @@ class EventWriter:
         for (key_id, source), group in by_key.items():
             events = [e for job in group for e in job.events]
             results = iter(apply_events(session, events, self.decide, api_key_id=key_id,
-                                        source=source))
+                                        source=source, plan=self.plan))
             for job in group:
                 done[id(job)] = [next(results) for _ in job.events]
         return [done[id(job)] for job in jobs]
@@ -325,7 +333,7 @@ class EventWriter:
                         with s.begin_nested():
                             results.append(apply_events(s, job.events, self.decide,
                                                         api_key_id=job.api_key_id,
-                                                        source=job.source))
+                                                        source=job.source, plan=self.plan))
                     except Exception as exc:
                         results.append(exc)
             self.groups += 1

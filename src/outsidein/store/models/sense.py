@@ -8,6 +8,8 @@
 - ``sense_decisions``: one per applied event: the stage and its probability, the clues,
   the action chosen (or none) with the probability it was chosen with (for offline
   evaluation), whether the customer is in the control group, and the reasons in words.
+- ``sense_deliveries``: the durable outbox of messages to send (``send_at``, per-channel
+  webhooks, retries with back-off, an idempotency key per message).
 
 Timestamps are naive UTC, as everywhere in the store.
 """
@@ -17,12 +19,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from outsidein.store.models.base import Base, utcnow
 
-__all__ = ["CustomerState", "Decision", "SenseEvent"]
+__all__ = ["CustomerState", "Decision", "Delivery", "SenseEvent"]
 
 
 class SenseEvent(Base):
@@ -75,3 +77,37 @@ class Decision(Base):
     control: Mapped[bool] = mapped_column(Boolean, default=False)
     clues: Mapped[list[Any]] = mapped_column(JSON, default=list)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Delivery(Base):
+    """One message in the outbox: what to send, to whom, by which channel and when.
+
+    ``status`` moves pending -> sending (claimed by a deliverer until ``lease_until``) ->
+    sent, or back to pending with ``next_attempt_at`` after a failed try, or failed after the
+    last try; ``cancelled`` when an event in ``cancel_on`` arrived first.  The
+    ``idempotency_key`` is sent with every try: receivers dedupe on it.
+    """
+
+    __tablename__ = "sense_deliveries"
+    __table_args__ = (Index("ix_sense_deliveries_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sense_decisions.id", ondelete="SET NULL"), nullable=True, index=True)
+    customer_id: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(40))
+    #: why it is queued: "decision", "follow-up of <action>" or "timing rule <name>"
+    reason: Mapped[str] = mapped_column(String(200), default="decision")
+    send_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: event types that cancel it while still pending (timing rules, follow-ups)
+    cancel_on: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,10 +2,10 @@
 
 The overview's tiles come from :data:`PANELS` and its alerts from :data:`ALERT_SOURCES`, both
 plain functions.  Until a capability measures its figure, its tile is a placeholder from
-:mod:`outsidein.web.panels` that says what will fill it.  When sense-and-respond lands, its
-routes module ``web/routes/sense.py`` defines ``stage_funnel_panel(ws) -> Panel`` (calling
-its service and shaping the result), and this module imports it and puts it in
-:data:`PANELS` in place of ``stage_funnel_pending``; market watch adds its
+:mod:`outsidein.web.panels` that says what will fill it.  Sense and respond's page module
+``web/routes/sense_pages.py`` defines ``stage_funnel_panel(ws) -> Panel`` (calling its
+service and shaping the result), and this module puts it in :data:`PANELS` (it replaced
+``stage_funnel_pending``); market watch adds its
 ``latest_alerts(ws, limit)`` to :data:`ALERT_SOURCES` the same way, and the culture survey
 replaces ``culture_pending``.
 """
@@ -33,9 +33,9 @@ from outsidein.web.panels import (
     PanelSource,
     culture_pending,
     kpi_panel,
-    stage_funnel_pending,
 )
 from outsidein.web.routes._common import Store
+from outsidein.web.routes.sense_pages import stage_funnel_panel
 from outsidein.web.tables import CUSTOMER_VALUE, TableQueryParams, csv_response, explore, resolve
 from outsidein.web.templating import render
 from outsidein.workspace import Workspace
@@ -43,7 +43,7 @@ from outsidein.workspace import Workspace
 router = APIRouter(include_in_schema=False)
 
 #: The overview's tiles, in page order.
-PANELS: tuple[PanelSource, ...] = (stage_funnel_pending, culture_pending)
+PANELS: tuple[PanelSource, ...] = (stage_funnel_panel, culture_pending)
 #: The to-do lists every open action a person owns due within this many days (all, in practice).
 TODO_DAYS = 3650
 #: Where the overview's latest alerts come from (none until market watch).

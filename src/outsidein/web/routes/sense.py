@@ -32,8 +32,9 @@ from pydantic import (
 
 from outsidein.errors import DataValidationError, NotFoundError
 from outsidein.services.customers import Section
-from outsidein.services.sense.events import EventIn, EventWriter, stage_decider
+from outsidein.services.sense.events import EventIn, EventWriter
 from outsidein.services.sense.journey import customer_journey
+from outsidein.services.sense.respond import Responder
 from outsidein.services.sense.segment import from_segment, segment_mapping
 from outsidein.store.db import session_scope
 from outsidein.web.auth import Principal, Require
@@ -102,7 +103,9 @@ def event_writer(request: Request) -> EventWriter:
     """The app's writer (one per process), started on first use."""
     state = request.app.state
     if getattr(state, "event_writer", None) is None:
-        state.event_writer = EventWriter(state.store_url, stage_decider())
+        ws = state.ws
+        responder = Responder.for_workspace(ws.root, ws.config.extra)
+        state.event_writer = EventWriter(state.store_url, responder, plan=responder.plan)
     writer: EventWriter = state.event_writer
     return writer
 

@@ -1,0 +1,267 @@
+"""The deliverer: claims due outbox rows under a lease, posts them, records each try.
+
+The contract with receivers (at least once, with an idempotency key; leases; back-off) is
+described in :mod:`outsidein.services.sense.outbox`, which re-exports everything here.
+
+>>> DeliveryPolicy(backoff_s=10).backoff(3)
+40.0
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+from sqlalchemy import Table, and_, func, or_, select, update
+
+from outsidein.errors import ConfigError
+from outsidein.sense.stages import CHANNELS
+from outsidein.store.db import session_scope
+from outsidein.store.models.base import utcnow
+from outsidein.store.models.sense import Delivery
+
+__all__ = ["Claimed", "DeliverReport", "DeliveryPolicy", "claim_due", "deliver_due",
+           "deliver_loop", "post_claimed", "record_outcomes", "unroutable",
+           "webhooks_from_config"]
+
+_T: Table = Delivery.__table__  # type: ignore[assignment]
+#: statuses worth another try (besides 5xx)
+_RETRY = {408, 425, 429}
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """Retries, back-off, lease and time-out of the deliverer."""
+
+    max_attempts: int = 6
+    backoff_s: float = 30.0
+    max_backoff_s: float = 3600.0
+    lease_s: float = 120.0
+    timeout_s: float = 10.0
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the *attempts*-th failed try.
+
+        >>> [DeliveryPolicy().backoff(n) for n in (1, 2, 3)]
+        [30.0, 60.0, 120.0]
+        """
+        return float(min(self.backoff_s * 2 ** max(attempts - 1, 0), self.max_backoff_s))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row a deliverer holds under its lease."""
+
+    id: int
+    idempotency_key: str
+    customer_id: str
+    action: str
+    channel: str
+    send_at: datetime
+    payload: dict[str, Any]
+    attempts: int
+    owner: str
+
+    def body(self) -> dict[str, Any]:
+        """The JSON posted to the webhook."""
+        return {"idempotency_key": self.idempotency_key, "delivery_id": self.id,
+                "customer_id": self.customer_id, "action": self.action,
+                "channel": self.channel,
+                "send_at": self.send_at.replace(tzinfo=UTC).isoformat(),
+                "attempt": self.attempts, "message": self.payload}
+
+
+@dataclass
+class DeliverReport:
+    """What one pass of the deliverer did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    released: int = 0  # claimed but handed back untried (the pass ran out of lease time)
+
+    def add(self, other: DeliverReport) -> None:
+        """Add *other*'s counts to these."""
+        for k, v in asdict(other).items():
+            setattr(self, k, getattr(self, k) + v)
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts, for ``--json``."""
+        return asdict(self)
+
+
+def webhooks_from_config(section: Mapping[str, Any] | None,
+                         source: str = "outsidein.toml [sense.webhooks]") -> dict[str, str]:
+    """Channel -> webhook URL from ``[sense.webhooks]``; a bad entry raises ConfigError.
+
+    >>> webhooks_from_config({"email": "https://hooks.example.com/email"})
+    {'email': 'https://hooks.example.com/email'}
+    """
+    out: dict[str, str] = {}
+    for channel, url in (section or {}).items():
+        if channel not in CHANNELS:
+            raise ConfigError(f"{source}: {channel!r} is not a channel; expected one of "
+                              f"{', '.join(CHANNELS)}")
+        parts = urlparse(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{source}: {channel} = {url!r} is not an http(s) URL")
+        out[channel] = url
+    return out
+
+
+def claim_due(url: str, now: datetime, *, channels: Sequence[str], batch: int = 100,
+              lease_s: float = DeliveryPolicy.lease_s, owner: str | None = None
+              ) -> list[Claimed]:
+    """Claim up to *batch* due rows on *channels* under a lease until ``now + lease_s``.
+
+    Due: ``pending`` with ``send_at`` and ``next_attempt_at`` reached, or ``sending`` with
+    its lease expired (a deliverer died).  Committed before returning.
+    """
+    owner = owner or uuid.uuid4().hex
+    if not channels:
+        return []
+    due = and_(_T.c.channel.in_(list(channels)), _T.c.send_at <= now,
+               or_(and_(_T.c.status == "pending", _T.c.next_attempt_at <= now),
+                   and_(_T.c.status == "sending", _T.c.lease_until < now)))
+    with session_scope(url) as s:
+        conn = s.connection()
+        pick = select(_T.c.id).where(due).order_by(_T.c.next_attempt_at, _T.c.id).limit(batch)
+        if s.get_bind().dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        ids = list(conn.execute(pick).scalars())
+        if not ids:
+            return []
+        rows = conn.execute(
+            update(_T).where(_T.c.id.in_(ids), due)
+            .values(status="sending", lease_until=now + timedelta(seconds=lease_s),
+                    lease_owner=owner, attempts=_T.c.attempts + 1)
+            .returning(_T.c.id, _T.c.idempotency_key, _T.c.customer_id, _T.c.action,
+                       _T.c.channel, _T.c.send_at, _T.c.payload, _T.c.attempts)).all()
+    return sorted((Claimed(r.id, r.idempotency_key, r.customer_id, r.action, r.channel,
+                           r.send_at, dict(r.payload or {}), r.attempts, owner) for r in rows),
+                  key=lambda c: c.id)
+
+
+def post_claimed(client: httpx.Client, claimed: Claimed, webhooks: Mapping[str, str],
+                 timeout: float = DeliveryPolicy.timeout_s) -> tuple[str, str | None]:
+    """POST one claimed row to its channel's webhook: ("sent"|"retry"|"failed", error)."""
+    try:
+        resp = client.post(webhooks[claimed.channel], json=claimed.body(), timeout=timeout,
+                           headers={"Idempotency-Key": claimed.idempotency_key})
+    except httpx.TimeoutException:
+        return "retry", f"no answer within {timeout:g} s"
+    except httpx.TransportError as exc:
+        return "retry", f"could not connect: {exc}"[:500]
+    if 200 <= resp.status_code < 300:
+        return "sent", None
+    kind = "retry" if resp.status_code >= 500 or resp.status_code in _RETRY else "failed"
+    return kind, f"HTTP {resp.status_code}: {resp.text[:200]}"
+
+
+def record_outcomes(url: str, outcomes: Sequence[tuple[Claimed, str, str | None]],
+                    now: datetime, policy: DeliveryPolicy = DeliveryPolicy()) -> DeliverReport:
+    """Record each try: sent, another try after back-off, or failed."""
+    rep = DeliverReport()
+    with session_scope(url) as s:
+        conn = s.connection()
+        for c, kind, error in outcomes:
+            row = _T.c.id == c.id
+            if kind == "sent":  # whoever holds it now: it went
+                conn.execute(update(_T).where(row, _T.c.status.in_(("sending", "pending")))
+                             .values(status="sent", sent_at=now, lease_until=None,
+                                     last_error=None))
+                rep.sent += 1
+                continue
+            mine = and_(row, _T.c.status == "sending", _T.c.lease_owner == c.owner)
+            if kind == "release":  # not tried: due again at once, the try not counted
+                conn.execute(update(_T).where(mine).values(
+                    status="pending", attempts=_T.c.attempts - 1, lease_until=None))
+                rep.released += 1
+                continue
+            if kind == "retry" and c.attempts < policy.max_attempts:
+                later = now + timedelta(seconds=policy.backoff(c.attempts))
+                conn.execute(update(_T).where(mine).values(
+                    status="pending", next_attempt_at=later, lease_until=None,
+                    last_error=error))
+                rep.retrying += 1
+            else:
+                conn.execute(update(_T).where(mine).values(
+                    status="failed", lease_until=None,
+                    last_error=f"{error} (after {c.attempts} tries)"[:500]))
+                rep.failed += 1
+    return rep
+
+
+def deliver_due(url: str, webhooks: Mapping[str, str], now: datetime | None = None,
+                batch: int = 100, *, policy: DeliveryPolicy = DeliveryPolicy(),
+                client: httpx.Client | None = None) -> DeliverReport:
+    """One pass: claim what is due (on channels with a webhook), post it, record it."""
+    when = _naive(now) or utcnow()
+    claimed = claim_due(url, when, channels=list(webhooks), batch=batch,
+                        lease_s=policy.lease_s)
+    rep = DeliverReport(claimed=len(claimed))
+    if not claimed:
+        return rep
+    own = client is None
+    http = client or httpx.Client()
+    start = time.monotonic()
+    outcomes: list[tuple[Claimed, str, str | None]] = []
+    try:
+        for c in claimed:
+            # slow receivers: hand the rest back untried before the lease ends, so no
+            # other deliverer reclaims a row this one is still about to post
+            if time.monotonic() - start > policy.lease_s / 2:
+                outcomes.append((c, "release", None))
+                continue
+            outcomes.append((c, *post_claimed(http, c, webhooks, policy.timeout_s)))
+    finally:
+        if own:
+            http.close()
+    rep.add(record_outcomes(url, outcomes, _naive(now) or utcnow(), policy))
+    return rep
+
+
+def deliver_loop(url: str, webhooks: Mapping[str, str], *, once: bool = False,
+                 seconds: float | None = None, batch: int = 100, idle_s: float = 1.0,
+                 policy: DeliveryPolicy = DeliveryPolicy(),
+                 on_pass: Callable[[DeliverReport], None] | None = None) -> DeliverReport:
+    """Run :func:`deliver_due` until nothing is due (*once*), for *seconds*, or for ever.
+
+    A full batch is followed at once by the next; otherwise the loop waits *idle_s*.
+    """
+    total = DeliverReport()
+    end = None if seconds is None else time.monotonic() + seconds
+    with httpx.Client() as client:
+        while True:
+            rep = deliver_due(url, webhooks, batch=batch, policy=policy, client=client)
+            total.add(rep)
+            if on_pass is not None and rep.claimed:
+                on_pass(rep)
+            if once and rep.claimed < batch:
+                return total
+            if end is not None and time.monotonic() >= end:
+                return total
+            if rep.claimed < batch:
+                time.sleep(idle_s if end is None else max(min(idle_s, end - time.monotonic()),
+                                                          0.0))
+
+
+def unroutable(url: str, webhooks: Mapping[str, str]) -> dict[str, int]:
+    """Pending messages per channel that has no webhook (they wait until one is set)."""
+    with session_scope(url, write=False) as s:
+        query = (select(_T.c.channel, func.count()).where(_T.c.status == "pending")
+                 .group_by(_T.c.channel))
+        return {ch: int(n) for ch, n in s.execute(query) if ch not in webhooks}

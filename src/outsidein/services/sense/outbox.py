@@ -1,0 +1,300 @@
+"""Delivery: the durable outbox of sense and respond, and the deliverer that empties it.
+
+A decision with an action becomes one ``sense_deliveries`` row (:func:`enqueue`, or
+:func:`plan_deliveries` for a list of decisions, which also queues the catalogue's
+follow-ups and timing rules), written in the same transaction as the decision: what is
+decided is queued, or neither is.  :func:`cancel_pending` cancels the rows still pending
+whose ``cancel_on`` holds an event type that has just arrived (a checkout cancels the
+abandoned-cart advice).  :func:`deliver_due` sends what is due to the channel's webhook
+(``[sense.webhooks]`` in ``outsidein.toml``: channel = URL); ``outsidein sense deliver``
+runs it in a loop (the deliverer lives in :mod:`~outsidein.services.sense.deliver` and
+is re-exported here).
+
+The contract with receivers: at least once, with an idempotency key
+-------------------------------------------------------------------
+* Each row has an ``idempotency_key`` made from the decision id and the action (and the
+  follow-up or timing rule), unique in the store, so planning a decision twice queues one
+  message.  Every try of a row is a ``POST`` of the same JSON with the header
+  ``Idempotency-Key: <key>``.
+* A deliverer first *claims* due rows in a short transaction: ``UPDATE ... SET
+  status='sending', lease_until=now+lease WHERE status='pending' AND send_at<=now`` (or a
+  ``sending`` row whose lease has expired).  The condition is checked again by the
+  ``UPDATE`` itself (and PostgreSQL skips rows another deliverer holds locked), so two
+  deliverers never claim one row under the same lease.  It then posts, outside any
+  transaction, and records the outcome: 2xx -> ``sent``; 5xx, 408, 425, 429, a timeout or
+  a refused connection -> ``pending`` again with ``next_attempt_at`` after an exponential
+  back-off (``backoff_s x 2^(attempts-1)``, at most ``max_backoff_s``), or ``failed`` after
+  ``max_attempts`` tries; another 4xx -> ``failed`` (the receiver refuses it).
+* If the deliverer dies between the ``POST`` and recording it, the row stays ``sending``
+  until its lease expires; the next pass reclaims it and posts it again **with the same
+  idempotency key**.  So a receiver may see a message twice, and must deduplicate on the key
+  (as Stripe's and most webhook receivers do): nothing due is lost, and nothing is acted on
+  twice by a receiver that honours the key.
+* Cancelling touches only ``pending`` rows: a message already being posted goes.
+
+Times are naive UTC (the store's convention); ``now`` can be passed in (tests, replays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, Table, cast, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from outsidein.sense.catalogue import Catalogue
+from outsidein.services.sense.deliver import (
+    Claimed,
+    DeliverReport,
+    DeliveryPolicy,
+    claim_due,
+    deliver_due,
+    deliver_loop,
+    post_claimed,
+    record_outcomes,
+    unroutable,
+    webhooks_from_config,
+)
+from outsidein.store.models.base import utcnow
+from outsidein.store.models.sense import Decision, Delivery, SenseEvent
+
+__all__ = ["Allow", "Claimed", "DeliverReport", "DeliveryPolicy", "cancel_pending", "claim_due",
+           "deliver_due", "deliver_loop", "enqueue", "idempotency_key", "plan_deliveries",
+           "post_claimed", "record_outcomes", "unroutable", "webhooks_from_config"]
+
+_T: Table = Delivery.__table__  # type: ignore[assignment]
+#: follow-ups chained after one message at most
+_MAX_CHAIN = 4
+
+
+def idempotency_key(decision_id: int | None, action: str, step: str = "") -> str:
+    """The key of a message: decision id, action, and the follow-up or rule that queued it.
+
+    >>> idempotency_key(42, "cart_advice"), idempotency_key(42, "win_back", "rule:x")
+    ('sense-42-cart_advice', 'sense-42-win_back-rule:x')
+    """
+    base = f"sense-{decision_id if decision_id is not None else 'none'}-{action}"
+    return f"{base}-{step}" if step else base
+
+
+def _naive(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"send_at must be a datetime or ISO text, got {value!r}")
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _row(decision_id: int | None, customer_id: str, action: str, channel: str,
+         when: datetime, *, payload: Mapping[str, Any] | None = None,
+         cancel_on: Sequence[str] = (), reason: str = "decision", step: str = ""
+         ) -> dict[str, Any]:
+    return {"decision_id": decision_id, "customer_id": customer_id, "action": action,
+            "channel": channel, "reason": reason, "send_at": when,
+            "payload": dict(payload or {}),
+            "idempotency_key": idempotency_key(decision_id, action, step), "status": "pending",
+            "attempts": 0, "next_attempt_at": when, "cancel_on": list(cancel_on),
+            "last_error": None, "created_at": utcnow()}
+
+
+def _insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert *rows*, skipping keys already queued; how many were added."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    stmt = ((postgresql.insert if dialect == "postgresql" else sqlite.insert)(_T)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_T.c.id))
+    return len(session.connection().execute(stmt, list(rows)).all())
+
+
+def enqueue(session: Session, decision: Any, *, action: str | None = None,
+            channel: str | None = None, send_at: datetime | None = None,
+            payload: Mapping[str, Any] | None = None, cancel_on: Sequence[str] = (),
+            reason: str = "decision", step: str = "") -> bool:
+    """Queue the message of *decision* (a :class:`Decision` or a mapping with its fields).
+
+    ``action``, ``channel`` and ``send_at`` default to the decision's (``send_at`` to now).
+    The key is :func:`idempotency_key`; queueing the same key twice does nothing.  Returns
+    whether a row was added.  The caller commits.
+    """
+    act = action or _get(decision, "action")
+    chan = channel or _get(decision, "channel")
+    if not act or not chan:
+        raise ValueError("a delivery needs an action and a channel")
+    when = _naive(send_at) or _naive(_get(decision, "send_at")) or utcnow()
+    row = _row(_get(decision, "id", _get(decision, "decision_id")),
+               str(_get(decision, "customer_id")), act, chan, when, payload=payload,
+               cancel_on=cancel_on, reason=reason, step=step)
+    return _insert_rows(session, [row]) == 1
+
+
+def cancel_pending(session: Session, customer_id: str, event_type: str, *,
+                   at: datetime | None = None) -> int:
+    """Cancel the customer's pending messages that an event of *event_type* cancels.
+
+    With *at* (the event's time), only messages due after it are cancelled: the customer
+    acted "meanwhile".  Returns how many were cancelled.  The caller commits.
+    """
+    conn = session.connection()
+    query = select(_T.c.id, _T.c.cancel_on).where(_T.c.customer_id == customer_id,
+                                                  _T.c.status == "pending")
+    when = _naive(at)
+    if when is not None:
+        query = query.where(_T.c.send_at > when)
+    ids = [i for i, cancel_on in conn.execute(query) if event_type in (cancel_on or ())]
+    _cancel(session, ids, event_type)
+    return len(ids)
+
+
+def _cancel(session: Session, ids: Sequence[int], event_type: str) -> None:
+    if ids:
+        session.connection().execute(
+            update(_T).where(_T.c.id.in_(list(ids)), _T.c.status == "pending")
+            .values(status="cancelled", lease_until=None,
+                    last_error=f"cancelled by {event_type}"))
+
+
+def _channel_for(wanted: str | None, channels: Sequence[str]) -> str:
+    return wanted if wanted is not None and wanted in channels else channels[0]
+
+
+@dataclass
+class _Cancellable:
+    cancel_on: Sequence[str]
+    send_at: datetime
+    id: int | None = None  # a row already stored
+    row: dict[str, Any] | None = None  # a row of this call, not inserted yet
+
+
+#: (customer id, action, channel, send_at) -> whether a follow-up or timing-rule message
+#: may be queued (the contact policy's consent and opt-out, when the caller has them)
+Allow = Callable[[str, str, str, datetime], bool]
+
+
+def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
+                    catalogue: Catalogue, *, allow: Allow | None = None) -> int:
+    """Queue the messages of *decisions* with their follow-ups and timing rules.
+
+    Each decision is a mapping with ``id`` (or ``event_pk``, to look the id up),
+    ``customer_id``, ``action``, ``channel``, ``send_at``, ``stage``, ``need`` and
+    ``control`` (the dicts :func:`~outsidein.services.sense.events.apply_events` inserts
+    will do).  In order, for each: the event it answers cancels the customer's pending
+    messages that list its type in ``cancel_on`` and were due after it
+    (:func:`cancel_pending`, including rows queued earlier in this call); the chosen action
+    is queued at ``send_at``, then its follow-up chain; then the timing rules the event
+    triggers (none for the control group, which gets no message).  The decision's own
+    action has passed the decider's contact policy; follow-ups and timing-rule messages
+    are queued if *allow* (when given) accepts them, and a timing rule's message carries
+    its ``deadline`` (event time + ``within_hours``).  One read, one insert and one update
+    in all.  Returns the rows added.
+    """
+    if not decisions:
+        return 0
+    conn = session.connection()
+    pks = [d["event_pk"] for d in decisions if d.get("event_pk") is not None]
+    ids = [d["id"] for d in decisions if d.get("id") is not None]
+    base = select(Decision.id, Decision.event_pk, SenseEvent.type, SenseEvent.channel,
+                  SenseEvent.ts, SenseEvent.product_id, Decision.decided_at
+                  ).join(SenseEvent, SenseEvent.id == Decision.event_pk)
+    found: dict[tuple[str, int], Any] = {}
+    for where in ([Decision.event_pk.in_(pks)] if pks else []) + \
+            ([Decision.id.in_(ids)] if ids else []):
+        for hit in conn.execute(base.where(where)):
+            found[("id", hit.id)] = found[("pk", hit.event_pk)] = hit
+    customers = {str(d["customer_id"]) for d in decisions}
+    types = {hit.type for hit in found.values()} or {""}
+    waiting: dict[str, list[_Cancellable]] = {}
+    # only the rows that one of these event types may cancel (the JSON text names it)
+    for rid, cust, cancel_on, send_at in conn.execute(
+            select(_T.c.id, _T.c.customer_id, _T.c.cancel_on, _T.c.send_at)
+            .where(_T.c.customer_id.in_(customers), _T.c.status == "pending",
+                   or_(*(cast(_T.c.cancel_on, String).like(f'%"{t}"%') for t in types)))):
+        if cancel_on:
+            waiting.setdefault(cust, []).append(_Cancellable(cancel_on, send_at, id=rid))
+    rows: dict[str, dict[str, Any]] = {}
+    gone: dict[str, list[int]] = {}  # event type -> stored rows it cancels
+    for d in decisions:
+        ev = found.get(("id", d["id"])) if d.get("id") is not None else \
+            found.get(("pk", d.get("event_pk", -1)))
+        if ev is None:
+            continue
+        customer = str(d["customer_id"])
+        mine = waiting.get(customer, [])
+        for w in [w for w in mine if ev.type in w.cancel_on and w.send_at > ev.ts]:
+            mine.remove(w)
+            if w.row is not None:
+                w.row.update(status="cancelled", last_error=f"cancelled by {ev.type}")
+            elif w.id is not None:
+                gone.setdefault(ev.type, []).append(w.id)
+        if d.get("control"):
+            continue
+        fields = {"customer_id": customer, "stage": d.get("stage") or "",
+                  "need": d.get("need") or "", "product_id": ev.product_id or "",
+                  **dict(d.get("fields") or {})}
+        new: list[dict[str, Any]] = []
+        if d.get("action"):
+            when = _naive(d.get("send_at")) or ev.decided_at
+            new += _chain(ev.id, customer, catalogue, d["action"], d.get("channel"), when,
+                          fields, (), "decision", "")
+        for rule in catalogue.rules_for(ev.type, ev.channel):
+            timed = _chain(ev.id, customer, catalogue, rule.action, ev.channel,
+                           ev.ts + timedelta(hours=rule.after_hours), fields, rule.unless,
+                           f"timing rule {rule.name}", f"rule:{rule.name}")
+            if timed and rule.within_hours is not None:
+                deadline = ev.ts + timedelta(hours=rule.within_hours)
+                timed[0]["payload"]["deadline"] = deadline.replace(tzinfo=UTC).isoformat()
+            new += timed
+        if allow is not None:
+            new = [r for r in new if r["reason"] == "decision"
+                   or allow(customer, r["action"], r["channel"], r["send_at"])]
+        for r in new:
+            if r["idempotency_key"] not in rows:
+                rows[r["idempotency_key"]] = r
+                if r["cancel_on"]:
+                    mine.append(_Cancellable(r["cancel_on"], r["send_at"], row=r))
+                    waiting[customer] = mine
+    for event_type, stored in gone.items():
+        _cancel(session, stored, event_type)
+    return _insert_rows(session, list(rows.values()))
+
+
+def _chain(decision_id: int, customer: str, catalogue: Catalogue, action: str,
+           channel: str | None, when: datetime, fields: Mapping[str, Any],
+           cancel_on: Sequence[str], reason: str, step: str) -> list[dict[str, Any]]:
+    """The rows of *action* and of its follow-up chain."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while True:
+        entry = catalogue[action] if action in catalogue else None
+        chan = _channel_for(channel, entry.channels) if entry else channel
+        if not chan:
+            return out
+        filled = {**fields, "action": action, "channel": chan}
+        payload: dict[str, Any] = {"reason": reason, "fields": filled}
+        if entry is not None:
+            payload.update(need=entry.need, subject=entry.render(filled, "subject"),
+                           text=entry.render(filled), template=entry.template)
+        out.append(_row(decision_id, customer, action, chan, when, payload=payload,
+                        cancel_on=cancel_on, reason=reason, step=step))
+        seen.add(action)
+        fu = entry.follow_up if entry is not None else None
+        if fu is None or len(seen) > _MAX_CHAIN or fu.action in seen:
+            return out
+        reason = f"follow-up of {action}"
+        step = f"{step}+after:{action}" if step else f"after:{action}"
+        action, channel, when = fu.action, chan, when + timedelta(hours=fu.after_hours)
+        cancel_on = fu.unless
+
+

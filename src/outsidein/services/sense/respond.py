@@ -1,0 +1,204 @@
+"""The live decider: sense the stage, choose the response, say why (a :data:`Decider`).
+
+For each event, :class:`Responder`:
+
+1. moves the customer's decayed evidence on (:class:`~outsidein.sense.evidence.EvidenceScorer`)
+   and senses the stage, its probability, the clues and the message need;
+2. keeps the customer's contact facts in their state: consent (an event's ``consent``
+   attribute, a list of channels, replaces it; until one arrives, ``[sense]
+   default_consent``, default email, web, mobile and chat), opt-out (an ``unsubscribe``
+   event), preferred channel and time zone (``channel``/``timezone`` attributes), the
+   messages sent and how many in a row were ignored;
+3. takes the catalogue's messages for that need and stage
+   (:mod:`outsidein.services.sense.catalogue`), lets the contact policy remove what may not
+   go now (:func:`~outsidein.sense.policy.eligible_actions`: each removal with its rule in
+   words; a quiet-hours block keeps the message for when the quiet hours end);
+4. arbitrates among the rest by Thompson sampling per (stage, message), score = sampled
+   response rate x value x business weight (:class:`~outsidein.sense.bandit.ThompsonBandit`),
+   holding out the global control group (5%: no message), and logs the probability with
+   which the choice was made (for :mod:`outsidein.sense.ope`);
+5. answers the decision: stage, probability, need, action, channel, ``send_at``, the
+   probability, control, clues and the reasons in words.
+
+The bandit's posteriors live in the process (learning from outcome events is the next
+step: ``ThompsonBandit.update`` per (stage, message) when a click or a purchase inside the
+attribution window arrives); the per-customer state is in the store, so any process can
+serve any customer.
+
+>>> r = Responder.default()
+>>> from datetime import datetime
+>>> from outsidein.services.sense.events import EventIn
+>>> state, d = r(None, EventIn("e1", "C1", datetime(2026, 3, 2, 10), "web", "cart_add"))
+>>> d["stage"], d["need"], d["action"] is not None or d["control"]
+('deciding', 'sales', True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from outsidein.sense.bandit import ControlGroup, ThompsonBandit
+from outsidein.sense.catalogue import Catalogue
+from outsidein.sense.evidence import EvidenceScorer, EvidenceState
+from outsidein.sense.policy import ContactPolicy, CustomerContacts, eligible_actions
+from outsidein.sense.stages import STAGE_INDEX, STAGE_LABELS, STAGES
+from outsidein.services.sense.catalogue import catalogue_path, load_catalogue
+from outsidein.services.sense.events import EventIn
+from outsidein.services.sense.outbox import plan_deliveries
+
+__all__ = ["DEFAULT_CONSENT", "Responder"]
+
+#: Channels a customer is taken to accept until an event says otherwise.
+DEFAULT_CONSENT = ("email", "web", "mobile", "chat")
+_KEEP_SENT = 20
+
+
+def _contacts(d: Mapping[str, Any] | None, default_consent: tuple[str, ...]) -> CustomerContacts:
+    if not d:
+        return CustomerContacts(consent=frozenset(default_consent))
+    return CustomerContacts(consent=frozenset(d.get("consent", default_consent)),
+                            opted_out=bool(d.get("opted_out", False)),
+                            preferred_channel=d.get("preferred_channel"),
+                            timezone=d.get("timezone"),
+                            sent=tuple((float(t), str(c)) for t, c in d.get("sent", [])),
+                            ignored_in_a_row=int(d.get("ignored_in_a_row", 0)))
+
+
+def _contacts_dict(c: CustomerContacts) -> dict[str, Any]:
+    return {"consent": sorted(c.consent), "opted_out": c.opted_out,
+            "preferred_channel": c.preferred_channel, "timezone": c.timezone,
+            "sent": [list(s) for s in c.sent[-_KEEP_SENT:]],
+            "ignored_in_a_row": c.ignored_in_a_row}
+
+
+def _heard(c: CustomerContacts, event: EventIn) -> CustomerContacts:
+    """The contact facts an event tells: consent, opt-out, preference, zone, engagement."""
+    attrs = event.attributes
+    consent = attrs.get("consent")
+    if isinstance(consent, list) and all(isinstance(x, str) for x in consent):
+        c = c._replace(consent=frozenset(consent))
+    if event.type == "unsubscribe":
+        c = c._replace(opted_out=True)
+    if isinstance(attrs.get("timezone"), str):
+        c = c._replace(timezone=attrs["timezone"])
+    if isinstance(attrs.get("preferred_channel"), str):
+        c = c._replace(preferred_channel=attrs["preferred_channel"])
+    if event.type in ("email_click", "checkout", "visit", "product_view"):
+        c = c._replace(ignored_in_a_row=0)  # the customer engaged
+    return c
+
+
+@dataclass
+class Responder:
+    """Sense, then respond (see the module docstring); call it as a ``Decider``."""
+
+    catalogue: Catalogue
+    policy: ContactPolicy = field(default_factory=ContactPolicy)
+    scorer: EvidenceScorer = field(default_factory=lambda: EvidenceScorer().fit())
+    control: ControlGroup = field(default_factory=ControlGroup)
+    default_consent: tuple[str, ...] = DEFAULT_CONSENT
+    seed: int = 0
+    bandit: ThompsonBandit = field(init=False)
+
+    def __post_init__(self) -> None:
+        # A service message answers the customer (a complaint, a support call): frequency
+        # caps and the minimum gap do not hold it back; opt-out, consent and quiet hours do.
+        self._service_policy = replace(self.policy, channel_caps={},
+                                       global_cap=(1_000_000, 1.0), min_gap_hours=0.0)
+        names = tuple(e.name for e in self.catalogue.entries)
+        self._index = {n: i for i, n in enumerate(names)}
+        self._entries = {e.name: e for e in self.catalogue.entries}
+        self.bandit = ThompsonBandit(actions=names, n_stages=len(STAGES),
+                                     values=[e.value for e in self.catalogue.entries],
+                                     weights=[e.weight for e in self.catalogue.entries],
+                                     random_state=self.seed).fit()
+
+    @classmethod
+    def default(cls) -> Responder:
+        """With the catalogue shipped with Outside-In and the default rules."""
+        return cls(load_catalogue())
+
+    @classmethod
+    def for_workspace(cls, root: Any, extra: Mapping[str, Any]) -> Responder:
+        """From the workspace's ``[sense]`` section: ``catalogue``, ``policy``,
+        ``control_share``, ``default_consent``."""
+        section = dict(extra.get("sense", {}))
+        policy = ContactPolicy.from_mapping(section.get("policy", {}))
+        consent = tuple(section.get("default_consent", DEFAULT_CONSENT))
+        control = ControlGroup(share=float(section.get("control_share", 0.05)))
+        return cls(load_catalogue(catalogue_path(section, root)), policy=policy,
+                   control=control, default_consent=consent)
+
+    def plan(self, session: Session, decisions: list[dict[str, Any]]) -> int:
+        """Queue the chosen messages, their follow-ups and timing rules in the outbox
+        (a :data:`~outsidein.services.sense.events.Planner`)."""
+        return plan_deliveries(session, decisions, self.catalogue)
+
+    def __call__(self, state: Mapping[str, Any] | None,
+                 event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
+        sc = self.scorer
+        state = dict(state or {})
+        ev = state.get("evidence")
+        st = EvidenceState.from_dict(ev) if ev else sc.new_state()
+        now = event.epoch
+        sc.update(st, now, event.channel, event.type)
+        proba = sc.proba(st, now)
+        stage = sc.stage(st, now)
+        p_stage = proba[STAGE_INDEX[stage]]
+        need = sc.message_need(st, now, stage=stage)
+        clues = [c.words for c in sc.clues(st, now, stage=stage)]
+        contacts = _heard(_contacts(state.get("contacts"), self.default_consent), event)
+        reasons = [f"stage: {STAGE_LABELS[stage]} ({p_stage:.0%})", f"message need: {need}"]
+        fields: dict[str, Any] = {
+            "stage": stage, "stage_probability": p_stage, "need": need, "action": None,
+            "channel": None, "send_at": None, "probability": 1.0, "control": False,
+            "clues": clues, "reasons": reasons}
+        candidates = [e for e in self.catalogue.entries
+                      if e.need == need and e.eligible(stage)]
+        if not candidates:
+            reasons.append(f"no message: the catalogue has none for need {need} at stage "
+                           f"{STAGE_LABELS[stage]}")
+        else:
+            rules = self._service_policy if need == "service" else self.policy
+            result = eligible_actions([e.as_policy_action() for e in candidates], contacts,
+                                      now, rules, stage=stage, clue_channel=event.channel)
+            reasons += [f"not {f.action}: {f.reason}" for f in result.filtered]
+            if not result.eligible:
+                reasons.append("no message now: every message for this need was ruled out")
+            else:
+                self._choose(event, stage, result.eligible, fields, contacts, now)
+                if fields["action"] is not None:
+                    contacts = contacts._replace(
+                        sent=(*contacts.sent, (now, fields["channel"])),
+                        ignored_in_a_row=contacts.ignored_in_a_row + 1)
+        state = {"evidence": st.to_dict(), "contacts": _contacts_dict(contacts)}
+        return state, fields
+
+    def _choose(self, event: EventIn, stage: str, eligible: Any, fields: dict[str, Any],
+                contacts: CustomerContacts, now: float) -> None:
+        idx = [self._index[e.action] for e in eligible]
+        action, prob = self.bandit.decide(event.customer_id, STAGE_INDEX[stage], idx,
+                                          control=self.control)
+        fields["probability"] = prob
+        if action is None:
+            fields["control"] = True
+            fields["reasons"].append(f"no message: the customer is in the control group "
+                                     f"({self.control.share:.0%} of customers hear nothing, so "
+                                     "the lift is measured, not assumed)")
+            return
+        name = self.bandit.actions[action]
+        chosen = next(e for e in eligible if e.action == name)
+        scores = self.bandit.expected_scores(STAGE_INDEX[stage])
+        fields.update(action=name, channel=chosen.channel,
+                      send_at=datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
+        others = ", ".join(f"{self.bandit.actions[i]} {scores[i]:.2f}" for i in idx
+                           if i != action)
+        fields["reasons"].append(
+            f"chosen: {name} by {chosen.channel} ({chosen.why_channel}); expected score "
+            f"{scores[action]:.2f}" + (f" against {others}" if others else "")
+            + f"; chosen with probability {prob:.0%}")

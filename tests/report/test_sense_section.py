@@ -1,0 +1,38 @@
+"""The report's sense-and-respond section: none without data, the funnel from events and
+the simulator's comparison once ``outsidein sense simulate`` has run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from outsidein.report.html import build_report
+from outsidein.report.sections.sense import sense_section
+from outsidein.services.sense.analysis import run_simulation, save_simulation
+from outsidein.services.sense.events import EventIn, apply_events, stage_decider
+from outsidein.store.db import session_scope
+
+
+def test_no_section_without_events_or_simulation(workspace):
+    assert sense_section(workspace) is None
+    assert 'id="sense"' not in build_report(workspace).read_text()
+
+
+def test_section_shows_the_funnel_and_the_simulation(workspace):
+    t0 = datetime(2026, 3, 2, 9)
+    events = [EventIn(event_id=f"e{i}", customer_id=f"C{i}", ts=t0 + timedelta(minutes=i),
+                      channel="call_center" if i < 3 else "web",
+                      type="complaint" if i < 3 else "cart_add") for i in range(7)]
+    with session_scope(workspace.store_url) as s:
+        apply_events(s, events, stage_decider())
+    section = sense_section(workspace)
+    assert section is not None
+    assert "7 customers sensed" in section.summary and "3 are at risk" in section.summary
+    assert "No market simulation yet" in section.body_html
+    assert "no outcomes yet" in section.body_html
+    save_simulation(workspace, run_simulation(seed=5, customers=300, weeks=8))
+    section = sense_section(workspace)
+    assert "Proof on a simulated market" in section.body_html
+    assert "of the oracle&#x27;s gain" in section.body_html
+    assert section.body_html.count("plotly-graph-div") == 3  # funnel, comparison, learning
+    page = build_report(workspace).read_text()
+    assert 'id="sense"' in page and "Sense and respond" in page

@@ -1,0 +1,86 @@
+"""The live decider through the event log: the right need, a message on an allowed channel
+queued in the outbox, the control group held out, and the contact rules named in words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from outsidein.sense.bandit import ControlGroup
+from outsidein.services.sense.catalogue import load_catalogue
+from outsidein.services.sense.events import EventIn, apply_events
+from outsidein.services.sense.respond import Responder
+from outsidein.store.db import session_scope
+from outsidein.store.migrate import upgrade
+from outsidein.store.models.sense import Delivery
+
+T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 14:00 UTC: outside quiet hours in UTC
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    upgrade(url)
+    return url
+
+
+def _treated(n: int, control: ControlGroup) -> list[str]:
+    return [c for c in (f"T{i}" for i in range(200)) if not control.contains(c)][:n]
+
+
+def ev(eid: str, customer: str, minutes: float, typ: str, channel: str = "web",
+       **attrs: object) -> EventIn:
+    return EventIn(eid, customer, T0 + timedelta(minutes=minutes), channel, typ,
+                   attributes=attrs)
+
+
+def test_a_complaint_gets_a_service_message_queued_in_the_outbox(url: str) -> None:
+    r = Responder(load_catalogue())
+    who = _treated(1, r.control)[0]
+    with session_scope(url) as s:
+        out = apply_events(s, [ev("c1", who, 0, "checkout"),
+                               ev("c2", who, 90, "complaint", "call_center")], r, plan=r.plan)
+    d = out[1].decision
+    assert d["need"] == "service" and d["action"] is not None, d["reasons"]
+    assert r.catalogue[d["action"]].need == "service"
+    assert 0 < d["probability"] <= 0.95  # treated: (1 - 5%) x the Thompson probability
+    assert any(line.startswith("chosen: ") for line in d["reasons"])
+    with session_scope(url, write=False) as s:
+        queued = {(x.action, x.reason) for x in s.scalars(
+            select(Delivery).where(Delivery.customer_id == who))}
+    assert (d["action"], "decision") in queued
+
+
+def test_the_control_group_hears_nothing_and_its_probability_is_logged(url: str) -> None:
+    r = Responder(load_catalogue(), control=ControlGroup(share=0.5))
+    held = [c for c in (f"H{i}" for i in range(100)) if r.control.contains(c)][:5]
+    with session_scope(url) as s:
+        out = apply_events(s, [ev(f"h{i}", c, i, "cart_add") for i, c in enumerate(held)], r,
+                           plan=r.plan)
+    assert all(o.decision["control"] and o.decision["action"] is None for o in out)
+    assert all(o.decision["probability"] == 0.5 for o in out)
+    with session_scope(url, write=False) as s:
+        assert list(s.scalars(select(Delivery).where(Delivery.customer_id.in_(held)))) == []
+
+
+def test_contact_rules_are_named_in_words(url: str) -> None:
+    r = Responder(load_catalogue())
+    who, other = _treated(2, r.control)
+    with session_scope(url) as s:
+        out = apply_events(s, [
+            ev("u1", who, 0, "cart_add"),
+            ev("u2", who, 1, "unsubscribe", "email"),
+            ev("u3", who, 2, "cart_add"),
+            # 23:30 in Paris: email and mobile are quiet; no consent for anything else here
+            ev("q1", other, 8 * 60 + 30, "cart_add", "email", timezone="Europe/Paris",
+               consent=["email"]),
+        ], r, plan=r.plan)
+    assert out[0].decision["action"] is not None
+    after = out[2].decision
+    assert after["action"] is None and any("opted out" in x for x in after["reasons"])
+    quiet = out[3].decision
+    assert quiet["action"] is None
+    assert any("quiet" in x for x in quiet["reasons"]), quiet["reasons"]

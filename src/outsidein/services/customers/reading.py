@@ -6,6 +6,7 @@ On DuckDB the 360 reads through :meth:`Workspace.duckdb_reader
 read; other backends read through the workspace's own connection.  Every query filters
 on one id, so a page reads a few hundred rows at most, never a whole table.
 
+>>> import ibis
 >>> t = ibis.table({"customer_id": "int64"}, name="t")
 >>> "CAST" in ibis.to_sql(t.filter(id_filter(t.customer_id, "42")), dialect="duckdb")
 True

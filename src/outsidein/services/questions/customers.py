@@ -212,11 +212,12 @@ def _segment_words(segs: pd.DataFrame) -> str:
     losing = segs[segs["profit"] < 0]
     if len(losing):
         return " Segments losing money: " + ", ".join(
-            f"{r.segment.replace('_', ' ')} {r.value} ({money(r.profit)})"
+            f"{r.segment.replace('_', ' ')} {str(r.value).replace('_', ' ')} ({money(r.profit)})"
             for r in losing.head(3).itertuples(index=False)) + "."
     if len(segs):
         r = segs.iloc[0]
-        return (f" The highest share is in {r['segment'].replace('_', ' ')} {r['value']} "
+        return (f" The highest share is in {r['segment'].replace('_', ' ')} "
+                f"{str(r['value']).replace('_', ' ')} "
                 f"({pct(r['unprofitable_share'])} of its customers).")
     return ""
 

@@ -11,6 +11,8 @@ department, who has and has not acknowledged the current version and what is ove
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -170,6 +172,7 @@ def acknowledge(
     api_key_id: int | None = None,
     now: datetime | None = None,
     can_read: bool = True,
+    write: Callable[[], AbstractContextManager[Any]] | None = None,
 ) -> Acknowledgement:
     """Record that *user_id* read the version of *insight_id* whose hash is *version_hash*.
 
@@ -179,7 +182,10 @@ def acknowledge(
     *api_key_id* names the API key the acknowledgement came through (kept with it and in the
     audit record); a hash that matches no version is a 404 that does not give the right one.
     A caller that may not read insights (*can_read* false: an ``acks:write``-only API key) is
-    not told the departments an insight is for when it is refused.
+    not told the departments an insight is for when it is refused.  With *write*, the checks
+    read first and only the record is made inside ``write()`` (the web app's
+    :func:`~outsidein.store.db.write_transaction`), so the one writer is held for a few
+    statements, not the dozen the checks take.
     """
     row = _insight_row(session, insight_id)
     ver = session.scalar(select(m.InsightVersion).where(
@@ -202,13 +208,16 @@ def acknowledge(
         raise PermissionDeniedError(
             f"user {user.email} is not a member of a department insight {insight_id} is "
             f"for{named}; only those members acknowledge it")
-    existing = (_find_ack(session, user_id, ver.id)
-                or _record_ack(session, ver, user, now, api_key_id))
-    return Acknowledgement(id=existing.id, insight_id=row.id, version=ver.version,
-                           version_hash=existing.version_hash, user_id=user.id,
-                           user_email=user.email, acknowledged_at=existing.acknowledged_at,
-                           is_current_version=ver.id == latest.id,
-                           api_key_id=existing.api_key_id)
+    row_id, latest_id, ver_id, version = row.id, latest.id, ver.id, ver.version
+    with write() if write is not None else nullcontext():
+        existing = (_find_ack(session, user_id, ver_id)
+                    or _record_ack(session, ver, user, now, api_key_id))
+        done = Acknowledgement(id=existing.id, insight_id=row_id, version=version,
+                               version_hash=existing.version_hash, user_id=user_id,
+                               user_email=user.email, acknowledged_at=existing.acknowledged_at,
+                               is_current_version=ver_id == latest_id,
+                               api_key_id=existing.api_key_id)
+    return done
 
 
 def _find_ack(session: Session, user_id: int, version_id: int) -> m.Acknowledgement | None:

@@ -11,9 +11,17 @@ from outsidein.errors import DataValidationError, PermissionDeniedError
 from outsidein.services import share
 from outsidein.services.questions import HOW_TO_ANSWER, read_answers
 from outsidein.services.value import customer_value
+from outsidein.store.db import write_transaction
 from outsidein.web.auth import Principal, Require
 from outsidein.web.problems import API_ERROR_RESPONSES
-from outsidein.web.routes._common import DepartmentQuery, PathId, QueryId, Store, plain, writes
+from outsidein.web.routes._common import (
+    DepartmentQuery,
+    PathId,
+    QueryId,
+    Store,
+    plain,
+    writes,
+)
 from outsidein.web.schemas import (
     NAME_PATTERN,
     AckIn,
@@ -109,7 +117,8 @@ def acknowledge(*, insight_id: PathId, body: AckIn,
         user_id = person.id
     ack = share.acknowledge(session, insight_id=insight_id, version_hash=body.version_hash,
                             user_id=user_id, api_key_id=principal.key.id if principal.key else None,
-                            can_read=principal.allows("insights:read"))
+                            can_read=principal.allows("insights:read"),
+                            write=lambda: write_transaction(session))
     return AckOut.model_validate(plain(ack))
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from oi_testkit import pg_schema
+from outsidein.store.migrate import upgrade
 from outsidein.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +56,22 @@ def postgres_url() -> str:
         pytest.skip("PostgreSQL store tests need OUTSIDEIN_TEST_POSTGRES_URL "
                     "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
     return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite store of its own."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def pg_url(postgres_url: str) -> Iterator[str]:
+    """A migrated store in its own PostgreSQL schema, dropped after the test."""
+    with pg_schema(postgres_url, "store") as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")

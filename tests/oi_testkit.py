@@ -8,6 +8,9 @@ workspace with ``outsidein demo``; ``csrf_of`` reads a page's CSRF token.
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -101,3 +104,24 @@ def add_people(root: Path, people: list[tuple[str, str, tuple[str, ...]]], *, pa
                                      password=password, role=role, departments=list(deps))
     finally:
         ws.close()
+
+
+@contextmanager
+def pg_schema(postgres_url: str, prefix: str = "t") -> Iterator[str]:
+    """A URL of *postgres_url* whose search path is a fresh schema, dropped (with its
+    engine) afterwards: each PostgreSQL test gets a store of its own."""
+    import psycopg  # the optional postgres extra; only PostgreSQL tests need it
+
+    from outsidein.store.db import make_engine
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in postgres_url else "?"
+    url = f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        make_engine(url).dispose()
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

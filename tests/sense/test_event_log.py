@@ -6,45 +6,16 @@ On SQLite, and on PostgreSQL when ``OUTSIDEIN_TEST_POSTGRES_URL`` is set.
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from outsidein.services.sense.events import EventIn, EventWriter, apply_events, stage_decider
-from outsidein.store.db import make_engine, session_scope
-from outsidein.store.migrate import upgrade
+from outsidein.store.db import session_scope
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    import psycopg  # the optional postgres extra; only these tests need it
-
-    schema = f"sense_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in postgres_url else "?"
-    url = f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        make_engine(url).dispose()
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

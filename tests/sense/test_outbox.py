@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,37 +37,11 @@ from outsidein.services.sense.outbox import (
     webhooks_from_config,
 )
 from outsidein.store.db import make_engine, session_scope
-from outsidein.store.migrate import upgrade
 from outsidein.store.models import Base
 from outsidein.store.models.sense import Decision, Delivery, SenseEvent
 
 T0 = datetime(2026, 3, 2, 9, 0)  # naive UTC, the store's convention
 CATALOGUE = load_catalogue()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    import psycopg  # the optional postgres extra; only these tests need it
-
-    schema = f"outbox_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in postgres_url else "?"
-    url = f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        make_engine(url).dispose()
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

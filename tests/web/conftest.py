@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,10 +20,10 @@ import httpx
 import pytest
 import uvicorn
 
-from oi_testkit import csrf_of
+from oi_testkit import csrf_of, pg_schema
 from outsidein.services import accounts, share
 from outsidein.services.share import publish_insight
-from outsidein.store.db import make_engine, session_scope
+from outsidein.store.db import session_scope
 from outsidein.web.app import create_app
 from outsidein.workspace import Workspace
 
@@ -192,20 +191,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def pg_site(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Site]:
     """:func:`site` with its store in a fresh PostgreSQL schema (dropped after)."""
-    import psycopg  # the optional postgres extra; only PostgreSQL tests need it
-
-    schema = f"web_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in postgres_url else "?"
-    url = f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
-    try:
-        with serve_site(tmp_path_factory.mktemp("web-pg") / "acme", store_url=url) as s:
-            yield s
-    finally:
-        make_engine(url).dispose()
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with pg_schema(postgres_url, "web") as url, \
+            serve_site(tmp_path_factory.mktemp("web-pg") / "acme", store_url=url) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from outsidein.sense.bandit import ControlGroup
+from outsidein.sense.stages import STAGE_INDEX
 from outsidein.services.sense.catalogue import load_catalogue
 from outsidein.services.sense.events import EventIn, apply_events
 from outsidein.services.sense.respond import Responder
@@ -84,3 +85,47 @@ def test_contact_rules_are_named_in_words(url: str) -> None:
     quiet = out[3].decision
     assert quiet["action"] is None
     assert any("quiet" in x for x in quiet["reasons"]), quiet["reasons"]
+
+
+TWO_OFFERS = """
+[[actions]]
+name = "offer_a"
+need = "sales"
+channels = ["web"]
+stages = ["deciding"]
+template = "Offer A"
+
+[[actions]]
+name = "offer_b"
+need = "sales"
+channels = ["web"]
+stages = ["deciding"]
+template = "Offer B"
+"""
+
+
+def test_it_learns_which_message_works_from_outcome_events(url: str) -> None:
+    """Customers answer offer_a (a click within the hour) and never offer_b: after a few
+    hundred customers the engine sends offer_a far more often than at the start."""
+    from outsidein.services.sense.catalogue import parse_catalogue
+
+    r = Responder(parse_catalogue(TWO_OFFERS, "two.toml"), control=ControlGroup(share=0.0),
+                  seed=3)
+    stage = STAGE_INDEX["deciding"]
+    a, b = r._index["offer_a"], r._index["offer_b"]
+    before = r.bandit.choice_probabilities(stage, [a, b])[a]
+    chosen: list[str] = []
+    for i in range(300):
+        who = f"L{i}"
+        with session_scope(url) as s:
+            d = apply_events(s, [ev(f"l{i}-1", who, i, "cart_add")], r)[0].decision
+            chosen.append(d["action"])
+            if d["action"] == "offer_a":  # it works: a click an hour later
+                apply_events(s, [ev(f"l{i}-2", who, i + 60, "email_click", "email")], r)
+            else:  # it does not: the customer comes back after the window, no outcome
+                apply_events(s, [ev(f"l{i}-2", who, i + 8 * 24 * 60, "visit")], r)
+    after = r.bandit.choice_probabilities(stage, [a, b])[a]
+    assert 0.35 < before < 0.65
+    assert after > 0.9, (before, after)
+    assert chosen[-100:].count("offer_a") > 80
+    assert r.bandit.propensity()[stage, a] > 0.8 and r.bandit.propensity()[stage, b] < 0.5

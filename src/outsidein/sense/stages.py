@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "ATTRIBUTION_DAYS", "OUTCOME_TYPES",
     "CHANNELS",
     "DEMO_STAGES",
     "DEMO_TO_STAGE",
@@ -129,6 +130,12 @@ INTERACTION_TYPES: tuple[str, ...] = (
     "visit", "product_view", "search", "cart_add", "checkout", "support_call",
     "complaint", "email_open", "email_click", "unsubscribe", "review", "pricing_view",
 )
+
+
+#: Event types that count as the outcome of a message: a click or a purchase.
+OUTCOME_TYPES: tuple[str, ...] = ("email_click", "click", "checkout", "purchase", "order")
+#: Days after a message in which an outcome is credited to it (``[sense] attribution_days``).
+ATTRIBUTION_DAYS = 7
 
 
 @dataclass(frozen=True)

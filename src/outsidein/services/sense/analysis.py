@@ -42,7 +42,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from outsidein.errors import DataValidationError
 from outsidein.sense.simulate import POLICIES, simulate_market
-from outsidein.sense.stages import STAGE_LABELS, STAGES
+from outsidein.sense.stages import ATTRIBUTION_DAYS, OUTCOME_TYPES, STAGE_LABELS, STAGES
 from outsidein.store.db import session_scope
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 
@@ -57,10 +57,6 @@ __all__ = ["ATTRIBUTION_DAYS", "HOW_TO_FILL", "HOW_TO_SIMULATE", "NO_OUTCOMES", 
            "run_sense_analysis", "run_simulation", "save_simulation", "sense_summary",
            "simulation_path"]
 
-#: Event types that count as an outcome of a message: a click or a purchase.
-OUTCOME_TYPES: tuple[str, ...] = ("click", "email_click", "purchase", "order")
-#: An outcome counts for a message when it comes within this many days after it.
-ATTRIBUTION_DAYS = 7
 HOW_TO_FILL = ("run 'outsidein sense replay' to put the warehouse's interactions through the "
                "engine, or send events to POST /api/v1/events (an API key with scope "
                "events:write)")

@@ -20,10 +20,12 @@ For each event, :class:`Responder`:
 5. answers the decision: stage, probability, need, action, channel, ``send_at``, the
    probability, control, clues and the reasons in words.
 
-The bandit's posteriors live in the process (learning from outcome events is the next
-step: ``ThompsonBandit.update`` per (stage, message) when a click or a purchase inside the
-attribution window arrives); the per-customer state is in the store, so any process can
-serve any customer.
+It learns from outcomes: a click or a purchase within ``[sense] attribution_days`` (7) of a
+message is a response to it, a window passed without one a non-response, each updating
+the Thompson posterior of (stage, message) (:meth:`Responder._learn`).  The posteriors
+live in the process (sharing them between server processes is a later step); the
+per-customer state, with the messages awaiting their outcome, is in the store, so any
+process can serve any customer.
 
 >>> r = Responder.default()
 >>> from datetime import datetime
@@ -46,7 +48,13 @@ from outsidein.sense.bandit import ControlGroup, ThompsonBandit
 from outsidein.sense.catalogue import Catalogue
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.policy import ContactPolicy, CustomerContacts, eligible_actions
-from outsidein.sense.stages import STAGE_INDEX, STAGE_LABELS, STAGES
+from outsidein.sense.stages import (
+    ATTRIBUTION_DAYS,
+    OUTCOME_TYPES,
+    STAGE_INDEX,
+    STAGE_LABELS,
+    STAGES,
+)
 from outsidein.services.sense.catalogue import catalogue_path, load_catalogue
 from outsidein.services.sense.events import EventIn
 from outsidein.services.sense.outbox import plan_deliveries
@@ -102,6 +110,7 @@ class Responder:
     scorer: EvidenceScorer = field(default_factory=lambda: EvidenceScorer().fit())
     control: ControlGroup = field(default_factory=ControlGroup)
     default_consent: tuple[str, ...] = DEFAULT_CONSENT
+    attribution_days: float = ATTRIBUTION_DAYS
     seed: int = 0
     bandit: ThompsonBandit = field(init=False)
 
@@ -132,7 +141,8 @@ class Responder:
         consent = tuple(section.get("default_consent", DEFAULT_CONSENT))
         control = ControlGroup(share=float(section.get("control_share", 0.05)))
         return cls(load_catalogue(catalogue_path(section, root)), policy=policy,
-                   control=control, default_consent=consent)
+                   control=control, default_consent=consent,
+                   attribution_days=float(section.get("attribution_days", ATTRIBUTION_DAYS)))
 
     def plan(self, session: Session, decisions: list[dict[str, Any]]) -> int:
         """Queue the chosen messages, their follow-ups and timing rules in the outbox
@@ -153,6 +163,7 @@ class Responder:
         need = sc.message_need(st, now, stage=stage)
         clues = [c.words for c in sc.clues(st, now, stage=stage)]
         contacts = _heard(_contacts(state.get("contacts"), self.default_consent), event)
+        pending = self._learn(state.get("pending", []), event, now)
         reasons = [f"stage: {STAGE_LABELS[stage]} ({p_stage:.0%})", f"message need: {need}"]
         fields: dict[str, Any] = {
             "stage": stage, "stage_probability": p_stage, "need": need, "action": None,
@@ -173,11 +184,38 @@ class Responder:
             else:
                 self._choose(event, stage, result.eligible, fields, contacts, now)
                 if fields["action"] is not None:
+                    pending = [*pending, [now, fields["action"], STAGE_INDEX[stage]]][-5:]
                     contacts = contacts._replace(
                         sent=(*contacts.sent, (now, fields["channel"])),
                         ignored_in_a_row=contacts.ignored_in_a_row + 1)
-        state = {"evidence": st.to_dict(), "contacts": _contacts_dict(contacts)}
+        state = {"evidence": st.to_dict(), "contacts": _contacts_dict(contacts),
+                 "pending": pending}
         return state, fields
+
+    def _learn(self, pending: list[Any], event: EventIn, now: float) -> list[Any]:
+        """Credit the customer's recent messages with this event; return those still open.
+
+        An outcome (:data:`~outsidein.sense.stages.OUTCOME_TYPES`: a click or a purchase)
+        within the attribution window is a response (1) to every message sent in it; a
+        message whose window has passed without one is a non-response (0).  Each updates
+        the Thompson posterior of (the stage it was sent in, the message).  The window
+        closes when the customer's next event arrives (a customer never heard from again
+        never scores a 0: a periodic sweep is a later step).
+        """
+        window = self.attribution_days * 86400.0
+        still: list[Any] = []
+        outcome = event.type in OUTCOME_TYPES
+        for ts, action, stage in pending:
+            index = self._index.get(str(action))
+            if index is None:
+                continue
+            if now - float(ts) > window:
+                self.bandit.update(int(stage), index, 0.0)
+            elif outcome and now >= float(ts):
+                self.bandit.update(int(stage), index, 1.0)
+            else:
+                still.append([ts, action, stage])
+        return still
 
     def _choose(self, event: EventIn, stage: str, eligible: Any, fields: dict[str, Any],
                 contacts: CustomerContacts, now: float) -> None:

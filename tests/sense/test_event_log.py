@@ -103,3 +103,14 @@ def test_one_bad_request_does_not_fail_its_group(url: str) -> None:
     assert fine.result(timeout=30)[0].status == "applied"
     writer.close()
     assert _counts(url) == (1, 1, 1)  # the bad event's insert was rolled back with it
+
+
+def test_a_replay_keeps_what_the_live_engine_knows_about_the_customer() -> None:
+    """The stage-only decider (replays) moves the evidence on and leaves the contact facts
+    and the messages awaiting their outcome as they were."""
+    state = {"contacts": {"consent": ["email"], "opted_out": True},
+             "pending": [[1.0, "offer_a", 2]]}
+    kept, decision = stage_decider()(state, ev("k1", "C7", 0, "cart_add"))
+    assert kept["contacts"] == state["contacts"] and kept["pending"] == state["pending"]
+    assert kept["evidence"] and decision["stage"] == "deciding"
+    assert decision["reasons"][0].startswith("stage: deciding")

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,13 +41,13 @@ from sqlalchemy.orm import Session
 
 from outsidein.errors import ConflictError
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
-from outsidein.sense.stages import STAGE_LABELS, STAGES
+from outsidein.sense.stages import STAGE_INDEX, STAGE_LABELS, STAGES
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 
 __all__ = ["LINGER_S", "MAX_GROUP", "Decider", "EventIn", "EventResult", "EventWriter", "Planner",
-           "apply_events", "stage_decider"]
+           "Sensed", "apply_events", "sense", "stage_decider"]
 
 _EVENTS = cast(Table, SenseEvent.__table__)
 _STATES = cast(Table, CustomerState.__table__)
@@ -102,32 +102,50 @@ Decider = Callable[[Mapping[str, Any] | None, EventIn], tuple[dict[str, Any], di
 Planner = Callable[[Session, list[dict[str, Any]]], Any]
 
 
-def stage_decider(scorer: EvidenceScorer | None = None) -> Decider:
-    """Sense the stage with the decayed-evidence scorer; choose no message yet.
+class Sensed(NamedTuple):
+    """What one event tells about a customer's stage (:func:`sense`)."""
 
-    Until an action catalogue is loaded there is nothing to send, and the decision says so.
+    evidence: EvidenceState
+    stage: str
+    probability: float
+    need: str
+    clues: list[str]
+
+    def reasons(self) -> list[str]:
+        """The decision's first reasons, in words: the stage and the message need."""
+        return [f"stage: {STAGE_LABELS[self.stage]} ({self.probability:.0%})",
+                f"message need: {self.need}"]
+
+
+def sense(scorer: EvidenceScorer, state: Mapping[str, Any] | None, event: EventIn) -> Sensed:
+    """Move the customer's decayed evidence on by *event* and sense the stage, its
+    probability, the message need and the clues (the one place both deciders sense)."""
+    ev = (state or {}).get("evidence")
+    st = EvidenceState.from_dict(ev) if ev else scorer.new_state()
+    now = event.epoch
+    scorer.update(st, now, event.channel, event.type)
+    stage = scorer.stage(st, now)
+    return Sensed(st, stage, scorer.proba(st, now)[STAGE_INDEX[stage]],
+                  scorer.message_need(st, now, stage=stage),
+                  [clue.words for clue in scorer.clues(st, now, stage=stage)])
+
+
+def stage_decider(scorer: EvidenceScorer | None = None) -> Decider:
+    """Sense the stage with the decayed-evidence scorer; choose no message.
+
+    For replays of the history (nothing is sent) and until an action catalogue is used.
+    The rest of the customer's state (contacts, messages awaiting their outcome) is kept.
     """
     sc = scorer or EvidenceScorer().fit()
 
     def decide(state: Mapping[str, Any] | None,
                event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
-        ev = (state or {}).get("evidence")
-        st = EvidenceState.from_dict(ev) if ev else sc.new_state()
-        now = event.epoch
-        sc.update(st, now, event.channel, event.type)
-        proba = sc.proba(st, now)
-        k = max(range(len(proba)), key=proba.__getitem__)
-        stage = sc.stage(st, now)
-        clues = [clue.words for clue in sc.clues(st, now, stage=stage)]
-        need = sc.message_need(st, now, stage=stage)
-        reasons = [f"stage {STAGE_LABELS[stage]} ({proba[k]:.0%})",
-                   f"message need: {need}",
-                   "no message: no action catalogue is loaded yet"]
-        kept = {"evidence": st.to_dict(), "contacts": (state or {}).get("contacts")}
-        return kept, {"stage": stage, "stage_probability": proba[k], "need": need,
-                              "action": None, "channel": None, "send_at": None,
-                              "probability": 1.0, "control": False, "clues": clues,
-                              "reasons": reasons}
+        s = sense(sc, state, event)
+        reasons = [*s.reasons(), "no message: no action catalogue is loaded yet"]
+        return {**(state or {}), "evidence": s.evidence.to_dict()}, {
+            "stage": s.stage, "stage_probability": s.probability, "need": s.need,
+            "action": None, "channel": None, "send_at": None, "probability": 1.0,
+            "control": False, "clues": s.clues, "reasons": reasons}
 
     return decide
 

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from outsidein.sense.bandit import ControlGroup, ThompsonBandit
 from outsidein.sense.catalogue import Catalogue
-from outsidein.sense.evidence import EvidenceScorer, EvidenceState
+from outsidein.sense.evidence import EvidenceScorer
 from outsidein.sense.policy import ContactPolicy, CustomerContacts, eligible_actions
 from outsidein.sense.stages import (
     ATTRIBUTION_DAYS,
@@ -56,7 +56,7 @@ from outsidein.sense.stages import (
     STAGES,
 )
 from outsidein.services.sense.catalogue import catalogue_path, load_catalogue
-from outsidein.services.sense.events import EventIn
+from outsidein.services.sense.events import EventIn, sense
 from outsidein.services.sense.outbox import plan_deliveries
 
 __all__ = ["DEFAULT_CONSENT", "Responder"]
@@ -151,24 +151,16 @@ class Responder:
 
     def __call__(self, state: Mapping[str, Any] | None,
                  event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
-        sc = self.scorer
         state = dict(state or {})
-        ev = state.get("evidence")
-        st = EvidenceState.from_dict(ev) if ev else sc.new_state()
-        now = event.epoch
-        sc.update(st, now, event.channel, event.type)
-        proba = sc.proba(st, now)
-        stage = sc.stage(st, now)
-        p_stage = proba[STAGE_INDEX[stage]]
-        need = sc.message_need(st, now, stage=stage)
-        clues = [c.words for c in sc.clues(st, now, stage=stage)]
+        sensed = sense(self.scorer, state, event)
+        st, stage, need, now = sensed.evidence, sensed.stage, sensed.need, event.epoch
         contacts = _heard(_contacts(state.get("contacts"), self.default_consent), event)
         pending = self._learn(state.get("pending", []), event, now)
-        reasons = [f"stage: {STAGE_LABELS[stage]} ({p_stage:.0%})", f"message need: {need}"]
+        reasons = sensed.reasons()
         fields: dict[str, Any] = {
-            "stage": stage, "stage_probability": p_stage, "need": need, "action": None,
-            "channel": None, "send_at": None, "probability": 1.0, "control": False,
-            "clues": clues, "reasons": reasons}
+            "stage": stage, "stage_probability": sensed.probability, "need": need,
+            "action": None, "channel": None, "send_at": None, "probability": 1.0,
+            "control": False, "clues": sensed.clues, "reasons": reasons}
         candidates = [e for e in self.catalogue.entries
                       if e.need == need and e.eligible(stage)]
         if not candidates:

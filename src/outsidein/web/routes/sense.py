@@ -146,10 +146,7 @@ _BODY_SCHEMA = {"oneOf": [_EVENT_SCHEMA, {
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": _BODY_SCHEMA}}}})
 async def post_events(*, request: Request, principal: EventsWrite) -> Any:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"body: not valid JSON ({exc})") from exc
+    body = await _json_body(request)
     single = isinstance(body, dict)
     items = [body] if single else body
     if not isinstance(items, list) or not items:
@@ -159,18 +156,27 @@ async def post_events(*, request: Request, principal: EventsWrite) -> Any:
         raise DataValidationError(f"body: {len(items)} events; send at most {MAX_BATCH} "
                                   "per request")
     good, bad = _check(items)
-    if not good:
-        first = bad[0]
-        where = "" if single else f"[{first.index}]."
-        err = (first.errors or [{}])[0]
-        return problem(422, f"{where}{err.get('field', '')}: {err.get('problem', 'invalid')}",
-                       request=request, extra={"errors": [b.model_dump() for b in bad]})
-    return await _apply(request, principal, good, bad, "api")
+    return await _apply(request, principal, good, bad, "api", index_in_detail=not single)
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataValidationError(f"body: not valid JSON ({exc})") from exc
 
 
 async def _apply(request: Request, principal: Principal, good: list[tuple[int, EventIn]],
-                 bad: list[EventResultOut], source: str) -> EventsOut:
-    """Queue the checked events, wait for their commit, answer one result per item."""
+                 bad: list[EventResultOut], source: str, *,
+                 index_in_detail: bool = False) -> Any:
+    """Queue the checked events, wait for their commit, answer one result per item; with
+    no good item, a 422 naming the first bad one's field (and its index, if asked)."""
+    if not good:
+        first = bad[0]
+        where = f"[{first.index}]." if index_in_detail else ""
+        err = (first.errors or [{}])[0]
+        return problem(422, f"{where}{err.get('field', '')}: {err.get('problem', 'invalid')}",
+                       request=request, extra={"errors": [b.model_dump() for b in bad]})
     key_id = principal.key.id if principal.key else None
     future = event_writer(request).submit([e for _, e in good], api_key_id=key_id,
                                           source=source)
@@ -243,10 +249,7 @@ def _segment_messages(body: Any) -> list[Any]:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object"}}}}})
 async def segment_source(*, request: Request, principal: EventsWrite) -> Any:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"body: not valid JSON ({exc})") from exc
+    body = await _json_body(request)
     items = _segment_messages(body)
     if len(items) > MAX_BATCH:
         raise DataValidationError(f"batch: {len(items)} messages; send at most {MAX_BATCH}")
@@ -262,8 +265,4 @@ async def segment_source(*, request: Request, principal: EventsWrite) -> Any:
             bad.append(EventResultOut(index=i, event_id=eid if isinstance(eid, str) else None,
                                       status="rejected",
                                       errors=[{"field": field, "problem": text}]))
-    if not good:
-        first = (bad[0].errors or [{}])[0]
-        return problem(422, f"{first.get('field')}: {first.get('problem')}", request=request,
-                       extra={"errors": [b.model_dump() for b in bad]})
     return await _apply(request, principal, good, bad, "segment")

@@ -10,6 +10,8 @@
   evaluation), whether the customer is in the control group, and the reasons in words.
 - ``sense_deliveries``: the durable outbox of messages to send (``send_at``, per-channel
   webhooks, retries with back-off, an idempotency key per message).
+- ``sense_posteriors``: the learned response counts per (stage, action), shared by every
+  worker process: each adds what it saw, and reads back what all of them saw.
 
 Timestamps are naive UTC, as everywhere in the store.
 """
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from outsidein.store.models.base import Base, utcnow
 
-__all__ = ["CustomerState", "Decision", "Delivery", "SenseEvent"]
+__all__ = ["CustomerState", "Decision", "Delivery", "Posterior", "SenseEvent"]
 
 
 class SenseEvent(Base):
@@ -111,3 +113,14 @@ class Delivery(Base):
     #: event types that cancel it while still pending (timing rules, follow-ups)
     cancel_on: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Posterior(Base):
+    """Responses and non-responses seen for one (stage, action), by all processes."""
+
+    __tablename__ = "sense_posteriors"
+    stage: Mapped[str] = mapped_column(String(40), primary_key=True)
+    action: Mapped[str] = mapped_column(String(120), primary_key=True)
+    responses: Mapped[float] = mapped_column(Float, default=0.0)
+    non_responses: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,10 +18,12 @@ from rich.markup import escape
 from outsidein.cli import (
     accounts,
     answer,
+    culture,
     data,
     demo,
     insights,
     loads,
+    market,
     report,
     sense,
     serve,
@@ -63,7 +65,7 @@ def _root(
 
 
 for _module in (data, loads, demo, value, answer, report, serve, insights, share, accounts,
-                sense):
+                sense, market, culture):
     _module.register(app)
 
 

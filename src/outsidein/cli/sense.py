@@ -129,6 +129,29 @@ def simulate_cmd(
                       highlight=False)
 
 
+@sense_app.command("sweep")
+def sweep_cmd(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Score as ignored the messages of customers silent past the attribution window.
+
+    A message's outcome is normally scored at the customer's next event; this scores those
+    of customers who never came back. The web app's event writer does it every minute;
+    run this where events arrive only through replays, or from cron.
+    """
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.respond import sweep_workspace
+
+    ws = workspace(ctx)
+    try:
+        swept = sweep_workspace(ws)
+    finally:
+        ws.close()
+    if as_json:
+        print_json({"customers_swept": swept})
+    else:
+        console.print(f"{swept:,} customers' unanswered messages scored as ignored",
+                      highlight=False)
+
+
 @sense_app.command("deliver")
 def deliver_cmd(
     ctx: typer.Context,

@@ -165,6 +165,27 @@ class ThompsonBandit:
         self._forget(stage, action)
         return self
 
+    def set_counts(self, responses: Any, non_responses: Any) -> ThompsonBandit:
+        """Set the posteriors to the prior plus these counts, arrays ``(n_stages, n_actions)``.
+
+        For counts kept elsewhere (several processes learning together share theirs
+        through the store).  Only the stages whose counts changed redraw their samples.
+
+        >>> b = ThompsonBandit(["a", "b"], n_stages=1).fit()
+        >>> b.set_counts([[3, 0]], [[1, 4]]).alpha_.tolist(), b.beta_.tolist()
+        ([[4.0, 1.0]], [[2.0, 5.0]])
+        """
+        self._check()
+        shape = self.alpha_.shape
+        alpha = np.broadcast_to(np.asarray(self.prior_alpha, float), shape) + responses
+        beta = np.broadcast_to(np.asarray(self.prior_beta, float), shape) + non_responses
+        changed = np.flatnonzero((alpha != self.alpha_).any(axis=1)
+                                 | (beta != self.beta_).any(axis=1))
+        self.alpha_, self.beta_ = alpha, beta
+        for stage in changed:
+            self._forget(int(stage))
+        return self
+
     def partial_fit(self, stages: Any, actions: Any, rewards: Any) -> ThompsonBandit:
         """Learn a batch of outcomes (arrays of equal length)."""
         self._check()

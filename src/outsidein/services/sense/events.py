@@ -26,6 +26,7 @@ customer's state) counts as of its arrival and does not decay the state backward
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -42,12 +43,13 @@ from sqlalchemy.orm import Session
 from outsidein.errors import ConflictError
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.stages import STAGE_INDEX, STAGE_LABELS, STAGES
+from outsidein.services.sense.learning import as_datetime
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 
-__all__ = ["LINGER_S", "MAX_GROUP", "Decider", "EventIn", "EventResult", "EventWriter", "Planner",
-           "Sensed", "apply_events", "sense", "stage_decider"]
+__all__ = ["HOUSEKEEPING_S", "LINGER_S", "MAX_GROUP", "Decider", "EventIn", "EventResult",
+           "EventWriter", "Planner", "Sensed", "apply_events", "sense", "stage_decider"]
 
 _EVENTS = cast(Table, SenseEvent.__table__)
 _STATES = cast(Table, CustomerState.__table__)
@@ -57,6 +59,10 @@ _DECISIONS = cast(Table, Decision.__table__)
 LINGER_S = 0.002
 #: Events committed together at most.
 MAX_GROUP = 5000
+#: Seconds between two runs of the writer's housekeeping (the sweep of silent customers).
+HOUSEKEEPING_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,9 @@ class EventResult:
 
 #: (customer's state or None, event) -> (new state, decision fields).  The decision has
 #: ``stage``, ``stage_probability``, ``need``, ``action``, ``channel``, ``send_at``,
-#: ``probability``, ``control``, ``clues`` and ``reasons`` (see :class:`Decision`).
+#: ``probability``, ``control``, ``clues`` and ``reasons`` (see :class:`Decision`).  A state's
+#: ``pending_until`` (epoch seconds) is kept in its own indexed column for the sweep of
+#: customers who go silent (:mod:`outsidein.services.sense.learning`).
 Decider = Callable[[Mapping[str, Any] | None, EventIn], tuple[dict[str, Any], dict[str, Any]]]
 #: Called in the same transaction with the decisions just recorded (dicts with ``event_pk``,
 #: ``customer_id`` and the decision's fields): the outbox queues their messages here.
@@ -218,7 +226,8 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
         touched[e.customer_id] = {"b_customer_id": e.customer_id, "state": state,
                                   "stage": fields["stage"],
                                   "stage_probability": fields["stage_probability"],
-                                  "events": held[1], "updated_at": now}
+                                  "events": held[1], "updated_at": now,
+                                  "pending_until": as_datetime(state.get("pending_until"))}
         decisions.append({"event_pk": pk, "customer_id": e.customer_id, "decided_at": now,
                           "need": None, "action": None, "channel": None, "send_at": None,
                           "probability": 1.0, "control": False, "clues": [], "reasons": [],
@@ -267,9 +276,13 @@ class EventWriter:
     """
 
     def __init__(self, url: str, decide: Decider, *, linger: float = LINGER_S,
-                 max_group: int = MAX_GROUP, plan: Planner | None = None) -> None:
+                 max_group: int = MAX_GROUP, plan: Planner | None = None,
+                 housekeeping: Callable[[Session], Any] | None = None,
+                 housekeeping_every: float = HOUSEKEEPING_S) -> None:
         self.url, self.decide, self.plan = url, decide, plan
         self.linger, self.max_group = linger, max_group
+        self.housekeeping, self.housekeeping_every = housekeeping, housekeeping_every
+        self._housekept_at = time.monotonic()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="outsidein-event-writer",
                                         daemon=True)
@@ -294,7 +307,12 @@ class EventWriter:
             self._thread.join(timeout)
 
     def _take(self) -> tuple[list[_Job], bool]:
-        first = self._queue.get()
+        try:
+            wait = (None if self.housekeeping is None else
+                    max(self._housekept_at + self.housekeeping_every - time.monotonic(), 0.0))
+            first = self._queue.get(timeout=wait)
+        except queue.Empty:
+            return [], False
         if first is None:
             return [], True
         jobs, size = [first], len(first.events)
@@ -316,6 +334,18 @@ class EventWriter:
             jobs, stop = self._take()
             if jobs:
                 self._write(jobs)
+            if (self.housekeeping is not None and not stop
+                    and time.monotonic() - self._housekept_at >= self.housekeeping_every):
+                self._housekeep()
+
+    def _housekeep(self) -> None:
+        """Run the housekeeping (the sweep of silent customers) in its own transaction."""
+        self._housekept_at = time.monotonic()
+        try:
+            with session_scope(self.url) as s:
+                self.housekeeping(s)  # type: ignore[misc]
+        except Exception:  # never stop the writer; the next round tries again
+            log.exception("event writer: housekeeping failed")
 
     def _write(self, jobs: list[_Job]) -> None:
         """Apply the group in one statement per table; if that fails, job by job."""

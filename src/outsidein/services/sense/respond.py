@@ -22,10 +22,13 @@ For each event, :class:`Responder`:
 
 It learns from outcomes: a click or a purchase within ``[sense] attribution_days`` (7) of a
 message is a response to it, a window passed without one a non-response, each updating
-the Thompson posterior of (stage, message) (:meth:`Responder._learn`).  The posteriors
-live in the process (sharing them between server processes is a later step); the
+the Thompson posterior of (stage, message) (:meth:`Responder._learn`).  What each process
+learns is added to the store's counts, and every process reads everyone's counts back
+about once a second (:class:`~outsidein.services.sense.learning.SharedCounts`); the
 per-customer state, with the messages awaiting their outcome, is in the store, so any
-process can serve any customer.
+process can serve any customer.  Customers who never come back have their messages scored
+as ignored by :meth:`Responder.sweep` (run by ``outsidein sense deliver`` and by the web
+app's event writer when idle).
 
 >>> r = Responder.default()
 >>> from datetime import datetime
@@ -40,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -57,9 +60,19 @@ from outsidein.sense.stages import (
 )
 from outsidein.services.sense.catalogue import catalogue_path, load_catalogue
 from outsidein.services.sense.events import EventIn, sense
+from outsidein.services.sense.learning import (
+    SWEEP_BATCH,
+    SharedCounts,
+    pending_until,
+    sweep_silent_customers,
+)
 from outsidein.services.sense.outbox import plan_deliveries
+from outsidein.store.db import session_scope
 
-__all__ = ["DEFAULT_CONSENT", "Responder"]
+if TYPE_CHECKING:
+    from outsidein.workspace import Workspace
+
+__all__ = ["DEFAULT_CONSENT", "Responder", "sweep_workspace"]
 
 #: Channels a customer is taken to accept until an event says otherwise.
 DEFAULT_CONSENT = ("email", "web", "mobile", "chat")
@@ -113,6 +126,7 @@ class Responder:
     attribution_days: float = ATTRIBUTION_DAYS
     seed: int = 0
     bandit: ThompsonBandit = field(init=False)
+    learning: SharedCounts = field(init=False)
 
     def __post_init__(self) -> None:
         # A service message answers the customer (a complaint, a support call): frequency
@@ -126,6 +140,7 @@ class Responder:
                                      values=[e.value for e in self.catalogue.entries],
                                      weights=[e.weight for e in self.catalogue.entries],
                                      random_state=self.seed).fit()
+        self.learning = SharedCounts(self.bandit, STAGES)
 
     @classmethod
     def default(cls) -> Responder:
@@ -145,9 +160,21 @@ class Responder:
                    attribution_days=float(section.get("attribution_days", ATTRIBUTION_DAYS)))
 
     def plan(self, session: Session, decisions: list[dict[str, Any]]) -> int:
-        """Queue the chosen messages, their follow-ups and timing rules in the outbox
-        (a :data:`~outsidein.services.sense.events.Planner`)."""
+        """Queue the chosen messages, their follow-ups and timing rules in the outbox, and
+        share what was learned (a :data:`~outsidein.services.sense.events.Planner`)."""
+        self.learning.share(session)
         return plan_deliveries(session, decisions, self.catalogue)
+
+    def sweep(self, session: Session, now: datetime | None = None) -> int:
+        """Score as ignored the messages of customers silent past the attribution window;
+        return how many customers were swept (in the caller's write transaction)."""
+        return sweep_silent_customers(session, self.expire, self.learning, now)
+
+    def expire(self, state: Mapping[str, Any], now: float) -> dict[str, Any]:
+        """*state* with the messages whose window closed by *now* scored as ignored."""
+        pending = self._learn(state.get("pending", []), None, now)
+        return {**state, "pending": pending,
+                "pending_until": pending_until(pending, self._window_s)}
 
     def __call__(self, state: Mapping[str, Any] | None,
                  event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -181,30 +208,33 @@ class Responder:
                         sent=(*contacts.sent, (now, fields["channel"])),
                         ignored_in_a_row=contacts.ignored_in_a_row + 1)
         state = {"evidence": st.to_dict(), "contacts": _contacts_dict(contacts),
-                 "pending": pending}
+                 "pending": pending, "pending_until": pending_until(pending, self._window_s)}
         return state, fields
 
-    def _learn(self, pending: list[Any], event: EventIn, now: float) -> list[Any]:
+    @property
+    def _window_s(self) -> float:
+        return self.attribution_days * 86400.0
+
+    def _learn(self, pending: list[Any], event: EventIn | None, now: float) -> list[Any]:
         """Credit the customer's recent messages with this event; return those still open.
 
         An outcome (:data:`~outsidein.sense.stages.OUTCOME_TYPES`: a click or a purchase)
         within the attribution window is a response (1) to every message sent in it; a
         message whose window has passed without one is a non-response (0).  Each updates
-        the Thompson posterior of (the stage it was sent in, the message).  The window
-        closes when the customer's next event arrives (a customer never heard from again
-        never scores a 0: a periodic sweep is a later step).
+        the Thompson posterior of (the stage it was sent in, the message).  Without an
+        event (the sweep), only the closed windows are scored.
         """
-        window = self.attribution_days * 86400.0
+        window = self._window_s
         still: list[Any] = []
-        outcome = event.type in OUTCOME_TYPES
+        outcome = event is not None and event.type in OUTCOME_TYPES
         for ts, action, stage in pending:
             index = self._index.get(str(action))
             if index is None:
                 continue
             if now - float(ts) > window:
-                self.bandit.update(int(stage), index, 0.0)
+                self.learning.record(int(stage), index, 0.0)
             elif outcome and now >= float(ts):
-                self.bandit.update(int(stage), index, 1.0)
+                self.learning.record(int(stage), index, 1.0)
             else:
                 still.append([ts, action, stage])
         return still
@@ -232,3 +262,17 @@ class Responder:
             f"chosen: {name} by {chosen.channel} ({chosen.why_channel}); expected score "
             f"{scores[action]:.2f}" + (f" against {others}" if others else "")
             + f"; chosen with probability {prob:.0%}")
+
+
+def sweep_workspace(ws: Workspace, now: datetime | None = None) -> int:
+    """Score as ignored every message whose customer stayed silent past the attribution
+    window (``outsidein sense sweep``); return how many customers were swept."""
+    responder = Responder.for_workspace(ws.root, ws.config.extra)
+    total = 0
+    while True:
+        with session_scope(ws.store_url) as session:
+            responder.learning.share(session, force=True)  # start from everyone's counts
+            swept = responder.sweep(session, now)
+        total += swept
+        if swept < SWEEP_BATCH:
+            return total

@@ -57,6 +57,9 @@ class CustomerState(Base):
     stage_probability: Mapped[float] = mapped_column(Float)
     events: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the oldest message awaiting its outcome stops waiting (None: none waits); the
+    #: sweep scores such messages as ignored when the customer is not heard from again
+    pending_until: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
 
 
 class Decision(Base):

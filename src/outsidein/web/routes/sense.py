@@ -105,7 +105,8 @@ def event_writer(request: Request) -> EventWriter:
     if getattr(state, "event_writer", None) is None:
         ws = state.ws
         responder = Responder.for_workspace(ws.root, ws.config.extra)
-        state.event_writer = EventWriter(state.store_url, responder, plan=responder.plan)
+        state.event_writer = EventWriter(state.store_url, responder, plan=responder.plan,
+                                         housekeeping=responder.sweep)
     writer: EventWriter = state.event_writer
     return writer
 

@@ -1,4 +1,5 @@
-"""sense and respond: learned response counts per (stage, action), shared by all workers
+"""sense and respond: learned response counts per (stage, action), shared by all workers;
+when each customer's oldest message awaiting its outcome expires (for the sweep)
 
 Revision ID: 0008_sense_posteriors
 Revises: 0007_sense_outbox
@@ -23,7 +24,13 @@ def upgrade() -> None:
         sa.Column("non_responses", sa.Float, nullable=False),
         sa.Column("updated_at", sa.DateTime, nullable=False),
     )
+    op.add_column("sense_customer_state", sa.Column("pending_until", sa.DateTime, nullable=True))
+    op.create_index("ix_sense_customer_state_pending_until", "sense_customer_state",
+                    ["pending_until"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sense_customer_state_pending_until", "sense_customer_state")
+    with op.batch_alter_table("sense_customer_state") as batch:
+        batch.drop_column("pending_until")
     op.drop_table("sense_posteriors")

@@ -129,6 +129,49 @@ def simulate_cmd(
                       highlight=False)
 
 
+@sense_app.command("evaluate")
+def evaluate_cmd(
+    ctx: typer.Context,
+    policy: Annotated[str, typer.Option(
+        help="the candidate: none, uniform, greedy, or always:NAME (a message)")] = "greedy",
+    bootstrap: Annotated[int, typer.Option(min=100, help="bootstrap resamples")] = 1000,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """What a candidate policy would have earned, estimated from the engine's decision log.
+
+    Each arbitrated decision is a round (its message or the control group, and the
+    probability it was chosen with); its reward is a click or a purchase within the
+    attribution window. The candidate is scored by IPW, self-normalised IPW, the direct
+    method and doubly robust estimators, each with a bootstrap 95% interval, next to what
+    the engine's own choices earned and what the control group did.
+    """
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.evaluate import evaluate_policy
+
+    ws = workspace(ctx)
+    try:
+        result = evaluate_policy(ws, policy, n_bootstrap=bootstrap)
+    finally:
+        ws.close()
+    if as_json:
+        print_json(result.to_dict())
+        return
+    table = Table(title=f"policy '{policy}' on {result.rounds:,} logged decisions "
+                        "(response rate per decision)")
+    for col in ("estimator", "estimate", "95% interval"):
+        table.add_column(col, justify="left" if col == "estimator" else "right")
+    names = {"ipw": "inverse propensity (IPW)", "snipw": "self-normalised IPW",
+             "dm": "direct method (reward model)", "dr": "doubly robust"}
+    for key, v in result.estimates.items():
+        table.add_row(names[key], f"{v.estimate:.2%}", f"{v.ci_low:.2%} to {v.ci_high:.2%}")
+    console.print(table)
+    control = ("no control rounds" if result.control_value is None else
+               f"the control group (no message, {result.control_rounds:,} rounds) "
+               f"{result.control_value:.2%}")
+    console.print(f"The engine's own choices earned {result.logged_value:.2%}; {control}.",
+                  highlight=False)
+
+
 @sense_app.command("sweep")
 def sweep_cmd(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """Score as ignored the messages of customers silent past the attribution window.

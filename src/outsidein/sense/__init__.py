@@ -1,4 +1,4 @@
-"""The sense-and-respond engine (to come): buying-stage sensing and next-message decisions.
+"""The sense-and-respond engine: buying-stage sensing, next-message decisions, their proof.
 
 Pure like :mod:`outsidein.value`: no I/O; its use cases go in ``services/``, its pages in
 ``web/routes/``, its commands in ``cli/`` and its report section in ``report/sections/``.
@@ -6,6 +6,7 @@ Pure like :mod:`outsidein.value`: no I/O; its use cases go in ``services/``, its
 
 from outsidein.sense._bts import bernoulli_ts_action_dist
 from outsidein.sense.bandit import ControlGroup, ThompsonBandit
+from outsidein.sense.candidates import CANDIDATES, candidate_distribution, reward_model
 from outsidein.sense.evidence import Clue, EvidenceConfig, EvidenceScorer, EvidenceState
 from outsidein.sense.hmm import StageHMM, bayes_limit_accuracy, forward_filter
 from outsidein.sense.ope import PolicyValue, dm, dr, ipw, snipw
@@ -20,7 +21,8 @@ from outsidein.sense.simulate import Market, simulate_market
 from outsidein.sense.stages import MESSAGE_NEEDS, STAGE_NEED, STAGES, need_for, stage_info
 
 __all__: list[str] = [
-    "PolicyValue", "bernoulli_ts_action_dist", "dm", "dr", "ipw", "snipw",
+    "CANDIDATES", "PolicyValue", "bernoulli_ts_action_dist", "candidate_distribution", "dm",
+    "dr", "ipw", "reward_model", "snipw",
     # stages, sensing, arbitration, contact policy, simulator
     "MESSAGE_NEEDS", "STAGES", "STAGE_NEED", "CatalogAction", "Clue", "ContactPolicy",
     "ControlGroup", "CustomerContacts", "EvidenceConfig", "EvidenceScorer", "EvidenceState",

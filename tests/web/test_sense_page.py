@@ -79,3 +79,50 @@ def test_at_risk_customers_are_published_as_an_insight(site: Any) -> None:
     page = site.login("member").get(f"/insights/{published[0]['id']}")
     assert page.status_code == 200
     assert "2 customers are at risk right now: send them a retention message" in page.text
+
+
+def test_what_the_engine_learned_is_shown_per_stage_and_message(site: Any) -> None:
+    api = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    carts = [{"event_id": f"learn-{i}", "customer_id": f"LEARN{i}", "channel": "web",
+              "ts": "2026-03-03T10:00:00+00:00", "type": "cart_add"} for i in range(20)]
+    sent = [x for x in api.post("/api/v1/events", json=carts).json()["results"]
+            if x["decision"]["action"]]
+    assert sent
+    clicks = [{"event_id": f"learn-{x['index']}-click", "customer_id": f"LEARN{x['index']}",
+               "channel": "email", "ts": "2026-03-03T11:00:00+00:00", "type": "email_click"}
+              for x in sent]
+    assert api.post("/api/v1/events", json=clicks).status_code == 200
+    html = site.login("viewer").get("/sense").text
+    assert "What the engine has learned" in html
+    table = re.search(r'id="learned-table".*?</table>', html, re.S)
+    assert table, "no learned table"
+    action = sent[0]["decision"]["action"]
+    row = re.search(rf"<tr><td>deciding</td><td>{action}</td>(.*?)</tr>", table.group(0))
+    assert row, table.group(0)[:500]
+    n = sum(1 for x in sent if x["decision"]["action"] == action)
+    assert f'<td class="num">{n}</td><td class="num">{n}</td>' in row.group(1)  # all answered
+
+
+def test_past_campaigns_show_response_rates_by_stage(site: Any, tmp_path: Any) -> None:
+    from outsidein.services.data import load_file
+
+    html = site.login("viewer").get("/sense").text
+    assert "No past campaigns loaded" in html and "outsidein load campaign_contacts" in html
+    (tmp_path / "campaigns.csv").write_text(
+        "campaign_id,name,kind,channel,message,start\n"
+        "K1,Spring sale,push,email,spring_sale,2026-03-04 09:00\n")
+    rows = ["campaign_id,customer_id,ts,channel,responded,propensity"]
+    for stage, (_, n) in PLANTED.items():  # the customers sensed in the test above
+        rows += [f"K1,{stage.upper()}{i},2026-03-04 09:00,email,"
+                 f"{'true' if stage == 'deciding' else 'false'},0.5" for i in range(n)]
+    (tmp_path / "contacts.csv").write_text("\n".join(rows) + "\n")
+    assert load_file(site.ws, "campaigns", tmp_path / "campaigns.csv").loaded == 1
+    assert load_file(site.ws, "campaign_contacts", tmp_path / "contacts.csv").loaded == 10
+    html = site.login("viewer").get("/sense").text
+    table = re.search(r'id="campaign-stage-table".*?</table>', html, re.S)
+    assert table, html[-2000:]
+    assert re.search(r"<td>deciding</td><td class=\"num\">5</td><td class=\"num\">5</td>"
+                     r"<td class=\"num\">100.0%</td>", table.group(0)), table.group(0)
+    assert re.search(r"<td>at risk</td><td class=\"num\">2</td><td class=\"num\">0</td>",
+                     table.group(0))
+    assert "Spring sale" in html

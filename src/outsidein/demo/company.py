@@ -31,7 +31,9 @@ that the analyses find them:
 7. stock-outs and slow deliveries: a customer whose order line falls on an
    out-of-stock or slow (>= 7 days) product-region-day is hit, and afterwards
    buys at half their rate;
-8. the repeat rate of region 'coast' halves from a known date.
+8. the repeat rate of region 'coast' halves from a known date;
+9. four past "push" campaigns, each to a random 40 % of the customers, answered at a
+   rate set by each customer's true buying stage (``truth_campaign_rates``).
 
 Regenerating replaces a previous demo cleanly (canonical tables, the loader's
 book-keeping and the truth tables are dropped and recreated).  A workspace
@@ -49,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from outsidein.demo.campaigns import make_campaigns
 from outsidein.demo.catalog import (
     REGIONS,
     Availability,
@@ -206,6 +209,11 @@ def generate_demo(
     with load.bar.step("truth tables"):
         truth_counts = truth.write(ws, company.prospects, keys.prospect_ids, company.events,
                                    load.counts)
+    campaigns, contacts, rates = make_campaigns(ws, seed, start_day, days)
+    load("campaigns", campaigns)
+    load("campaign_contacts", contacts)
+    ws.warehouse().con.create_table("truth_campaign_rates", obj=rates, overwrite=True)
+    truth_counts["truth_campaign_rates"] = rates.num_rows
     return DemoReport(customers=customers, seed=seed, start=str(start_day), days=days,
                       counts=load.counts, truth=truth_counts, seconds=time.perf_counter() - t0)
 
@@ -233,6 +241,8 @@ def _demo_bar(progress: Progress | None, *, n_chunks: int) -> _Bar:
     for name in ("order_lines", "service_costs", "interactions"):
         bar.add(name, n_chunks)
     bar.add("truth tables", 1)
+    bar.add("campaigns", 1)
+    bar.add("campaign_contacts", 1)
     return bar
 
 

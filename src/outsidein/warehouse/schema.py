@@ -228,6 +228,40 @@ TABLES: dict[str, TableSpec] = {
             key=("prospect_id",),
         ),
         TableSpec(
+            "campaigns",
+            (
+                C("campaign_id", "string", True),
+                C("name", "string"),
+                C("kind", "string", doc="e.g. push (everyone the same), targeted, trigger"),
+                C("channel", "string", allowed=CHANNELS),
+                C("message", "string", doc="what was sent, e.g. spring_sale"),
+                C("need", "string", doc="awareness, advice, sales, retention or service"),
+                C("start", "timestamp"),
+                C("end", "timestamp", future_ok=True),
+            ),
+            key=("campaign_id",),
+            doc="past campaigns (the 'push' that came before sense and respond)",
+        ),
+        TableSpec(
+            "campaign_contacts",
+            (
+                C("campaign_id", "string", True),
+                C("customer_id", "string", True),
+                C("ts", "timestamp", True, "when the message went out"),
+                C("channel", "string", allowed=CHANNELS),
+                C("message", "string", doc="defaults to the campaign's message"),
+                C("responded", "boolean", doc="a click, order or reply credited to it"),
+                C("response_ts", "timestamp"),
+                C("response", "string", doc="e.g. click, purchase"),
+                C("propensity", "float64", min_value=0, max_abs=1.0,
+                  doc="probability the customer was picked, when known (random selection): "
+                      "makes the contacts usable for offline policy evaluation"),
+            ),
+            key=("campaign_id", "customer_id", "ts"),
+            references={"customer_id": ("customers", "customer_id")},
+            doc="who each campaign reached, when, and whether they responded",
+        ),
+        TableSpec(
             "context_events",
             (
                 C("kind", "string", True, "e.g. storm_warning, holiday, competitor_promo"),

@@ -94,7 +94,8 @@ class Delivery(Base):
     """
 
     __tablename__ = "sense_deliveries"
-    __table_args__ = (Index("ix_sense_deliveries_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_sense_deliveries_due", "status", "next_attempt_at"),
+                      Index("ix_sense_deliveries_customer_status", "customer_id", "status"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     decision_id: Mapped[int | None] = mapped_column(
         ForeignKey("sense_decisions.id", ondelete="SET NULL"), nullable=True, index=True)

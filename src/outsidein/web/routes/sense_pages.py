@@ -3,7 +3,10 @@
 The page shows, from :func:`outsidein.services.sense.analysis.sense_summary`: the stage
 funnel (customers at each buying stage now, a bar chart and words), the decisions by stage
 and action, the control group's share, lift against the control group with its interval
-(or, until outcomes exist, what is missing), and the last market simulation
+(or, until outcomes exist, what is missing); what the live engine has learned per stage and
+message and how its choices moved week by week
+(:mod:`outsidein.services.sense.learned`); the past campaigns' response rates per stage
+(:mod:`outsidein.services.sense.campaigns`); and the last market simulation
 (``outsidein sense simulate``) with its comparison and learning curve.  A workspace with no
 events says how to fill it.  Everyone logged in may open it.
 
@@ -32,6 +35,9 @@ from outsidein.services.sense.analysis import (
     read_simulation,
     sense_summary,
 )
+from outsidein.services.sense.campaigns import campaign_summary
+from outsidein.services.sense.learned import choice_curve, learned_rates
+from outsidein.store.db import session_scope
 from outsidein.web.auth import Anyone
 from outsidein.web.panels import Panel
 from outsidein.web.templating import render
@@ -104,7 +110,10 @@ def sense_page(*, request: Request, principal: Anyone) -> HTMLResponse:
     summary = sense_summary(ws)
     stages = [{**r, "definition": STAGE_DEFINITIONS.get(r["stage"], ""),
                "need": STAGE_NEED.get(r["stage"], "")} for r in summary.funnel]
+    with session_scope(ws.store_url, write=False) as session:
+        learned, curve = learned_rates(session), choice_curve(session)
     return render(request, "sense.html", principal, s=summary, stages=stages,
+                  learned=learned, choice_fig=curve, campaigns=campaign_summary(ws),
                   funnel_fig=funnel_figure(summary.funnel) if not summary.empty else None,
                   funnel_line=funnel_words(summary), how_to_fill=HOW_TO_FILL,
                   sim=simulation_view(read_simulation(ws)), how_to_simulate=HOW_TO_SIMULATE,

@@ -16,6 +16,8 @@ from outsidein.cli._common import (
 )
 
 PEOPLE_HINT = "advocate@demo.outsidein, marketing@demo.outsidein, admin@demo.outsidein"
+#: Days of the demo's interactions put through the sense-and-respond engine.
+DEMO_REPLAY_DAYS = 60
 
 
 def _run_analyses(ws: Any, bar: Any) -> Any:
@@ -24,8 +26,14 @@ def _run_analyses(ws: Any, bar: Any) -> Any:
     from outsidein.demo.accounts import seed_demo_people  # loaded when the command runs (start-up)
     from outsidein.demo.loop import seed_demo_loop  # loaded when the command runs (start-up)
     from outsidein.services.pipeline import run_analyses  # loaded when the command runs (start-up)
+    from outsidein.services.sense.replay import (  # loaded when the command runs (start-up)
+        replay_interactions,
+    )
 
     seed_demo_people(ws)
+    # the last 60 days through the sense-and-respond engine, so its page is not empty (the
+    # whole history takes ~45 s on the default demo: 'outsidein sense replay' does it)
+    replay_interactions(ws, last_days=DEMO_REPLAY_DAYS, progress=bar)
     report = run_analyses(ws, progress=bar)
     seed_demo_loop(ws)
     return report

@@ -30,6 +30,8 @@ def replay_cmd(
     ctx: typer.Context,
     limit: Annotated[int | None, typer.Option(
         min=1, help="replay at most this many interactions (the oldest)")] = None,
+    last_days: Annotated[float | None, typer.Option(
+        "--last-days", min=1, help="replay only the last this many days of the history")] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Run the warehouse's interactions, oldest first, through the engine the events API uses.
@@ -45,7 +47,7 @@ def replay_cmd(
     ws = workspace(ctx)
     try:
         with progress(enabled=not as_json) as bar:
-            report = replay_interactions(ws, limit=limit, progress=bar)
+            report = replay_interactions(ws, limit=limit, last_days=last_days, progress=bar)
     finally:
         ws.close()
     if as_json:

@@ -21,7 +21,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from outsidein.errors import MissingDataError
@@ -92,9 +92,14 @@ def _truth(con: Any) -> dict[str, str] | None:
 
 
 def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
-                        limit: int | None = None,
+                        limit: int | None = None, last_days: float | None = None,
                         progress: Progress | None = None) -> ReplayReport:
     """Apply the warehouse's interactions, oldest first, and report (see the module doc).
+
+    *last_days* replays only the interactions of the last that many days of the history
+    (the demo does: the stages sensed now rest mostly on recent evidence).  Interactions
+    older than those already applied are applied later as late arrivals: they count as of
+    their arrival and do not move the state back in time.
 
     Raises
     ------
@@ -112,6 +117,10 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
             raise MissingDataError("the warehouse has no interactions table; load one with "
                                    "'outsidein load interactions FILE'")
         table = con.table("interactions")
+        if last_days is not None:
+            newest = table.ts.max().execute()
+            if newest is not None:
+                table = table.filter(table.ts >= newest - timedelta(days=last_days))
         total = int(table.count().execute())
         if total == 0:
             raise MissingDataError("the warehouse has no interactions yet; load them with "

@@ -110,6 +110,7 @@ def create_app(ws_root: Path, *, https: bool | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret,
                        session_cookie=SESSION_COOKIE, max_age=SESSION_MAX_AGE,
                        same_site="lax", https_only=https)
+    app.add_middleware(sense.EventsFastPath)  # POST /api/v1/events: the hot path, no session
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=https)
     # Outermost: compresses every answer, error pages included; streamed bodies (CSV) are

@@ -121,8 +121,7 @@ def _touch(url: str, key: ApiKeyInfo) -> None:
         log.debug("API key %s: last_used_at not written (store busy)", key.prefix)
 
 
-def _from_key(request: Request, secret: str) -> Principal:
-    url = request.app.state.store_url
+def _from_key(url: str, secret: str) -> Principal:
     with session_scope(url, write=False) as s:
         key = verify_api_key(s, secret)
         user = get_user(s, key.user_id) if key.user_id is not None else None
@@ -184,18 +183,25 @@ class Require:
 
 
     async def _key_principal(self, request: Request, secret: str) -> Principal:
+        url = request.app.state.store_url
         if not self.cache_keys:
-            return await run_in_threadpool(_from_key, request, secret)
-        memo = (request.app.state.store_url, hashlib.sha256(secret.encode()).hexdigest())
-        now = time.monotonic()
-        hit = _key_cache.get(memo)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        principal = await run_in_threadpool(_from_key, request, secret)
-        if len(_key_cache) >= _KEY_CACHE_MAX:
-            _key_cache.clear()
-        _key_cache[memo] = (now + KEY_CACHE_S, principal)
-        return principal
+            return await run_in_threadpool(_from_key, url, secret)
+        return await key_principal(url, secret)
+
+
+async def key_principal(url: str, secret: str) -> Principal:
+    """The principal of API key *secret*, remembered for :data:`KEY_CACHE_S` seconds (for
+    the high-rate events routes: a revoked key stops working within that time)."""
+    memo = (url, hashlib.sha256(secret.encode()).hexdigest())
+    now = time.monotonic()
+    hit = _key_cache.get(memo)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    principal = await run_in_threadpool(_from_key, url, secret)
+    if len(_key_cache) >= _KEY_CACHE_MAX:
+        _key_cache.clear()
+    _key_cache[memo] = (now + KEY_CACHE_S, principal)
+    return principal
 
 
 #: Route parameter types: ``principal: Anyone`` lets every logged-in person in, and so on.

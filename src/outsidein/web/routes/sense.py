@@ -30,21 +30,21 @@ from pydantic import (
     ValidationError,
 )
 
-from outsidein.errors import DataValidationError, NotFoundError
+from outsidein.errors import DataValidationError, NotFoundError, OutsideInError
 from outsidein.services.customers import Section
 from outsidein.services.sense.events import EventIn, EventWriter
 from outsidein.services.sense.journey import customer_journey
 from outsidein.services.sense.respond import Responder
 from outsidein.services.sense.segment import from_segment, segment_mapping
 from outsidein.store.db import session_scope
-from outsidein.web.auth import Principal, Require
+from outsidein.web.auth import Principal, Require, key_principal
 from outsidein.web.problems import API_ERROR_RESPONSES, problem
 from outsidein.web.routes._common import Store
 from outsidein.web.schemas import NAME_PATTERN
 from outsidein.workspace import Workspace
 
-__all__ = ["MAX_BATCH", "EventBody", "EventsOut", "JourneyOut", "event_writer", "journey_panel",
-           "router"]
+__all__ = ["EVENTS_PATH", "MAX_BATCH", "EventBody", "EventsFastPath", "EventsOut", "JourneyOut",
+           "event_writer", "journey_panel", "router"]
 
 router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
 
@@ -52,6 +52,7 @@ router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
 EventsWrite = Annotated[Principal, Depends(Require(scope="events:write", cache_keys=True))]
 #: Events one request may carry.
 MAX_BATCH = 1000
+EVENTS_PATH = "/api/v1/events"
 _CODE = r"^[A-Za-z0-9_.:-]+$"
 
 
@@ -99,9 +100,10 @@ class EventsOut(BaseModel):
 _EVENT = TypeAdapter(EventBody)
 
 
-def event_writer(request: Request) -> EventWriter:
-    """The app's writer (one per process), started on first use."""
-    state = request.app.state
+def event_writer(request: Request | Any) -> EventWriter:
+    """The app's writer (one per process), started on first use (*request*: a request, or
+    the app itself)."""
+    state = getattr(request, "app", request).state
     if getattr(state, "event_writer", None) is None:
         ws = state.ws
         responder = Responder.for_workspace(ws.root, ws.config.extra)
@@ -142,7 +144,7 @@ _BODY_SCHEMA = {"oneOf": [_EVENT_SCHEMA, {
               "one is reported by its index with status 'rejected', the others are applied"}}]}
 
 
-@router.post("/events", response_model=EventsOut, tags=["sense"],
+@router.post(EVENTS_PATH.removeprefix("/api/v1"), response_model=EventsOut, tags=["sense"],
              summary="Send one event or a batch of up to 1,000; get a decision for each",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": _BODY_SCHEMA}}}})
@@ -178,9 +180,14 @@ async def _apply(request: Request, principal: Principal, good: list[tuple[int, E
         err = (first.errors or [{}])[0]
         return problem(422, f"{where}{err.get('field', '')}: {err.get('problem', 'invalid')}",
                        request=request, extra={"errors": [b.model_dump() for b in bad]})
+    return await _submit(request.app, principal, good, bad, source)
+
+
+async def _submit(app: Any, principal: Principal, good: list[tuple[int, EventIn]],
+                  bad: list[EventResultOut], source: str) -> EventsOut:
+    """Queue the good events, wait for the commit that holds them, answer every item."""
     key_id = principal.key.id if principal.key else None
-    future = event_writer(request).submit([e for _, e in good], api_key_id=key_id,
-                                          source=source)
+    future = event_writer(app).submit([e for _, e in good], api_key_id=key_id, source=source)
     results = await asyncio.wrap_future(future)
     out = [EventResultOut(index=i, event_id=r.event_id, status=r.status,  # type: ignore[arg-type]
                           decision=r.decision) for (i, _), r in zip(good, results, strict=True)]
@@ -188,6 +195,85 @@ async def _apply(request: Request, principal: Principal, good: list[tuple[int, E
     return EventsOut(applied=sum(r.status == "applied" for r in out),
                      duplicates=sum(r.status == "duplicate" for r in out),
                      rejected=len(bad), results=out)
+
+
+class EventsFastPath:
+    """ASGI middleware: ``POST /api/v1/events`` answered without the router's per-request work.
+
+    Thousands of events a second arrive here, each a small request; FastAPI's routing over
+    a hundred routes, its dependency solving, the session cookie and the response model's
+    second validation cost more than the event itself.  This layer (inside the security
+    headers and the body limit, outside the session) answers the common case with the very
+    functions the route uses: the cached key check (:func:`~outsidein.web.auth.key_principal`),
+    :func:`_check` and :func:`_submit`.  Anything else (no or a bad key, a body that is not
+    a list or an object of events, no valid event, a writer that failed) goes on to the
+    route with the body as received, so every error answer still has one home.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (scope["type"] != "http" or scope["method"] != "POST"
+                or scope["path"] != EVENTS_PATH):
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay(b"", message), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        answer = await self._answer(scope, body)
+        if answer is None:
+            await self.app(scope, _replay(body), send)
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _answer(self, scope: Any, body: bytes) -> bytes | None:
+        auth = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        if auth[:7].lower() != b"bearer ":
+            return None
+        app = scope["app"]
+        try:
+            principal = await key_principal(app.state.store_url,
+                                            auth[7:].strip().decode("latin-1"))
+            data = json.loads(body)
+        except (OutsideInError, ValueError, UnicodeDecodeError):
+            return None
+        if not principal.allows("events:write"):
+            return None
+        items = [data] if isinstance(data, dict) else data
+        if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH:
+            return None
+        good, bad = _check(items)
+        if not good:
+            return None
+        try:
+            out = await _submit(app, principal, good, bad, "api")
+        except Exception:  # not committed: the route tries again and answers the error
+            return None
+        return out.model_dump_json().encode()
+
+
+def _replay(body: bytes, first: Any = None) -> Any:
+    """An ASGI ``receive`` that hands on the body already read (then what comes next)."""
+    sent = False
+
+    async def receive() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first or {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 

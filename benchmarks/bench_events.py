@@ -1,20 +1,27 @@
 """Events over HTTP: ``POST /api/v1/events`` with durable storage, load from another process.
 
-Measured on 127.0.0.1, uvicorn (one worker, uvloop + httptools) serving a fresh workspace,
-the load from :mod:`_loadgen` in its own process on the same two cores:
+Measured on 127.0.0.1, uvicorn (uvloop + httptools, no access log) serving a fresh
+workspace with one worker and with two (``outsidein serve --workers 2``: each worker has
+its own group-commit writer; customer state and the learned counts live in the store, so
+any worker serves any event), the load from :mod:`_loadgen` in its own process on the same
+two cores:
 
-- **max throughput**, single events and batches of 100 (closed loop, 64 connections);
+- **sustained single events** (closed loop, 64 connections, 60 s; ``--quick``: 3 s) and
+  **batches of 100** (8 connections);
 - **latency against offered load** (open loop): p50/p99 at each offered rate of single
   events, so the curve shows where queueing starts;
+- **durability**: under load, ``kill -9`` of the server; then every event whose request got
+  a 2xx must be in the store (lost = 0), and after a restart, sending them all again must
+  apply none of them twice (every one answered ``duplicate``);
 - on SQLite (WAL) and, when ``$OUTSIDEIN_BENCH_POSTGRES_URL`` or
   ``$OUTSIDEIN_TEST_POSTGRES_URL`` is set, on PostgreSQL (a fresh schema).
 
 Peer, in the same run: the same server stack answering a FastAPI endpoint that does nothing
 (no auth, no store) — the ceiling the HTTP layer alone allows here.  Targets (issue 12):
-single events >= 2,000/s sustained with p99 <= 100 ms and zero errors; batches of 100 >=
-20,000 events/s.
+single events >= 2,000/s sustained for 60 s with p99 <= 100 ms and zero errors; batches of
+100 >= 20,000 events/s.
 
-    python benchmarks/bench_events.py [--seconds 10] [--quick]
+    python benchmarks/bench_events.py [--seconds 10] [--quick] [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -22,27 +29,32 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 from _common import ROOT, write_result
+from sqlalchemy import select
 
 from outsidein.services import accounts
 from outsidein.store.db import session_scope
+from outsidein.store.models.sense import SenseEvent
 from outsidein.workspace import Workspace
 
 SERVER = """
-import sys
+import os, sys
 from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
+port, workers = int(sys.argv[2]), int(sys.argv[3])
 if sys.argv[1] == "peer":
     app = FastAPI()
     @app.post("/api/v1/events")
@@ -51,11 +63,15 @@ if sys.argv[1] == "peer":
     @app.get("/healthz")
     async def health() -> dict:
         return {"ok": True}
+elif workers > 1:  # as 'outsidein serve --workers N' runs them
+    os.environ["OUTSIDEIN_WORKSPACE"] = sys.argv[1]
+    uvicorn.run("outsidein.web.app:app_from_env", factory=True, host="127.0.0.1", port=port,
+                workers=workers, log_level="warning", access_log=False)
+    sys.exit(0)
 else:
     from outsidein.web.app import create_app
     app = create_app(Path(sys.argv[1]))
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
-            access_log=False)
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 """
 
 
@@ -66,9 +82,10 @@ def _port() -> int:
 
 
 class Server:
-    def __init__(self, target: str) -> None:
-        self.port = _port()
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVER, target, str(self.port)])
+    def __init__(self, target: str, workers: int = 1, port: int | None = None) -> None:
+        self.port = port or _port()
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVER, target, str(self.port),
+                                      str(workers)], start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -79,6 +96,11 @@ class Server:
         self.stop()
         raise RuntimeError("server did not start")
 
+    def kill(self) -> None:
+        """kill -9 the server and its workers (its whole process group)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -87,9 +109,11 @@ class Server:
             self.proc.kill()
 
 
-def _request(port: int, key: str, batch: int) -> str:
+def _request(port: int, key: str, batch: int, run: str) -> str:
+    """The request, its event ids unique to this *run* (a repeated id would be answered as a
+    cheaper duplicate)."""
     def one(j: int) -> str:
-        return (f'{{"event_id":"e{{n}}-{j}","customer_id":"C{{n}}","ts":'
+        return (f'{{"event_id":"{run}{{n}}-{j}","customer_id":"C{{n}}","ts":'
                 f'"2026-03-02T10:00:00+00:00","channel":"web","type":"product_view"}}')
     body = one(0) if batch == 1 else "[" + ",".join(one(j) for j in range(batch)) + "]"
     length = len(body.replace("{n}", "0" * 10))
@@ -99,12 +123,15 @@ def _request(port: int, key: str, batch: int) -> str:
 
 
 def load(port: int, key: str, *, batch: int = 1, connections: int = 64, seconds: float,
-         rate: float = 0) -> dict[str, Any]:
+         rate: float = 0, acked_path: str | None = None) -> dict[str, Any]:
+    run = f"r{uuid.uuid4().hex[:8]}-"
     spec = {"host": "127.0.0.1", "port": port, "connections": connections,
-            "seconds": seconds, "rate": rate, "requests": [_request(port, key, batch)]}
+            "seconds": seconds, "rate": rate, "requests": [_request(port, key, batch, run)],
+            "acked_path": acked_path}
     out = subprocess.run([sys.executable, str(ROOT / "_loadgen.py"), json.dumps(spec)],
                          capture_output=True, text=True, timeout=seconds + 120, check=True)
     res: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    res["run"] = run
     res["batch"] = batch
     res["events_per_s"] = res["achieved_rps"] * batch
     res["errors"] = sum(v for k, v in res["statuses"].items() if k != "200")
@@ -119,63 +146,140 @@ def workspace(root: Path, store_url: str | None) -> tuple[Path, str]:
     return root, key
 
 
-def run_store(label: str, root: Path, store_url: str | None, seconds: float,
-              rates: list[int]) -> dict[str, Any]:
+def stored_events(root: Path) -> set[str]:
+    """The event ids in the workspace's store."""
+    ws = Workspace.open(root)
+    try:
+        with session_scope(ws.store_url, write=False) as s:
+            return set(s.scalars(select(SenseEvent.event_id)))
+    finally:
+        ws.close()
+
+
+def durability(root: Path, store_url: str | None, *, seconds: float = 6.0) -> dict[str, Any]:
+    """kill -9 under load, on a fresh workspace; count the acknowledged events lost, then
+    resend them all after a restart and count those applied again."""
     root, key = workspace(root, store_url)
     server = Server(str(root))
+    acked_file = root / "acked.txt"
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(load, server.port, key, seconds=seconds,
+                                  acked_path=str(acked_file))
+            time.sleep(seconds / 2)
+            server.kill()
+            res = running.result()
+    finally:
+        if server.proc.poll() is None:
+            server.stop()
+    acked = {f"{res['run']}{int(n):010d}-0" for n in acked_file.read_text().split()}
+    stored = {e for e in stored_events(root) if e.startswith(res["run"])}
+    again = Server(str(root))
+    try:
+        twice = 0
+        ids = sorted(acked)
+        for i in range(0, len(ids), 1000):  # everything acknowledged, sent again
+            body = [{"event_id": e, "customer_id": "C" + e[len(res["run"]):].split("-")[0],
+                     "ts": "2026-03-02T10:00:00+00:00", "channel": "web",
+                     "type": "product_view"} for e in ids[i:i + 1000]]
+            r = httpx.post(f"http://127.0.0.1:{again.port}/api/v1/events", json=body,
+                           headers={"Authorization": f"Bearer {key}"}, timeout=60)
+            r.raise_for_status()
+            twice += r.json()["applied"]
+    finally:
+        again.stop()
+    return {"acknowledged": len(acked), "lost": len(acked - stored),
+            "stored_not_acknowledged": len(stored - acked), "applied_twice": twice,
+            "answers_before_kill": res["statuses"]}
+
+
+def run_store(label: str, root: Path, store_url: str | None, seconds: float,
+              sustained: float, rates: list[int], workers: int) -> dict[str, Any]:
+    root, key = workspace(root, store_url)
+    server = Server(str(root), workers)
     try:
         load(server.port, key, seconds=2)  # warm-up: imports, the writer thread, caches
-        single = load(server.port, key, seconds=seconds)
+        single = load(server.port, key, seconds=sustained)
         batches = load(server.port, key, batch=100, connections=8, seconds=seconds)
         curve = [load(server.port, key, seconds=seconds, rate=r) for r in rates]
     finally:
         server.stop()
-    print(f"{label}: single {single['events_per_s']:.0f} ev/s p99 {single['p99_ms']:.0f} ms; "
-          f"batches {batches['events_per_s']:.0f} ev/s", flush=True)
-    return {"single": single, "batch_100": batches, "latency_vs_offered_load": curve}
+    print(f"{label}, {workers} worker(s): single {single['events_per_s']:.0f} ev/s p99 "
+          f"{single['p99_ms']:.0f} ms; batches {batches['events_per_s']:.0f} ev/s", flush=True)
+    out = {"workers": workers, "single": single, "batch_100": batches,
+           "latency_vs_offered_load": curve}
+    if workers == 1:
+        out["durability_kill_9"] = durability(root.with_name(root.name + "-kill9"), store_url)
+        print(f"{label}: kill -9 under load: {out['durability_kill_9']}", flush=True)
+    return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    seconds = 3.0 if args.quick else args.seconds
-    rates = [500, 1000, 2000] if args.quick else [250, 500, 1000, 1500, 2000, 2500, 3000]
-    peer = Server("peer")
-    try:
-        peer_single = load(peer.port, "none", seconds=seconds)
-    finally:
-        peer.stop()
-    result: dict[str, Any] = {"seconds_per_point": seconds,
-                              "peer": {"what": "FastAPI endpoint that does nothing, same "
-                                               "uvicorn settings", "single": peer_single}}
-    with tempfile.TemporaryDirectory() as tmp:
-        result["sqlite"] = run_store("sqlite", Path(tmp) / "sqlite", None, seconds, rates)
-    pg = os.environ.get("OUTSIDEIN_BENCH_POSTGRES_URL") or os.environ.get(
-        "OUTSIDEIN_TEST_POSTGRES_URL")
-    if pg:
-        import psycopg  # optional extra: only the PostgreSQL part needs it
+def _pg_runs(pg: str, seconds: float, sustained: float, rates: list[int],
+             workers: list[int]) -> dict[str, Any]:
+    import psycopg  # optional extra: only the PostgreSQL part needs it
 
+    out: dict[str, Any] = {}
+    for n in workers:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(pg, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         sep = "&" if "?" in pg else "?"
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                result["postgresql"] = run_store(
+                out[f"workers_{n}"] = run_store(
                     "postgresql", Path(tmp) / "pg", f"{pg}{sep}options=-csearch_path%3D{schema}",
-                    seconds, rates)
+                    seconds, sustained, rates, n)
         finally:
             with psycopg.connect(pg, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    s = result["sqlite"]["single"]
-    result["figure"] = {"sqlite_single_events_per_s": s["events_per_s"],
-                        "sqlite_single_p99_ms": s["p99_ms"],
-                        "sqlite_batch100_events_per_s":
-                            result["sqlite"]["batch_100"]["events_per_s"],
-                        "peer_noop_requests_per_s": peer_single["achieved_rps"],
-                        "ratio_to_peer": s["achieved_rps"] / peer_single["achieved_rps"]}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--sustained", type=float, default=60.0,
+                    help="seconds of the sustained single-event run")
+    ap.add_argument("--workers", default="1,2", help="uvicorn worker counts to measure")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    seconds = 3.0 if args.quick else args.seconds
+    sustained = 3.0 if args.quick else args.sustained
+    workers = [int(w) for w in args.workers.split(",")]
+    rates = [500, 1000, 2000] if args.quick else [250, 500, 1000, 1500, 2000, 2500, 3000]
+    peer = Server("peer")
+    try:
+        peer_single = load(peer.port, "none", seconds=seconds)
+    finally:
+        peer.stop()
+    result: dict[str, Any] = {"seconds_per_point": seconds, "sustained_seconds": sustained,
+                              "peer": {"what": "FastAPI endpoint that does nothing, same "
+                                               "uvicorn settings", "single": peer_single},
+                              "sqlite": {}}
+    for n in workers:
+        with tempfile.TemporaryDirectory() as tmp:
+            result["sqlite"][f"workers_{n}"] = run_store(
+                "sqlite", Path(tmp) / "sqlite", None, seconds, sustained, rates, n)
+    pg = os.environ.get("OUTSIDEIN_BENCH_POSTGRES_URL") or os.environ.get(
+        "OUTSIDEIN_TEST_POSTGRES_URL")
+    if pg:
+        result["postgresql"] = _pg_runs(pg, seconds, sustained, rates, workers)
+    figure: dict[str, Any] = {"peer_noop_requests_per_s": peer_single["achieved_rps"]}
+    for store in ("sqlite", "postgresql"):
+        for key, run in result.get(store, {}).items():
+            tag = f"{store}_{key}"
+            figure[f"{tag}_single_events_per_s"] = run["single"]["events_per_s"]
+            figure[f"{tag}_single_p99_ms"] = run["single"]["p99_ms"]
+            figure[f"{tag}_single_errors"] = run["single"]["errors"]
+            figure[f"{tag}_batch100_events_per_s"] = run["batch_100"]["events_per_s"]
+            figure[f"{tag}_ratio_to_peer"] = (run["single"]["achieved_rps"]
+                                              / peer_single["achieved_rps"])
+            if "durability_kill_9" in run:
+                d = run["durability_kill_9"]
+                figure[f"{tag}_kill9_acknowledged"] = d["acknowledged"]
+                figure[f"{tag}_kill9_lost"] = d["lost"]
+                figure[f"{tag}_kill9_applied_twice"] = d["applied_twice"]
+    result["figure"] = figure
     write_result("events" + ("_quick" if args.quick else ""), result)
 
 

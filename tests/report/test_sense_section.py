@@ -36,3 +36,22 @@ def test_section_shows_the_funnel_and_the_simulation(workspace):
     assert section.body_html.count("plotly-graph-div") == 3  # funnel, comparison, learning
     page = build_report(workspace).read_text()
     assert 'id="sense"' in page and "Sense and respond" in page
+
+
+def test_past_campaigns_alone_give_a_section_with_rates_and_the_next_step(workspace, tmp_path):
+    from outsidein.services.data import load_file
+
+    (tmp_path / "contacts.csv").write_text(
+        "campaign_id,customer_id,ts,channel,message,responded\n"
+        "K1,C1,2025-03-01 10:00,email,spring,true\n"
+        "K1,C2,2025-03-01 10:00,email,spring,false\n"
+        "K1,C3,2025-03-01 10:00,email,spring,false\n"
+        "K1,C4,2025-03-01 10:00,email,spring,false\n")
+    (tmp_path / "campaigns.csv").write_text("campaign_id,name\nK1,Spring sale\n")
+    load_file(workspace, "campaigns", tmp_path / "campaigns.csv")
+    load_file(workspace, "campaign_contacts", tmp_path / "contacts.csv")
+    section = sense_section(workspace)
+    assert section is not None
+    assert "4 contacts in 1 campaigns" in section.body_html
+    assert "outsidein sense replay" in section.body_html  # stages not sensed yet
+    assert "<td>not sensed yet</td>" in section.body_html and "<td>25.0%</td>" in section.body_html

@@ -2,9 +2,10 @@
 
 Shows, in words and plots: the buying-stage funnel now (from the store's sense tables, as
 :func:`outsidein.services.sense.analysis.sense_summary` reads them), what the engine decided,
-lift against the control group or what it still lacks, and the last market simulation
+lift against the control group or what it still lacks, the past campaigns' response rates
+per buying stage (:mod:`outsidein.services.sense.campaigns`), and the last market simulation
 (``outsidein sense simulate``): the four policies side by side and the weekly learning
-curve.  No section while there are neither events nor a simulation.
+curve.  No section while there are neither events, campaigns nor a simulation.
 
 >>> from outsidein.report.sections.sense import sense_section
 >>> sense_section(ws).title                      # doctest: +SKIP
@@ -31,6 +32,7 @@ from outsidein.services.sense.analysis import (
     read_simulation,
     sense_summary,
 )
+from outsidein.services.sense.campaigns import CampaignSummary, campaign_summary
 
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
@@ -96,7 +98,8 @@ def sense_section(ws: Workspace) -> Section | None:
     """Report section on sense and respond; None while there are no events and no simulation."""
     summary = sense_summary(ws)
     sim = read_simulation(ws)
-    if summary.empty and sim is None:
+    campaigns = campaign_summary(ws)
+    if summary.empty and sim is None and not campaigns.contacts:
         return None
     if summary.empty:
         headline = "No customer events yet; the market simulation shows what the engine adds."
@@ -109,4 +112,24 @@ def sense_section(ws: Workspace) -> Section | None:
                      f"{sim['share_of_oracle_gain']:.0%} of what an all-knowing oracle gains.")
     return Section(title="Sense and respond: where customers are in the buying cycle",
                    anchor="sense", summary=headline,
-                   body_html=_funnel_html(summary) + _simulation_html(sim))
+                   body_html=(_funnel_html(summary) + _campaigns_html(campaigns)
+                              + _simulation_html(sim)))
+
+
+def _campaigns_html(c: CampaignSummary) -> str:
+    """Past campaigns: response rate per stage when contacted, in words and a table."""
+    if not c.contacts:
+        return ""
+    out = ["<h3>Past campaigns: who was ready</h3>",
+           _p(f"{c.contacts:,} contacts in {len(c.campaigns)} campaigns. A push reaches "
+              "customers at every stage; the response rate at each stage shows how many were "
+              "ready for it.")]
+    if c.missing:
+        out.append(_p(html.escape(c.missing) + ".", "muted"))
+    rows = pd.DataFrame([{"stage when contacted": r["stage_label"], "contacts": r["contacts"],
+                          "responses": r["responses"],
+                          "response rate": f"{r['response_rate']:.1%}",
+                          "95% interval": f"{r['ci_low']:.1%} to {r['ci_high']:.1%}"}
+                         for r in c.by_stage])
+    out.append(table_html(rows))
+    return "".join(out)

@@ -174,6 +174,43 @@ def evaluate_cmd(
                   highlight=False)
 
 
+@sense_app.command("stage-model")
+def stage_model_cmd(
+    ctx: typer.Context,
+    labels: Annotated[str, typer.Option(
+        help="warehouse table of labelled interactions (customer_id, ts, channel, type, "
+             "stage)")] = "truth_stages",
+    max_customers: Annotated[int | None, typer.Option(
+        min=2, help="use at most this many customers (chosen at random)")] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Compare the decayed-evidence scorer with a classifier that learned the stages.
+
+    Half of the labelled customers train a gradient-boosted classifier on their histories;
+    on the other half both sense every interaction's stage from the past alone and are
+    compared with the label. The classifier's accuracy is the ceiling a filter reaches
+    from these clues; the scorer's share of it says how close the transparent default is.
+    """
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.stage_model import compare_stage_models
+
+    ws = workspace(ctx)
+    try:
+        report = compare_stage_models(ws, labels=labels, max_customers=max_customers)
+    finally:
+        ws.close()
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(
+        f"On {report.interactions_tested:,} interactions of {report.customers_tested:,} "
+        f"customers neither model saw: the classifier trained on the labels of "
+        f"{report.customers_trained:,} others finds the stage {report.classifier_accuracy:.1%} "
+        f"of the time, the decayed-evidence scorer {report.scorer_accuracy:.1%} "
+        f"({report.share_of_ceiling:.0%} of the classifier; always guessing the commonest "
+        f"stage: {report.majority_accuracy:.1%}).", highlight=False)
+
+
 @sense_app.command("sweep")
 def sweep_cmd(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """Score as ignored the messages of customers silent past the attribution window.

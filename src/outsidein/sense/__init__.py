@@ -17,6 +17,7 @@ from outsidein.sense.policy import (
     PolicyResult,
     eligible_actions,
 )
+from outsidein.sense.sequence import StageClassifier, history_features
 from outsidein.sense.simulate import Market, simulate_market
 from outsidein.sense.stages import MESSAGE_NEEDS, STAGE_NEED, STAGES, need_for, stage_info
 
@@ -27,5 +28,6 @@ __all__: list[str] = [
     "MESSAGE_NEEDS", "STAGES", "STAGE_NEED", "CatalogAction", "Clue", "ContactPolicy",
     "ControlGroup", "CustomerContacts", "EvidenceConfig", "EvidenceScorer", "EvidenceState",
     "Market", "PolicyResult", "StageHMM", "ThompsonBandit", "bayes_limit_accuracy",
-    "eligible_actions", "forward_filter", "need_for", "simulate_market", "stage_info",
+    "StageClassifier", "eligible_actions", "forward_filter", "history_features", "need_for",
+    "simulate_market", "stage_info",
 ]

@@ -50,11 +50,11 @@ def make_campaigns(ws: Workspace, seed: int, start_day: np.datetime64,
         if day >= days - RESPONSE_DAYS:
             continue
         when = (start_day + np.timedelta64(day, "D")).astype("datetime64[s]")
-        at = np.datetime_as_string(when, unit="s").replace("T", " ")
-        known = con.sql(  # each customer's true stage on the day (their latest before it)
-            "SELECT customer_id, arg_max(stage, ts) AS stage FROM truth_stages "
-            f"WHERE ts <= TIMESTAMP '{at}' GROUP BY customer_id ORDER BY customer_id"
-        ).to_pyarrow()
+        stages = con.table("truth_stages")  # Ibis: DuckDB and Spark alike
+        known = (stages.filter(stages.ts <= when.astype(object))
+                 .group_by("customer_id")  # each customer's true stage on the day
+                 .agg(stage=stages.stage.argmax(stages.ts))
+                 .order_by("customer_id").to_pyarrow())
         picked = rng.random(known.num_rows) < PICK_SHARE
         stage = np.asarray(known["stage"].to_pylist(), dtype=object)[picked]
         rate = np.array([RESPONSE_BY_STAGE[str(s)] for s in stage])

@@ -135,6 +135,9 @@ class Warehouse:
             data = obj if isinstance(obj, pa.Table) else pa.Table.from_pandas(
                 obj.reset_index(drop=True), preserve_index=False)
             if self.backend == "pyspark":
+                if data.num_rows == 0:  # Spark cannot infer a schema from no rows
+                    return self._save_spark(name, self.spark.createDataFrame(
+                        [], schema=_spark_schema(data.schema)))
                 # one chunk per column: Spark's Arrow fast path refuses chunked text
                 return self._save_spark(name, self.spark.createDataFrame(
                     data.combine_chunks().to_pandas()))
@@ -285,3 +288,13 @@ def spark_session(master: str = "local[2]", warehouse_dir: Path | None = None) -
     session.sparkContext.setLogLevel("ERROR")
     _SPARK = (key, session)
     return session
+
+
+def _spark_schema(schema: pa.Schema) -> Any:
+    """Spark's schema for an Arrow one; a column of nulls only (no type known) is text."""
+    # optional heavy dependency: only Spark warehouses reach here
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+              for f in schema]
+    return from_arrow_schema(pa.schema(fields))

@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 BENCH_VENV := .venv-bench-peers
 PEER_STAMP := $(BENCH_VENV)/.installed-peers
+BASKET_VENV := .venv-bench-basket
+BASKET_PEER_STAMP := $(BASKET_VENV)/.installed-peers
 
 .PHONY: demo test bench install chromium lint clean
 
@@ -34,8 +36,14 @@ $(PEER_STAMP):
 	$(BENCH_VENV)/bin/python -m pip install -q 'mabwiser==2.7.4' 'scikit-learn<1.4'
 	touch $(PEER_STAMP)
 
-bench: $(STAMP) $(PEER_STAMP)
-	OUTSIDEIN_PEER_PYTHON=$(abspath $(BENCH_VENV))/bin/python $(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+# Basket-rule peers (mlxtend 0.25 needs a newer scipy than lifetimes' pins): a venv of their own.
+$(BASKET_PEER_STAMP):
+	test -x $(BASKET_VENV)/bin/python || $(PY) -m venv $(BASKET_VENV)
+	$(BASKET_VENV)/bin/python -m pip install -q 'mlxtend==0.25.0' 'efficient-apriori==2.0.6' 'pyfim==6.28' pyarrow
+	touch $(BASKET_PEER_STAMP)
+
+bench: $(STAMP) $(PEER_STAMP) $(BASKET_PEER_STAMP)
+	OUTSIDEIN_PEER_PYTHON=$(abspath $(BENCH_VENV))/bin/python OUTSIDEIN_BASKET_PEER_PYTHON=$(abspath $(BASKET_VENV))/bin/python $(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -25,7 +25,10 @@ def analysed(tmp_path_factory):
 
 def test_every_step_runs_on_the_demo_company(analysed):
     _, first, _ = analysed
-    assert [s.name for s in first.steps] == ["value", "five_questions", "sense", "insights"]
+    assert [s.name for s in first.steps] == ["value", "five_questions", "sense",
+                                              "market_segments", "market_watch",
+                                              "market_context", "culture",
+                                              "insights"]
     assert {s.status for s in first.steps} == {"ok"}, first.to_dict()
 
 
@@ -40,6 +43,8 @@ def test_answers_reach_the_departments_as_insights_once(analysed):
         assert all(i.version == 1 for i in insights)
         marketing = list_insights(s, department="marketing")
         assert marketing, "marketing is addressed by at least one answer"
+        market = [i for i in list_insights(s) if i.key and i.key.startswith("market.")]
+        assert market and all(i.version == 1 for i in market)
 
 
 def test_report_has_a_section_per_capability(analysed):
@@ -47,7 +52,8 @@ def test_report_has_a_section_per_capability(analysed):
 
     ws, _, _ = analysed
     page = build_report(ws).read_text()
-    for anchor in ('id="data"', 'id="value"', 'id="share"', "five crucial questions"):
+    for anchor in ('id="data"', 'id="value"', 'id="share"', "five crucial questions",
+                   'id="market-segments"'):
         assert anchor.lower() in page.lower(), anchor
 
 

@@ -60,7 +60,8 @@ def _analyze(folder: Path, backend: str) -> tuple[StoredAnswers, dict[str, pd.Da
         traceback.format_exception(*result.exc_info) if result.exc_info else [])
     report = json.loads(result.output)
     assert {s["name"]: s["status"] for s in report["steps"]} == {
-        "value": "ok", "five_questions": "ok", "sense": "ok", "insights": "ok"}, report
+        "value": "ok", "five_questions": "ok", "sense": "ok", "market_segments": "ok",
+        "market_watch": "ok", "market_context": "ok", "culture": "ok", "insights": "ok"}, report
     ws = Workspace.open(folder)
     wh = ws.warehouse()
     assert wh.backend == backend

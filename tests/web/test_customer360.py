@@ -128,9 +128,9 @@ def test_the_planted_customer_shows_every_panel(planted: Any) -> None:
     assert '<a href="/customers/PR-CONV"' in page
     assert f'<a href="/insights/{planted.marta.id}">Call Marta back</a>' in page
     assert "Someone else entirely" not in page
-    # the journey panel (sense and respond) says what fills it; the segment is still to come
+    # the journey (sense and respond) and segment (market sensing) panels say what fills them
     assert "outsidein sense replay" in page and "Buying stage and journey" in page
-    assert "comes with market sensing" in page
+    assert "Market segment" in page and "outsidein market segments" in page
 
 
 def test_the_api_returns_the_same_figures(planted: Any) -> None:

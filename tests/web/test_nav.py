@@ -32,7 +32,7 @@ def test_every_nav_entry_is_a_page_and_shown_to_exactly_who_may_open_it(workspac
 def market_router() -> APIRouter:
     router = APIRouter()
 
-    @router.get("/market", response_class=HTMLResponse)
+    @router.get("/example-watch", response_class=HTMLResponse)
     def market_page(*, request: Request, principal: StaffOnly) -> str:
         return "<h1>Market watch</h1>"
 
@@ -42,9 +42,9 @@ def market_router() -> APIRouter:
 def test_a_capability_adds_a_guarded_page_and_its_nav_entry(
         workspace: Any, market_router: APIRouter, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(web_app, "ROUTERS", (*web_app.ROUTERS, market_router))
-    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Market watch", "/market", 38)))
+    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Market watch", "/example-watch", 38)))
     app = create_app(workspace.root)
-    route = next(r for r in route_table(app) if r.path == "/market")
+    route = next(r for r in route_table(app) if r.path == "/example-watch")
     assert route.rule is not None and route.rule.roles == ("admin", "advocate")
     labels = [i.label for i in nav.items_for("advocate", app.state.page_roles)]
     assert labels[labels.index("Alignment") + 1] == "Market watch"  # placed by its order
@@ -54,6 +54,6 @@ def test_a_capability_adds_a_guarded_page_and_its_nav_entry(
 
 def test_a_nav_entry_without_its_page_stops_the_app(workspace: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Market watch", "/market", 38)))
-    with pytest.raises(ConfigError, match="'Market watch' points at /market"):
+    monkeypatch.setattr(nav, "NAV", (*nav.NAV, nav.NavItem("Market watch", "/example-watch", 38)))
+    with pytest.raises(ConfigError, match="'Market watch' points at /example-watch"):
         create_app(workspace.root)

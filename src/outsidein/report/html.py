@@ -8,7 +8,8 @@ never a section silently left out.  Plotly's JavaScript is embedded once, so
 the report works offline.
 
 >>> [f.__name__ for f in SECTIONS]
-['data_section', 'value_section', 'five_questions_section', 'share_section', 'sense_section']
+['data_section', 'value_section', 'five_questions_section', 'share_section', 'sense_section',
+ 'market_section', 'market_context_section', 'market_watch_section', 'culture_section']
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from typing import TYPE_CHECKING
 from plotly.offline import get_plotlyjs
 
 from outsidein.report.section import Section
+from outsidein.report.sections.culture import culture_section
 from outsidein.report.sections.data import data_section
 from outsidein.report.sections.five_questions import five_questions_section
+from outsidein.report.sections.market import market_section
+from outsidein.report.sections.market_context import market_context_section
+from outsidein.report.sections.market_watch import market_watch_section
 from outsidein.report.sections.sense import sense_section
 from outsidein.report.sections.share import share_section
 from outsidein.report.sections.value import value_section
@@ -38,7 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Report sections in page order: each takes the workspace, returns a Section or None.
 SECTIONS: tuple[Callable[[Workspace], Section | None], ...] = (
-    data_section, value_section, five_questions_section, share_section, sense_section)
+    data_section, value_section, five_questions_section, share_section, sense_section,
+    market_section, market_context_section, market_watch_section, culture_section)
 
 
 def collect_sections(ws: Workspace) -> list[Section]:

@@ -9,7 +9,8 @@ stopping the others.  Later capabilities (market sensing, sense and respond,
 culture) add their step to :data:`STEPS` before ``insights``.
 
 >>> [s.name for s in STEPS]
-['value', 'five_questions', 'sense', 'insights']
+['value', 'five_questions', 'sense', 'market_segments', 'market_watch', 'market_context',
+ 'culture', 'insights']
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from outsidein.errors import MissingDataError, OutsideInError
+from outsidein.services.culture.analysis import run_culture
+from outsidein.services.market.context import run_market_context
+from outsidein.services.market.segments import run_segments
+from outsidein.services.market.watch import run_market_watch
 from outsidein.services.publish import publish_analysis_insights
 from outsidein.services.questions import answer_five_questions
 from outsidein.services.sense.analysis import run_sense_analysis
@@ -48,6 +53,10 @@ STEPS: tuple[Step, ...] = (
     Step("value", run_value, "customer value (BTYD models, CLV)"),
     Step("five_questions", answer_five_questions, "the five crucial questions"),
     Step("sense", run_sense_analysis, "sense and respond: customers at each buying stage"),
+    Step("market_segments", run_segments, "market: segments, clusters, availability"),
+    Step("market_watch", run_market_watch, "market watch: KPIs that changed"),
+    Step("market_context", run_market_context, "market: products that context events drive"),
+    Step("culture", run_culture, "market culture: the survey's standing and gaps"),
     Step("insights", publish_analysis_insights, "publish insights to the departments"),
 )
 

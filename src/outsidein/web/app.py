@@ -28,9 +28,15 @@ from outsidein.web.nav import check_nav
 from outsidein.web.routes import (
     admin,
     api,
+    culture,
+    culture_admin,
+    culture_survey,
     customers,
     insights,
     login,
+    market,
+    market_context,
+    market_watch,
     pages,
     sense,
     sense_pages,
@@ -51,7 +57,10 @@ SESSION_MAX_AGE = 12 * 3600
 ROUTERS: tuple[APIRouter, ...] = (system.router, login.router, pages.router, insights.router,
                                   share_pages.router, admin.router, api.router,
                                   customers.router, table_routes.router, table_routes.api_router,
-                                  sense.router, sense_pages.router)
+                                  sense.router, sense_pages.router, culture_survey.router,
+                                  market.router, market_context.router, market_watch.router,
+                                  culture.router,
+                                  culture.api_router, culture_admin.router)
 DESCRIPTION = ("Shared customer truth: insights, acknowledgements, needs, alignment, the five "
                "answers and customer value. Authenticate with `Authorization: Bearer <API key>` "
                "(`outsidein apikey create`). Errors are RFC 9457 problem+json. A JSON body may "
@@ -103,6 +112,7 @@ def create_app(ws_root: Path, *, https: bool | None = None) -> FastAPI:
     app.state.templates.env.globals["static_url"] = system.static_url
     install_labels(app.state.templates.env, ws.config.currency)  # column words and units
     problems.install(app)
+    culture_survey.redact_survey_logs()  # survey links: no token, no address in any log
 
     # Order: the last added runs first, so headers wrap everything, sessions wrap routes,
     # and unexpected errors are answered inside the session (the error page needs it).

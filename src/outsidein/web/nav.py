@@ -42,6 +42,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Needs", "/needs", order=30),
     NavItem("Alignment", "/alignment", order=35),
     NavItem("Sense & respond", "/sense", order=40),
+    NavItem("Culture", "/culture", order=45),
+    NavItem("Market", "/market", order=45),
     NavItem("Admin", "/admin", order=90),
 )
 

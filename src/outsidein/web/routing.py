@@ -16,7 +16,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from outsidein.web.auth import Require
 
 #: Routes anyone may call: the login form, static files, plotly.js and the health probe.
-PUBLIC_ROUTES = frozenset({"/login", "/healthz", "/static/plotly.js"})
+#: Also the culture survey's pages, which respondents open from their one-time link.
+PUBLIC_ROUTES = frozenset({"/login", "/healthz", "/static/plotly.js", "/survey/{token}",
+                           "/api/v1/survey/{token}/draft"})
 
 
 @dataclass(frozen=True)

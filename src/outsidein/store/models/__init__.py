@@ -2,6 +2,7 @@
 so that ``Base.metadata`` (used by Alembic) knows every table."""
 
 from outsidein.store.models import (
+    culture,  # noqa: F401,E402  (culture survey: waves, invitations, responses)
     lists,  # noqa: F401,E402  (who owns working a list)
     sense,  # noqa: F401,E402  (events, customer state, decisions)
     share,  # noqa: F401,E402  (insights, needs, alignment, outbox)

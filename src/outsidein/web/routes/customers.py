@@ -33,6 +33,7 @@ from outsidein.services.customers import (
 from outsidein.web.auth import Anyone, Principal, Require
 from outsidein.web.problems import API_ERROR_RESPONSES
 from outsidein.web.routes._common import Store, plain
+from outsidein.web.routes.market import segment_panel
 from outsidein.web.routes.sense import journey_panel
 from outsidein.web.schemas import NAME_PATTERN, CustomerHitOut, CustomerOut
 from outsidein.web.templating import render
@@ -46,18 +47,8 @@ router = APIRouter()
 CustomerPanelSource = Callable[[Workspace, str], Section]
 
 
-def segment_pending(ws: Workspace, customer_id: str) -> Section:
-    """The segment panel until market sensing assigns segments.
-
-    >>> segment_pending(None, "C1").available
-    False
-    """
-    return Section("segment", "Market segment", missing=(
-        "not yet measured — the customer's segment comes with market sensing"))
-
-
 #: The extra panels of the customer 360, in page order (after the built-in ones).
-PANELS: tuple[CustomerPanelSource, ...] = (journey_panel, segment_pending)
+PANELS: tuple[CustomerPanelSource, ...] = (journey_panel, segment_panel)
 
 #: The API reads customers with the scope of customer value (every role has it).
 ValueRead = Annotated[Principal, Depends(Require(scope="value:read"))]

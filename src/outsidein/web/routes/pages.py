@@ -31,10 +31,11 @@ from outsidein.web.panels import (
     AlertSource,
     Panel,
     PanelSource,
-    culture_pending,
     kpi_panel,
 )
 from outsidein.web.routes._common import Store
+from outsidein.web.routes.culture import culture_panel
+from outsidein.web.routes.market_watch import watch_alerts
 from outsidein.web.routes.sense_pages import stage_funnel_panel
 from outsidein.web.tables import CUSTOMER_VALUE, TableQueryParams, csv_response, explore, resolve
 from outsidein.web.templating import render
@@ -43,11 +44,11 @@ from outsidein.workspace import Workspace
 router = APIRouter(include_in_schema=False)
 
 #: The overview's tiles, in page order.
-PANELS: tuple[PanelSource, ...] = (stage_funnel_panel, culture_pending)
+PANELS: tuple[PanelSource, ...] = (stage_funnel_panel, culture_panel)
 #: The to-do lists every open action a person owns due within this many days (all, in practice).
 TODO_DAYS = 3650
-#: Where the overview's latest alerts come from (none until market watch).
-ALERT_SOURCES: tuple[AlertSource, ...] = ()
+#: Where the overview's latest alerts come from.
+ALERT_SOURCES: tuple[AlertSource, ...] = (watch_alerts,)
 
 
 def _panels(ws: Workspace) -> list[Panel]:

@@ -74,7 +74,7 @@ def test_tiles_say_how_to_fill_them_then_show_the_planted_figures(site: Any) -> 
     for key in ("customers_active", "revenue", "repeat_rate", "clv"):
         assert "no orders yet" in _tile(page, key) and "outsidein load order_lines" in page
     assert "no customer events yet" in page and "outsidein sense replay" in page  # funnel tile
-    assert "not yet measured — comes with the culture survey" in page
+    assert "no survey answers yet" in page and "outsidein culture import" in page
 
     _plant(site.ws.root)
     page = member.get("/").text

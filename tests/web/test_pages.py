@@ -19,7 +19,7 @@ def test_overview_says_how_to_answer_then_shows_the_five_headlines(site: Any) ->
     page = member.get("/").text
     assert "Not answered yet" in page and "outsidein answer" in page
     assert "no customer events yet" in page  # the buying-stage funnel tile
-    assert "not yet measured — comes with the culture survey" in page
+    assert "no survey answers yet" in page and "outsidein culture import" in page
     assert "Top 10% of customers bring 62% of profit" in page  # awaiting acknowledgement
     results = site.ws.root / "results"
     results.mkdir(exist_ok=True)

@@ -31,6 +31,7 @@ def figure_html(fig: Any) -> str:
 
 def table_html(df: Any, *, max_rows: int = 25, float_format: str = "{:,.2f}") -> str:
     """A pandas DataFrame as a compact HTML table."""
+    # focusable: a wide table scrolls sideways, and the keyboard must reach it (axe)
     return df.head(max_rows).to_html(
         index=False, border=0, classes="tbl", float_format=float_format.format, escape=True
-    )
+    ).replace("<table ", '<table tabindex="0" ', 1)

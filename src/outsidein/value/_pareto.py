@@ -15,8 +15,10 @@ but only once per distinct (frequency, time) pair, which is few.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-from scipy.integrate import quad
+from scipy.integrate import IntegrationWarning, quad
 from scipy.special import digamma, expit, gammaln, hyp2f1, roots_legendre
 
 from outsidein.value._base import (
@@ -106,8 +108,12 @@ def _log_integral(x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, r: float, al
         points = [y0 + width * k for k in (1, 4, 16, 64) if y0 + width * k < y1]
         points += [y_knee] if y0 < y_knee < y1 else []
         integrand = lambda y, ref=ref, log_f=log_f: np.exp(log_f(y) - ref)  # noqa: E731
-        val, _ = quad(integrand, y0, y1, points=points or None, limit=200, epsabs=0.0,
-                      epsrel=1e-10)
+        with warnings.catch_warnings():
+            # asking 1e-10 relative: where roundoff stops quad short of it (SciPy >= 1.17
+            # says so in a warning) the value is still good to ~1e-9, ample for a likelihood
+            warnings.simplefilter("ignore", IntegrationWarning)
+            val, _ = quad(integrand, y0, y1, points=points or None, limit=200, epsabs=0.0,
+                          epsrel=1e-10)
         out[i] = ref + np.log(val) if val > 0 else -np.inf
     return out
 

@@ -16,8 +16,8 @@ from typing import Any
 from outsidein.services.kpis import Kpi, month_label
 from outsidein.workspace import Workspace
 
-__all__ = ["FLASH", "AlertSource", "Panel", "PanelSource", "Sparkline", "culture_pending",
-           "kpi_panel", "sparkline", "stage_funnel_pending"]
+__all__ = ["FLASH", "AlertSource", "Panel", "PanelSource", "Sparkline", "kpi_panel",
+           "sparkline"]
 
 
 @dataclass(frozen=True)
@@ -37,26 +37,6 @@ class Panel:
 PanelSource = Callable[[Workspace], Panel]
 #: Gives the latest alerts (newest first, at most *limit*): mappings with title/message and ts.
 AlertSource = Callable[[Workspace, int], Iterable[Mapping[str, Any]]]
-
-
-def stage_funnel_pending(ws: Workspace) -> Panel:
-    """The buying-stage funnel tile until sense-and-respond measures it.
-
-    >>> stage_funnel_pending(None).note   # the workspace is not read yet
-    'not yet measured — comes with sense-and-respond'
-    """
-    return Panel("stage_funnel", "Buying-stage funnel", None,
-                 "not yet measured — comes with sense-and-respond")
-
-
-def culture_pending(ws: Workspace) -> Panel:
-    """The market-culture score tile until the culture survey measures it.
-
-    >>> culture_pending(None).value is None
-    True
-    """
-    return Panel("culture", "Market-culture score", None,
-                 "not yet measured — comes with the culture survey")
 
 
 #: Session key of a one-line message shown once on the next page (e.g. "Reminder queued ...").

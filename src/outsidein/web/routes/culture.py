@@ -25,6 +25,7 @@ from outsidein.services.culture.views import CultureView, culture_view
 from outsidein.services.share import neutralise_cell
 from outsidein.web.auth import STAFF, Anyone, Principal, Require
 from outsidein.web.panels import Panel
+from outsidein.web.problems import API_ERROR_RESPONSES
 from outsidein.web.routes._common import plain
 from outsidein.web.templating import render
 from outsidein.workspace import Workspace
@@ -32,7 +33,7 @@ from outsidein.workspace import Workspace
 __all__ = ["api_router", "culture_panel", "group_rows", "router"]
 
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["culture"])
+api_router = APIRouter(prefix="/api/v1", tags=["culture"], responses=API_ERROR_RESPONSES)
 WaveQuery = Annotated[str | None, Query(max_length=100, description="the wave (default: latest)")]
 OrgQuery = Annotated[str | None, Query(max_length=200,
                                        description="the organisation (default: the workspace's)")]

@@ -1,13 +1,9 @@
 """The overview, the five answers and customer value pages.
 
 The overview's tiles come from :data:`PANELS` and its alerts from :data:`ALERT_SOURCES`, both
-plain functions.  Until a capability measures its figure, its tile is a placeholder from
-:mod:`outsidein.web.panels` that says what will fill it.  Sense and respond's page module
-``web/routes/sense_pages.py`` defines ``stage_funnel_panel(ws) -> Panel`` (calling its
-service and shaping the result), and this module puts it in :data:`PANELS` (it replaced
-``stage_funnel_pending``); market watch adds its
-``latest_alerts(ws, limit)`` to :data:`ALERT_SOURCES` the same way, and the culture survey
-replaces ``culture_pending``.
+plain functions from each capability's page module: the buying-stage funnel
+(``web/routes/sense_pages.py``), the culture score (``web/routes/culture.py``) and the market
+watch's alerts (``web/routes/market_watch.py``); each says what would fill it while empty.
 """
 
 from __future__ import annotations

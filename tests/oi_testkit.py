@@ -125,3 +125,22 @@ def pg_schema(postgres_url: str, prefix: str = "t") -> Iterator[str]:
         make_engine(url).dispose()
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+#: A catalogue of two sales offers for a customer who is deciding (sense tests: which one
+#: works is planted by the test).
+TWO_OFFERS = """
+[[actions]]
+name = "offer_a"
+need = "sales"
+channels = ["web"]
+stages = ["deciding"]
+template = "Offer A"
+
+[[actions]]
+name = "offer_b"
+need = "sales"
+channels = ["web"]
+stages = ["deciding"]
+template = "Offer B"
+"""

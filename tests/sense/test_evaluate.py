@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from oi_testkit import TWO_OFFERS
 from outsidein.cli import app
 from outsidein.sense.bandit import ControlGroup
 from outsidein.services.sense.catalogue import parse_catalogue
@@ -23,21 +24,6 @@ from outsidein.store.db import session_scope
 from outsidein.workspace import Workspace
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-OFFERS = """
-[[actions]]
-name = "offer_a"
-need = "sales"
-channels = ["web"]
-stages = ["deciding"]
-template = "Offer A"
-
-[[actions]]
-name = "offer_b"
-need = "sales"
-channels = ["web"]
-stages = ["deciding"]
-template = "Offer B"
-"""
 RATE = {"offer_a": 0.6, "offer_b": 0.1, None: 0.05}
 
 
@@ -50,7 +36,7 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     url = ws.store_url
     ws.close()
     rng = np.random.default_rng(11)
-    r = Responder(parse_catalogue(OFFERS, "offers.toml"), control=ControlGroup(share=0.25),
+    r = Responder(parse_catalogue(TWO_OFFERS, "offers.toml"), control=ControlGroup(share=0.25),
                   seed=5)
     for batch in range(16):
         at = T0 + timedelta(days=batch)

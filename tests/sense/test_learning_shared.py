@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from oi_testkit import TWO_OFFERS
 from outsidein.sense.bandit import ControlGroup
 from outsidein.sense.stages import STAGE_INDEX
 from outsidein.services.sense.catalogue import parse_catalogue
@@ -19,21 +20,6 @@ from outsidein.store.db import session_scope
 from outsidein.store.models.sense import CustomerState, Posterior
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-OFFERS = """
-[[actions]]
-name = "offer_a"
-need = "sales"
-channels = ["web"]
-stages = ["deciding"]
-template = "Offer A"
-
-[[actions]]
-name = "offer_b"
-need = "sales"
-channels = ["web"]
-stages = ["deciding"]
-template = "Offer B"
-"""
 DECIDING = STAGE_INDEX["deciding"]
 
 
@@ -43,7 +29,7 @@ def url(request: pytest.FixtureRequest) -> str:
 
 
 def responder(seed: int) -> Responder:
-    return Responder(parse_catalogue(OFFERS, "offers.toml"), control=ControlGroup(share=0.0),
+    return Responder(parse_catalogue(TWO_OFFERS, "offers.toml"), control=ControlGroup(share=0.0),
                      seed=seed)
 
 

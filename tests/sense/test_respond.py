@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from oi_testkit import TWO_OFFERS
 from outsidein.sense.bandit import ControlGroup
 from outsidein.sense.stages import STAGE_INDEX
 from outsidein.services.sense.catalogue import load_catalogue
@@ -87,21 +88,6 @@ def test_contact_rules_are_named_in_words(url: str) -> None:
     assert any("quiet" in x for x in quiet["reasons"]), quiet["reasons"]
 
 
-TWO_OFFERS = """
-[[actions]]
-name = "offer_a"
-need = "sales"
-channels = ["web"]
-stages = ["deciding"]
-template = "Offer A"
-
-[[actions]]
-name = "offer_b"
-need = "sales"
-channels = ["web"]
-stages = ["deciding"]
-template = "Offer B"
-"""
 
 
 def test_it_learns_which_message_works_from_outcome_events(url: str) -> None:

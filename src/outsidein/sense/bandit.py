@@ -15,8 +15,16 @@ Choices made here
   estimate), and a Monte Carlo estimate (standard error <= 0.5/sqrt(pool_size)) of the
   infinite-sample Thompson probability.  Winners per (stage, eligible set) are cached until
   the next update of that stage, so a decision costs a dictionary look-up and one random
-  number: this keeps full decisions well above 50,000 per second in plain Python.
-* An update redraws only the updated action's row of its stage's pool (about 0.1 ms).
+  number (about 2 us here).
+* **An update redraws only the updated action's row of its stage's pool, and only once the
+  evidence has grown by ``redraw_share`` (5%) since that row was drawn** (at least one
+  outcome).  A redraw costs about 50 us on this machine, and about one event in three scores
+  an outcome (clicks, purchases, and every ignored message whose window closed), so
+  redrawing on every outcome took a tenth of a live decision.  With 5%, a row seen 100
+  times is redrawn every 5 outcomes, one seen 10,000 times every 500: the samples come
+  from a posterior that lacks at most 5% of the evidence (a little wider: slightly more
+  exploration), as in batched Thompson sampling.  The logged probability stays exact: it is
+  the share of the pool actually used.  ``redraw_share=0`` redraws on every outcome.
 * Ties in sampled scores go to the first action in catalogue order.
 * **Control group** (:class:`ControlGroup`): a persistent, per-customer random hold-out
   (default 5%) by a salted BLAKE2 hash of the customer id, as Braze's global control group.
@@ -100,6 +108,9 @@ class ThompsonBandit:
         Beta prior, a number or an array ``(n_stages, n_actions)``.
     pool_size
         Posterior samples drawn per action when a stage's posterior changes.
+    redraw_share
+        Redraw an action's samples once its evidence (alpha + beta) has grown by this share
+        since they were drawn (at least one outcome); 0: on every outcome.
     random_state
         Seed.
 
@@ -113,7 +124,8 @@ class ThompsonBandit:
                  values: Sequence[float] | np.ndarray | None = None,
                  weights: Sequence[float] | np.ndarray | None = None,
                  prior_alpha: float | np.ndarray = 1.0, prior_beta: float | np.ndarray = 1.0,
-                 pool_size: int = 1024, random_state: int | None = None):
+                 pool_size: int = 1024, redraw_share: float = 0.05,
+                 random_state: int | None = None):
         self.actions = actions
         self.n_stages = n_stages
         self.values = values
@@ -121,12 +133,13 @@ class ThompsonBandit:
         self.prior_alpha = prior_alpha
         self.prior_beta = prior_beta
         self.pool_size = pool_size
+        self.redraw_share = redraw_share
         self.random_state = random_state
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("actions", "n_stages", "values", "weights",
                                               "prior_alpha", "prior_beta", "pool_size",
-                                              "random_state")}
+                                              "redraw_share", "random_state")}
 
     def __repr__(self) -> str:
         return f"ThompsonBandit(actions={tuple(self.actions)!r}, n_stages={self.n_stages})"
@@ -149,6 +162,8 @@ class ThompsonBandit:
         self._winners: dict[tuple[int, tuple[int, ...]], tuple[list[int], list[float]]] = {}
         self._uniform = self._rng.random(4096).tolist()
         self._u = 0
+        # alpha + beta when each pool row was drawn (plain lists: read on every update)
+        self._drawn = (self.alpha_ + self.beta_).tolist()
         if stages is not None:
             self.partial_fit(stages, actions, rewards)
         return self
@@ -160,9 +175,11 @@ class ThompsonBandit:
     def update(self, stage: int, action: int, reward: float) -> ThompsonBandit:
         """Learn one outcome (reward in [0, 1]) of ``action`` shown in ``stage``."""
         self._check()
-        self.alpha_[stage, action] += reward
-        self.beta_[stage, action] += 1.0 - reward
-        self._forget(stage, action)
+        a = self.alpha_[stage, action] = self.alpha_[stage, action] + reward
+        b = self.beta_[stage, action] = self.beta_[stage, action] + (1.0 - reward)
+        drawn = self._drawn[stage][action]
+        if a + b - drawn >= max(1.0, self.redraw_share * drawn):
+            self._forget(stage, action)
         return self
 
     def set_counts(self, responses: Any, non_responses: Any) -> ThompsonBandit:
@@ -249,8 +266,9 @@ class ThompsonBandit:
         pool = self._pools.get(stage)
         if pool is not None and action is not None:
             # only the updated action's samples change: redraw that row
-            pool[action] = self._rng.beta(self.alpha_[stage, action], self.beta_[stage, action],
-                                          self.pool_size) * self.score_scale_[stage, action]
+            a, b = self.alpha_[stage, action], self.beta_[stage, action]
+            pool[action] = self._rng.beta(a, b, self.pool_size) * self.score_scale_[stage, action]
+            self._drawn[stage][action] = float(a + b)
         else:
             self._pools.pop(stage, None)
         if self._winners:
@@ -263,6 +281,7 @@ class ThompsonBandit:
             theta = self._rng.beta(self.alpha_[stage][:, None], self.beta_[stage][:, None],
                                    (len(self.actions), self.pool_size))
             pool = self._pools[stage] = theta * self.score_scale_[stage][:, None]
+            self._drawn[stage] = (self.alpha_[stage] + self.beta_[stage]).tolist()
         return pool
 
     def _table(self, stage: int, eligible: tuple[int, ...]) -> tuple[list[int], list[float]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from outsidein.sense.policy import CatalogAction
@@ -134,14 +135,19 @@ class Catalogue:
     entries: tuple[CatalogueEntry, ...]
     timing: tuple[TimingRule, ...] = ()
 
-    def __getitem__(self, name: str) -> CatalogueEntry:
+    @cached_property
+    def _by_name(self) -> dict[str, CatalogueEntry]:
+        # the first entry of a name, as a scan in file order would find it
+        out: dict[str, CatalogueEntry] = {}
         for e in self.entries:
-            if e.name == name:
-                return e
-        raise KeyError(name)
+            out.setdefault(e.name, e)
+        return out
+
+    def __getitem__(self, name: str) -> CatalogueEntry:
+        return self._by_name[name]
 
     def __contains__(self, name: object) -> bool:
-        return any(e.name == name for e in self.entries)
+        return name in self._by_name
 
     def policy_actions(self) -> list[CatalogAction]:
         """Every message as the contact policy sees it, in catalogue order."""

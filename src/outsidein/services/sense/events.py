@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -42,13 +43,14 @@ from sqlalchemy.orm import Session
 
 from outsidein.errors import ConflictError
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
-from outsidein.sense.stages import STAGE_INDEX, STAGE_LABELS, STAGES
+from outsidein.sense.stages import STAGE_LABELS, STAGES
 from outsidein.services.sense.learning import as_datetime
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 
-__all__ = ["HOUSEKEEPING_S", "LINGER_S", "MAX_GROUP", "Decider", "EventIn", "EventResult",
+__all__ = ["HOUSEKEEPING_S", "LINGER_S", "MAX_GROUP", "Decider", "EventFacts", "EventIn",
+           "EventResult",
            "EventWriter", "Planner", "Sensed", "apply_events", "sense", "stage_decider"]
 
 _EVENTS = cast(Table, SenseEvent.__table__)
@@ -84,7 +86,7 @@ class EventIn:
             return self.ts
         return self.ts.astimezone(UTC).replace(tzinfo=None)
 
-    @property
+    @cached_property
     def epoch(self) -> float:
         """``ts`` in seconds since 1970 (the engine's clock)."""
         return self.ts_utc.replace(tzinfo=UTC).timestamp()
@@ -132,9 +134,9 @@ def sense(scorer: EvidenceScorer, state: Mapping[str, Any] | None, event: EventI
     st = EvidenceState.from_dict(ev) if ev else scorer.new_state()
     now = event.epoch
     scorer.update(st, now, event.channel, event.type)
-    stage = scorer.stage(st, now)
-    return Sensed(st, stage, scorer.proba(st, now)[STAGE_INDEX[stage]],
-                  scorer.message_need(st, now, stage=stage),
+    k, probability = scorer.stage_probability(st, now)
+    stage = STAGES[k]
+    return Sensed(st, stage, probability, scorer.message_need(st, now, stage=stage),
                   [clue.words for clue in scorer.clues(st, now, stage=stage)])
 
 
@@ -215,6 +217,7 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
     states = _lock_states(session, {e.customer_id for e in events if e.event_id in new}, now)
     decided: dict[str, dict[str, Any]] = {}
     decisions: list[dict[str, Any]] = []
+    facts: dict[int, EventFacts] = {}
     touched: dict[str, dict[str, Any]] = {}
     for e in events:
         pk = new.pop(e.event_id, None)
@@ -233,13 +236,18 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
                           "probability": 1.0, "control": False, "clues": [], "reasons": [],
                           **fields})
         decided[e.event_id] = fields
+        if plan is not None:
+            facts[pk] = EventFacts(pk, e.type, e.channel, e.ts_utc, e.product_id, now)
     if decisions:
-        conn.execute(insert(_DECISIONS), decisions)
+        ids = conn.execute(insert(_DECISIONS).returning(_DECISIONS.c.id,
+                                                        sort_by_parameter_order=True),
+                           decisions).scalars().all()
         st = _STATES
         conn.execute(update(st).where(st.c.customer_id == bindparam("b_customer_id")),
                      list(touched.values()))
-        if plan is not None:
-            plan(session, decisions)
+        if plan is not None:  # with the decision ids and the events: nothing to read back
+            plan(session, [{**d, "id": i, "event": facts[d["event_pk"]]}
+                           for d, i in zip(decisions, ids, strict=True)])
     repeats = [e.event_id for e in events if e.event_id not in decided]
     earlier = {eid: _decision_out(d) for eid, d in session.execute(
         select(SenseEvent.event_id, Decision).join(Decision, Decision.event_pk == SenseEvent.id)
@@ -251,6 +259,17 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
         else:
             out.append(EventResult(e.event_id, "duplicate", earlier.get(e.event_id, {})))
     return out
+
+
+class EventFacts(NamedTuple):
+    """What a planner needs of the event a decision answers (``decision["event"]``)."""
+
+    event_pk: int
+    type: str
+    channel: str
+    ts: datetime  # naive UTC
+    product_id: str | None
+    decided_at: datetime
 
 
 def _json_ready(fields: dict[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, Table, cast, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -170,6 +170,18 @@ def _channel_for(wanted: str | None, channels: Sequence[str]) -> str:
     return wanted if wanted is not None and wanted in channels else channels[0]
 
 
+class _Answered(NamedTuple):
+    """A decision and the event it answers (as read by :func:`plan_deliveries`)."""
+
+    id: int
+    event_pk: int
+    type: str
+    channel: str
+    ts: datetime
+    product_id: str | None
+    decided_at: datetime
+
+
 @dataclass
 class _Cancellable:
     cancel_on: Sequence[str]
@@ -190,7 +202,9 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     Each decision is a mapping with ``id`` (or ``event_pk``, to look the id up),
     ``customer_id``, ``action``, ``channel``, ``send_at``, ``stage``, ``need`` and
     ``control`` (the dicts :func:`~outsidein.services.sense.events.apply_events` inserts
-    will do).  In order, for each: the event it answers cancels the customer's pending
+    will do); with ``id`` and ``event`` (an
+    :class:`~outsidein.services.sense.events.EventFacts`), the event is not read back.
+    In order, for each: the event it answers cancels the customer's pending
     messages that list its type in ``cancel_on`` and were due after it
     (:func:`cancel_pending`, including rows queued earlier in this call); the chosen action
     is queued at ``send_at``, then its follow-up chain; then the timing rules the event
@@ -203,12 +217,19 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     if not decisions:
         return 0
     conn = session.connection()
-    pks = [d["event_pk"] for d in decisions if d.get("event_pk") is not None]
-    ids = [d["id"] for d in decisions if d.get("id") is not None]
+    found: dict[tuple[str, int], Any] = {}
+    for d in decisions:  # the event handed in (by apply_events): no need to read it back
+        ev = d.get("event")
+        if ev is not None and d.get("id") is not None:
+            hit = _Answered(d["id"], ev.event_pk, ev.type, ev.channel, ev.ts, ev.product_id,
+                            ev.decided_at)
+            found[("id", hit.id)] = found[("pk", hit.event_pk)] = hit
+    rest = [d for d in decisions if d.get("event") is None or d.get("id") is None]
+    pks = [d["event_pk"] for d in rest if d.get("event_pk") is not None]
+    ids = [d["id"] for d in rest if d.get("id") is not None]
     base = select(Decision.id, Decision.event_pk, SenseEvent.type, SenseEvent.channel,
                   SenseEvent.ts, SenseEvent.product_id, Decision.decided_at
                   ).join(SenseEvent, SenseEvent.id == Decision.event_pk)
-    found: dict[tuple[str, int], Any] = {}
     for where in ([Decision.event_pk.in_(pks)] if pks else []) + \
             ([Decision.id.in_(ids)] if ids else []):
         for hit in conn.execute(base.where(where)):

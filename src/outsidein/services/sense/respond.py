@@ -50,7 +50,12 @@ from sqlalchemy.orm import Session
 from outsidein.sense.bandit import ControlGroup, ThompsonBandit
 from outsidein.sense.catalogue import Catalogue
 from outsidein.sense.evidence import EvidenceScorer
-from outsidein.sense.policy import ContactPolicy, CustomerContacts, eligible_actions
+from outsidein.sense.policy import (
+    CatalogAction,
+    ContactPolicy,
+    CustomerContacts,
+    eligible_actions,
+)
 from outsidein.sense.stages import (
     ATTRIBUTION_DAYS,
     OUTCOME_TYPES,
@@ -141,6 +146,17 @@ class Responder:
                                      weights=[e.weight for e in self.catalogue.entries],
                                      random_state=self.seed).fit()
         self.learning = SharedCounts(self.bandit, STAGES)
+        # (need, stage) -> the catalogue's messages for it, as the contact policy sees them
+        self._candidates: dict[tuple[str, str], tuple[CatalogAction, ...]] = {}
+
+    def _messages_for(self, need: str, stage: str) -> tuple[CatalogAction, ...]:
+        key = (need, stage)
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates[key] = tuple(
+                e.as_policy_action() for e in self.catalogue.entries
+                if e.need == need and e.eligible(stage))
+        return found
 
     @classmethod
     def default(cls) -> Responder:
@@ -188,15 +204,14 @@ class Responder:
             "stage": stage, "stage_probability": sensed.probability, "need": need,
             "action": None, "channel": None, "send_at": None, "probability": 1.0,
             "control": False, "clues": sensed.clues, "reasons": reasons}
-        candidates = [e for e in self.catalogue.entries
-                      if e.need == need and e.eligible(stage)]
+        candidates = self._messages_for(need, stage)
         if not candidates:
             reasons.append(f"no message: the catalogue has none for need {need} at stage "
                            f"{STAGE_LABELS[stage]}")
         else:
             rules = self._service_policy if need == "service" else self.policy
-            result = eligible_actions([e.as_policy_action() for e in candidates], contacts,
-                                      now, rules, stage=stage, clue_channel=event.channel)
+            result = eligible_actions(candidates, contacts, now, rules, stage=stage,
+                                      clue_channel=event.channel)
             reasons += [f"not {f.action}: {f.reason}" for f in result.filtered]
             if not result.eligible:
                 reasons.append("no message now: every message for this need was ruled out")

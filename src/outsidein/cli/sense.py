@@ -182,6 +182,10 @@ def stage_model_cmd(
              "stage)")] = "truth_stages",
     max_customers: Annotated[int | None, typer.Option(
         min=2, help="use at most this many customers (chosen at random)")] = None,
+    save: Annotated[bool, typer.Option(
+        "--save", help="then fit the classifier on every labelled customer and save it in "
+                       "the workspace, for stage_model = \"classifier\" in the [sense] "
+                       "section of outsidein.toml".replace("[", "\\["))] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Compare the decayed-evidence scorer with a classifier that learned the stages.
@@ -190,17 +194,22 @@ def stage_model_cmd(
     on the other half both sense every interaction's stage from the past alone and are
     compared with the label. The classifier's accuracy is the ceiling a filter reaches
     from these clues; the scorer's share of it says how close the transparent default is.
+    With --save, the classifier is then fitted on all the labels and saved; then
+    stage_model = "classifier" in the sense section of outsidein.toml makes it live.
     """
     # loaded when the command runs (start-up)
-    from outsidein.services.sense.stage_model import compare_stage_models
+    from outsidein.services.sense.stage_model import compare_stage_models, save_stage_classifier
 
     ws = workspace(ctx)
+    saved = None
     try:
         report = compare_stage_models(ws, labels=labels, max_customers=max_customers)
+        if save:
+            saved = save_stage_classifier(ws, labels=labels, report=report)
     finally:
         ws.close()
     if as_json:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "saved": str(saved) if saved else None})
         return
     console.print(
         f"On {report.interactions_tested:,} interactions of {report.customers_tested:,} "
@@ -209,6 +218,10 @@ def stage_model_cmd(
         f"of the time, the decayed-evidence scorer {report.scorer_accuracy:.1%} "
         f"({report.share_of_ceiling:.0%} of the classifier; always guessing the commonest "
         f"stage: {report.majority_accuracy:.1%}).", highlight=False)
+    if saved is not None:
+        console.print(f"Saved the classifier (fitted on every labelled customer) to {saved}. "
+                      "To sense stages with it, set [sense] stage_model = \"classifier\" in "
+                      "outsidein.toml.", highlight=False, markup=False)
 
 
 @sense_app.command("sweep")

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from outsidein.errors import ConflictError
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
+from outsidein.sense.sequence import LiveStageClassifier
 from outsidein.sense.stages import STAGE_LABELS, STAGES
 from outsidein.services.sense.learning import as_datetime
 from outsidein.store.db import session_scope
@@ -120,6 +121,7 @@ class Sensed(NamedTuple):
     probability: float
     need: str
     clues: list[str]
+    history: dict[str, Any] | None = None  # the learned stage model's state, if one is used
 
     def reasons(self) -> list[str]:
         """The decision's first reasons, in words: the stage and the message need."""
@@ -127,21 +129,33 @@ class Sensed(NamedTuple):
                 f"message need: {self.need}"]
 
 
-def sense(scorer: EvidenceScorer, state: Mapping[str, Any] | None, event: EventIn) -> Sensed:
+def sense(scorer: EvidenceScorer, state: Mapping[str, Any] | None, event: EventIn,
+          model: LiveStageClassifier | None = None) -> Sensed:
     """Move the customer's decayed evidence on by *event* and sense the stage, its
-    probability, the message need and the clues (the one place both deciders sense)."""
+    probability, the message need and the clues (the one place both deciders sense).
+
+    With a learned *model* (``[sense] stage_model = "classifier"``), the stage, its
+    probability and the clues are the model's; the evidence still decides whether service
+    comes first (the message need).
+    """
     ev = (state or {}).get("evidence")
     st = EvidenceState.from_dict(ev) if ev else scorer.new_state()
     now = event.epoch
     scorer.update(st, now, event.channel, event.type)
+    if model is not None:
+        history, stage, p, clues = model.sense((state or {}).get("history"), now,
+                                               event.channel, event.type)
+        return Sensed(st, stage, p, scorer.message_need(st, now, stage=stage), clues, history)
     k, probability = scorer.stage_probability(st, now)
     stage = STAGES[k]
     return Sensed(st, stage, probability, scorer.message_need(st, now, stage=stage),
                   [clue.words for clue in scorer.clues(st, now, stage=stage)])
 
 
-def stage_decider(scorer: EvidenceScorer | None = None) -> Decider:
-    """Sense the stage with the decayed-evidence scorer; choose no message.
+def stage_decider(scorer: EvidenceScorer | None = None,
+                  model: LiveStageClassifier | None = None) -> Decider:
+    """Sense the stage (with the decayed-evidence scorer, or the learned *model*); choose no
+    message.
 
     For replays of the history (nothing is sent) and until an action catalogue is used.
     The rest of the customer's state (contacts, messages awaiting their outcome) is kept.
@@ -150,9 +164,12 @@ def stage_decider(scorer: EvidenceScorer | None = None) -> Decider:
 
     def decide(state: Mapping[str, Any] | None,
                event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
-        s = sense(sc, state, event)
+        s = sense(sc, state, event, model)
         reasons = [*s.reasons(), "no message: no action catalogue is loaded yet"]
-        return {**(state or {}), "evidence": s.evidence.to_dict()}, {
+        kept = {**(state or {}), "evidence": s.evidence.to_dict()}
+        if s.history is not None:
+            kept["history"] = s.history
+        return kept, {
             "stage": s.stage, "stage_probability": s.probability, "need": s.need,
             "action": None, "channel": None, "send_at": None, "probability": 1.0,
             "control": False, "clues": s.clues, "reasons": reasons}

@@ -232,8 +232,8 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
                   ).join(SenseEvent, SenseEvent.id == Decision.event_pk)
     for where in ([Decision.event_pk.in_(pks)] if pks else []) + \
             ([Decision.id.in_(ids)] if ids else []):
-        for hit in conn.execute(base.where(where)):
-            found[("id", hit.id)] = found[("pk", hit.event_pk)] = hit
+        for row in conn.execute(base.where(where)):
+            found[("id", row.id)] = found[("pk", row.event_pk)] = row
     customers = {str(d["customer_id"]) for d in decisions}
     types = {hit.type for hit in found.values()} or {""}
     waiting: dict[str, list[_Cancellable]] = {}

@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -56,6 +57,7 @@ from outsidein.sense.policy import (
     CustomerContacts,
     eligible_actions,
 )
+from outsidein.sense.sequence import LiveStageClassifier
 from outsidein.sense.stages import (
     ATTRIBUTION_DAYS,
     OUTCOME_TYPES,
@@ -72,6 +74,7 @@ from outsidein.services.sense.learning import (
     sweep_silent_customers,
 )
 from outsidein.services.sense.outbox import plan_deliveries
+from outsidein.services.sense.stage_model import configured_stage_model
 from outsidein.store.db import session_scope
 
 if TYPE_CHECKING:
@@ -130,6 +133,7 @@ class Responder:
     default_consent: tuple[str, ...] = DEFAULT_CONSENT
     attribution_days: float = ATTRIBUTION_DAYS
     seed: int = 0
+    stage_model: LiveStageClassifier | None = None  # None: the decayed-evidence scorer
     bandit: ThompsonBandit = field(init=False)
     learning: SharedCounts = field(init=False)
 
@@ -166,14 +170,15 @@ class Responder:
     @classmethod
     def for_workspace(cls, root: Any, extra: Mapping[str, Any]) -> Responder:
         """From the workspace's ``[sense]`` section: ``catalogue``, ``policy``,
-        ``control_share``, ``default_consent``."""
+        ``control_share``, ``default_consent``, ``attribution_days`` and ``stage_model``."""
         section = dict(extra.get("sense", {}))
         policy = ContactPolicy.from_mapping(section.get("policy", {}))
         consent = tuple(section.get("default_consent", DEFAULT_CONSENT))
         control = ControlGroup(share=float(section.get("control_share", 0.05)))
         return cls(load_catalogue(catalogue_path(section, root)), policy=policy,
                    control=control, default_consent=consent,
-                   attribution_days=float(section.get("attribution_days", ATTRIBUTION_DAYS)))
+                   attribution_days=float(section.get("attribution_days", ATTRIBUTION_DAYS)),
+                   stage_model=configured_stage_model(Path(root), extra))
 
     def plan(self, session: Session, decisions: list[dict[str, Any]]) -> int:
         """Queue the chosen messages, their follow-ups and timing rules in the outbox, and
@@ -195,7 +200,7 @@ class Responder:
     def __call__(self, state: Mapping[str, Any] | None,
                  event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
         state = dict(state or {})
-        sensed = sense(self.scorer, state, event)
+        sensed = sense(self.scorer, state, event, self.stage_model)
         st, stage, need, now = sensed.evidence, sensed.stage, sensed.need, event.epoch
         contacts = _heard(_contacts(state.get("contacts"), self.default_consent), event)
         pending = self._learn(state.get("pending", []), event, now)
@@ -224,6 +229,8 @@ class Responder:
                         ignored_in_a_row=contacts.ignored_in_a_row + 1)
         state = {"evidence": st.to_dict(), "contacts": _contacts_dict(contacts),
                  "pending": pending, "pending_until": pending_until(pending, self._window_s)}
+        if sensed.history is not None:
+            state["history"] = sensed.history
         return state, fields
 
     @property

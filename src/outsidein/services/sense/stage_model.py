@@ -10,26 +10,42 @@ classifier's accuracy is the empirical ceiling for a filter on these clues (the 
 limit needs the generator's own model), so ``scorer / classifier`` says how close the
 transparent default comes to it.  Both are compared on the labels' stages (the scorer's
 seven map to the demo's five: :data:`~outsidein.sense.stages.STAGE_TO_DEMO`).
+
+With ``--save``, a classifier fitted on all the labelled customers is written to the
+workspace (:data:`MODEL_FILE`: LightGBM's own text format inside a JSON file with the
+classes and how they map to the engine's stages).  ``[sense] stage_model = "classifier"``
+in ``outsidein.toml`` then makes it the live engine's stage model
+(:func:`load_live_classifier`): every event's stage, probability and clues come from it,
+for the events API and for ``outsidein sense replay``.  The decayed-evidence scorer still
+runs beside it for the service override of the message need.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from outsidein.errors import MissingDataError
+from outsidein.errors import ConfigError, MissingDataError
 from outsidein.sense.evidence import EvidenceScorer
-from outsidein.sense.sequence import StageClassifier, history_features
-from outsidein.sense.stages import STAGE_TO_DEMO
+from outsidein.sense.sequence import LiveStageClassifier, StageClassifier, history_features
+from outsidein.sense.stages import DEMO_TO_STAGE, STAGE_TO_DEMO, STAGES
 from outsidein.warehouse.schema import CHANNELS, INTERACTION_TYPES
 
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
 
-__all__ = ["StageModelReport", "compare_stage_models"]
+__all__ = ["MODEL_FILE", "StageModelReport", "compare_stage_models", "configured_stage_model",
+           "load_live_classifier", "save_stage_classifier"]
+
+#: Where ``outsidein sense stage-model --save`` writes the classifier (workspace-relative).
+MODEL_FILE = "models/stage_classifier.json"
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,15 @@ def _scorer_stages(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def _features(frame: pd.DataFrame) -> np.ndarray:
+    codes = pd.factorize(frame["customer_id"])[0]
+    return history_features(codes, _seconds(frame["ts"]),
+                            frame["channel"].map(CHANNELS.index).to_numpy(),
+                            frame["type"].map(INTERACTION_TYPES.index).to_numpy(),
+                            n_channels=len(CHANNELS), n_types=len(INTERACTION_TYPES),
+                            checkout_type=INTERACTION_TYPES.index("checkout"))
+
+
 def compare_stage_models(ws: Workspace, *, labels: str = "truth_stages", seed: int = 0,
                          max_customers: int | None = None) -> StageModelReport:
     """Train the classifier on half the labelled customers, compare on the other half."""
@@ -106,12 +131,7 @@ def compare_stage_models(ws: Workspace, *, labels: str = "truth_stages", seed: i
     if not test or len(test) == len(customers):
         raise MissingDataError("stage models need labelled interactions of at least two "
                                "customers")
-    codes = pd.factorize(frame["customer_id"])[0]
-    ts = _seconds(frame["ts"])
-    X = history_features(codes, ts, frame["channel"].map(CHANNELS.index).to_numpy(),
-                         frame["type"].map(INTERACTION_TYPES.index).to_numpy(),
-                         n_channels=len(CHANNELS), n_types=len(INTERACTION_TYPES),
-                         checkout_type=INTERACTION_TYPES.index("checkout"))
+    X = _features(frame)
     y = frame["stage"].astype(str).to_numpy()
     held = frame["customer_id"].isin(test).to_numpy()
     model = StageClassifier(random_state=seed).fit(X[~held], y[~held])
@@ -124,3 +144,67 @@ def compare_stage_models(ws: Workspace, *, labels: str = "truth_stages", seed: i
         scorer_accuracy=float((scored == truth).mean()),
         classifier_accuracy=float((model.predict(X[held]) == truth).mean()),
         majority_accuracy=float((truth == majority).mean()))
+
+
+def _label_map(labels: Any) -> dict[str, str]:
+    """Label -> engine stage: engine stage names as they are, the demo's five mapped."""
+    out: dict[str, str] = {}
+    for label in (str(x) for x in labels):
+        stage = label if label in STAGES else DEMO_TO_STAGE.get(label)
+        if stage is None:
+            raise MissingDataError(
+                f"stage label {label!r} is neither an engine stage ({', '.join(STAGES)}) nor "
+                f"one of {', '.join(DEMO_TO_STAGE)}: rename it in the labels table")
+        out[label] = stage
+    return out
+
+
+def save_stage_classifier(ws: Workspace, *, labels: str = "truth_stages", seed: int = 0,
+                          report: StageModelReport | None = None) -> Path:
+    """Fit the classifier on every labelled interaction and write it to :data:`MODEL_FILE`
+    (atomically: a failed write leaves the previous model)."""
+    frame = _labelled(ws, labels)
+    y = frame["stage"].astype(str).to_numpy()
+    label_map = _label_map(np.unique(y))
+    model = StageClassifier(random_state=seed).fit(_features(frame), y)
+    path = ws.root / MODEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"kind": "outsidein.stage_classifier", "version": 1, "labels_table": labels,
+           "interactions": len(frame), "customers": int(frame["customer_id"].nunique()),
+           "classes": [str(c) for c in model.classes_], "label_map": label_map,
+           "channels": list(CHANNELS), "types": list(INTERACTION_TYPES),
+           "held_out": report.to_dict() if report is not None else None,
+           "model": model.to_text()}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, path)
+    return path
+
+
+def load_live_classifier(root: Path) -> LiveStageClassifier:
+    """The saved classifier of the workspace at *root*, ready for the live engine."""
+    path = Path(root) / MODEL_FILE
+    if not path.exists():
+        raise ConfigError(f"[sense] stage_model = \"classifier\" but {path} does not exist: "
+                          "run 'outsidein sense stage-model --save' first (it needs a table "
+                          "of labelled interactions)")
+    try:
+        doc = json.loads(path.read_text())
+        model = StageClassifier.from_text(doc["model"], doc["classes"])
+        return LiveStageClassifier(model, doc["label_map"], doc["channels"], doc["types"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a stage classifier saved by 'outsidein sense "
+                          f"stage-model --save' ({exc}); save it again") from exc
+
+
+def configured_stage_model(root: Path, extra: Mapping[str, Any]) -> LiveStageClassifier | None:
+    """The live stage model ``[sense] stage_model`` names: ``"evidence"`` (the default, the
+    decayed-evidence scorer: None here) or ``"classifier"`` (the saved classifier)."""
+    name = dict(extra.get("sense", {})).get("stage_model", "evidence")
+    if name == "evidence":
+        return None
+    if name == "classifier":
+        return load_live_classifier(root)
+    raise ConfigError(f"[sense] stage_model = {name!r}: expected \"evidence\" (the "
+                      "decayed-evidence scorer) or \"classifier\" (saved by 'outsidein sense "
+                      "stage-model --save')")

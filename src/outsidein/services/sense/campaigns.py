@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from outsidein.sense.stages import STAGE_LABELS, STAGES
 from outsidein.store.db import session_scope
@@ -84,9 +84,17 @@ def _contacts(ws: Workspace) -> pd.DataFrame | None:
 
 def _stages_at(ws: Workspace, contacts: pd.DataFrame) -> pd.Series:
     """The sensed stage of each contact's customer when it went out (or :data:`NOT_SENSED`)."""
+    # only the decisions where a customer's stage changed: the stage at a contact's time is
+    # that of the last change before it (a window function, in SQLite and PostgreSQL)
+    prev = func.lag(Decision.stage).over(partition_by=Decision.customer_id,
+                                         order_by=(SenseEvent.ts, Decision.id))
+    steps = (select(Decision.customer_id, SenseEvent.ts.label("ts"), Decision.stage,
+                    prev.label("prev"))
+             .join(SenseEvent, SenseEvent.id == Decision.event_pk).subquery())
     with session_scope(ws.store_url, write=False) as s:
-        rows = s.execute(select(Decision.customer_id, SenseEvent.ts, Decision.stage)
-                         .join(SenseEvent, SenseEvent.id == Decision.event_pk)).all()
+        rows = s.execute(select(steps.c.customer_id, steps.c.ts, steps.c.stage)
+                         .where(or_(steps.c.prev.is_(None), steps.c.prev != steps.c.stage))
+                         ).all()
     journeys = pd.DataFrame(rows, columns=["customer_id", "stage_ts", "stage"])
     left = contacts[["customer_id", "ts"]].copy()
     left["ts"] = pd.to_datetime(left["ts"]).astype("datetime64[us]")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 from scipy.stats import beta
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outsidein.sense.stages import STAGE_LABELS, STAGES
@@ -40,19 +40,24 @@ def learned_rates(session: Session) -> list[dict[str, Any]]:
 def choice_curve(session: Session, *, top: int = 6) -> dict[str, Any] | None:
     """Weekly share of each message among the messages chosen (the *top* most sent; the
     rest as "other"); ``None`` before two weeks of decisions."""
+    # counted per day and message in the store (SQLite and PostgreSQL both know date()):
+    # a page view reads days x messages rows, not the decision log
+    day = func.date(SenseEvent.ts)
     rows = session.execute(
-        select(SenseEvent.ts, Decision.action)
+        select(day, Decision.action, func.count())
         .join(SenseEvent, SenseEvent.id == Decision.event_pk)
-        .where(Decision.action.is_not(None), Decision.control.is_(False))).all()
+        .where(Decision.action.is_not(None), Decision.control.is_(False))
+        .group_by(day, Decision.action)).all()
     if not rows:
         return None
-    frame = pd.DataFrame(rows, columns=["ts", "action"])
-    frame["week"] = pd.to_datetime(frame["ts"]).dt.to_period("W").dt.start_time
+    frame = pd.DataFrame(rows, columns=["day", "action", "n"])
+    frame["week"] = pd.to_datetime(frame["day"]).dt.to_period("W").dt.start_time
     if frame["week"].nunique() < 2:
         return None
-    keep = frame["action"].value_counts().index[:top]
+    keep = frame.groupby("action")["n"].sum().sort_values(ascending=False).index[:top]
     frame.loc[~frame["action"].isin(keep), "action"] = "other"
-    share = pd.crosstab(frame["week"], frame["action"], normalize="index")
+    share = pd.crosstab(frame["week"], frame["action"], values=frame["n"], aggfunc="sum",
+                        normalize="index").fillna(0.0)
     x = [d.strftime("%Y-%m-%d") for d in share.index]
     return {"data": [{"type": "scatter", "mode": "lines", "name": str(action), "x": x,
                       "y": [round(float(v), 4) for v in share[action]]}

@@ -15,9 +15,9 @@ Authentication: an API key with scope ``events:write``.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from pydantic import (
@@ -150,21 +150,26 @@ _BODY_SCHEMA = {"oneOf": [_EVENT_SCHEMA, {
                  "application/json": {"schema": _BODY_SCHEMA}}}})
 async def post_events(*, request: Request, principal: EventsWrite) -> Any:
     body = await _json_body(request)
-    single = isinstance(body, dict)
-    items = [body] if single else body
+    good, bad = _check(_items(body))
+    return await _apply(request, principal, good, bad, "api",
+                        index_in_detail=not isinstance(body, dict))
+
+
+def _items(body: Any) -> list[Any]:
+    """The events of a request body: one object, or a list of 1 to MAX_BATCH."""
+    items = [body] if isinstance(body, dict) else body
     if not isinstance(items, list) or not items:
         raise DataValidationError("body: expected one event (a JSON object) or a batch of "
                                   f"1 to {MAX_BATCH} events (a JSON array)")
     if len(items) > MAX_BATCH:
         raise DataValidationError(f"body: {len(items)} events; send at most {MAX_BATCH} "
                                   "per request")
-    good, bad = _check(items)
-    return await _apply(request, principal, good, bad, "api", index_in_detail=not single)
+    return items
 
 
 async def _json_body(request: Request) -> Any:
     try:
-        return json.loads(await request.body())
+        return orjson.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         raise DataValidationError(f"body: not valid JSON ({exc})") from exc
 
@@ -244,15 +249,11 @@ class EventsFastPath:
         try:
             principal = await key_principal(app.state.store_url,
                                             auth[7:].strip().decode("latin-1"))
-            data = json.loads(body)
+            good, bad = _check(_items(orjson.loads(body)))
         except (OutsideInError, ValueError, UnicodeDecodeError):
-            return None
+            return None  # the route answers it (a 401, 403 or 422 problem)
         if not principal.allows("events:write"):
             return None
-        items = [data] if isinstance(data, dict) else data
-        if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH:
-            return None
-        good, bad = _check(items)
         if not good:
             return None
         try:

@@ -28,6 +28,10 @@ which needs ``pip install mabwiser==2.7.4 'scikit-learn<1.4'`` beside the lifeti
 Also in process: a plain numpy Thompson reference (one ``rng.beta`` draw per arm and an
 argmax per decision, arbitration only).  Medians of 3 runs.
 
+Also measured: the events API's own decider (``Responder``) in process, which does more
+per event (contact facts from the event, outcomes credited to earlier messages, reasons in
+words for every rule); reported beside the engine path as ``live_decider``.
+
     .venv/bin/python benchmarks/bench_decisions.py [--quick]
 """
 
@@ -156,6 +160,40 @@ def run_ours(stream: list[tuple[int, float, str, str]]) -> tuple[float, dict[str
                    "with_filtered_reasons": with_reasons}
 
 
+def run_live_decider(stream: list[tuple[int, float, str, str]]) -> tuple[float, int]:
+    """Decisions per second of the events API's own decider in process (fresh state).
+
+    :class:`outsidein.services.sense.respond.Responder` with the shipped catalogue: the
+    evidence, the contact facts the event tells, outcomes credited to earlier messages
+    (learning), the policy, arbitration, and the decision with its reasons in words.  The
+    customers' states stay in a dict (the store's JSON and SQL are the HTTP bench's cost);
+    the decisions, the log records, are handed on every 10,000.
+    """
+    from datetime import UTC, datetime
+
+    from outsidein.services.sense.events import EventIn
+    from outsidein.services.sense.respond import Responder
+
+    decide = Responder.default()
+    events = [EventIn(f"e{i}", f"c{c}", datetime.fromtimestamp(ts, UTC).replace(tzinfo=None),
+                      ch, ty) for i, (c, ts, ch, ty) in enumerate(stream)]
+    for e in events:
+        _ = e.epoch  # the adapter's parsing, done before the timed loop
+    states: dict[str, dict] = {}
+    log: list[dict] = []
+    sent = 0
+    t0 = time.perf_counter()
+    for e in events:
+        state, fields = decide(states.get(e.customer_id), e)
+        states[e.customer_id] = state
+        log.append(fields)
+        if fields["action"] is not None:
+            sent += 1
+        if len(log) == 10_000:
+            log.clear()
+    return len(events) / (time.perf_counter() - t0), sent
+
+
 def run_numpy_reference(n: int) -> float:
     """Arbitration only: one beta draw per arm and an argmax per decision (plain numpy)."""
     rng = np.random.default_rng(0)
@@ -199,6 +237,8 @@ def main() -> int:
         cpu_runs.append(tally["cpu_per_second"])
         print(f"run {r + 1}: {per_s:,.0f} full decisions/s ({tally['cpu_per_second']:,.0f}/s "
               "of CPU time)", flush=True)
+    live = [run_live_decider(stream)[0] for _ in range(args.repeat)]
+    print(f"the events API's decider in process: {median(live):,.0f} decisions/s", flush=True)
     ref = [run_numpy_reference(min(n, 50_000)) for _ in range(args.repeat)]
     peer = run_peer(min(n, 20_000), args.repeat)
     ours = median(runs)
@@ -213,6 +253,11 @@ def main() -> int:
         "outsidein": {"per_second_median": round(ours),
                       "per_second_runs": [round(x) for x in runs],
                       "cpu_per_second_median": round(median(cpu_runs)), **tally},
+        "live_decider": {"name": "the events API's decider (services.sense.respond.Responder, "
+                                 "shipped catalogue) in process, states in a dict",
+                         "per_second_median": round(median(live)),
+                         "per_second_runs": [round(x) for x in live],
+                         "ratio_to_peer": round(median(live) / peer_s, 2) if peer_s else None},
         "peer": {"name": "MABWiser 2.7.4 ThompsonSampling predict (20 arms, arbitration only)",
                  **peer},
         "reference": {"name": "plain numpy Thompson sampling (beta draw per arm + argmax, "

@@ -29,12 +29,11 @@ problem; :func:`build_instrument` does the checking on an already-parsed documen
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from outsidein.errors import ConfigError
+from outsidein.tomltext import parse_toml, problem_error
 
 __all__ = ["COMPONENTS", "COMPONENT_LABELS", "ENGAGEMENT", "MO_COMPONENTS", "PERFORMANCE",
            "RESERVED_COLUMNS", "Instrument", "InstrumentProblem", "Item", "build_instrument",
@@ -259,43 +258,10 @@ def build_instrument(doc: Mapping[str, Any]) -> Instrument:
     return inst
 
 
-_HEADER = re.compile(r"^\s*\[\[\s*items\s*\]\]\s*(#.*)?$")
-_OTHER_HEADER = re.compile(r"^\s*\[")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
-_TOML_LINE = re.compile(r"at line (\d+)")
-
-
-def _line_of(text: str, path: tuple[str | int, ...]) -> int:
-    """The line of *path* (``("items", 2, "scale_max")`` or ``("version",)``) in *text*."""
-    index = -1  # -1: the top level, before any table
-    header_line = {-1: 1}
-    keys: dict[tuple[int, str], int] = {}
-    in_table = True
-    for no, line in enumerate(text.splitlines(), start=1):
-        if _HEADER.match(line):
-            index += 1
-            header_line[index] = no
-            in_table = True
-            continue
-        if _OTHER_HEADER.match(line):
-            in_table = False
-            continue
-        m = _KEY.match(line)
-        if m and in_table:
-            keys.setdefault((index, m.group(1)), no)
-    if len(path) >= 2 and isinstance(path[1], int):
-        idx = path[1]
-        if len(path) >= 3 and (idx, str(path[2])) in keys:
-            return keys[(idx, str(path[2]))]
-        return header_line.get(idx, 1)
-    if path:
-        return keys.get((-1, str(path[0])), header_line.get(0, 1))
-    return 1
-
-
 def parse_instrument(text: str, source: str = "instrument") -> Instrument:
     """Parse and check the TOML instrument *text*; *source* names it in error messages.
 
+    >>> from outsidein.errors import ConfigError
     >>> try:
     ...     parse_instrument('version = "1"\\n[[items]]\\nid = "co1"\\ncomponent = "cust"\\n',
     ...                      "my.toml")
@@ -303,21 +269,9 @@ def parse_instrument(text: str, source: str = "instrument") -> Instrument:
     ...     print(str(e)[:56])
     my.toml line 4: [[items]] #1 'co1', field component: 'cu
     """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = _TOML_LINE.search(str(exc))
-        where = f" line {m.group(1)}" if m else ""
-        raise ConfigError(f"{source}{where}: not valid TOML: {exc}") from exc
+    doc = parse_toml(text, source)
     try:
         return build_instrument(doc)
     except InstrumentProblem as p:
-        label = ""
-        if len(p.path) >= 2 and isinstance(p.path[1], int):
-            raw = doc.get("items")
-            d = raw[p.path[1]] if isinstance(raw, list) and p.path[1] < len(raw) else None
-            iid = d.get("id") if isinstance(d, Mapping) else None
-            label = f"[[items]] #{p.path[1] + 1}" + (f" {iid!r}" if isinstance(iid, str)
-                                                      else "") + ", "
-        raise ConfigError(f"{source} line {_line_of(text, p.path)}: {label}field {p.field}: "
-                          f"{p.problem}") from p
+        raise problem_error(source, text, doc, p.path, p.field, p.problem,
+                            name_key="id") from p

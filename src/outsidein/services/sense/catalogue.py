@@ -58,8 +58,6 @@ and any number of ``[[timing]]`` tables, each a timing rule:
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections.abc import Mapping
 from importlib.resources import files
 from pathlib import Path
@@ -67,6 +65,7 @@ from typing import Any
 
 from outsidein.errors import ConfigError
 from outsidein.sense.catalogue import Catalogue, CatalogueProblem, build_catalogue
+from outsidein.tomltext import line_of, parse_toml, problem_error
 
 __all__ = ["DEFAULT_CATALOGUE", "catalogue_path", "line_of", "load_catalogue",
            "parse_catalogue"]
@@ -74,103 +73,13 @@ __all__ = ["DEFAULT_CATALOGUE", "catalogue_path", "line_of", "load_catalogue",
 #: the catalogue shipped with Outside-In (used when the workspace names none)
 DEFAULT_CATALOGUE = "default_catalogue.toml"
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
-_TOML_LINE = re.compile(r"at line (\d+)")
-
-
-def _blocks(text: str) -> list[tuple[str, int, int, list[tuple[str, int]]]]:
-    """The file's tables: (name, index among [[name]] tables, header line, [(key, line)])."""
-    blocks: list[tuple[str, int, int, list[tuple[str, int]]]] = [("", 0, 1, [])]
-    counts: dict[str, int] = {}
-    in_string: str | None = None
-    for no, line in enumerate(text.splitlines(), start=1):
-        if in_string is not None:  # inside a multi-line string: no keys or headers here
-            if line.count(in_string) % 2 == 1:
-                in_string = None
-            continue
-        m = _HEADER.match(line)
-        if m:
-            name = m.group(2).replace('"', "").replace(" ", "")
-            if m.group(1) == "[[":
-                counts[name] = counts.get(name, 0) + 1
-                blocks.append((name, counts[name] - 1, no, []))
-            else:  # a sub-table such as [actions.follow_up] belongs to the last [[actions]]
-                top = name.split(".")[0]
-                blocks.append((name, max(counts.get(top, 1) - 1, 0), no, []))
-            continue
-        k = _KEY.match(line)
-        if k:
-            blocks[-1][3].append((k.group(1).strip('"'), no))
-        for quote in ('"""', "'''"):
-            if line.count(quote) % 2 == 1:
-                in_string = quote
-                break
-    return blocks
-
-
-def line_of(text: str, path: tuple[str | int, ...]) -> int:
-    """The line of the value at *path* (``("actions", 2, "template")``) in the TOML *text*.
-
-    tomllib keeps no positions, so the text is scanned: the path's table (the n-th
-    ``[[actions]]``), then its key; a missing key points at its table's header.
-
-    >>> text = '[[actions]]\\nname = "a"\\n\\n[[actions]]\\nname = "b"\\nneed = "x"\\n'
-    >>> line_of(text, ("actions", 1, "need")), line_of(text, ("actions", 1))
-    (6, 4)
-    """
-    blocks = _blocks(text)
-    table = str(path[0]) if path else ""
-    index = path[1] if len(path) > 1 and isinstance(path[1], int) else 0
-    keys = [str(p) for p in path[2:]] if len(path) > 1 and isinstance(path[1], int) else \
-        [str(p) for p in path[1:]]
-    if not path or (len(path) == 1 and not isinstance(path[0], int)):
-        for key, no in blocks[0][3]:
-            if key == table:
-                return no
-        for name, _, no, _ in blocks:
-            if name == table:
-                return no
-        return 1
-    # deepest sub-table first: [actions.follow_up] then key "action" in it
-    for depth in range(len(keys), -1, -1):
-        name = ".".join([table, *keys[:depth]])
-        rest = keys[depth:]
-        for bname, bidx, header, bkeys in blocks:
-            if bname == name and bidx == index:
-                for key, no in bkeys:
-                    if rest and key == rest[0]:
-                        return no
-                if not rest:
-                    return header
-                if depth == 0:
-                    return header
-    return 1
-
-
 def parse_catalogue(text: str, source: str = "catalogue") -> Catalogue:
     """Check and build the catalogue in TOML *text*; *source* names it in errors."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = _TOML_LINE.search(str(exc))
-        where = f" line {m.group(1)}" if m else ""
-        raise ConfigError(f"{source}{where}: not valid TOML: {exc}") from exc
+    doc = parse_toml(text, source)
     try:
         return build_catalogue(doc)
     except CatalogueProblem as p:
-        raise ConfigError(f"{source} line {line_of(text, p.path)}: {_where(doc, p.path)}"
-                          f"field {p.field}: {p.problem}") from p
-
-
-def _where(doc: Mapping[str, Any], path: tuple[str | int, ...]) -> str:
-    if len(path) < 2 or not isinstance(path[1], int):
-        return ""
-    table = doc.get(str(path[0]))
-    item = table[path[1]] if isinstance(table, list) and path[1] < len(table) else None
-    name = item.get("name") if isinstance(item, Mapping) else None
-    label = f" {name!r}" if isinstance(name, str) else ""
-    return f"[[{path[0]}]] #{path[1] + 1}{label}, "
+        raise problem_error(source, text, doc, p.path, p.field, p.problem) from p
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

@@ -205,10 +205,12 @@ def _lock_states(session: Session, customers: set[str], now: datetime) -> dict[s
         [{"customer_id": c, "state": {}, "stage": STAGES[0], "stage_probability": 0.0,
           "events": 0, "updated_at": now} for c in sorted(customers)])
     t = _STATES
-    query = select(t.c.customer_id, t.c.state, t.c.events).where(t.c.customer_id.in_(customers))
+    query = select(t.c.customer_id, t.c.state, t.c.events).where(
+        t.c.customer_id.in_(bindparam("customers", expanding=True)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.order_by(t.c.customer_id).with_for_update()
-    return {c: [state, n] for c, state, n in conn.execute(query)}
+    return {c: [state, n]
+            for c, state, n in conn.execute(query, {"customers": sorted(customers)})}
 
 
 def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *,

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, Table, cast, or_, select, update
+from sqlalchemy import String, Table, bindparam, cast, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -160,10 +160,13 @@ def cancel_pending(session: Session, customer_id: str, event_type: str, *,
 
 def _cancel(session: Session, ids: Sequence[int], event_type: str) -> None:
     if ids:
+        # an expanding parameter: a group's ids are bound, not coerced one by one into the
+        # statement (that took a seventh of the events path on PostgreSQL)
         session.connection().execute(
-            update(_T).where(_T.c.id.in_(list(ids)), _T.c.status == "pending")
+            update(_T).where(_T.c.id.in_(bindparam("ids", expanding=True)),
+                             _T.c.status == "pending")
             .values(status="cancelled", lease_until=None,
-                    last_error=f"cancelled by {event_type}"))
+                    last_error=f"cancelled by {event_type}"), {"ids": list(ids)})
 
 
 def _channel_for(wanted: str | None, channels: Sequence[str]) -> str:
@@ -240,8 +243,10 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     # only the rows that one of these event types may cancel (the JSON text names it)
     for rid, cust, cancel_on, send_at in conn.execute(
             select(_T.c.id, _T.c.customer_id, _T.c.cancel_on, _T.c.send_at)
-            .where(_T.c.customer_id.in_(customers), _T.c.status == "pending",
-                   or_(*(cast(_T.c.cancel_on, String).like(f'%"{t}"%') for t in types)))):
+            .where(_T.c.customer_id.in_(bindparam("customers", expanding=True)),
+                   _T.c.status == "pending",
+                   or_(*(cast(_T.c.cancel_on, String).like(f'%"{t}"%') for t in types))),
+            {"customers": sorted(customers)}):
         if cancel_on:
             waiting.setdefault(cust, []).append(_Cancellable(cancel_on, send_at, id=rid))
     rows: dict[str, dict[str, Any]] = {}

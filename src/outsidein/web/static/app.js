@@ -70,8 +70,22 @@
     event.preventDefault();
     buttons[next % n].focus();  // toolbarFocus makes it the Tab stop
   }
+  // On a phone a chart's title is wider than the chart and Plotly cuts it: show it as a
+  // line of text above the chart instead, where it wraps.
+  function titleAbove(el, layout) {
+    var title = layout.title && (typeof layout.title === "string" ? layout.title : layout.title.text);
+    if (!title || el.clientWidth >= 560) { return layout; }
+    var caption = document.createElement("p");
+    caption.className = "fig-title";
+    caption.textContent = title.replace(/<[^>]*>/g, " ");
+    el.parentNode.insertBefore(caption, el);
+    var copy = Object.assign({}, layout);
+    delete copy.title;
+    copy.margin = Object.assign({}, layout.margin || {}, {t: 16});
+    return copy;
+  }
   function draw(el, fig) {
-    window.Plotly.newPlot(el, fig.data || [], fig.layout || {},
+    window.Plotly.newPlot(el, fig.data || [], titleAbove(el, fig.layout || {}),
       {responsive: true, displaylogo: false, showSendToCloud: false, showLink: false,
        showEditInChartStudio: false,
        modeBarButtonsToRemove: ["sendDataToCloud", "select2d", "lasso2d"]}).then(function () {

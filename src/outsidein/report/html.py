@@ -57,6 +57,22 @@ def collect_sections(ws: Workspace) -> list[Section]:
     return out
 
 
+#: On a phone a chart's title is wider than the chart and Plotly cuts it: move it above the
+#: chart, where it wraps (as the web app's app.js does).
+_TITLES_ABOVE = """
+document.querySelectorAll('.plotly-graph-div').forEach(function (gd) {
+  var t = gd.layout && gd.layout.title;
+  var text = t && (typeof t === 'string' ? t : t.text);
+  if (!text || gd.clientWidth >= 560) { return; }
+  var p = document.createElement('p');
+  p.className = 'fig-title';
+  p.textContent = text.replace(/<[^>]*>/g, ' ');
+  gd.parentNode.insertBefore(p, gd);
+  Plotly.relayout(gd, {'title.text': '', 'margin.t': 16});
+});
+"""
+
+
 def build_report(ws: Workspace, path: Path | None = None) -> Path:
     """Write ``reports/report.html`` (or *path*) and return its path."""
     sections = collect_sections(ws)
@@ -87,8 +103,9 @@ body{{overflow-wrap:anywhere}} .plotly-graph-div,img,svg{{max-width:100%}}
 table.tbl{{display:block;max-width:100%;overflow-x:auto}}
 table.tbl th,table.tbl td{{overflow-wrap:normal}}
 @media (max-width:720px){{body{{padding:.75rem}} nav ul{{columns:1}}}}
+.fig-title{{font-weight:600;text-align:center;margin:.75rem 0 0}}
 </style></head><body>
 <h1>Outside-In report</h1><p class="muted">workspace {html.escape(str(ws.root))} · built {stamp}</p>
-<nav><ul>{nav}</ul></nav>{body}</body></html>"""
+<nav><ul>{nav}</ul></nav>{body}<script>{_TITLES_ABOVE}</script></body></html>"""
     path.write_text(page, encoding="utf-8")
     return path

@@ -150,9 +150,12 @@ def test_the_store_keeps_no_link_from_a_response_to_a_token_or_a_person(
         submit(s, tokens[1], {**answers_all(department=sales), "comment": "bob's words"})
     with session_scope(workspace.store_url, write=False) as s:
         cols = {c["name"] for c in inspect(s.get_bind()).get_columns("culture_responses")}
+        # import_id names the CSV file an imported response came from (to take a wrong
+        # import back); an answer given through the survey has none
         assert cols == {"id", "wave_id", "org_id", "department_id", "role", "answers",
-                        "comment", "source"}
+                        "comment", "source", "import_id"}
         resp = s.scalars(select(CultureResponse)).one()
+        assert resp.import_id is None
         text = repr((resp.id, resp.answers, resp.comment, resp.role))
         assert all(t not in text for t in tokens)
         dump = "\n".join(str(tuple(r)) for table in ("culture_invitations", "culture_responses",

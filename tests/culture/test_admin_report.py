@@ -26,7 +26,9 @@ def test_the_report_json_has_every_part_and_hides_small_groups(workspace: Worksp
                             "30", "--seed", "4", "--json").output)
     assert seeded["waves"] == ["Illustrative wave 1"] and seeded["orgs"] == 8
     out = json.loads(run(workspace, "report", "--wave", "Illustrative wave 1", "--json").output)
-    assert {"reliability", "cfa", "invariance", "aggregation", "groups"} <= set(out)
+    assert {"reliability", "cfa", "invariance", "aggregation", "groups", "kpi_links"} <= set(out)
+    assert any(n.startswith("No customer KPIs: the warehouse has no orders yet")
+               for n in out["kpi_links"]["notes"])
     assert out["illustrative"] is True and out["n"] == seeded["responses"]
     for comp in MO_COMPONENTS:
         rel = out["reliability"][comp]

@@ -164,3 +164,55 @@ def test_an_existing_wave_keeps_its_own_items(workspace: Workspace, tmp_path: Pa
         importing.import_responses(s, "w", write(tmp_path / "c.csv", [row()],
                                                  header=["org", "department", "role", *IDS[1:]]),
                                    INSTRUMENT)
+
+
+def test_the_same_file_twice_is_refused_and_nothing_doubles(
+        workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "export.csv", [row(), row(dep="Service"), row(org="")])
+    args = ["--workspace", str(workspace.root), "culture", "import", "2025-autumn", str(path)]
+    r = CliRunner().invoke(cli, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    first = counts(workspace)
+    assert (first["culture_responses"], first["culture_quarantine"]) == (2, 1)
+    copy = tmp_path / "export (1).csv"  # the same bytes under another name
+    copy.write_bytes(path.read_bytes())
+    for again in (path, copy):
+        with pytest.raises(SystemExit) as ended:
+            main([*args[:-1], str(again)])
+        err = capsys.readouterr().err
+        assert ended.value.code == 2, err
+        assert err.startswith(f"error: {again.name}: this file was already imported into wave "
+                              "'2025-autumn' on ")
+        assert "(as export.csv, 2 responses); nothing imported" in err
+        assert "--replace" in err
+        assert counts(workspace) == first
+    # another wave may take the same file
+    r = CliRunner().invoke(cli, [*args[:4], "2026-spring", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    assert counts(workspace)["culture_responses"] == 4
+
+
+def test_replace_takes_the_wrong_import_back(workspace: Workspace, tmp_path: Path) -> None:
+    path = write(tmp_path / "export.csv", [row(value=1) for _ in range(5)] + [row(org="")])
+    args = ["--workspace", str(workspace.root), "culture", "import", "w", str(path), "--json"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    other = write(tmp_path / "other.csv", [row(org="Beta") for _ in range(3)])
+    assert CliRunner().invoke(cli, [*args[:4], "w", str(other)]).exit_code == 0
+    # the mistake: everyone answered 1 in the file we had; the corrected export has 6 fives
+    write(path, [row(value=5) for _ in range(6)])
+    r = CliRunner().invoke(cli, [*args, "--replace"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert [(g["file"], g["responses"]) for g in rep["replaced"]] == [("export.csv", 5)]
+    assert rep["imported"] == 6 and rep["quarantined"] == 0
+    with session_scope(workspace.store_url, write=False) as s:
+        _, frame = wave_responses(s, "w")
+        quarantined = s.scalar(select(func.count()).select_from(CultureQuarantine))
+    acme = frame[frame["org"] == "Acme"]
+    assert len(acme) == 6 and (acme["cus1"] == 5).all()  # only the corrected answers
+    assert (frame["org"] == "Beta").sum() == 3  # the other file's answers are kept
+    assert quarantined == 0  # the wrong import's quarantined row went with it
+    # --replace of the very same content again: taken back and imported once more, not doubled
+    r = CliRunner().invoke(cli, [*args, "--replace"])
+    assert json.loads(r.output)["replaced"][0]["responses"] == 6
+    assert counts(workspace)["culture_responses"] == 9

@@ -41,6 +41,9 @@ def test_the_page_export_and_api_show_the_same_groups_and_hide_the_same(site: An
     assert "What drives the gap to the top quartile" in text
     assert re.search(r"Across 12 organisations, 10 points more market orientation go with "
                      r"[+-]\d+\.\d points of performance", text)
+    # the customer-KPI card says why it has nothing yet (no orders in this workspace)
+    assert 'id="culture-kpi-links"' in text
+    assert "No customer KPIs: the warehouse has no orders yet" in text
 
     rows = re.findall(r'<tr data-group="([^"]+)"><th scope="row">.*?</th><td class="num">(\d+)'
                       r'</td>(.*?)</tr>', text, re.S)

@@ -15,18 +15,21 @@ A wave from start to end::
     outsidein culture reminders 2026-spring
     outsidein culture close 2026-spring
     outsidein culture report --wave 2026-spring --json
+    outsidein culture kpi-links --json      # scores against the customer KPIs afterwards
 """
 
 from __future__ import annotations
 
 import csv
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from outsidein.cli import culture_links
 from outsidein.cli._common import JSON_OPTION, console, print_json, workspace
 from outsidein.errors import WorkspaceNotFoundError
 
@@ -301,6 +304,10 @@ def reminders_cmd(
 
 @culture_app.command("close")
 def close_cmd(ctx: typer.Context, wave: str,
+              on: Annotated[datetime | None, typer.Option(
+                  "--on", formats=["%Y-%m-%d"], help="the day it closed, for a wave imported "
+                  "from a survey run in the past (default: now); the customer KPIs after the "
+                  "wave are read from the day after")] = None,
               as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """Close a wave: its links stop working and unsubmitted drafts are deleted."""
     from outsidein.services.culture.waves import close_wave  # loaded when run (start-up)
@@ -308,7 +315,7 @@ def close_cmd(ctx: typer.Context, wave: str,
 
     _, url = _store(ctx)
     with session_scope(url) as s:
-        info = close_wave(s, wave)
+        info = close_wave(s, wave, closed_on=on.date() if on else None)
     if as_json:
         print_json(info.to_dict())
         return
@@ -318,13 +325,16 @@ def close_cmd(ctx: typer.Context, wave: str,
 
 @culture_app.command("import")
 def import_cmd(ctx: typer.Context, wave: str, file: Path,
+               replace: Annotated[bool, typer.Option(
+                   "--replace", help="take back the earlier import of this file (same content "
+                   "or same file name) into WAVE, then import it: to correct a mistake")] = False,
                as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """Import responses from another survey tool's CSV into WAVE (created when new).
 
     Columns: org, department, role, one per item id (answers as given on the item's scale;
     the product reverses reverse-keyed items), comment.  Rows with a bad value are
     quarantined with their row number and the reason; the others are imported, all in one
-    transaction.
+    transaction.  A file already imported into WAVE is refused (exit code 2) unless --replace.
     """
     from outsidein.services.culture.importing import import_responses  # loaded when run
     from outsidein.store.db import session_scope  # loaded when run (start-up)
@@ -332,10 +342,13 @@ def import_cmd(ctx: typer.Context, wave: str, file: Path,
     inst = _instrument(ctx, None)
     _, url = _store(ctx)
     with session_scope(url) as s:
-        rep = import_responses(s, wave, file, inst)
+        rep = import_responses(s, wave, file, inst, replace=replace)
     if as_json:
         print_json(rep.to_dict())
         return
+    for r in rep.replaced:
+        console.print(f"taken back: {r['responses']:,} responses of {r['file']} (imported "
+                      f"{r['imported_at']})", highlight=False, markup=False)
     console.print(f"{rep.rows_read:,} rows read from {rep.file}: {rep.imported:,} imported "
                   f"into wave {rep.wave}{' (new)' if rep.wave_created else ''}, "
                   f"{rep.quarantined:,} quarantined", highlight=False, markup=False)
@@ -431,3 +444,6 @@ def simulate_cmd(
         return
     console.print(f"{rep.responses:,} illustrative responses from {rep.orgs} organisations in "
                   f"{', '.join(rep.waves)}", highlight=False, markup=False)
+
+
+culture_links.register(culture_app)  # after the commands above: its place in --help

@@ -37,10 +37,12 @@ from outsidein.culture.instrument import (
 )
 from outsidein.culture.invariance import MeasurementInvariance
 from outsidein.culture.links import (
+    MIN_KPI_POINTS,
     CrossLaggedResult,
     LinkResult,
     cross_lagged,
     engagement_link,
+    kpi_link,
     performance_link,
 )
 from outsidein.culture.norms import (
@@ -95,7 +97,7 @@ __all__: list[str] = [
     # norms and links
     "NORM_MODEL", "SIZE_BANDS", "GapResult", "illustrative_norms", "percentile_rank",
     "percentile_ranks", "size_band", "top_quartile_gaps", "CrossLaggedResult", "LinkResult",
-    "cross_lagged", "engagement_link", "performance_link",
+    "cross_lagged", "engagement_link", "performance_link", "MIN_KPI_POINTS", "kpi_link",
     # simulation and the one call per wave
     "DEPARTMENTS", "INDUSTRIES", "ROLES", "SimulatedSurvey", "simulate_survey",
     "WaveAnalysis", "analyse_wave",

@@ -76,7 +76,11 @@ def icc(values: Sequence[float] | np.ndarray | pd.Series,
     msb = float(np.sum(n_g * (means - grand) ** 2) / (G - 1))
     msw = float(np.sum((y - means[codes]) ** 2) / (N - G))
     k0 = float((N - np.sum(n_g ** 2) / N) / (G - 1))
-    F = msb / msw if msw > 0 else float("inf")
+    if msw == 0:  # everyone agrees with their group: the F-based intervals are 0/0
+        one = 1.0 if msb > 0 else float("nan")
+        return ICC(one, (one, one), one, (one, one), float("inf") if msb > 0 else float("nan"),
+                   0.0 if msb > 0 else float("nan"), k0, G, int(N))
+    F = msb / msw
     icc1 = (msb - msw) / (msb + (k0 - 1) * msw)
     icc2 = (msb - msw) / msb if msb > 0 else float("nan")
     a = 1 - level

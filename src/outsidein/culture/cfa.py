@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import semopy
 from sklearn.base import BaseEstimator
 
 from outsidein.culture._mgcfa import blas_controller
@@ -128,6 +127,8 @@ class ComponentCFA(BaseEstimator):  # type: ignore[misc]
         if len(data) <= len(items):
             raise DataValidationError(f"CFA: {len(data)} complete responses for {len(items)} "
                                       "items; it needs more responses than items")
+        import semopy  # ~1 s to import: only when a CFA runs, not with outsidein.culture
+
         model = semopy.Model(lavaan_syntax(self.factors))
         with blas_controller().limit(limits=1, user_api="blas"):  # small matrices: 1 thread
             res = model.fit(data, obj=self.estimator)

@@ -4,6 +4,10 @@
   market orientation, with t-intervals for the slope and a Fisher-z interval for r (meta-
   analyses put this correlation near 0.3);
 * :func:`engagement_link`: the same for engagement;
+* :func:`kpi_link`: a culture score against one of the company's own customer KPIs (repeat
+  rate, CLV, NPS) across waves or departments: the same regression, but it says "too few"
+  below :data:`MIN_KPI_POINTS` points, names its units ("waves", "department-waves") and
+  words the slope in the KPI's own unit;
 * :func:`cross_lagged`: across waves, ``y_t = a + b y_(t-1) + c x_(t-1)`` (and the mirror for
   ``x_t``) over the units seen in consecutive waves, on standardised scores, with
   cluster-robust (by unit) intervals: does a rise in customer focus precede a rise in
@@ -30,12 +34,32 @@ from outsidein.culture._results import jsonable
 from outsidein.culture.instrument import COMPONENT_LABELS
 from outsidein.errors import DataValidationError
 
-__all__ = ["CrossLaggedResult", "LinkResult", "cross_lagged", "engagement_link",
-           "performance_link"]
+__all__ = ["MIN_KPI_POINTS", "CrossLaggedResult", "LinkResult", "cross_lagged",
+           "engagement_link", "kpi_link", "performance_link"]
+
+#: The fewest points a KPI link is estimated from: with 3 or 4 waves, a straight line through
+#: them says almost nothing, and its interval (t with n - 2 degrees of freedom) is huge.
+MIN_KPI_POINTS = 5
+#: Below this many points a KPI link is estimated but worded as a hint.
+FEW_POINTS = 10
 
 
 def _label(c: str) -> str:
     return COMPONENT_LABELS.get(c, c.replace("_", " ")).lower()
+
+
+def _amount(v: float, unit: str, *, named: bool = True) -> str:
+    """A change *v* of a KPI in its unit: ``%`` (a share 0-1), ``$`` or points.
+
+    >>> _amount(0.027, "%"), _amount(-3.5, "$"), _amount(1.25, "points", named=False)
+    ('+2.7 percentage points', '-$3.50', '+1.2')
+    """
+    if unit == "$":
+        return f"{'-' if v < 0 else '+'}${abs(v):,.2f}"
+    text = f"{100 * v:+.1f}" if unit == "%" else f"{v:+.1f}"
+    if not named:
+        return text
+    return f"{text} percentage points" if unit == "%" else f"{text} points"
 
 
 @dataclass(frozen=True)
@@ -51,18 +75,30 @@ class LinkResult:
     pvalue: float
     n: int
     level: float
+    #: what one point is, plural ("organisations", "waves", "department-waves")
+    unit: str = "organisations"
+    #: the fewest points estimated from (fewer: no estimate, and the words say so)
+    min_n: int = 4
+    #: *y* as people read it ("" : from its column name) and its unit (``%``, ``$``, points)
+    y_title: str = ""
+    y_unit: str = "points"
 
     @property
     def words(self) -> str:
         """The finding in a sentence."""
+        y = self.y_title or _label(self.y)
         if np.isnan(self.slope):
-            return f"Too few organisations ({self.n}) to relate {_label(self.y)} to " \
-                   f"{_label(self.x)}."
+            return (f"Too few {self.unit} ({self.n}) to relate {y} to {_label(self.x)}: "
+                    f"at least {self.min_n} are needed.")
         lo, hi = self.slope_ci
         sure = "" if lo > 0 or hi < 0 else " (the interval includes no link at all)"
-        return (f"Across {self.n} organisations, 10 points more {_label(self.x)} go with "
-                f"{10 * self.slope:+.1f} points of {_label(self.y)} ({self.level:.0%} "
-                f"interval {10 * lo:+.1f} to {10 * hi:+.1f}; r = {self.r:.2f}){sure}.")
+        hint = (f" With only {self.n} {self.unit}, read it as a hint, not a finding."
+                if self.min_n > 4 and self.n < FEW_POINTS else "")
+        return (f"Across {self.n} {self.unit}, 10 points more {_label(self.x)} go with "
+                f"{_amount(10 * self.slope, self.y_unit)} of {y} ({self.level:.0%} "
+                f"interval {_amount(10 * lo, self.y_unit, named=False)} to "
+                f"{_amount(10 * hi, self.y_unit, named=self.y_unit == '$')}"
+                f"; r = {self.r:.2f}){sure}.{hint}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values with the words."""
@@ -77,15 +113,17 @@ class LinkResult:
                f"n {self.n})"
 
 
-def _link(table: pd.DataFrame, x: str, y: str, level: float) -> LinkResult:
+def _link(table: pd.DataFrame, x: str, y: str, level: float, min_n: int = 4,
+          **words: Any) -> LinkResult:
     for c in (x, y):
         if c not in table.columns:
             raise DataValidationError(f"link: no column {c!r}")
     d = table[[x, y]].astype(float).dropna()
     n = len(d)
     nan2 = (float("nan"), float("nan"))
-    if n < 4 or d[x].std() == 0 or d[y].std() == 0:
-        return LinkResult(x, y, float("nan"), nan2, float("nan"), nan2, float("nan"), n, level)
+    if n < max(min_n, 4) or d[x].std() == 0 or d[y].std() == 0:
+        return LinkResult(x, y, float("nan"), nan2, float("nan"), nan2, float("nan"), n, level,
+                          min_n=max(min_n, 4), **words)
     res = stats.linregress(d[x].to_numpy(), d[y].to_numpy())
     t = stats.t.ppf(0.5 + level / 2, n - 2)
     slope = float(res.slope)
@@ -95,7 +133,7 @@ def _link(table: pd.DataFrame, x: str, y: str, level: float) -> LinkResult:
     zc = stats.norm.ppf(0.5 + level / 2)
     return LinkResult(x, y, slope, ci, r, (float(np.tanh(z - zc * se)),
                                            float(np.tanh(z + zc * se))),
-                      float(res.pvalue), n, level)
+                      float(res.pvalue), n, level, min_n=max(min_n, 4), **words)
 
 
 def performance_link(orgs: pd.DataFrame, x: str = "market_orientation",
@@ -108,6 +146,22 @@ def engagement_link(table: pd.DataFrame, x: str = "market_orientation",
                     y: str = "engagement", level: float = 0.95) -> LinkResult:
     """The link of engagement with market orientation across the rows of *table*."""
     return _link(table, x, y, level)
+
+
+def kpi_link(table: pd.DataFrame, x: str, y: str, *, unit: str = "waves",
+             y_title: str = "", y_unit: str = "points", min_n: int = MIN_KPI_POINTS,
+             level: float = 0.95) -> LinkResult:
+    """Regress a customer KPI *y* on a culture score *x* across the rows of *table* (one per
+    wave, or per department and wave), with a t-interval for the slope.
+
+    Fewer than *min_n* rows with both values: no estimate, and the words say how many more
+    are needed; fewer than :data:`FEW_POINTS`: estimated, worded as a hint.
+
+    >>> t = pd.DataFrame({"market_orientation": [50, 55, 60], "nps": [10, 12, 15]})
+    >>> kpi_link(t, "market_orientation", "nps", y_title="NPS").words
+    'Too few waves (3) to relate NPS to market orientation: at least 5 are needed.'
+    """
+    return _link(table, x, y, level, min_n, unit=unit, y_title=y_title, y_unit=y_unit)
 
 
 @dataclass(frozen=True)

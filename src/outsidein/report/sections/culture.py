@@ -4,8 +4,10 @@ The workspace's own organisation in the latest wave, as the Culture page shows i
 (:func:`outsidein.services.culture.views.culture_view`: every group figure through the
 anonymity rules): market orientation and its percentile, the department x component table
 (hidden groups say why), the items that drive the gap to the top quartile, the trend across
-waves; then the wave's psychometrics from the kept report (``outsidein culture report``):
-reliability, the factor model's fit, invariance and agreement.  Illustrative data and norms
+waves, the scores against the company's customer KPIs after each wave
+(:mod:`outsidein.services.culture.kpi_links`); then the wave's psychometrics from the kept
+report (``outsidein culture report``): reliability, the factor model's fit, invariance and
+agreement.  Illustrative data and norms
 are labelled so.  No section while no wave has answers.
 
 >>> from outsidein.report.sections.culture import culture_section
@@ -21,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from outsidein.errors import ConfigError
 from outsidein.report.section import Section, figure_html, table_html
 from outsidein.services.culture.analysis import read_report
+from outsidein.services.culture.kpi_links import KpiLinks, kpi_links
 from outsidein.services.culture.views import CultureView, culture_view
 
 if TYPE_CHECKING:
@@ -72,6 +76,45 @@ def _psychometrics(report: dict[str, Any] | None, v: CultureView) -> str:
     return out + "".join(_p(str(n), "muted") for n in report.get("notes") or [])
 
 
+def _kpi_points(points: list[dict[str, Any]], by: str | None) -> pd.DataFrame:
+    rows = []
+    for p in points:
+        row: dict[str, Any] = {"department": p[by], "customers": p.get("slice", "")} if by \
+            else {}
+        row.update({"wave": p["wave"], "period": " to ".join(p.get("period") or []) or "–",
+                    "respondents": p["n"],
+                    "score": f"{p['score']:.0f}" if p["score"] is not None
+                    else f"hidden: {p['reason']}"})
+        for key, title in (("repeat_rate", "repeat rate"), ("clv", "CLV"), ("nps", "NPS")):
+            k = (p.get("kpis") or {}).get(key)
+            row[title] = f"{k['display']} ({k['customers']:,})" if k and k["value"] is not None \
+                else "–"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _kpi_links(ws: Workspace, v: CultureView) -> str:
+    """Scores against the company's customer KPIs after each wave (own organisation only)."""
+    try:
+        found: KpiLinks = kpi_links(ws, upto=v.wave)
+    except ConfigError as exc:
+        return "<h3>Culture and the customers afterwards</h3>" + _p(str(exc), "muted")
+    if found.org != v.org:
+        return ""
+    out = ("<h3>Culture and the customers afterwards</h3>"
+           + _p(f"The {found.score.replace('_', ' ')} score of {found.org} in each closed wave "
+                f"against the repeat rate, CLV and NPS of the customers who bought in the "
+                f"{found.days} days after it closed; departments against their slice of "
+                "customers (customers counted in brackets).", "muted"))
+    if found.words:
+        out += "<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in found.words) + "</ul>"
+    if found.waves:
+        out += table_html(_kpi_points(found.waves, None))
+    if found.departments:
+        out += table_html(_kpi_points(found.departments, "department"), max_rows=60)
+    return out + "".join(_p(n, "muted") for n in found.notes)
+
+
 def culture_section(ws: Workspace) -> Section | None:
     """Report section on the market-culture survey; None while no wave has answers."""
     v = culture_view(ws)
@@ -107,6 +150,7 @@ def culture_section(ws: Workspace) -> Section | None:
     if v.links:
         body += "<h3>Culture, performance and engagement</h3><ul>" + "".join(
             f"<li>{html.escape(w)}</li>" for w in v.links) + "</ul>"
+    body += _kpi_links(ws, v)
     body += _psychometrics(read_report(ws, str(v.wave)), v)
     return Section(title="Market culture: how customer-focused the organisation is",
                    anchor="culture", summary=headline, body_html=body)

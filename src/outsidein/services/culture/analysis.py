@@ -4,7 +4,9 @@
 (:func:`outsidein.culture.analysis.analyse_wave`: reliability, CFA, measurement invariance
 across industries when there are two or more with enough answers, ICC/r_wg aggregation, and
 the groups through the anonymity rules) on a wave's responses from the store, and gives the
-JSON ``outsidein culture report --wave W --json`` prints.  :func:`save_report` keeps it in
+JSON ``outsidein culture report --wave W --json`` prints, with ``kpi_links``: the workspace's
+organisation's scores in the waves up to W against its customer KPIs after each
+(:mod:`outsidein.services.culture.kpi_links`).  :func:`save_report` keeps it in
 ``results/culture/<wave>.json`` for the Culture page and the report (:func:`read_report`).
 
 :func:`run_culture` is the pipeline step (``culture`` in
@@ -32,6 +34,7 @@ from sqlalchemy import func, select
 from outsidein.culture.analysis import analyse_wave
 from outsidein.culture.instrument import COMPONENT_LABELS, MO_COMPONENTS
 from outsidein.services.culture.instrument import instrument_path, load_instrument
+from outsidein.services.culture.kpi_links import kpi_links
 from outsidein.services.culture.responses import org_table, wave_instrument, wave_responses
 from outsidein.services.culture.simulated import seed_illustrative_waves
 from outsidein.services.culture.views import CultureView, culture_view
@@ -80,7 +83,8 @@ def wave_report(ws: Workspace, wave: str) -> dict[str, Any]:
     result = analyse_wave(frame, inst, invariance_by=by).to_dict()
     return {"wave": row.name, "status": row.status, "illustrative": bool(row.illustrative),
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "organisations": int(frame["org"].nunique()), **result}
+            "organisations": int(frame["org"].nunique()), **result,
+            "kpi_links": kpi_links(ws, upto=row.name).to_dict()}
 
 
 def save_report(ws: Workspace, report: dict[str, Any]) -> Path:

@@ -29,11 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from outsidein.culture.instrument import Instrument
-from outsidein.errors import DataValidationError
+from outsidein.errors import ConflictError, DataValidationError
 from outsidein.services.culture.survey import MAX_COMMENT, parse_answer
 from outsidein.services.culture.waves import (
     ensure_department,
@@ -44,6 +44,7 @@ from outsidein.services.culture.waves import (
 )
 from outsidein.store.models.culture import (
     CultureDepartment,
+    CultureImport,
     CultureOrg,
     CultureQuarantine,
     CultureResponse,
@@ -77,6 +78,9 @@ class ImportReport:
     orgs_created: list[str] = field(default_factory=list)
     departments_created: list[str] = field(default_factory=list)
     reasons: list[dict[str, Any]] = field(default_factory=list)
+    sha256: str = ""
+    #: earlier imports taken back by ``replace``: file, imported_at, responses
+    replaced: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,24 +180,63 @@ def _wave(session: Session, name: str, instrument: Instrument,
                      source="import", comment_prompt=instrument.comment, actor=actor), True
 
 
+def _take_back(session: Session, wave: CultureWave, path: Path, sha: str,
+               replace: bool) -> list[dict[str, Any]]:
+    """Refuse a file already imported into *wave*; with *replace*, delete the earlier imports
+    of the same content or file name (responses, quarantined rows) and say which."""
+    same = select(CultureImport).where(CultureImport.wave_id == wave.id)
+    if not replace:
+        earlier = session.scalar(same.where(CultureImport.sha256 == sha))
+        if earlier is not None:
+            raise ConflictError(
+                f"{path.name}: this file was already imported into wave {wave.name!r} on "
+                f"{earlier.imported_at:%Y-%m-%d %H:%M} UTC (as {earlier.file}, "
+                f"{earlier.imported:,} responses); nothing imported. To import it again in "
+                "place of that import, pass --replace")
+        return []
+    gone = []
+    for old in session.scalars(same.where(or_(CultureImport.sha256 == sha,
+                                              CultureImport.file == path.name))).all():
+        mine = CultureResponse.import_id == old.id
+        n = session.scalar(select(func.count()).select_from(CultureResponse).where(mine))
+        session.execute(delete(CultureResponse).where(mine))
+        session.execute(delete(CultureQuarantine).where(CultureQuarantine.wave_id == wave.id,
+                                                        CultureQuarantine.file == old.file))
+        gone.append({"file": old.file, "sha256": old.sha256, "responses": int(n or 0),
+                     "imported_at": old.imported_at.isoformat(sep=" ", timespec="minutes")})
+        session.delete(old)
+    session.flush()
+    return gone
+
+
 def import_responses(session: Session, wave_name: str, path: str | Path,
-                     instrument: Instrument, *, actor: str = "cli") -> ImportReport:
+                     instrument: Instrument, *, actor: str = "cli",
+                     replace: bool = False) -> ImportReport:
     """Import the responses in the CSV at *path* into *wave_name* (see the module doc).
 
     A new wave takes *instrument*'s items; an existing wave keeps its own and the file's
-    item columns must match them.
+    item columns must match them.  *replace*: take back the earlier imports of this content
+    or file name into the wave first.
 
     Raises
     ------
     DataValidationError
         The file cannot be read, or its columns are wrong (nothing is imported).
+    ConflictError
+        The file's content was imported into the wave before (and not *replace*).
     """
     path = Path(path)
+    sha = _sha256(path)
     wave, created = _wave(session, wave_name, instrument, actor)
+    replaced = _take_back(session, wave, path, sha, replace)
     items = list(wave.items or [])
     rows = _rows(path)
     header = next(rows)["__header__"].split(",")
     check_columns(header, [str(it["id"]) for it in items])
+    done = CultureImport(wave_id=wave.id, file=path.name, sha256=sha, rows=0, imported=0,
+                         quarantined=0)
+    session.add(done)
+    session.flush()
     orgs: dict[str, CultureOrg] = {}
     deps: dict[tuple[int, str], CultureDepartment] = {}
     new_orgs: list[str] = []
@@ -237,28 +280,32 @@ def import_responses(session: Session, wave_name: str, path: str | Path,
         if role is not None and (org.id, role) not in roles:
             ensure_role(session, org, role)
             roles.add((org.id, role))
-        batch.append(_response(wave, org, dep, role, answers, row.get("comment")))
+        batch.append(_response(wave, org, dep, role, answers, row.get("comment"), done.id))
         taken += 1
         if len(batch) >= _BATCH:
             session.execute(insert(CultureResponse), batch)
             batch.clear()
     if batch:
         session.execute(insert(CultureResponse), batch)
+    done.rows, done.imported, done.quarantined = read, taken, held
     session.flush()
-    record(session, "culture.import", wave.name, actor, file=path.name, sha256=_sha256(path),
-           rows=read, imported=taken, quarantined=held)
+    record(session, "culture.import", wave.name, actor, file=path.name, sha256=sha,
+           rows=read, imported=taken, quarantined=held,
+           replaced=[r["file"] for r in replaced])
     return ImportReport(wave.name, path.name, read, taken, held, created, new_orgs, new_deps,
-                        sorted(reasons.values(), key=lambda r: (-r["rows"], r["first_row"])))
+                        sorted(reasons.values(), key=lambda r: (-r["rows"], r["first_row"])),
+                        sha, replaced)
 
 
 def _response(wave: CultureWave, org: CultureOrg, dep: CultureDepartment, role: str | None,
-              answers: dict[str, int], comment: str | None) -> dict[str, Any]:
-    """One imported response's row (a random key, no row number: nothing traces it to the
-    file)."""
+              answers: dict[str, int], comment: str | None,
+              import_id: int | None = None) -> dict[str, Any]:
+    """One imported response's row (a random key, no row number: nothing traces it to a line
+    of the file; only to the file, so a wrong import can be taken back)."""
     text = (comment or "").strip() or None
     return {"id": secrets.token_hex(16), "wave_id": wave.id, "org_id": org.id,
             "department_id": dep.id, "role": role, "answers": answers, "comment": text,
-            "source": "import"}
+            "source": "import", "import_id": import_id}
 
 
 def _sha256(path: Path) -> str:

@@ -39,7 +39,8 @@ from outsidein.store.models.culture import CultureOrg, CultureResponse
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
 
-__all__ = ["CultureView", "band", "culture_view", "focal_org", "trend_figure", "wave_levels"]
+__all__ = ["CultureView", "band", "culture_view", "focal_org", "responses_by_org", "trend_figure",
+           "wave_levels"]
 
 _COLOURS = ("#1f6feb", "#d1242f", "#2da44e", "#bf8700", "#8250df", "#0a7f86", "#cf222e",
             "#57606a", "#6e7781")
@@ -159,7 +160,8 @@ def _trend(levels: dict[str, pd.DataFrame], org: str,
     return points
 
 
-def _responses_by_org(ws: Workspace, wave_id: int) -> dict[str, int]:
+def responses_by_org(ws: Workspace, wave_id: int) -> dict[str, int]:
+    """Respondents per organisation in a wave, in the order the organisations were added."""
     with session_scope(ws.store_url, write=False) as s:
         rows = s.execute(select(CultureOrg.name, func.count())
                          .join(CultureResponse, CultureResponse.org_id == CultureOrg.id)
@@ -206,7 +208,7 @@ def _compute(ws: Workspace, waves: list[WaveInfo], wave: str | None,
     if chosen is None:
         raise NotFoundError(f"wave {wave!r} not found; known: "
                             f"{', '.join(w.name for w in waves) or 'none'}")
-    counts = _responses_by_org(ws, chosen.id)
+    counts = responses_by_org(ws, chosen.id)
     name = org if org is not None else focal_org(ws, counts)
     if name is None or name not in counts:
         raise NotFoundError(f"organisation {org!r} has no responses in wave {chosen.name!r}; "

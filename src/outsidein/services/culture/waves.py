@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -301,8 +302,12 @@ def list_waves(session: Session) -> list[WaveInfo]:
                                                                   CultureWave.id))]
 
 
-def close_wave(session: Session, wave_name: str | int, *, actor: str = "cli") -> WaveInfo:
+def close_wave(session: Session, wave_name: str | int, *, actor: str = "cli",
+               closed_on: date | None = None) -> WaveInfo:
     """Close a wave: its tokens stop working and unsubmitted drafts are deleted.
+
+    *closed_on*: the day it really closed, for a wave imported from another tool that ran in
+    the past (the customer KPIs after a wave are read from that day; default: now).
 
     Raises
     ------
@@ -313,7 +318,7 @@ def close_wave(session: Session, wave_name: str | int, *, actor: str = "cli") ->
     if wave.status == "closed":
         raise ConflictError(f"wave {wave.name!r} is already closed")
     wave.status = "closed"
-    wave.closed_at = utcnow()
+    wave.closed_at = utcnow() if closed_on is None else datetime.combine(closed_on, time(23, 59))
     ids = select(CultureInvitation.id).where(CultureInvitation.wave_id == wave.id)
     session.execute(delete(CultureDraft).where(CultureDraft.invitation_id.in_(ids)))
     session.flush()

@@ -16,6 +16,9 @@ invitations, drafts and anonymous responses.
   anything else that could link it to a person; its key is random, so not even the order of
   submission is kept.  ``answers`` hold each item's answer as given, on the item's scale
   (reverse-keyed items are reversed when scoring).
+- ``culture_imports``: one row per CSV imported into a wave, with its SHA-256, so the same
+  file is refused the second time; an imported response keeps the id of its import (a file,
+  not a person) so ``--replace`` can take a wrong import back.
 - ``culture_quarantine``: rows of an imported CSV that were not taken, with their 1-based row
   number, the column and the reason, as the warehouse loader's quarantine keeps them.
 """
@@ -30,8 +33,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from outsidein.store.models.base import Base, utcnow
 
-__all__ = ["CultureDepartment", "CultureDraft", "CultureInvitation", "CultureOrg",
-           "CultureQuarantine", "CultureResponse", "CultureRole", "CultureWave"]
+__all__ = ["CultureDepartment", "CultureDraft", "CultureImport", "CultureInvitation",
+           "CultureOrg", "CultureQuarantine", "CultureResponse", "CultureRole", "CultureWave"]
 
 
 class CultureOrg(Base):
@@ -131,6 +134,24 @@ class CultureResponse(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     source: Mapped[str] = mapped_column(String(20), default="survey")
+    #: the import (a CSV file) it came from; None for answers given through the survey
+    import_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+
+
+class CultureImport(Base):
+    """One CSV imported into a wave: its name, its content's SHA-256 and what was taken."""
+
+    __tablename__ = "culture_imports"
+    __table_args__ = (UniqueConstraint("wave_id", "sha256", name="uq_culture_import_content"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("culture_waves.id", ondelete="CASCADE"),
+                                         index=True)
+    file: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(71))  # "sha256:" + 64 hex digits
+    rows: Mapped[int] = mapped_column(Integer)
+    imported: Mapped[int] = mapped_column(Integer)
+    quarantined: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CultureQuarantine(Base):

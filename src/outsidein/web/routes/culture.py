@@ -4,11 +4,13 @@ The page shows one organisation in one wave (``?wave=`` and ``?org=``; default t
 and the workspace's own organisation) from :func:`outsidein.services.culture.views.culture_view`:
 the headline scores, percentile gauges against the norm database (labelled illustrative
 when it is), the department x component heat map (hidden cells say why), the trend across
-waves, the items that drive the gap to the top quartile in words, and the comments a group
-large enough may show; then the last psychometric report (reliability, CFA, agreement) when
-``outsidein culture report`` or the pipeline made one.  Every group figure, here, in the CSV
-export (``/culture/groups.csv``) and in the API (``GET /api/v1/culture/groups``), comes through
-:mod:`outsidein.services.culture.groups`, the one anonymity door.
+waves, the items that drive the gap to the top quartile in words, the scores against the
+company's own customer KPIs after each wave (:mod:`outsidein.services.culture.kpi_links`),
+and the comments a group large enough may show; then the last psychometric report
+(reliability, CFA, agreement) when ``outsidein culture report`` or the pipeline made one.
+Every group figure, here, in the CSV export (``/culture/groups.csv``) and in the API
+(``GET /api/v1/culture/groups``), comes through :mod:`outsidein.services.culture.groups`, the
+one anonymity door.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from outsidein.errors import ConfigError
 from outsidein.services.culture.analysis import read_report
+from outsidein.services.culture.kpi_links import kpi_links
 from outsidein.services.culture.views import CultureView, culture_view
 from outsidein.services.share import neutralise_cell
 from outsidein.web.auth import STAFF, Anyone, Principal, Require
@@ -30,7 +34,7 @@ from outsidein.web.routes._common import plain
 from outsidein.web.templating import render
 from outsidein.workspace import Workspace
 
-__all__ = ["api_router", "culture_panel", "group_rows", "router"]
+__all__ = ["api_router", "culture_panel", "group_rows", "kpi_view", "router"]
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["culture"], responses=API_ERROR_RESPONSES)
@@ -60,7 +64,21 @@ def culture_page(*, request: Request, principal: Anyone, wave: WaveQuery = None,
     view = culture_view(ws, wave, org)
     report = read_report(ws, view.wave) if view.wave else None
     return render(request, "culture.html", principal, v=view, report=report,
-                  staff=principal.role in STAFF)
+                  kl=kpi_view(ws, view), staff=principal.role in STAFF)
+
+
+def kpi_view(ws: Workspace, view: CultureView) -> dict[str, Any] | None:
+    """The customer-KPI links of the page's organisation up to its wave (only for the
+    workspace's own organisation: the warehouse holds its customers), with the sentences."""
+    if view.empty:
+        return None
+    try:
+        found = kpi_links(ws, upto=view.wave)
+    except ConfigError as exc:
+        return {"error": str(exc)}
+    if found.org != view.org:
+        return None
+    return {**found.to_dict(), "words": found.words}
 
 
 @router.get("/culture/groups.csv")

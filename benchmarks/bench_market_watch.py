@@ -1,9 +1,14 @@
 """``outsidein market watch`` on the demo company, a pandas peer for the same daily KPIs, and
 the false-alarm rate on unchanged seasonal series.
 
-Target (issue 13): the watch on the 1,000,000-customer demo in <= 60 s.  The default size is
-small (20,000 customers; ``--customers`` changes it, ``--quick`` divides it by 10): generating
-a 1M-customer demo takes many minutes and about 10 GB on this machine.
+Target (issue 13): the watch on the 1,000,000-customer demo in <= 60 s.  The full run is at
+that size (``--customers`` changes it; ``--quick`` uses 20,000 customers and a quarter of the
+series).  The demo company comes from the cache of :mod:`_demo` (generated once, about 3
+minutes at 1M customers; each run works on a fresh copy of it, so no ``customer_segments``
+from another benchmark is watched).
+
+    flock /tmp/oi-heavy.lock .venv/bin/python benchmarks/bench_market_watch.py
+    flock /tmp/oi-heavy.lock .venv/bin/python benchmarks/bench_market_watch.py --quick
 
 Figures (medians of ``--repeat`` runs, in one fresh interpreter):
 
@@ -23,27 +28,29 @@ Figures (medians of ``--repeat`` runs, in one fresh interpreter):
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import median, run_python, write_result  # noqa: E402
+from _demo import cached_demo, fresh_copy  # noqa: E402
 
-DEFAULT_CUSTOMERS = 20_000
+FULL_CUSTOMERS = 1_000_000
+QUICK_CUSTOMERS = 20_000
 
 CODE = """
-import json, shutil, tempfile, time
+import json, shutil, time
+from pathlib import Path
 import numpy as np, pandas as pd
 from outsidein.workspace import Workspace
-from outsidein.demo.company import generate_demo
 from outsidein.services.market.kpis import compute_kpis
 from outsidein.services.market.watch import detector_for, watch_kpis
-root = tempfile.mkdtemp(prefix="bench_watch_")
-ws = Workspace.init(root + "/ws")
-t0 = time.perf_counter()
-generate_demo(ws, customers={customers}, seed=11)
-gen = time.perf_counter() - t0
+ws_path = Path({ws!r})
+root = str(ws_path.parent)
+ws = Workspace.open(ws_path)
 wh = ws.warehouse()
 path = root + "/lines.parquet"
 wh.duckdb.execute(f"COPY (SELECT l.order_id, l.customer_id, l.ts, l.quantity, l.revenue, "
@@ -107,7 +114,7 @@ for i in range({series}):
     wk = seasonal(rng, 3 * 364, 3000.0 * 7, 770, 0.7).reshape(-1, 7).mean(axis=1)
     found["week"] += any(abs(c.at - 110) <= 1 for c in detector_for("week").fit(wk).changes_)
 sim_s = time.perf_counter() - t0
-out = {{"runs": runs, "generate_s": gen, "customers": {customers},
+out = {{"runs": runs, "customers": {customers},
        "order_lines": int(len(df)), "series_watched": len(res.kpis), "alerts": len(res.alerts),
        "by_day": sum(1 for k in res.kpis if k["freq"] == "day"), "max_rel_diff": worst,
        "false_alarms_per_series_year": {{k: v / (3 * {series}) for k, v in fa.items()}},
@@ -121,23 +128,33 @@ print(json.dumps(out))
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
-    ap.add_argument("--quick", action="store_true", help="customers / 10, series / 4")
+    ap.add_argument("--customers", type=int, default=None,
+                    help=f"demo size (default {FULL_CUSTOMERS:,}; --quick: {QUICK_CUSTOMERS:,})")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"{QUICK_CUSTOMERS:,} customers, series / 4")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--series", type=int, default=200,
                     help="unchanged (and planted) series simulated of each kind")
+    ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
-    n = max(args.customers // (10 if args.quick else 1), 500)
+    n = args.customers or (QUICK_CUSTOMERS if args.quick else FULL_CUSTOMERS)
     series = max(args.series // (4 if args.quick else 1), 3)
-    r = run_python(CODE.format(customers=n, repeat=args.repeat, series=series))
+    demo, gen_s, reused = cached_demo(n, args.seed)
+    ws = fresh_copy(demo)
+    try:
+        r = run_python(CODE.format(ws=str(ws), customers=n, repeat=args.repeat, series=series),
+                       timeout=7200)
+    finally:
+        shutil.rmtree(ws.parent, ignore_errors=True)
     fig = {k: {"median_s": round(median(v), 3), "runs_s": [round(x, 3) for x in v]}
            for k, v in r["runs"].items()}
     watch_s = fig["watch"]["median_s"]
     ours, peer = fig["kpis_warehouse"]["median_s"], fig["kpis_pandas"]["median_s"]
     fa, found = r["false_alarms_per_series_year"], r["found_within_7_days"]
     print(f"{r['customers']:,} customers, {r['order_lines']:,} order lines (demo generated in "
-          f"{r['generate_s']:.1f} s): watch median {watch_s:.2f} s over {r['series_watched']} "
-          f"series ({r['by_day']} by day), {r['alerts']} alerts; all KPIs in the warehouse "
+          f"{gen_s:.1f} s{', cached' if reused else ''}): watch median {watch_s:.2f} s over "
+          f"{r['series_watched']} series ({r['by_day']} by day), {r['alerts']} alerts; "
+          f"all KPIs in the warehouse "
           f"{ours:.2f} s against pandas for repeat rate and order value only {peer:.2f} s "
           f"(max relative difference {r['max_rel_diff']:.1e}). False alarms per series-year on "
           f"{r['simulated_series']} unchanged seasonal series: {fa['day']:.3f} by day, "
@@ -146,16 +163,19 @@ def main() -> int:
           flush=True)
     write_result("market_watch_quick" if args.quick else "market_watch", {
         "customers": r["customers"], "order_lines": r["order_lines"], "quick": args.quick,
+        "seed": args.seed,
         "figure": {"name": "watch_s", "median_s": watch_s},
-        "target": {"customers": 1_000_000, "max_s": 60.0,
+        "target": {"customers": FULL_CUSTOMERS, "max_s": 60.0,
                    "note": "the target size; this run is at 'customers'"},
+        "meets_target": (watch_s <= 60.0) if r["customers"] >= FULL_CUSTOMERS else None,
         "peer": {"name": "pandas groupby: repeat rate and order value per day and region "
                          "(a subset of our KPIs)", "median_s": peer},
         "ratio_peer_over_ours_kpis": round(peer / ours, 2) if ours else None,
         "runs": fig, "max_rel_diff": r["max_rel_diff"],
         "false_alarms_per_series_year": fa, "found_within_7_days": found,
         "simulated_series": r["simulated_series"], "series_watched": r["series_watched"],
-        "alerts": r["alerts"], "generate_s": round(r["generate_s"], 2),
+        "alerts": r["alerts"], "generate_s": round(gen_s, 2), "demo_cached": reused,
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(r["peak_rss_mb"])})
     return 0 if r["max_rel_diff"] < 1e-9 else 1
 

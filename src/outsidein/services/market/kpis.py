@@ -161,12 +161,14 @@ def _by(table: ir.Table, seg: ir.Table | None, day: str, freq: str, **aggs: Any)
 
 
 def _orders(con: Any) -> ir.Table:
-    """One row per order: customer_id, day, value (purchase lines only)."""
+    """One row per order: customer_id, day, value (purchase lines only), and ``first``: the
+    customer's first order day."""
     lines = purchases(con.table("order_lines"))
     key = lines.order_id.fill_null(lines.customer_id.concat("@", lines.ts.cast("string")))
     lines = lines.mutate(order_key=key)
-    return (lines.group_by(["customer_id", "order_key"])
-            .aggregate(day=day_number(lines.ts.min()), value=lines.revenue.sum()))
+    o = (lines.group_by(["customer_id", "order_key"])
+         .aggregate(day=day_number(lines.ts.min()), value=lines.revenue.sum()))
+    return o.mutate(first=o.day.min().over(ibis.window(group_by="customer_id")))
 
 
 def _frame(df: pd.DataFrame, kpi: str, num: str, den: str, events: str) -> pd.DataFrame:
@@ -182,12 +184,10 @@ def _dense(df: pd.DataFrame, cols: list[str], periods: np.ndarray) -> pd.DataFra
             .reset_index())
 
 
-def _order_kpis(con: Any, seg: ir.Table | None, freq: str, periods: np.ndarray,
-                lapse_days: int, first_day: int, last_day: int) -> list[pd.DataFrame]:
-    orders = _orders(con)
-    first = orders.group_by("customer_id").aggregate(first=orders.day.min())
-    o = orders.join(first, "customer_id")
-    per = _by(o, seg, "day", freq, orders=lambda t: t.count(),
+def _order_kpis(con: Any, orders: ir.Table, seg: ir.Table | None, freq: str,
+                periods: np.ndarray, lapse_days: int, first_day: int,
+                last_day: int) -> list[pd.DataFrame]:
+    per = _by(orders, seg, "day", freq, orders=lambda t: t.count(),
               new=lambda t: (t.day == t["first"]).sum().cast("int64"),
               revenue=lambda t: t.value.sum()).execute()
     d = _dense(per, ["orders", "new", "revenue"], periods)
@@ -198,13 +198,14 @@ def _order_kpis(con: Any, seg: ir.Table | None, freq: str, periods: np.ndarray,
     # churn: a customer is active from a purchase day until lapse_days pass without another
     days = orders.select("customer_id", "day").distinct()
     w = ibis.window(group_by=days.customer_id, order_by=days.day)
-    days = days.mutate(prev=days.day.lag().over(w), next=days.day.lead().over(w))
+    days = days.mutate(prev=days.day.lag().over(w), next=days.day.lead().over(w)).cache()
     start = days.filter(days.prev.isnull() | (days.day - days.prev > lapse_days))
     lapse_at = days.day + lapse_days
     stop = days.filter((days.next.isnull() | (days.next - days.day > lapse_days))
                        & (lapse_at <= last_day)).mutate(lapse_day=lapse_at)
     s = _by(start, seg, "day", freq, starts=lambda t: t.count()).execute()
     e = _by(stop, seg, "lapse_day", freq, lapses=lambda t: t.count()).execute()
+    days.release()
     c = _dense(pd.concat([s, e]).fillna(0), ["starts", "lapses"], periods)
     active_end = c.groupby("segval")["starts"].cumsum() - c.groupby("segval")["lapses"].cumsum()
     c["active"] = active_end + c["lapses"]  # active at the start, or becoming so, and lapsing
@@ -232,14 +233,22 @@ def _delivery(con: Any, seg: ir.Table | None, freq: str) -> pd.DataFrame | None:
     lines = purchases(con.table("order_lines"))
     cust = con.table("customers").select("customer_id", "region")
     lines = lines.select("customer_id", "product_id", day=day_number(lines.ts))
-    lines = lines.join(cust, "customer_id").join(av, ["product_id", "region", "day"])
-    lines = lines.filter(lines.delivery_days.notnull())
-    per = _by(lines, seg, "day", freq, days=lambda t: t.delivery_days.sum(),
-              lines=lambda t: t.count()).execute()
+    lines = lines.join(cust, "customer_id")
+    lines = (lines.mutate(segval=ibis.literal("all")) if seg is None
+             else lines.join(seg, "customer_id"))
+    # count the lines per (product, region, day) first: joined line by line, the planner
+    # matched availability on (product, day) before the region (5x the lines, 23 s at 1M
+    # customers here); a few hundred thousand cells meet availability instead
+    cells = lines.group_by(["product_id", "region", "day", "segval"]).aggregate(n=lines.count())
+    j = cells.join(av, ["product_id", "region", "day"])
+    j = j.filter(j.delivery_days.notnull())
+    j = j.mutate(period=_period(j.day, freq))
+    per = j.group_by(["period", "segval"]).aggregate(
+        days=(j.delivery_days * j.n).sum(), lines=j.n.sum()).execute()
     return _frame(per, "delivery_days", "days", "lines", "lines") if len(per) else None
 
 
-def _conversion(con: Any, column: str | None, freq: str, days: int,
+def _conversion(con: Any, orders: ir.Table, column: str | None, freq: str, days: int,
                 last_day: int) -> pd.DataFrame | None:
     if "prospects" not in con.list_tables():
         return None
@@ -247,8 +256,7 @@ def _conversion(con: Any, column: str | None, freq: str, days: int,
     if column is not None and column not in pr.columns:
         return None
     segval = pr[column].cast("string").fill_null("unknown") if column else ibis.literal("all")
-    orders = _orders(con)
-    first = orders.group_by("customer_id").aggregate(first=orders.day.min())
+    first = orders.group_by("customer_id").aggregate(first=orders["first"].min())
     pr = pr.mutate(segval=segval, day=day_number(pr.created))
     pr = pr.filter(pr.day + days <= last_day)  # each cohort has had its days to convert
     pr = pr.left_join(first, pr.converted_customer_id == first.customer_id)
@@ -259,11 +267,10 @@ def _conversion(con: Any, column: str | None, freq: str, days: int,
     return _frame(df, "conversion", "converted", "created", "created") if len(df) else None
 
 
-def _nps(con: Any, seg: ir.Table | None, freq: str) -> pd.DataFrame | None:
+def _nps(con: Any, orders: ir.Table, seg: ir.Table | None, freq: str) -> pd.DataFrame | None:
     cust = con.table("customers")
     if "nps" not in cust.columns:
         return None
-    orders = _orders(con)
     buyers = orders.select("customer_id", period=_period(orders.day, freq)).distinct()
     answers = cust.filter(cust.nps.notnull()).select("customer_id", "nps")
     b = buyers.join(answers, "customer_id")
@@ -273,7 +280,8 @@ def _nps(con: Any, seg: ir.Table | None, freq: str) -> pd.DataFrame | None:
     return _frame(per, "nps", "score", "answers", "answers") if len(per) else None
 
 
-def _segment_size(con: Any, freq: str, periods: np.ndarray) -> pd.DataFrame | None:
+def _segment_size(con: Any, orders: ir.Table, freq: str,
+                  periods: np.ndarray) -> pd.DataFrame | None:
     if "customer_segments" not in con.list_tables():
         return None
     cs = con.table("customer_segments")
@@ -282,7 +290,6 @@ def _segment_size(con: Any, freq: str, periods: np.ndarray) -> pd.DataFrame | No
     if col is None or "customer_id" not in cs.columns:
         return None
     seg = cs.select("customer_id", segval=cs[col].cast("string").fill_null("unknown"))
-    orders = _orders(con)
     buyers = orders.select("customer_id", period=_period(orders.day, freq)).distinct()
     per = _by(buyers, seg, "period", "day", buyers=lambda t: t.count()).execute()
     d = _dense(per, ["buyers"], periods)
@@ -361,6 +368,40 @@ def _custom(con: Any, name: str, spec: dict[str, Any], freq: str) -> pd.DataFram
     return df.assign(segval="all", den=1.0, kpi=name, events=np.inf)
 
 
+def _all_kpis(con: Any, orders: ir.Table, columns: list[str | None], freq: str,
+              periods: np.ndarray, lapse_days: int, conversion_days: int, lo: int,
+              hi: int) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:
+    """The built-in KPIs per segment column (the whole company last), and the segment sizes."""
+    parts: list[pd.DataFrame] = []
+    whole: dict[str, pd.DataFrame] = {}
+    for col in columns[1:] + columns[:1]:  # the whole company last: from a segment if it can
+        if col is None and whole:
+            missing = {"delivery_days", "conversion", "nps"} - set(whole)
+            found = [p for p in (_delivery(con, None, freq) if "delivery_days" in missing
+                                 else None,
+                                 _conversion(con, orders, None, freq, conversion_days, hi)
+                                 if "conversion" in missing else None,
+                                 _nps(con, orders, None, freq) if "nps" in missing else None)
+                     if p is not None]
+            parts += list(whole.values()) + found
+            continue
+        seg = _segments(con, col)
+        found = _order_kpis(con, orders, seg, freq, periods, lapse_days, lo, hi)
+        found += [p for p in (_delivery(con, seg, freq),
+                              _conversion(con, orders, col, freq, conversion_days, hi),
+                              _nps(con, orders, seg, freq)) if p is not None]
+        if col is None:
+            parts += found
+            continue
+        parts += [p.assign(segval=col + "=" + p["segval"].astype(str)) for p in found]
+        for p in found:  # every KPI is a ratio of sums: the company's are the segments' sums
+            key = str(p["kpi"].iloc[0]) if len(p) else ""
+            if key and key not in whole:
+                whole[key] = (p.groupby("period", as_index=False)[["num", "den", "events"]]
+                              .sum().assign(segval="all", kpi=key))
+    return parts, _segment_size(con, orders, freq, periods)
+
+
 def compute_kpis(con: Any, *, freq: str = "day", segment_columns: tuple[str, ...] = ("region",),
                  lapse_days: int = 90, conversion_days: int = 60,
                  extra: Mapping[str, Any] | None = None) -> KpiFrame:
@@ -394,35 +435,16 @@ def compute_kpis(con: Any, *, freq: str = "day", segment_columns: tuple[str, ...
             columns.append(name)
         else:
             notes.append(f"segments: customers has no column {name!r}")
-    parts: list[pd.DataFrame] = []
-    whole: dict[str, pd.DataFrame] = {}
-    for col in columns[1:] + columns[:1]:  # the whole company last: from a segment if it can
-        if col is None and whole:
-            missing = {"delivery_days", "conversion", "nps"} - set(whole)
-            found = [p for p in (_delivery(con, None, freq) if "delivery_days" in missing
-                                 else None,
-                                 _conversion(con, None, freq, conversion_days, hi)
-                                 if "conversion" in missing else None,
-                                 _nps(con, None, freq) if "nps" in missing else None)
-                     if p is not None]
-            parts += list(whole.values()) + found
-            continue
-        seg = _segments(con, col)
-        found = _order_kpis(con, seg, freq, periods, lapse_days, lo, hi)
-        found += [p for p in (_delivery(con, seg, freq),
-                              _conversion(con, col, freq, conversion_days, hi),
-                              _nps(con, seg, freq)) if p is not None]
-        if col is None:
-            parts += found
-            continue
-        parts += [p.assign(segval=col + "=" + p["segval"].astype(str)) for p in found]
-        for p in found:  # every KPI is a ratio of sums: the company's are the segments' sums
-            key = str(p["kpi"].iloc[0]) if len(p) else ""
-            if key and key not in whole:
-                whole[key] = (p.groupby("period", as_index=False)[["num", "den", "events"]]
-                              .sum().assign(segval="all", kpi=key))
+    # the orders (one group-by of every purchase line) are read by most KPIs: built once, kept
+    # in the engine while the KPIs are computed (a temporary table on DuckDB, a persisted
+    # DataFrame on Spark), released after
+    orders = _orders(con).cache()
+    try:
+        parts, size = _all_kpis(con, orders, columns, freq, periods, lapse_days,
+                                conversion_days, lo, hi)
+    finally:
+        orders.release()
     defs = dict(KPIS)
-    size = _segment_size(con, freq, periods)
     if size is not None:
         parts.append(size)
     else:

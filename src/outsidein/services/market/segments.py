@@ -69,7 +69,8 @@ SLOW_DELIVERY_DAYS = 7.0
 #: Segments whose cross-sell gaps are not flagged: not worth a campaign (see rfm actions).
 NOT_TARGETED = ("lost", "hibernating")
 HOW_TO_SEGMENT = "run 'outsidein market segments' (or 'outsidein analyze')"
-_SCRATCH = ("_oi_market_orders", "_oi_market_rfm", "_oi_market_features", "_oi_market_avail")
+_SCRATCH = ("_oi_market_orders", "_oi_market_rfm", "_oi_market_features",
+            "_oi_market_assign", "_oi_market_types")
 
 
 @dataclass(frozen=True, repr=False)
@@ -168,20 +169,20 @@ def run_segments(ws: Workspace, progress: Progress | None = None, *,
             steps.done()
             steps("RFM scores")
             end = sd.data_end(o)
-            r = wh.write_table(_SCRATCH[1], sd.rfm(o, lines, end), scratch=True)
+            ct = wh.write_table(_SCRATCH[4], sd.type_sums(lines, products), scratch=True)
+            r = wh.write_table(_SCRATCH[1], sd.rfm(o, ct, end), scratch=True)
             steps.done()
             steps("behavioural clusters")
-            types = sd.product_types(lines, products) if products is not None else []
+            types = sd.product_types(ct) if products is not None else []
             names = sd.feature_names(types)
-            dummy = products if products is not None else lines.select(
-                product_id=lines.product_id, product_type=ibis.null("string"))
-            f = wh.write_table(_SCRATCH[2], sd.features(r, lines, dummy, customers,
-                                                        interactions, types), scratch=True)
+            f = wh.write_table(_SCRATCH[2], sd.features(r, ct, customers, interactions, types),
+                               scratch=True)
             n_customers = int(f.count().to_pyarrow().as_py())
             model = BehaviourClusters(k_range=k_range, random_state=seed).fit(
                 _sample(f, names, n_customers).to_numpy(dtype=float), names)
-            assign = sd.assign_clusters(f, names, model.mean_.tolist(), model.scale_.tolist(),
-                                        model.centers_.tolist())
+            assign = wh.write_table(_SCRATCH[3], sd.assign_clusters(
+                f, names, model.mean_.tolist(), model.scale_.tolist(), model.centers_.tolist()),
+                scratch=True)
             clusters = _profiles(f.join(assign, "customer_id"), model, types)
             steps.done()
             steps("customer_segments")
@@ -191,14 +192,14 @@ def run_segments(ws: Workspace, progress: Progress | None = None, *,
             steps("segment x product type")
             matrix: list[dict[str, Any]] = []
             if products is not None:
-                cells, groups = sd.matrix_cells(lines, products, seg)
+                cells, groups = sd.matrix_cells(ct, seg)
                 m = cross_sell_matrix(cells.to_pandas(), groups.to_pandas(),
                                       not_targeted=NOT_TARGETED)
                 m["segment_label"] = m["segment"].map(lambda k: segment_info(k).label)
                 matrix = _records(m)
             steps.done()
             steps("availability effects")
-            availability = (_availability(wh, o, seg, interactions, clusters, end)
+            availability = (_availability(o, seg, interactions, clusters, end)
                             if avail is not None else [])
             steps.done()
     finally:
@@ -301,23 +302,21 @@ def _segment_rows(seg: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _availability(wh: Warehouse, o: Any, seg: Any, interactions: Any,
-                  clusters: list[dict[str, Any]], end: int) -> list[dict[str, Any]]:
-    rows = wh.write_table(_SCRATCH[3], sd.availability_rows(o, seg, interactions, end),
-                          scratch=True)
-    treated, control = rows.filter(rows.treated), rows.filter(~rows.treated)
+def _availability(o: Any, seg: Any, interactions: Any, clusters: list[dict[str, Any]],
+                  end: int) -> list[dict[str, Any]]:
+    sums = sd.availability_sums(o, seg, interactions, end).to_pandas()
+    sums["stratum"] = _stratum_labels(sums)
+    treated, control = sums[sums["treated"]], sums[~sums["treated"]]
     names = {c["cluster"]: c["name"] for c in clusters}
     out: list[dict[str, Any]] = []
-    for outcome, label in (("orders_after", "repeat purchases"),
-                           ("complaints_after", "complaints")):
-        ctrl = sd.stratum_sums(control, outcome, ["stratum"]).to_pandas()
-        overall = sd.stratum_sums(treated, outcome, ["stratum"]).to_pandas().assign(
-            group="all customers")
-        cause = sd.stratum_sums(treated, outcome, ["cause", "stratum"]).to_pandas()
+    for outcome, label in (("orders", "repeat purchases"), ("complaints", "complaints")):
+        ctrl = _stratum_sums(control, outcome, ["stratum"])
+        overall = _stratum_sums(treated, outcome, ["stratum"]).assign(group="all customers")
+        cause = _stratum_sums(treated, outcome, ["cause", "stratum"])
         cause = cause.rename(columns={"cause": "group"})
         fit = AvailabilityEffect().fit(pd.concat([overall, cause], ignore_index=True), ctrl)
-        per_ctrl = sd.stratum_sums(control, outcome, ["cluster", "stratum"]).to_pandas()
-        per_tr = sd.stratum_sums(treated, outcome, ["cluster", "stratum"]).to_pandas()
+        per_ctrl = _stratum_sums(control, outcome, ["cluster", "stratum"])
+        per_tr = _stratum_sums(treated, outcome, ["cluster", "stratum"])
         for d in (per_ctrl, per_tr):
             d["stratum"] = d["cluster"].astype(str) + "/" + d["stratum"]
         per_tr["group"] = per_tr["cluster"].map(lambda c: names.get(int(c), "(none)"))
@@ -334,6 +333,27 @@ def _availability(wh: Warehouse, o: Any, seg: Any, interactions: Any,
     out.sort(key=lambda r: (r["outcome"] != "repeat purchases", order[r["grouping"]],
                             -(r["customers"] or 0)))
     return out
+
+
+def _stratum_labels(sums: pd.DataFrame) -> pd.Series:
+    """``region|year-month|orders before|tenure`` for each row of the availability sums."""
+    prior = np.asarray(sd.PRIOR_BANDS, dtype=object)[sums["prior"].to_numpy(dtype="int64")]
+    tenure = np.asarray(sd.TENURE_BANDS, dtype=object)[sums["tenure"].to_numpy(dtype="int64")]
+    return (sums["region"].astype(str) + "|" + sums["year"].astype(str) + "-"
+            + sums["month"].astype(str) + "|" + prior + "|" + tenure)
+
+
+def _stratum_sums(rows: pd.DataFrame, outcome: str, keys: list[str]) -> pd.DataFrame:
+    """Per *keys*: customers and *outcome*'s sums (:data:`AvailabilityEffect` columns).
+
+    The rows are already per customer within (side, cause, cluster, stratum), and a customer
+    has one cluster and, when treated, one cause, so summing them is summing per customer.
+    """
+    cols = {"customers": "customers", f"{outcome}_count": "count", "exposure": "exposure",
+            f"{outcome}_count_sq": "count_sq", f"{outcome}_count_exposure": "count_exposure",
+            "exposure_sq": "exposure_sq"}
+    g = rows.groupby(keys, as_index=False, sort=True)[list(cols)].sum()
+    return g.rename(columns=cols)
 
 
 def customer_segment(ws: Workspace, customer_id: str) -> dict[str, Any] | None:

@@ -9,32 +9,41 @@ per-cluster profiles, the matrix's cells, the availability strata).
   and whether a line met a stock-out or a slow delivery (``availability``: not in stock,
   or ``delivery_days`` at least the slow threshold, for the product in the customer's
   region that day);
+* :func:`type_sums` - per (customer, product type) revenue, margin, lines: the one other
+  pass over the order lines; RFM's money, the type mix and the matrix are sums of it;
 * :func:`rfm` - per customer recency, frequency, monetary, their quintile scores and the
   named segment (:data:`outsidein.market.rfm.RFM_SEGMENTS`);
 * :func:`features` - the clustering features per customer;
 * :func:`assign_clusters` - the nearest centre, computed in the warehouse;
 * :func:`matrix_cells` - buyers, revenue and margin per (segment, cluster, band of
   purchase lines, product type);
-* :func:`availability_rows` - the reference orders of hit customers and their controls,
-  with what happened after each (see :mod:`outsidein.market.availability`).
+* :func:`availability_sums` - the sums of the matched comparison of hit customers and
+  their controls, per side, cause, cluster and stratum (see
+  :mod:`outsidein.market.availability`).
+
+Speed (measured on this project's 2-core machine, 1,000,000-customer demo, 21.7M order
+lines): the order lines are read twice (orders, type sums), never once per figure; the
+per-order and per-customer work stays in the warehouse and only per-stratum sums, a
+clustering sample and per-cell sums leave it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from outsidein.domain import line_margin, purchases, signed_lines
+from outsidein.domain import line_margin, purchases
 from outsidein.market.matrix import BANDS
 from outsidein.market.rfm import N_SCORES, RFM_SEGMENTS
 from outsidein.warehouse.schema import CHANNELS
 
-__all__ = ["CONTACT_TYPES", "SECONDS_PER_DAY", "SHOPPING_TYPES", "assign_clusters",
-           "availability_rows", "band", "data_end", "feature_names", "features",
-           "matrix_cells", "orders", "product_types", "rfm", "stratum_sums"]
+__all__ = ["CONTACT_TYPES", "PRIOR_BANDS", "SECONDS_PER_DAY", "SHOPPING_TYPES",
+           "STRATUM_KEYS", "TENURE_BANDS", "assign_clusters", "availability_sums", "band",
+           "data_end", "feature_names", "features", "matrix_cells", "orders",
+           "product_types", "rfm", "type_sums"]
 
 SECONDS_PER_DAY = 86_400
 #: Interaction types that count as a service contact.
@@ -56,33 +65,44 @@ def orders(lines: ir.Table, customers: ir.Table, availability: ir.Table | None, 
     Columns ``customer_id, order_id, region, ts, t`` (epoch seconds), ``revenue_cents,
     stockout, slow, hit``.  An order without ``order_id`` is the customer's purchases at
     one time stamp.  Only the (product, region, day) cells that were out of stock or slow
-    are joined to the lines (a small table: the join costs little).
+    are matched to lines (a small table: the join costs little).
     """
     p = purchases(lines)
+    p = p.mutate(cents=(p.revenue.cast("float64").abs() * 100).round().cast("int64"),
+                 # lines without an order id: one order per time stamp
+                 ts_key=p.order_id.isnull().ifelse(p.ts, ibis.null("timestamp")))
+    keys = ["customer_id", "order_id", "ts_key"]
+    o = p.group_by(keys).aggregate(ts=p.ts.min(), revenue_cents=p.cents.sum())
     cust = customers.select(customer_id=customers.customer_id,
                             region=customers.region.fill_null("(none)"))
-    j = p.left_join(cust, "customer_id")
-    j = j.mutate(cents=(j.revenue.cast("float64").abs() * 100).round().cast("int64"),
-                 # lines without an order id: one order per time stamp
-                 ts_key=j.order_id.isnull().ifelse(j.ts, ibis.null("timestamp")))
+    o = o.left_join(cust, "customer_id").drop("customer_id_right")
     if availability is None:
-        j = j.mutate(stock_bad=ibis.literal(0), slow_bad=ibis.literal(0))
+        o = o.mutate(stock_bad=ibis.literal(0), slow_bad=ibis.literal(0))
     else:
+        # only the lines on a (product, day) with a bad cell in some region meet the
+        # customers (for the region) and the cells; the orders get their flags by a join of
+        # that small table, so the customers are joined to orders, not to every line
         a = availability
         out = ~a.in_stock.fill_null(True)
         slow = a.delivery_days.fill_null(0.0) >= slow_days
         bad = a.filter(out | slow).select(
             a_product=a.product_id, a_region=a.region, a_day=a.date,
             a_out=out.cast("int32"), a_slow=slow.cast("int32"))
-        j = j.mutate(day=j.ts.date())
-        j = j.left_join(bad, [j.product_id == bad.a_product, j.region == bad.a_region,
-                              j.day == bad.a_day])
-        j = j.mutate(stock_bad=j.a_out.fill_null(0), slow_bad=j.a_slow.fill_null(0))
-    o = j.group_by(["customer_id", "order_id", "ts_key", "region"]).aggregate(
-        ts=j.ts.min(), revenue_cents=j.cents.sum(),
-        stockout=j.stock_bad.max(), slow=j.slow_bad.max())
-    return o.mutate(t=_epoch(o.ts), stockout=o.stockout == 1, slow=o.slow == 1,
-                    hit=(o.stockout == 1) | (o.slow == 1)).drop("ts_key")
+        pd_ = bad.select(b_product=bad.a_product, b_day=bad.a_day).distinct()
+        h = p.mutate(day=p.ts.date())
+        h = h.join(pd_, [h.product_id == pd_.b_product, h.day == pd_.b_day])
+        h = h.join(cust, "customer_id")
+        h = h.join(bad, [h.product_id == bad.a_product, h.region == bad.a_region,
+                         h.day == bad.a_day])
+        flags = h.group_by(keys).aggregate(stock_bad=h.a_out.max(), slow_bad=h.a_slow.max())
+        flags = flags.rename(f_customer="customer_id", f_order="order_id", f_ts="ts_key")
+        o = o.left_join(flags, [o.customer_id == flags.f_customer,
+                                o.order_id.identical_to(flags.f_order),
+                                o.ts_key.identical_to(flags.f_ts)])
+        o = o.mutate(stock_bad=o.stock_bad.fill_null(0), slow_bad=o.slow_bad.fill_null(0))
+    return o.select("customer_id", "order_id", "region", "ts", "revenue_cents",
+                    stockout=o.stock_bad == 1, slow=o.slow_bad == 1, t=_epoch(o.ts),
+                    hit=(o.stock_bad == 1) | (o.slow_bad == 1))
 
 
 def data_end(o: ir.Table) -> int:
@@ -100,18 +120,46 @@ def _quintile(col: ir.Value, n: ir.IntegerScalar) -> ir.IntegerValue:
     return (1 + (N_SCORES * ibis.rank().over(order_by=col)) // n).cast("int64")
 
 
-def rfm(o: ir.Table, lines: ir.Table, end: int) -> ir.Table:
+def type_sums(lines: ir.Table, products: ir.Table | None) -> ir.Table:
+    """Per (customer, product type) the sums every later step needs: one pass over the lines.
+
+    Columns ``customer_id, product_type, known`` (the product is in ``products``),
+    ``net_cents`` (net revenue in cents, returns taken back, each line rounded as
+    :func:`rfm` counts it), ``buy_cents`` (purchase lines' revenue in cents), ``buy_lines``
+    (purchase lines), ``rev`` and ``margin`` (net, :func:`outsidein.domain.line_margin`) and
+    ``bought`` (1 when a line of the type was bought).  RFM's money, the product types, the
+    clustering features' type mix and the matrix's cells are sums of these, so the order
+    lines are read once for all of them instead of once each.
+    """
+    if products is None:
+        j = lines.mutate(product_type=ibis.null("string"), known=ibis.literal(False),
+                         unit_cost=ibis.null("float64"))
+    else:
+        prod = products.select(p_id=products.product_id, product_type=products.product_type,
+                               unit_cost=products.unit_cost, known=ibis.literal(True))
+        j = lines.left_join(prod, lines.product_id == prod.p_id)
+        j = j.mutate(known=j.known.fill_null(False))
+    m = line_margin(j)
+    buy = ~m.is_ret & (m.quantity > 0)
+    return m.group_by(["customer_id", "product_type", "known"]).aggregate(
+        net_cents=(m.rev.cast("float64") * 100).round().cast("int64").sum(),
+        buy_cents=buy.ifelse((m.revenue.cast("float64") * 100).round().cast("int64"),
+                             0).sum(),
+        buy_lines=buy.cast("int64").sum(),
+        rev=m.rev.sum(), margin=m.margin.sum(),
+        bought=(m.qty > 0).cast("int64").max())
+
+
+def rfm(o: ir.Table, ct: ir.Table, end: int) -> ir.Table:
     """Per customer: ``recency_days, orders, monetary`` (net of returns), scores, segment.
 
-    ``monetary`` is net revenue in the company's currency (returns taken back, as
-    :func:`outsidein.domain.signed_lines` decides); recency counts whole days from the
-    customer's last order to the last order in the data.
+    *ct* is :func:`type_sums`.  ``monetary`` is net revenue in the company's currency
+    (returns taken back, as :func:`outsidein.domain.signed_lines` decides); recency counts
+    whole days from the customer's last order to the last order in the data.
     """
     per = o.group_by("customer_id").aggregate(
         orders=o.count(), first_t=o.t.min(), last_t=o.t.max())
-    s = signed_lines(lines)
-    money = s.group_by("customer_id").aggregate(
-        net_cents=(s.rev.cast("float64") * 100).round().cast("int64").sum())
+    money = ct.group_by("customer_id").aggregate(net_cents=ct.net_cents.sum())
     c = per.left_join(money, "customer_id").drop("customer_id_right")
     end_ = ibis.literal(end, type="int64")
     c = c.mutate(recency_days=((end_ - c.last_t) // SECONDS_PER_DAY).cast("int64"),
@@ -133,11 +181,13 @@ def rfm(o: ir.Table, lines: ir.Table, end: int) -> ir.Table:
         segment=seg)
 
 
-def product_types(lines: ir.Table, products: ir.Table) -> list[str]:
-    """The product types by revenue (at most :data:`MAX_TYPES`; the rest count as other)."""
-    p = purchases(lines).join(products.select("product_id", "product_type"), "product_id")
-    t = p.filter(p.product_type.notnull()).group_by("product_type").aggregate(
-        cents=(p.revenue.cast("float64") * 100).round().cast("int64").sum())
+def product_types(ct: ir.Table) -> list[str]:
+    """The product types by revenue (at most :data:`MAX_TYPES`; the rest count as other).
+
+    *ct* is :func:`type_sums`.
+    """
+    t = ct.filter(ct.product_type.notnull()).group_by("product_type").aggregate(
+        cents=ct.buy_cents.sum())
     df = t.order_by([ibis.desc("cents"), "product_type"]).limit(MAX_TYPES).to_pandas()
     return [str(x) for x in df["product_type"]]
 
@@ -152,18 +202,18 @@ def feature_names(types: Sequence[str]) -> list[str]:
             + [f"channel:{c}" for c in CHANNELS] + ["service_contacts", "business"])
 
 
-def features(r: ir.Table, lines: ir.Table, products: ir.Table, customers: ir.Table,
+def features(r: ir.Table, ct: ir.Table, customers: ir.Table,
              interactions: ir.Table | None, types: Sequence[str]) -> ir.Table:
     """Per customer the clustering features (:func:`feature_names`) and profile figures.
 
-    Besides the features: ``revenue`` (net), ``orders_per_year`` (orders over the years
-    from the first order to the end of the data, at least a quarter), ``contacts``.
+    *ct* is :func:`type_sums`.  Besides the features: ``revenue`` (net),
+    ``orders_per_year`` (orders over the years from the first order to the end of the data,
+    at least a quarter), ``contacts``.
     """
-    p = purchases(lines).join(products.select("product_id", "product_type"), "product_id")
-    p = p.mutate(cents=(p.revenue.cast("float64") * 100).round().cast("int64"))
+    p = ct.filter(ct.known)
     mix = p.group_by("customer_id").aggregate(
-        total_cents=p.cents.sum(),
-        **{f"tc{i}": (p.product_type == t).ifelse(p.cents, 0).sum()
+        total_cents=p.buy_cents.sum(),
+        **{f"tc{i}": (p.product_type == t).ifelse(p.buy_cents, 0).sum()
            for i, t in enumerate(types)})
     f = r.select("customer_id", "orders", "monetary", "tenure_days").left_join(
         mix, "customer_id").drop("customer_id_right")
@@ -222,49 +272,59 @@ def band(n: ir.IntegerValue) -> ir.IntegerValue:
     return ibis.cases(*[(n >= b, b) for b in reversed(BANDS)], else_=1).cast("int64")
 
 
-def matrix_cells(lines: ir.Table, products: ir.Table, seg: ir.Table) -> tuple[ir.Table, ir.Table]:
+def matrix_cells(ct: ir.Table, seg: ir.Table) -> tuple[ir.Table, ir.Table]:
     """Per (segment, cluster, band, product_type) buyers, revenue, margin; and groups.
 
-    *seg* is ``customer_segments`` (``customer_id, segment, cluster``); the band counts
-    each customer's purchase lines.  Revenue and margin are net of returns
-    (:func:`outsidein.domain.line_margin`).
+    *ct* is :func:`type_sums`; *seg* is ``customer_segments`` (``customer_id, segment,
+    cluster``); the band counts each customer's purchase lines.  Revenue and margin are net
+    of returns (:func:`outsidein.domain.line_margin`).
     """
-    prod = products.select("product_id", "product_type", "unit_cost")
-    m = line_margin(lines.join(prod, "product_id"))
-    m = m.filter(m.product_type.notnull())
-    per = m.group_by(["customer_id", "product_type"]).aggregate(
-        revenue=m.rev.sum(), margin=m.margin.sum(),
-        bought=(m.qty > 0).cast("int64").max())
-    p = purchases(lines)
-    n_lines = p.group_by("customer_id").aggregate(n_lines=p.count())
+    per = ct.filter(ct.product_type.notnull())
+    n_lines = ct.group_by("customer_id").aggregate(n_lines=ct.buy_lines.sum())
+    n_lines = n_lines.filter(n_lines.n_lines > 0)
     s = seg.select("customer_id", "segment", "cluster").join(n_lines, "customer_id")
     s = s.select("customer_id", "segment", "cluster", band=band(s.n_lines))
     j = per.join(s, "customer_id")
     cells = j.group_by(["segment", "cluster", "band", "product_type"]).aggregate(
-        buyers=j.bought.sum(), revenue=j.revenue.sum(), margin=j.margin.sum())
+        buyers=j.bought.sum(), revenue=j.rev.sum(), margin=j.margin.sum())
     groups = s.group_by(["segment", "cluster", "band"]).aggregate(customers=s.count())
     return cells, groups
 
 
-def _prior_band(k: ir.IntegerValue) -> ir.StringValue:
-    return ibis.cases((k == 0, "0"), (k == 1, "1"), (k == 2, "2"), (k <= 4, "3-4"),
-                      (k <= 8, "5-8"), else_="9+")
+#: Labels of the stratum's bands (:func:`availability_sums` codes them 0, 1, ...).
+PRIOR_BANDS = ("0", "1", "2", "3-4", "5-8", "9+")
+TENURE_BANDS = ("<3m", "3-6m", "6-12m", "1y+")
+#: The columns of :func:`availability_sums` that make a stratum.
+STRATUM_KEYS = ("region", "year", "month", "prior", "tenure")
 
 
-def _tenure_band(days: ir.IntegerValue) -> ir.StringValue:
-    return ibis.cases((days < 90, "<3m"), (days < 180, "3-6m"), (days < 365, "6-12m"),
-                      else_="1y+")
+def _prior_band(k: ir.IntegerValue) -> ir.IntegerValue:
+    """The band of orders before (:data:`PRIOR_BANDS`), as its index."""
+    return ibis.cases((k <= 2, k), (k <= 4, 3), (k <= 8, 4), else_=5).cast("int64")
 
 
-def availability_rows(o: ir.Table, seg: ir.Table, interactions: ir.Table | None,
+def _tenure_band(days: ir.IntegerValue) -> ir.IntegerValue:
+    """The tenure band (:data:`TENURE_BANDS`), as its index."""
+    return ibis.cases((days < 90, 0), (days < 180, 1), (days < 365, 2), else_=3).cast("int64")
+
+
+def availability_sums(o: ir.Table, seg: ir.Table, interactions: ir.Table | None,
                       end: int) -> ir.Table:
-    """Reference orders of the hit customers (``treated``) and of their controls.
+    """The matched comparison's sums: one row per (side, cause, cluster, stratum).
 
-    One row per reference order: ``customer_id, treated, cause, cluster, stratum``
-    (region | month | orders before | tenure band), ``orders_after``, ``complaints_after``
-    and ``exposure_days``.  A treated row is a customer's first hit order, followed to the
-    end of the data; a control row is an order that met no stock-out, of a customer not
-    hit by then, followed to the end of the data or to the customer's own first hit.
+    Reference orders: a *treated* row is a hit customer's first hit order, followed to the
+    end of the data; a *control* row is an order that met no stock-out, of a customer not
+    hit by then, followed to the end of the data or to the customer's own first hit.  Each
+    has ``orders_after``, ``complaints_after`` and ``exposure_days``, and a stratum
+    (:data:`STRATUM_KEYS`: region, calendar month, band of orders before, tenure band).
+
+    The reference orders are summed per customer and stratum first (a customer is one unit
+    of the clustered variance), then per ``treated, cause, cluster`` and stratum:
+    ``customers``, and for each outcome ``o`` (``orders``, ``complaints``) the sums
+    ``o_count, o_count_sq, o_count_exposure`` with ``exposure, exposure_sq``.  Sums add up,
+    so any coarser grouping (all clusters, both causes) is a sum of these rows: one pass
+    over the orders serves every estimate.  A control's cause is "slow delivery" and only
+    its stratum and cluster are used.
     """
     w = ibis.window(group_by="customer_id", order_by=["t", "order_id"])
     whole = ibis.window(group_by="customer_id")
@@ -278,36 +338,42 @@ def availability_rows(o: ir.Table, seg: ir.Table, interactions: ir.Table | None,
     end_ = ibis.literal(end, type="int64")
     stop = treated.ifelse(end_, x.ht.fill_null(end_))
     after = treated.ifelse(x.n - 1 - x.k, x.hk.fill_null(x.n - 1) - x.k)
-    x = x.mutate(treated=treated, stop=stop, orders_after=after.cast("int64"),
-                 exposure_days=(stop - x.t).cast("float64") / SECONDS_PER_DAY,
-                 cause=x.stockout.ifelse("stock-out", "slow delivery"),
-                 stratum=(x.region + "|" + x.ts.year().cast("string") + "-"
-                          + x.ts.month().cast("string") + "|" + _prior_band(x.k) + "|"
-                          + _tenure_band((x.t - x.first_t) // SECONDS_PER_DAY)))
-    x = x.mutate(ref=x.customer_id + "#" + x.k.cast("string"))
+    # the side, cause and stratum (but the region, the customer's own) in one integer: the
+    # per-customer sums group by two keys instead of eight (measured: 6.4 s of 8.8 s at 1M
+    # customers went to that group-by with eight)
+    month = x.ts.year().cast("int64") * 12 + x.ts.month().cast("int64") - 1
+    code = (((month * 6 + _prior_band(x.k)) * 4
+             + _tenure_band((x.t - x.first_t) // SECONDS_PER_DAY)) * 2
+            + treated.cast("int64")) * 2 + x.stockout.cast("int64")
+    x = x.select("customer_id", "k", "t", "region", stop=stop,
+                 orders_after=after.cast("int64"),
+                 exposure_days=(stop - x.t).cast("float64") / SECONDS_PER_DAY, code=code)
     if interactions is not None:
         c = interactions.filter(interactions.type == "complaint")
         c = c.select(c_customer=c.customer_id, c_t=_epoch(c.ts))
-        j = x.select("ref", "customer_id", "t", "stop").join(
+        j = x.select("customer_id", "k", "t", "stop").join(
             c, [x.customer_id == c.c_customer, c.c_t > x.t, c.c_t <= x.stop])
-        comp = j.group_by("ref").aggregate(complaints_after=j.count())
-        x = x.left_join(comp, "ref").drop("ref_right")
-        complaints = x.complaints_after.fill_null(0)
+        comp = j.group_by(["customer_id", "k"]).aggregate(complaints_after=j.count())
+        x = x.left_join(comp, ["customer_id", "k"]).drop("customer_id_right", "k_right")
+        complaints = x.complaints_after.fill_null(0).cast("float64")
     else:
-        complaints = ibis.literal(0, type="int64")
-    x = x.left_join(seg.select("customer_id", "cluster"), "customer_id")
-    return x.select("customer_id", "treated", "cause", "stratum", "orders_after",
-                    "exposure_days", complaints_after=complaints.cast("int64"),
-                    cluster=x.cluster.fill_null(-1))
-
-
-def stratum_sums(rows: ir.Table, outcome: str, keys: Sequence[str],
-                 extra: Mapping[str, ir.Value] | None = None) -> ir.Table:
-    """Per customer within *keys*, then per *keys*: counts, exposure and their squares."""
-    per = rows.group_by(["customer_id", *keys]).aggregate(
-        count=rows[outcome].sum().cast("float64"), exposure=rows.exposure_days.sum())
-    return per.group_by(list(keys)).aggregate(
-        customers=per.count(), count=per["count"].sum(), exposure=per.exposure.sum(),
-        count_sq=(per["count"] * per["count"]).sum(),
-        count_exposure=(per["count"] * per.exposure).sum(),
-        exposure_sq=(per.exposure * per.exposure).sum(), **(extra or {}))
+        complaints = ibis.literal(0.0)
+    per = x.group_by(["customer_id", "code"]).aggregate(
+        region=x.region.max(),
+        orders=x.orders_after.sum().cast("float64"), complaints=complaints.sum(),
+        exposure=x.exposure_days.sum())
+    per = per.left_join(seg.select("customer_id", "cluster"), "customer_id")
+    per = per.mutate(cluster=per.cluster.fill_null(-1))
+    sums: dict[str, Any] = {"customers": per.count(), "exposure": per.exposure.sum(),
+                            "exposure_sq": (per.exposure * per.exposure).sum()}
+    for out in ("orders", "complaints"):
+        sums[f"{out}_count"] = per[out].sum()
+        sums[f"{out}_count_sq"] = (per[out] * per[out]).sum()
+        sums[f"{out}_count_exposure"] = (per[out] * per.exposure).sum()
+    g = per.group_by(["code", "region", "cluster"]).aggregate(**sums)
+    c = g.code
+    return g.select(
+        treated=(c // 2) % 2 == 1, cause=(c % 2 == 1).ifelse("stock-out", "slow delivery"),
+        region=g.region, year=(c // 96 // 12).cast("int64"),
+        month=(c // 96 % 12 + 1).cast("int64"), prior=(c // 16 % 6).cast("int64"),
+        tenure=(c // 4 % 4).cast("int64"), cluster=g.cluster, **{k: g[k] for k in sums})

@@ -15,6 +15,7 @@ Authentication: an API key with scope ``events:write``.
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -109,6 +110,7 @@ def event_writer(request: Request | Any) -> EventWriter:
         responder = Responder.for_workspace(ws.root, ws.config.extra)
         state.event_writer = EventWriter(state.store_url, responder, plan=responder.plan,
                                          housekeeping=responder.sweep)
+        gc.freeze()  # the decider's catalogue, bandit and caches: as start-up's (app.py)
     writer: EventWriter = state.event_writer
     return writer
 

@@ -97,7 +97,10 @@ def _brute(baskets: list[list[int]], min_count: int, max_length: int) -> dict[tu
     return {s: n for s, n in counts.items() if n >= min_count}
 
 
-def test_same_itemsets_and_rules_as_brute_force() -> None:
+@pytest.mark.parametrize("in_memory_rows", [None, 0], ids=["in-memory", "warehouse"])
+def test_same_itemsets_and_rules_as_brute_force(in_memory_rows: int | None) -> None:
+    # small inputs are counted in memory after one query; larger ones in the warehouse
+    # (items and pairs) and from pulled rows (longer itemsets): both must be exact
     rng = np.random.default_rng(5)
     pop = 1 / np.arange(1, 31) ** 0.7
     baskets = [sorted(set(rng.choice(30, rng.integers(1, 9), p=pop / pop.sum()).tolist()))
@@ -107,7 +110,8 @@ def test_same_itemsets_and_rules_as_brute_force() -> None:
                          columns=["basket", "item"])
     con.register("bi", frame)
     items = ibis.duckdb.from_connection(con).table("bi")
-    itemsets, n = frequent_itemsets(items, min_support=0.01, max_length=5)
+    itemsets, n = frequent_itemsets(items, min_support=0.01, max_length=5,
+                                    in_memory_rows=in_memory_rows)
     truth = _brute(baskets, 30, 5)          # 1% of 3,000 baskets
     got = {tuple(int(s[1:]) for s in i): c for i, c in zip(itemsets["items"], itemsets["count"],
                                                            strict=True)}
@@ -127,6 +131,28 @@ def test_same_itemsets_and_rules_as_brute_force() -> None:
     assert set(have) == set(want)
     for key, vals in want.items():
         assert have[key] == pytest.approx(vals, rel=1e-12)
+
+
+@pytest.mark.parametrize("dense_cells", [None, 0], ids=["dense", "sparse"])
+def test_in_memory_counts_match_brute_force(dense_cells: int | None,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # the in-memory counter holds who bought what densely for small inputs and as sparse
+    # rows and bit sets for large ones: the same itemsets either way, duplicates counted once
+    from outsidein.market import basket as engine
+
+    if dense_cells is not None:
+        monkeypatch.setattr(engine._Membership, "DENSE_CELLS", dense_cells)
+    rng = np.random.default_rng(11)
+    pop = 1 / np.arange(1, 26) ** 0.8
+    baskets = [sorted(set(rng.choice(25, rng.integers(1, 12), p=pop / pop.sum()).tolist()))
+               for _ in range(1500)]
+    b = np.array([i for i, x in enumerate(baskets) for _ in x] + [0, 0])
+    i = np.array([y for x in baskets for y in x] + baskets[0][:1] * 2)   # a duplicate row
+    got = {tuple(r): int(n) for codes, counts in engine.itemset_levels(
+        b, i, min_count=15, max_length=6) for r, n in zip(codes.tolist(), counts.tolist(),
+                                                          strict=True)}
+    assert got == _brute(baskets, 15, 6)
+    assert max(map(len, got)) >= 5
 
 
 @pytest.mark.validation

@@ -4,10 +4,15 @@ Every count is an Ibis expression, so it runs where the data lives (DuckDB, or S
 unchanged): a basket is an order (``order_id``, else the customer's lines at one time
 stamp), an item a product id as loaded (or its product type with ``by="product_type"``);
 returns are no purchase (:func:`outsidein.domain.purchases`).  The frequent itemsets are
-counted level by level (Apriori): single items by a group-by and pairs by a self-join of
-the baskets' items, in the warehouse; longer itemsets by the engine's
-:func:`~outsidein.market.basket.longer_itemsets` from the rows of the items in frequent
-pairs, pulled once (about 16 bytes a row).  The engine's
+counted level by level (Apriori).  Up to :data:`IN_MEMORY_ROWS` distinct ``(basket, item)``
+rows, one query pulls them and the engine's :func:`~outsidein.market.basket.itemset_levels`
+counts every level in numpy/SciPy (on small inputs the fixed cost of one warehouse query per
+level, and its query compilation, was most of the time: 0.43 s against pyfim's 0.03 s on
+10,000 baskets).  Above that, single items are counted by a group-by and pairs by a
+self-join of the baskets' items, in the warehouse (so they scale on Spark); longer itemsets
+by :func:`~outsidein.market.basket.longer_itemsets` from the rows of the items in frequent
+pairs, pulled once (about 16 bytes a row).  Both paths give the same itemsets (tested
+against a brute-force count).  The engine's
 :class:`~outsidein.market.basket.AssociationRules` turns the counts into rules.
 
 Why counting in the warehouse and not mlxtend, pyfim or efficient-apriori (measured here,
@@ -33,20 +38,35 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from outsidein.domain import purchases
 from outsidein.errors import DataValidationError, MissingDataError
-from outsidein.market.basket import AssociationRules, longer_itemsets, rules_to_records
+from outsidein.market.basket import (
+    AssociationRules,
+    itemset_levels,
+    longer_itemsets,
+    rules_to_records,
+)
 
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
 
-__all__ = ["BY_CHOICES", "BasketResult", "basket_items", "basket_rules", "check_options",
-           "frequent_itemsets", "min_count_for"]
+__all__ = ["BY_CHOICES", "IN_MEMORY_ROWS", "BasketResult", "basket_items", "basket_rules",
+           "check_options", "frequent_itemsets", "min_count_for"]
 
 #: what an item is: a product as loaded, or its product type
 BY_CHOICES = ("product", "product_type")
+#: up to this many ``(basket, item)`` rows, one query pulls them and numpy counts every
+#: itemset (no per-level round trips: 0.09 s against 0.27-0.31 s on 9,835 grocery-like
+#: baskets); about where the two paths cross (100,000 baskets, 600,000 rows: 0.43-0.59 s
+#: in memory, 0.30-0.64 s in the warehouse; 1,000,000 baskets: 6.2 s against 3.1 s); above
+#: it, items and pairs are counted in the warehouse (DuckDB, or Spark for data that
+#: outgrows one machine)
+IN_MEMORY_ROWS = 500_000
+_NO_BASKETS = ("no purchase lines with a product id to make baskets of; "
+               "load order_lines (and products for --by product_type)")
 
 
 @dataclass(frozen=True)
@@ -108,22 +128,27 @@ def min_count_for(min_support: float, n_baskets: int) -> int:
     return max(1, math.ceil(min_support * n_baskets - 1e-9))
 
 
-def frequent_itemsets(items: ir.Table, *, min_support: float,
-                      max_length: int = 4) -> tuple[pd.DataFrame, int]:
+def frequent_itemsets(items: ir.Table, *, min_support: float, max_length: int = 4,
+                      in_memory_rows: int | None = None) -> tuple[pd.DataFrame, int]:
     """The frequent itemsets of ``(basket, item)`` rows and the number of baskets.
 
-    Returns a frame with ``items`` (sorted tuples of item ids) and ``count``.  Single items
-    and pairs are counted in the warehouse; longer itemsets from the rows of the items in
-    frequent pairs (pulled once) by :func:`~outsidein.market.basket.longer_itemsets`.
+    Returns a frame with ``items`` (sorted tuples of item ids) and ``count``.  Up to
+    *in_memory_rows* rows (default :data:`IN_MEMORY_ROWS`) are pulled in one query and
+    counted in memory (:func:`~outsidein.market.basket.itemset_levels`); above that, single
+    items and pairs are counted in the warehouse and longer itemsets from the rows of the
+    items in frequent pairs (pulled once) by
+    :func:`~outsidein.market.basket.longer_itemsets`.  Both give the same itemsets.
     """
     if not 0.0 < min_support <= 1.0:
         raise DataValidationError(f"--min-support must lie in (0, 1], got {min_support}")
     if max_length < 1:
         raise DataValidationError(f"--max-length must be at least 1, got {max_length}")
+    limit = IN_MEMORY_ROWS if in_memory_rows is None else in_memory_rows
+    if limit > 0 and int(items.count().to_pyarrow().as_py() or 0) <= limit:
+        return _in_memory(items.select("basket", "item").to_pyarrow(), min_support, max_length)
     n = int(items.basket.nunique().to_pyarrow().as_py() or 0)
     if n == 0:
-        raise MissingDataError("no purchase lines with a product id to make baskets of; "
-                               "load order_lines (and products for --by product_type)")
+        raise MissingDataError(_NO_BASKETS)
     need = min_count_for(min_support, n)
     singles = (items.group_by("item").aggregate(n=ibis._.count())
                .filter(ibis._.n >= need).to_pandas().sort_values("item"))
@@ -138,14 +163,52 @@ def frequent_itemsets(items: ir.Table, *, min_support: float,
     return pd.concat(out, ignore_index=True), n
 
 
+def _in_memory(rows: pa.Table, min_support: float, max_length: int) -> tuple[pd.DataFrame, int]:
+    """:func:`frequent_itemsets` of rows already pulled: codes, then counted in numpy."""
+    basket = pc.dictionary_encode(rows.column("basket").combine_chunks())
+    n = len(basket.dictionary)
+    if n == 0:
+        raise MissingDataError(_NO_BASKETS)
+    item = pc.dictionary_encode(rows.column("item").combine_chunks())
+    # codes in the ids' sort order, so that each itemset's codes ascend as its ids do
+    order = pc.array_sort_indices(item.dictionary).to_numpy()
+    labels = item.dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    valid = (pc.is_valid(basket.indices).to_numpy(zero_copy_only=False)
+             & pc.is_valid(item.indices).to_numpy(zero_copy_only=False))
+    b = basket.indices.to_numpy(zero_copy_only=False)[valid]
+    i = rank[item.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)]
+    levels = itemset_levels(b, i, min_count=min_count_for(min_support, n),
+                            max_length=max_length)
+    labels = labels.astype(object)
+    tuples = [t for codes, _ in levels for t in zip(*labels[codes].T, strict=True)]
+    counts = np.concatenate([c for _, c in levels]) if levels else np.zeros(0, np.int64)
+    return pd.DataFrame({"items": tuples, "count": counts.astype(np.int64)}), n
+
+
 def _frequent_pairs(items: ir.Table, frequent: list[Any], need: int) -> pd.DataFrame:
-    """Pairs ``i0 < i1`` of frequent items in at least *need* baskets (one self-join)."""
-    kept = items.filter(items.item.isin(frequent))
-    left = kept.select(b0=kept.basket, i0=kept.item)
-    right = kept.select(b1=kept.basket, i1=kept.item)
-    pairs = (left.join(right, [left.b0 == right.b1, left.i0 < right.i1])
-             .group_by(["i0", "i1"]).aggregate(n=ibis._.count()).filter(ibis._.n >= need))
-    return pairs.to_pandas().sort_values(["i0", "i1"]).reset_index(drop=True)
+    """Pairs ``i0 < i1`` of frequent items in at least *need* baskets (one self-join).
+
+    The items are joined on as small integer codes first (a little table of the frequent
+    items): the self-join and its group-by on integers took half the time of the same on
+    the ids as strings (1,000,000 baskets: 0.95 s against 1.9 s in DuckDB).
+    """
+    frame = pd.DataFrame({"ci": frequent, "code": np.arange(len(frequent), dtype=np.int32)})
+    if not pd.api.types.is_numeric_dtype(frame["ci"]):
+        # text as Python objects: Spark's Arrow path refuses pandas' chunked Arrow strings
+        frame["ci"] = np.asarray([str(v) for v in frequent], dtype=object)
+    code = ibis.memtable(frame)
+    kept = items.join(code, items.item == code.ci).select(b=items.basket, c=code.code)
+    left = kept.select(b0=kept.b, c0=kept.c)
+    right = kept.select(b1=kept.b, c1=kept.c)
+    pairs = (left.join(right, [left.b0 == right.b1, left.c0 < right.c1])
+             .group_by(["c0", "c1"]).aggregate(n=ibis._.count()).filter(ibis._.n >= need)
+             .to_pandas().sort_values(["c0", "c1"]).reset_index(drop=True))
+    ids = np.asarray(frequent, dtype=object)
+    return pd.DataFrame({"i0": ids[pairs["c0"].to_numpy(dtype=np.int64)],
+                         "i1": ids[pairs["c1"].to_numpy(dtype=np.int64)],
+                         "n": pairs["n"].to_numpy(dtype=np.int64)})
 
 
 def _longer(items: ir.Table, pairs: pd.DataFrame, need: int, max_length: int) -> pd.DataFrame:

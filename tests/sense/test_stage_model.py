@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from outsidein.cli import app
 from outsidein.demo.company import generate_demo
 from outsidein.sense.sequence import history_features
+from outsidein.sense.stages import INTERACTION_TYPES
 from outsidein.workspace import Workspace
 
 
@@ -123,6 +124,19 @@ def test_the_saved_classifier_senses_live_on_another_company(demo: Path, demo_ws
     checkouts = [(stage, clues) for typ, stage, clues in rows if typ == "checkout"]
     assert checkouts and all(stage == "purchased" for stage, _ in checkouts)
     assert all("checkout" in " ".join(clues) for _, clues in checkouts)
+
+    # the events API's decider reads the same setting
+    from datetime import datetime
+
+    from outsidein.services.sense.events import EventIn
+    from outsidein.services.sense.respond import Responder
+
+    with Workspace.open(model_root) as ws:
+        responder = Responder.for_workspace(ws.root, ws.config.extra)
+    state, decision = responder(None, EventIn("x1", "new", datetime(2026, 3, 2, 10), "web",
+                                              "checkout"))
+    assert decision["stage"] == "purchased" and "checkout" in " ".join(decision["clues"])
+    assert state["history"]["counts"][INTERACTION_TYPES.index("checkout")] == 1
 
 
 def test_a_missing_saved_model_is_named_with_the_command_that_makes_it(tmp_path: Path) -> None:

@@ -115,3 +115,30 @@ def test_it_learns_which_message_works_from_outcome_events(url: str) -> None:
     assert after > 0.9, (before, after)
     assert chosen[-100:].count("offer_a") > 80
     assert r.bandit.propensity()[stage, a] > 0.8 and r.bandit.propensity()[stage, b] < 0.5
+
+
+def test_the_scorers_weights_and_half_lives_come_from_outsidein_toml(tmp_path: Path) -> None:
+    """``[sense.evidence]`` in the workspace's file changes what the live decider senses; a
+    key it does not know is an error that names it."""
+    from outsidein.errors import ConfigError
+    from outsidein.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "acme")
+    ws.close()
+    event = EventIn("e1", "C1", datetime(2026, 3, 2, 10), "web", "product_view")
+    default = Responder.for_workspace(ws.root, ws.config.extra)
+    assert default(None, event)[1]["stage"] == "considering"
+
+    cfg = ws.root / "outsidein.toml"
+    base = cfg.read_text()
+    cfg.write_text(base + '\n[sense.evidence.weights]\nproduct_view = { deciding = 5.0 }\n')
+    tuned = Workspace.open(ws.root)
+    tuned.close()
+    assert Responder.for_workspace(tuned.root, tuned.config.extra)(None, event)[1]["stage"] \
+        == "deciding"
+
+    cfg.write_text(base + '\n[sense.evidence]\nhalf_life = 3\n')
+    wrong = Workspace.open(ws.root)
+    wrong.close()
+    with pytest.raises(ConfigError, match="half_life"):
+        Responder.for_workspace(wrong.root, wrong.config.extra)

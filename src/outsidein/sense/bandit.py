@@ -34,10 +34,11 @@ Choices made here
 * Priors: Beta(``prior_alpha``, ``prior_beta``) everywhere, or per (stage, action) arrays
   (e.g. a stronger prior on the action matching the stage's message need).
 
-Wiring left to a later step: the catalogue loader gives ``actions``, ``values`` and
-``weights``; outcome events call :meth:`ThompsonBandit.update`; the posterior arrays
-``alpha_``/``beta_`` are the state to persist; ``[sense.bandit]`` in ``outsidein.toml``
-gives ``control_share``, ``pool_size`` and the seed.
+How it is wired (:mod:`outsidein.services.sense.respond`): the action catalogue gives
+``actions``, ``values`` and ``weights``; outcome events call :meth:`ThompsonBandit.update`
+through :class:`~outsidein.services.sense.learning.SharedCounts`, which keeps every
+process's counts in the store (:meth:`ThompsonBandit.set_counts` reads them back);
+``[sense] control_share`` in ``outsidein.toml`` sets the control group.
 
 >>> b = ThompsonBandit(actions=("advice", "sales"), n_stages=2, random_state=0).fit()
 >>> for _ in range(200):

@@ -28,9 +28,11 @@ Choices made here
   stage; each :class:`Clue` is numbers, and ``clue.words`` says it (rendered when shown,
   not in the hot path).
 
-Wiring left to a later step: an ``[sense.evidence]`` section of ``outsidein.toml`` fills
-:class:`EvidenceConfig` (``EvidenceConfig.from_mapping``); the events API calls
-``update`` then ``proba``/``clues`` for each event and stores ``state.to_dict()``.
+How it is wired: the ``[sense.evidence]`` section of ``outsidein.toml`` fills
+:class:`EvidenceConfig` (``EvidenceConfig.from_mapping``, read by
+:func:`outsidein.services.sense.stage_model.configured_scorer`); the events API and
+``outsidein sense replay`` call ``update`` then ``stage_probability``/``clues`` for each
+event and store ``state.to_dict()`` in the customer's state.
 
 >>> sc = EvidenceScorer().fit()
 >>> st = sc.new_state()

@@ -27,11 +27,10 @@ EM without labels 0.64-0.68 (EM moves away from the stage meanings, since the de
 a seven-state HMM: do not use unsupervised EM there); the evidence scorer's defaults 0.82.
 On the simulator's market (an HMM) EM reaches the Bayes limit (``tests/sense/test_hmm.py``).
 
-Wiring left to a later step: ``outsidein sense replay`` turns the warehouse's
-``interactions`` into weekly symbols per customer (:func:`weekly_symbols`), fits
-:class:`StageHMM` on them, stores ``startprob_``/``transmat_``/``emissionprob_``, and keeps
-the filtered belief per customer; quiet weeks between two events are
-``quiet_steps`` in :meth:`StageHMM.step`.
+Not wired into the live engine: it senses with the decayed-evidence scorer or, where
+stage labels exist, the labelled classifier (:mod:`outsidein.sense.sequence`, ``[sense]
+stage_model = "classifier"``), which beat this model on the demo.  The market simulator
+(:mod:`outsidein.sense.simulate`) fits and filters with it.
 
 >>> import numpy as np
 >>> m = StageHMM().fit(np.array([[0, 1, 3, 4, 12, 12]] * 30))

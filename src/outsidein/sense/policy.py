@@ -17,10 +17,10 @@ Choices made here
   ``send_at``).  The customer's zone is an IANA name (stdlib :mod:`zoneinfo`).
 * Times are Unix seconds.  Nothing here reads a clock: ``now`` is passed in.
 
-Wiring left to a later step: ``[sense.policy]`` in ``outsidein.toml`` fills
-:class:`ContactPolicy` (:meth:`ContactPolicy.from_mapping`); the store keeps each
-customer's :class:`CustomerContacts` (consent, preference, zone, recent sends, ignored
-count); the action catalogue file gives the :class:`CatalogAction` list.
+How it is wired: ``[sense.policy]`` in ``outsidein.toml`` fills :class:`ContactPolicy`
+(:meth:`ContactPolicy.from_mapping`); each customer's state in the store keeps their
+:class:`CustomerContacts` (consent, preference, zone, recent sends, ignored count); the
+action catalogue file gives the :class:`CatalogAction` list.
 
 >>> pol = ContactPolicy()
 >>> cust = CustomerContacts(consent=frozenset({"email"}), timezone="Europe/Paris")

@@ -56,8 +56,8 @@ policy that knows the true parameters and gains and acts on the filtered belief 
 sense and respond
 fed the true stages (``sensor="truth"``, a diagnostic) reaches 0.94-0.97 on seeds 1-3.
 
-Wiring left to a later step: ``outsidein sense simulate --seed S --customers N --weeks W
---json`` prints :func:`simulate_market`'s dict (without ``log``); the report plots
+How it is wired: ``outsidein sense simulate --seed S --customers N --weeks W --json``
+prints :func:`simulate_market`'s dict (without ``log``); the report plots
 ``policies.*.conversions_by_week``; ``log`` feeds :mod:`outsidein.sense.ope` (logged
 probability per decision, reward = click).
 

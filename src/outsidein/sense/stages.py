@@ -18,8 +18,8 @@ Choices made here
 * :data:`INTERACTION_TYPES` and :data:`CHANNELS` repeat the warehouse schema's tuples
   (engines may not import storage); ``tests/sense/test_stages.py`` checks they match.
 
-Wiring left to a later step: ``outsidein sense replay`` scores the demo's ``truth_stages``
-with :func:`demo_accuracy`; the journey API shows :data:`STAGE_LABELS` and
+How it is wired: ``outsidein sense replay`` scores the demo's ``truth_stages`` through
+:data:`STAGE_TO_DEMO`; the journey API and the pages show :data:`STAGE_LABELS` and
 :data:`STAGE_DEFINITIONS`.
 
 >>> need_for("deciding")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from outsidein.errors import MissingDataError
 from outsidein.sense.stages import STAGE_TO_DEMO
 from outsidein.services.sense.events import Decider, EventIn, apply_events, stage_decider
-from outsidein.services.sense.stage_model import configured_stage_model
+from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
 from outsidein.store.db import session_scope
 from outsidein.workspace import Workspace
 
@@ -107,7 +107,8 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
     MissingDataError
         The warehouse has no ``interactions`` rows.
     """
-    decide = decide or stage_decider(model=configured_stage_model(ws.root, ws.config.extra))
+    decide = decide or stage_decider(configured_scorer(ws.config.extra),
+                                     model=configured_stage_model(ws.root, ws.config.extra))
     report = ReplayReport()
     t0 = time.perf_counter()
     stage_count: Counter[str] = Counter()

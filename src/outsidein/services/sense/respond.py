@@ -74,7 +74,7 @@ from outsidein.services.sense.learning import (
     sweep_silent_customers,
 )
 from outsidein.services.sense.outbox import plan_deliveries
-from outsidein.services.sense.stage_model import configured_stage_model
+from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
 from outsidein.store.db import session_scope
 
 if TYPE_CHECKING:
@@ -170,13 +170,14 @@ class Responder:
     @classmethod
     def for_workspace(cls, root: Any, extra: Mapping[str, Any]) -> Responder:
         """From the workspace's ``[sense]`` section: ``catalogue``, ``policy``,
-        ``control_share``, ``default_consent``, ``attribution_days`` and ``stage_model``."""
+        ``control_share``, ``default_consent``, ``attribution_days``, ``stage_model`` and
+        ``[sense.evidence]`` (the scorer's weights and half-lives)."""
         section = dict(extra.get("sense", {}))
         policy = ContactPolicy.from_mapping(section.get("policy", {}))
         consent = tuple(section.get("default_consent", DEFAULT_CONSENT))
         control = ControlGroup(share=float(section.get("control_share", 0.05)))
         return cls(load_catalogue(catalogue_path(section, root)), policy=policy,
-                   control=control, default_consent=consent,
+                   scorer=configured_scorer(extra), control=control, default_consent=consent,
                    attribution_days=float(section.get("attribution_days", ATTRIBUTION_DAYS)),
                    stage_model=configured_stage_model(Path(root), extra))
 

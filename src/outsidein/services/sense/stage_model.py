@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from outsidein.errors import ConfigError, MissingDataError
-from outsidein.sense.evidence import EvidenceScorer
+from outsidein.sense.evidence import EvidenceConfig, EvidenceScorer
 from outsidein.sense.sequence import LiveStageClassifier, StageClassifier, history_features
 from outsidein.sense.stages import DEMO_TO_STAGE, STAGE_TO_DEMO, STAGES
 from outsidein.warehouse.schema import CHANNELS, INTERACTION_TYPES
@@ -41,7 +41,8 @@ from outsidein.warehouse.schema import CHANNELS, INTERACTION_TYPES
 if TYPE_CHECKING:
     from outsidein.workspace import Workspace
 
-__all__ = ["MODEL_FILE", "StageModelReport", "compare_stage_models", "configured_stage_model",
+__all__ = ["MODEL_FILE", "StageModelReport", "compare_stage_models", "configured_scorer",
+           "configured_stage_model",
            "load_live_classifier", "save_stage_classifier"]
 
 #: Where ``outsidein sense stage-model --save`` writes the classifier (workspace-relative).
@@ -92,9 +93,8 @@ def _seconds(ts: pd.Series) -> np.ndarray:
     return ((t - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(float)
 
 
-def _scorer_stages(frame: pd.DataFrame) -> np.ndarray:
+def _scorer_stages(frame: pd.DataFrame, scorer: EvidenceScorer) -> np.ndarray:
     """The scorer's stage (on the labels' scale) of each row, each customer in time order."""
-    scorer = EvidenceScorer().fit()
     states: dict[str, Any] = {}
     out = np.empty(len(frame), dtype=object)
     ts = _seconds(frame["ts"])
@@ -136,7 +136,7 @@ def compare_stage_models(ws: Workspace, *, labels: str = "truth_stages", seed: i
     held = frame["customer_id"].isin(test).to_numpy()
     model = StageClassifier(random_state=seed).fit(X[~held], y[~held])
     truth = y[held]
-    scored = _scorer_stages(frame[held].reset_index(drop=True))
+    scored = _scorer_stages(frame[held].reset_index(drop=True), configured_scorer(ws.config.extra))
     majority = pd.Series(y[~held]).mode().iloc[0]
     return StageModelReport(
         labels_table=labels, customers_trained=len(customers) - len(test),
@@ -195,6 +195,17 @@ def load_live_classifier(root: Path) -> LiveStageClassifier:
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a stage classifier saved by 'outsidein sense "
                           f"stage-model --save' ({exc}); save it again") from exc
+
+
+def configured_scorer(extra: Mapping[str, Any]) -> EvidenceScorer:
+    """The decayed-evidence scorer with the weights and half-lives of ``[sense.evidence]``
+    in ``outsidein.toml`` merged over the defaults (an unknown key or stage is an error that
+    names it)."""
+    section = dict(extra.get("sense", {})).get("evidence", {})
+    if not isinstance(section, Mapping):
+        raise ConfigError("outsidein.toml [sense.evidence] must be a table (weights, "
+                          "half_lives, ...)")
+    return EvidenceScorer(EvidenceConfig.from_mapping(section)).fit()
 
 
 def configured_stage_model(root: Path, extra: Mapping[str, Any]) -> LiveStageClassifier | None:

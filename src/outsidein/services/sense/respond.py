@@ -40,21 +40,24 @@ app's event writer when idle).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from outsidein.sense.bandit import ControlGroup, ThompsonBandit
+from outsidein.sense.batch import RoundEvidence, contacts_arrays, policy_round, sense_round
 from outsidein.sense.catalogue import Catalogue
 from outsidein.sense.evidence import EvidenceScorer
 from outsidein.sense.policy import (
     CatalogAction,
     ContactPolicy,
     CustomerContacts,
+    PolicyResult,
     eligible_actions,
 )
 from outsidein.sense.sequence import LiveStageClassifier
@@ -85,6 +88,7 @@ __all__ = ["DEFAULT_CONSENT", "Responder", "sweep_workspace"]
 #: Channels a customer is taken to accept until an event says otherwise.
 DEFAULT_CONSENT = ("email", "web", "mobile", "chat")
 _KEEP_SENT = 20
+_SORTED: dict[frozenset[str], list[str]] = {}  # consent sets seen, sorted (few distinct)
 
 
 def _contacts(d: Mapping[str, Any] | None, default_consent: tuple[str, ...]) -> CustomerContacts:
@@ -94,14 +98,25 @@ def _contacts(d: Mapping[str, Any] | None, default_consent: tuple[str, ...]) -> 
                             opted_out=bool(d.get("opted_out", False)),
                             preferred_channel=d.get("preferred_channel"),
                             timezone=d.get("timezone"),
-                            sent=tuple((float(t), str(c)) for t, c in d.get("sent", [])),
+                            sent=tuple([(t, c) for t, c in d.get("sent", ())]),
                             ignored_in_a_row=int(d.get("ignored_in_a_row", 0)))
 
 
-def _contacts_dict(c: CustomerContacts) -> dict[str, Any]:
-    return {"consent": sorted(c.consent), "opted_out": c.opted_out,
+def _contacts_dict(c: CustomerContacts, since: float) -> dict[str, Any]:
+    """*c* for the store, keeping the messages sent since *since* (epoch seconds: the
+    longest cap window back) and always the last one (the minimum gap counts from it)."""
+    sent = c.sent
+    if sent and sent[0][0] < since:
+        last = max(sent)
+        sent = tuple([s for s in sent if s[0] >= since]) or (last,)
+    consent = _SORTED.get(c.consent)
+    if consent is None:
+        if len(_SORTED) > 1024:
+            _SORTED.clear()
+        consent = _SORTED[c.consent] = sorted(c.consent)
+    return {"consent": list(consent), "opted_out": c.opted_out,
             "preferred_channel": c.preferred_channel, "timezone": c.timezone,
-            "sent": [list(s) for s in c.sent[-_KEEP_SENT:]],
+            "sent": [list(s) for s in sent[-_KEEP_SENT:]],
             "ignored_in_a_row": c.ignored_in_a_row}
 
 
@@ -150,6 +165,11 @@ class Responder:
                                      weights=[e.weight for e in self.catalogue.entries],
                                      random_state=self.seed).fit()
         self.learning = SharedCounts(self.bandit, STAGES)
+        self._learned = 0  # outcomes learned by this responder (a change counter)
+        # a customer's messages are kept for the longest cap window (older ones count for
+        # no cap; the last one is always kept, for the minimum gap)
+        self._keep_sent_s = 86400.0 * max(
+            [self.policy.global_cap[1], *(d for _, d in self.policy.channel_caps.values())])
         # (need, stage) -> the catalogue's messages for it, as the contact policy sees them
         self._candidates: dict[tuple[str, str], tuple[CatalogAction, ...]] = {}
 
@@ -228,7 +248,8 @@ class Responder:
                     contacts = contacts._replace(
                         sent=(*contacts.sent, (now, fields["channel"])),
                         ignored_in_a_row=contacts.ignored_in_a_row + 1)
-        state = {"evidence": st.to_dict(), "contacts": _contacts_dict(contacts),
+        state = {"evidence": st.to_dict(),
+                 "contacts": _contacts_dict(contacts, now - self._keep_sent_s),
                  "pending": pending, "pending_until": pending_until(pending, self._window_s)}
         if sensed.history is not None:
             state["history"] = sensed.history
@@ -256,14 +277,154 @@ class Responder:
                 continue
             if now - float(ts) > window:
                 self.learning.record(int(stage), index, 0.0)
+                self._learned += 1
             elif outcome and now >= float(ts):
                 self.learning.record(int(stage), index, 1.0)
+                self._learned += 1
             else:
                 still.append([ts, action, stage])
         return still
 
+    def decide_many(self, states: Mapping[str, Mapping[str, Any] | None],
+                    events: Sequence[EventIn]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Decide a group of events at once: what calling the responder event by event
+        gives, each event getting the state its customer's previous event left.
+
+        *states* holds each customer's state before the group.  The events are cut into
+        rounds (each customer's first event, then the second, ...); each round is sensed
+        and filtered by the contact policy as arrays (:mod:`outsidein.sense.batch`).  One
+        difference from event by event, as in batched Thompson sampling: outcomes in a
+        round are learned before that round's choices are drawn.  With a learned stage
+        model (its state is a sequence per customer) the events go one by one.
+        """
+        current: dict[str, Mapping[str, Any] | None] = dict(states)
+        out: list[tuple[dict[str, Any], dict[str, Any]] | None] = [None] * len(events)
+        if self.stage_model is not None:
+            for i, e in enumerate(events):
+                state, fields = self(current.get(e.customer_id), e)
+                current[e.customer_id] = state
+                out[i] = (state, fields)
+            return out  # type: ignore[return-value]
+        rounds: list[list[int]] = []
+        seen: dict[str, int] = {}
+        for i, e in enumerate(events):
+            r = seen.get(e.customer_id, 0)
+            seen[e.customer_id] = r + 1
+            if r == len(rounds):
+                rounds.append([])
+            rounds[r].append(i)
+        for members in rounds:
+            batch = [events[i] for i in members]
+            for i, res in zip(members, self._decide_round(
+                    [current.get(e.customer_id) or {} for e in batch], batch), strict=True):
+                current[events[i].customer_id] = res[0]
+                out[i] = res
+        return out  # type: ignore[return-value]
+
+    def _decide_round(self, states: list[Mapping[str, Any]], events: list[EventIn]
+                      ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """One round (one event per customer): :meth:`__call__` for each, as arrays."""
+        n = len(events)
+        now = np.fromiter((e.epoch for e in events), float, n)
+        ev = np.zeros((n, len(STAGES) + 1))
+        ts = np.full(n, np.nan)
+        last_buy = np.full(n, np.nan)
+        recent: list[list[list[Any]]] = []
+        for i, st in enumerate(states):
+            e = st.get("evidence")
+            if e:
+                ev[i] = e["ev"]
+                if e.get("ts") is not None:
+                    ts[i] = e["ts"]
+                if e.get("last_buy") is not None:
+                    last_buy[i] = e["last_buy"]
+                recent.append(list(e.get("recent", ())))  # its items are not changed
+            else:
+                recent.append([])
+        channels = [e.channel for e in events]
+        sensed = sense_round(self.scorer, RoundEvidence(ev, ts, last_buy, recent), now,
+                             channels, [e.type for e in events])
+        stage_k = sensed.stage.tolist()
+        probs = sensed.probability.tolist()
+        now_l = now.tolist()
+        contacts_l: list[CustomerContacts] = []
+        pendings: list[list[Any]] = []
+        fields_l: list[dict[str, Any]] = []
+        todo: list[int] = []
+        cands: list[tuple[CatalogAction, ...]] = []
+        for i, (st, e) in enumerate(zip(states, events, strict=True)):
+            stage, need = STAGES[stage_k[i]], sensed.need[i]
+            contacts_l.append(_heard(_contacts(st.get("contacts"), self.default_consent), e))
+            reasons = [f"stage: {STAGE_LABELS[stage]} ({probs[i]:.0%})",
+                       f"message need: {need}"]
+            fields_l.append({
+                "stage": stage, "stage_probability": probs[i], "need": need,
+                "action": None, "channel": None, "send_at": None, "probability": 1.0,
+                "control": False, "clues": [c.words for c in sensed.clues[i]],
+                "reasons": reasons})
+            candidates = self._messages_for(need, stage)
+            if candidates:
+                todo.append(i)
+                cands.append(candidates)
+            else:
+                reasons.append(f"no message: the catalogue has none for need {need} at "
+                               f"stage {STAGE_LABELS[stage]}")
+        policy_of: dict[int, PolicyResult] = {}
+        if todo:
+            sub = [contacts_l[i] for i in todo]
+            packed = contacts_arrays(
+                [c.consent for c in sub], [c.opted_out for c in sub],
+                [c.preferred_channel for c in sub], [c.timezone for c in sub],  # type: ignore[misc]
+                [c.ignored_in_a_row for c in sub], [c.sent for c in sub])
+            results = policy_round(
+                cands, packed, now[todo],
+                [self._service_policy if sensed.need[i] == "service" else self.policy
+                 for i in todo],
+                [STAGES[stage_k[i]] for i in todo], [channels[i] for i in todo])
+            policy_of = dict(zip(todo, results, strict=True))
+        # in event order, as event by event: learn from the event, then choose
+        scores: dict[Any, Any] = {}  # per stage its expected scores, and sentences said
+        learned = self._learned
+        for i, (st, e) in enumerate(zip(states, events, strict=True)):
+            pending = self._learn(st.get("pending", []), e, now_l[i])
+            pendings.append(pending)
+            result = policy_of.get(i)
+            if result is None:
+                continue
+            fields = fields_l[i]
+            reasons = fields["reasons"]
+            reasons += [f"not {f.action}: {f.reason}" for f in result.filtered]
+            if not result.eligible:
+                reasons.append("no message now: every message for this need was ruled out")
+                continue
+            if self._learned != learned:  # an outcome moved the posteriors
+                scores.clear()
+                learned = self._learned
+            stage = fields["stage"]
+            contacts = contacts_l[i]
+            self._choose(e, stage, result.eligible, fields, contacts, now_l[i], scores)
+            if fields["action"] is not None:
+                pendings[i] = [*pending, [now_l[i], fields["action"], STAGE_INDEX[stage]]][-5:]
+                contacts_l[i] = contacts._replace(
+                    sent=(*contacts.sent, (now_l[i], fields["channel"])),
+                    ignored_in_a_row=contacts.ignored_in_a_row + 1)
+        ev_l, ts_l, lb_l = sensed.ev.tolist(), sensed.ts.tolist(), sensed.last_buy.tolist()
+        out = []
+        window = self._window_s
+        for i in range(n):
+            pending = pendings[i]
+            state = {"evidence": {"ts": ts_l[i], "ev": ev_l[i],
+                                  "last_buy": None if lb_l[i] != lb_l[i] else lb_l[i],
+                                  "recent": sensed.recent[i]},
+                     "contacts": _contacts_dict(contacts_l[i], now_l[i] - self._keep_sent_s),
+                     "pending": pending,
+                     "pending_until": pending_until(pending, window)}
+            out.append((state, fields_l[i]))
+        return out
+
     def _choose(self, event: EventIn, stage: str, eligible: Any, fields: dict[str, Any],
-                contacts: CustomerContacts, now: float) -> None:
+                contacts: CustomerContacts, now: float,
+                scores_of: dict[Any, Any] | None = None) -> None:
         idx = [self._index[e.action] for e in eligible]
         action, prob = self.bandit.decide(event.customer_id, STAGE_INDEX[stage], idx,
                                           control=self.control)
@@ -276,15 +437,25 @@ class Responder:
             return
         name = self.bandit.actions[action]
         chosen = next(e for e in eligible if e.action == name)
-        scores = self.bandit.expected_scores(STAGE_INDEX[stage])
         fields.update(action=name, channel=chosen.channel,
                       send_at=datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
-        others = ", ".join(f"{self.bandit.actions[i]} {scores[i]:.2f}" for i in idx
-                           if i != action)
-        fields["reasons"].append(
-            f"chosen: {name} by {chosen.channel} ({chosen.why_channel}); expected score "
-            f"{scores[action]:.2f}" + (f" against {others}" if others else "")
-            + f"; chosen with probability {prob:.0%}")
+        k = STAGE_INDEX[stage]
+        key = (k, tuple(idx), action, chosen.channel, chosen.why_channel, prob)
+        said = None if scores_of is None else scores_of.get(key)
+        if said is None:
+            scores = None if scores_of is None else scores_of.get(k)
+            if scores is None:
+                scores = self.bandit.expected_scores(k).tolist()
+                if scores_of is not None:
+                    scores_of[k] = scores
+            others = ", ".join(f"{self.bandit.actions[i]} {scores[i]:.2f}" for i in idx
+                               if i != action)
+            said = (f"chosen: {name} by {chosen.channel} ({chosen.why_channel}); expected "
+                    f"score {scores[action]:.2f}" + (f" against {others}" if others else "")
+                    + f"; chosen with probability {prob:.0%}")
+            if scores_of is not None:
+                scores_of[key] = said
+        fields["reasons"].append(said)
 
 
 def sweep_workspace(ws: Workspace, now: datetime | None = None) -> int:

@@ -137,6 +137,20 @@ def _heard(c: CustomerContacts, event: EventIn) -> CustomerContacts:
     return c
 
 
+def _fields(stage: str, probability: float, need: str, clues: list[str]) -> dict[str, Any]:
+    """A decision's fields before the response is chosen (no message yet)."""
+    return {"stage": stage, "stage_probability": probability, "need": need, "action": None,
+            "channel": None, "send_at": None, "probability": 1.0, "control": False,
+            "clues": clues, "reasons": [f"stage: {STAGE_LABELS[stage]} ({probability:.0%})",
+                                        f"message need: {need}"]}
+
+
+def _no_message_for(fields: dict[str, Any]) -> None:
+    stage = fields["stage"]
+    fields["reasons"].append(f"no message: the catalogue has none for need {fields['need']} "
+                             f"at stage {STAGE_LABELS[stage]}")
+
+
 @dataclass
 class Responder:
     """Sense, then respond (see the module docstring); call it as a ``Decider``."""
@@ -222,38 +236,48 @@ class Responder:
                  event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
         state = dict(state or {})
         sensed = sense(self.scorer, state, event, self.stage_model)
-        st, stage, need, now = sensed.evidence, sensed.stage, sensed.need, event.epoch
+        stage, need, now = sensed.stage, sensed.need, event.epoch
         contacts = _heard(_contacts(state.get("contacts"), self.default_consent), event)
         pending = self._learn(state.get("pending", []), event, now)
-        reasons = sensed.reasons()
-        fields: dict[str, Any] = {
-            "stage": stage, "stage_probability": sensed.probability, "need": need,
-            "action": None, "channel": None, "send_at": None, "probability": 1.0,
-            "control": False, "clues": sensed.clues, "reasons": reasons}
+        fields = _fields(stage, sensed.probability, need, sensed.clues)
         candidates = self._messages_for(need, stage)
-        if not candidates:
-            reasons.append(f"no message: the catalogue has none for need {need} at stage "
-                           f"{STAGE_LABELS[stage]}")
-        else:
+        if candidates:
             rules = self._service_policy if need == "service" else self.policy
             result = eligible_actions(candidates, contacts, now, rules, stage=stage,
                                       clue_channel=event.channel)
-            reasons += [f"not {f.action}: {f.reason}" for f in result.filtered]
-            if not result.eligible:
-                reasons.append("no message now: every message for this need was ruled out")
-            else:
-                self._choose(event, stage, result.eligible, fields, contacts, now)
-                if fields["action"] is not None:
-                    pending = [*pending, [now, fields["action"], STAGE_INDEX[stage]]][-5:]
-                    contacts = contacts._replace(
-                        sent=(*contacts.sent, (now, fields["channel"])),
-                        ignored_in_a_row=contacts.ignored_in_a_row + 1)
-        state = {"evidence": st.to_dict(),
-                 "contacts": _contacts_dict(contacts, now - self._keep_sent_s),
-                 "pending": pending, "pending_until": pending_until(pending, self._window_s)}
+            pending, contacts = self._respond(event, fields, result, contacts, pending, now)
+        else:
+            _no_message_for(fields)
+        state = self._state(sensed.evidence.to_dict(), contacts, pending, now)
         if sensed.history is not None:
             state["history"] = sensed.history
         return state, fields
+
+    def _state(self, evidence: dict[str, Any], contacts: CustomerContacts,
+               pending: list[Any], now: float) -> dict[str, Any]:
+        """The customer's state to keep: evidence, contact facts, messages awaiting outcome."""
+        return {"evidence": evidence,
+                "contacts": _contacts_dict(contacts, now - self._keep_sent_s),
+                "pending": pending, "pending_until": pending_until(pending, self._window_s)}
+
+    def _respond(self, event: EventIn, fields: dict[str, Any], result: PolicyResult,
+                 contacts: CustomerContacts, pending: list[Any], now: float,
+                 said: dict[Any, Any] | None = None
+                 ) -> tuple[list[Any], CustomerContacts]:
+        """Say what the contact policy removed, choose among the rest, and note a message
+        sent in the customer's pending outcomes and contact history."""
+        reasons = fields["reasons"]
+        reasons += [f"not {f.action}: {f.reason}" for f in result.filtered]
+        if not result.eligible:
+            reasons.append("no message now: every message for this need was ruled out")
+            return pending, contacts
+        stage = fields["stage"]
+        self._choose(event, stage, result.eligible, fields, now, said)
+        if fields["action"] is None:
+            return pending, contacts
+        return ([*pending, [now, fields["action"], STAGE_INDEX[stage]]][-5:],
+                contacts._replace(sent=(*contacts.sent, (now, fields["channel"])),
+                                  ignored_in_a_row=contacts.ignored_in_a_row + 1))
 
     @property
     def _window_s(self) -> float:
@@ -355,20 +379,14 @@ class Responder:
         for i, (st, e) in enumerate(zip(states, events, strict=True)):
             stage, need = STAGES[stage_k[i]], sensed.need[i]
             contacts_l.append(_heard(_contacts(st.get("contacts"), self.default_consent), e))
-            reasons = [f"stage: {STAGE_LABELS[stage]} ({probs[i]:.0%})",
-                       f"message need: {need}"]
-            fields_l.append({
-                "stage": stage, "stage_probability": probs[i], "need": need,
-                "action": None, "channel": None, "send_at": None, "probability": 1.0,
-                "control": False, "clues": [c.words for c in sensed.clues[i]],
-                "reasons": reasons})
+            fields_l.append(_fields(stage, probs[i], need,
+                                    [c.words for c in sensed.clues[i]]))
             candidates = self._messages_for(need, stage)
             if candidates:
                 todo.append(i)
                 cands.append(candidates)
             else:
-                reasons.append(f"no message: the catalogue has none for need {need} at "
-                               f"stage {STAGE_LABELS[stage]}")
+                _no_message_for(fields_l[i])
         policy_of: dict[int, PolicyResult] = {}
         if todo:
             sub = [contacts_l[i] for i in todo]
@@ -391,40 +409,20 @@ class Responder:
             result = policy_of.get(i)
             if result is None:
                 continue
-            fields = fields_l[i]
-            reasons = fields["reasons"]
-            reasons += [f"not {f.action}: {f.reason}" for f in result.filtered]
-            if not result.eligible:
-                reasons.append("no message now: every message for this need was ruled out")
-                continue
             if self._learned != learned:  # an outcome moved the posteriors
                 scores.clear()
                 learned = self._learned
-            stage = fields["stage"]
-            contacts = contacts_l[i]
-            self._choose(e, stage, result.eligible, fields, contacts, now_l[i], scores)
-            if fields["action"] is not None:
-                pendings[i] = [*pending, [now_l[i], fields["action"], STAGE_INDEX[stage]]][-5:]
-                contacts_l[i] = contacts._replace(
-                    sent=(*contacts.sent, (now_l[i], fields["channel"])),
-                    ignored_in_a_row=contacts.ignored_in_a_row + 1)
+            pendings[i], contacts_l[i] = self._respond(e, fields_l[i], result, contacts_l[i],
+                                                       pending, now_l[i], scores)
         ev_l, ts_l, lb_l = sensed.ev.tolist(), sensed.ts.tolist(), sensed.last_buy.tolist()
-        out = []
-        window = self._window_s
-        for i in range(n):
-            pending = pendings[i]
-            state = {"evidence": {"ts": ts_l[i], "ev": ev_l[i],
-                                  "last_buy": None if lb_l[i] != lb_l[i] else lb_l[i],
-                                  "recent": sensed.recent[i]},
-                     "contacts": _contacts_dict(contacts_l[i], now_l[i] - self._keep_sent_s),
-                     "pending": pending,
-                     "pending_until": pending_until(pending, window)}
-            out.append((state, fields_l[i]))
-        return out
+        return [(self._state({"ts": ts_l[i], "ev": ev_l[i],
+                              "last_buy": None if lb_l[i] != lb_l[i] else lb_l[i],  # nan
+                              "recent": sensed.recent[i]},
+                             contacts_l[i], pendings[i], now_l[i]), fields_l[i])
+                for i in range(n)]
 
     def _choose(self, event: EventIn, stage: str, eligible: Any, fields: dict[str, Any],
-                contacts: CustomerContacts, now: float,
-                scores_of: dict[Any, Any] | None = None) -> None:
+                now: float, scores_of: dict[Any, Any] | None = None) -> None:
         idx = [self._index[e.action] for e in eligible]
         action, prob = self.bandit.decide(event.customer_id, STAGE_INDEX[stage], idx,
                                           control=self.control)

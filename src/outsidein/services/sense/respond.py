@@ -120,9 +120,15 @@ def _contacts_dict(c: CustomerContacts, since: float) -> dict[str, Any]:
             "ignored_in_a_row": c.ignored_in_a_row}
 
 
+_ENGAGED = frozenset({"email_click", "checkout", "visit", "product_view"})
+
+
 def _heard(c: CustomerContacts, event: EventIn) -> CustomerContacts:
     """The contact facts an event tells: consent, opt-out, preference, zone, engagement."""
     attrs = event.attributes
+    if not attrs and event.type != "unsubscribe" and (
+            not c.ignored_in_a_row or event.type not in _ENGAGED):
+        return c  # most events tell nothing new about contact
     consent = attrs.get("consent")
     if isinstance(consent, list) and all(isinstance(x, str) for x in consent):
         c = c._replace(consent=frozenset(consent))
@@ -132,7 +138,7 @@ def _heard(c: CustomerContacts, event: EventIn) -> CustomerContacts:
         c = c._replace(timezone=attrs["timezone"])
     if isinstance(attrs.get("preferred_channel"), str):
         c = c._replace(preferred_channel=attrs["preferred_channel"])
-    if event.type in ("email_click", "checkout", "visit", "product_view"):
+    if event.type in _ENGAGED and c.ignored_in_a_row:
         c = c._replace(ignored_in_a_row=0)  # the customer engaged
     return c
 

@@ -33,7 +33,7 @@ test: $(STAMP) chromium
 $(PEER_STAMP):
 	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q 'numpy==1.24.4' 'pandas==1.5.3' 'scipy==1.10.1' 'matplotlib==3.7.5' 'setuptools<82' 'lifetimes==0.11.3' 'pyarrow<15'
-	$(BENCH_VENV)/bin/python -m pip install -q 'mabwiser==2.7.4' 'scikit-learn<1.4'
+	$(BENCH_VENV)/bin/python -m pip install -q 'mabwiser==2.7.4' 'scikit-learn<1.4' 'vowpalwabbit==9.11.9'
 	touch $(PEER_STAMP)
 
 # Basket-rule peers (mlxtend 0.25 needs a newer scipy than lifetimes' pins): a venv of their own.

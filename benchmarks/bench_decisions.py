@@ -21,7 +21,9 @@ The catalogue has 20 actions (4 per need), 10,000 customers, 200,000 events (``-
 50,000).  Target: >= 50,000 decisions/s (issue 12; Vowpal Wabbit's contextual-bandit
 prediction ran at about 35,000/s here).
 
-Peer, measured in the same run: MABWiser 2.7.4 Thompson sampling over 20 arms,
+Peers, measured in the same run: Vowpal Wabbit 9 (``--cb_explore 20``, a predict per
+decision on a stage-and-channel context, a learn every 50), and MABWiser 2.7.4 Thompson
+sampling over 20 arms,
 ``predict()`` per decision with a ``partial_fit`` every 50 (arbitration only, no state,
 policy or log), in the peer venv (``$OUTSIDEIN_PEER_PYTHON`` or ``.venv-bench-peers``,
 which needs ``pip install mabwiser==2.7.4 'scikit-learn<1.4'`` beside the lifetimes pins).
@@ -30,9 +32,7 @@ argmax per decision, arbitration only).  Medians of 3 runs.
 
 Also measured: the events API's own decider (``Responder``) in process, which does more
 per event (contact facts from the event, outcomes credited to earlier messages, reasons in
-words for every rule); reported beside the engine path as ``live_decider``, and on groups
-of 1,000 events as the events API's writer hands them over (``Responder.decide_many``) as
-``live_decider_groups``.
+words for every rule); reported beside the engine path as ``live_decider``.
 
     .venv/bin/python benchmarks/bench_decisions.py [--quick]
 """
@@ -84,6 +84,28 @@ for _ in range({repeat}):
         if i % 50 == 49:
             mab.partial_fit(decisions=[a], rewards=[int(rng.random() < 0.05)])
     runs.append({n} / (time.perf_counter() - t0))
+print(json.dumps({{"per_second_runs": runs}}))
+"""
+
+
+VW_CODE = """
+import json, time
+import numpy as np
+import vowpalwabbit
+rng = np.random.default_rng(0)
+stages = ["aware", "considering", "deciding", "purchased", "loyal", "at_risk", "lapsed"]
+chans = ["web", "email", "mobile", "store", "call_center"]
+runs = []
+for _ in range({repeat}):
+    vw = vowpalwabbit.Workspace("--cb_explore 20 --epsilon 0.05 --quiet")
+    t0 = time.perf_counter()
+    for i in range({n}):
+        ctx = f"| stage={{stages[i % 7]}} channel={{chans[i % 5]}}"
+        pmf = vw.predict(ctx)
+        if i % 50 == 49:
+            vw.learn(f"1:{{-float(rng.random() < 0.05)}}:0.05 " + ctx)
+    runs.append({n} / (time.perf_counter() - t0))
+    vw.finish()
 print(json.dumps({{"per_second_runs": runs}}))
 """
 
@@ -196,30 +218,6 @@ def run_live_decider(stream: list[tuple[int, float, str, str]]) -> tuple[float, 
     return len(events) / (time.perf_counter() - t0), sent
 
 
-def run_live_groups(stream: list[tuple[int, float, str, str]], size: int = 1000) -> float:
-    """Decisions per second of the events API's decider on groups of *size* events, as its
-    group-commit writer hands them over (:meth:`Responder.decide_many`; states in a dict)."""
-    from datetime import UTC, datetime
-
-    from outsidein.services.sense.events import EventIn
-    from outsidein.services.sense.respond import Responder
-
-    decide = Responder.default()
-    events = [EventIn(f"e{i}", f"c{c}", datetime.fromtimestamp(ts, UTC).replace(tzinfo=None),
-                      ch, ty) for i, (c, ts, ch, ty) in enumerate(stream)]
-    for e in events:
-        _ = e.epoch
-    states: dict[str, dict] = {}
-    t0 = time.perf_counter()
-    for g in range(0, len(events), size):
-        group = events[g:g + size]
-        results = decide.decide_many({e.customer_id: states.get(e.customer_id)
-                                      for e in group}, group)
-        for e, (state, _fields) in zip(group, results, strict=True):
-            states[e.customer_id] = state
-    return len(events) / (time.perf_counter() - t0)
-
-
 def run_numpy_reference(n: int) -> float:
     """Arbitration only: one beta draw per arm and an argmax per decision (plain numpy)."""
     rng = np.random.default_rng(0)
@@ -233,14 +231,14 @@ def run_numpy_reference(n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def run_peer(n: int, repeat: int) -> dict:
+def run_peer(n: int, repeat: int, code: str = PEER_CODE) -> dict:
     python = peer_python()
     local = Path(__file__).resolve().parents[1] / ".venv-bench-peers" / "bin" / "python"
     python = python or (str(local) if local.exists() else None)
     if python is None:
         return {"error": "no peer venv ($OUTSIDEIN_PEER_PYTHON or .venv-bench-peers)"}
     try:
-        out = run_python(PEER_CODE.format(n=n, repeat=repeat), python=python, timeout=900)
+        out = run_python(code.format(n=n, repeat=repeat), python=python, timeout=900)
     except Exception as exc:  # the peer failing is a result too (e.g. mabwiser missing)
         return {"error": str(exc)[-400:]}
     out["per_second_median"] = round(median(out["per_second_runs"]))
@@ -265,11 +263,10 @@ def main() -> int:
               "of CPU time)", flush=True)
     live = [run_live_decider(stream)[0] for _ in range(args.repeat)]
     print(f"the events API's decider in process: {median(live):,.0f} decisions/s", flush=True)
-    grouped = [run_live_groups(stream) for _ in range(args.repeat)]
-    print(f"the same on groups of 1,000 (decide_many): {median(grouped):,.0f} decisions/s",
-          flush=True)
     ref = [run_numpy_reference(min(n, 50_000)) for _ in range(args.repeat)]
     peer = run_peer(min(n, 20_000), args.repeat)
+    vw = run_peer(min(n, 20_000), args.repeat, VW_CODE)
+    vw_s = vw.get("per_second_median")
     ours = median(runs)
     peer_s = peer.get("per_second_median")
     print(f"ours {ours:,.0f}/s; numpy TS reference {median(ref):,.0f}/s; "
@@ -287,16 +284,14 @@ def main() -> int:
                          "per_second_median": round(median(live)),
                          "per_second_runs": [round(x) for x in live],
                          "ratio_to_peer": round(median(live) / peer_s, 2) if peer_s else None},
-        "live_decider_groups": {
-            "name": "the events API's decider on groups of 1,000 events as its group-commit "
-                    "writer hands them over (Responder.decide_many: rounds of distinct "
-                    "customers as arrays), states in a dict",
-            "per_second_median": round(median(grouped)),
-            "per_second_runs": [round(x) for x in grouped],
-            "ratio_to_peer": round(median(grouped) / peer_s, 2) if peer_s else None,
-            "ratio_to_one_by_one": round(median(grouped) / median(live), 2)},
         "peer": {"name": "MABWiser 2.7.4 ThompsonSampling predict (20 arms, arbitration only)",
                  **peer},
+        "peer_vowpal_wabbit": {
+            "name": "Vowpal Wabbit 9 --cb_explore 20 --epsilon 0.05: predict per decision on "
+                    "a stage and channel context, learn every 50 (prediction only, no state, "
+                    "policy or log); the issue's reference ran at about 35,000/s",
+            **vw, "ratio_ours": round(ours / vw_s, 2) if vw_s else None,
+            "ratio_live_decider": round(median(live) / vw_s, 2) if vw_s else None},
         "reference": {"name": "plain numpy Thompson sampling (beta draw per arm + argmax, "
                               "arbitration only, in process)",
                       "per_second_median": round(median(ref)),

@@ -142,3 +142,25 @@ def test_the_scorers_weights_and_half_lives_come_from_outsidein_toml(tmp_path: P
     wrong.close()
     with pytest.raises(ConfigError, match="half_life"):
         Responder.for_workspace(wrong.root, wrong.config.extra)
+
+
+def test_the_expected_scores_said_follow_what_was_learned() -> None:
+    # the "chosen" sentence is remembered while the posteriors stay put; outcomes move them
+    r = Responder(load_catalogue())
+    a, b = _treated(2, r.control)
+
+    def said(customer: str) -> str:
+        _, d = r(None, ev(f"{customer}-1", customer, 0, "cart_add"))
+        assert d["action"] is not None, d["reasons"]
+        line = next(x for x in d["reasons"] if x.startswith("chosen: "))
+        k = r._index[d["action"]]
+        score = r.bandit.expected_scores(STAGE_INDEX[d["stage"]])[k]
+        assert f"expected score {score:.2f}" in line, line
+        return line
+
+    first = said(a)
+    stage = STAGE_INDEX["deciding"]
+    for action in range(len(r.bandit.actions)):
+        for _ in range(30):
+            r.learning.record(stage, action, 1.0)
+    assert said(b) != first

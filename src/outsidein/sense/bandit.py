@@ -119,6 +119,9 @@ class ThompsonBandit:
     ----------
     alpha_, beta_
         Posterior parameters, shape ``(n_stages, n_actions)``.
+    version_
+        Counts the changes of the posteriors since ``fit`` (a cache made from them is
+        stale when it moved).
     """
 
     def __init__(self, actions: Sequence[str], n_stages: int = 7,
@@ -165,6 +168,7 @@ class ThompsonBandit:
         self._u = 0
         # alpha + beta when each pool row was drawn (plain lists: read on every update)
         self._drawn = (self.alpha_ + self.beta_).tolist()
+        self.version_ = getattr(self, "version_", -1) + 1  # counts every change (callers cache)
         if stages is not None:
             self.partial_fit(stages, actions, rewards)
         return self
@@ -176,6 +180,7 @@ class ThompsonBandit:
     def update(self, stage: int, action: int, reward: float) -> ThompsonBandit:
         """Learn one outcome (reward in [0, 1]) of ``action`` shown in ``stage``."""
         self._check()
+        self.version_ += 1
         a = self.alpha_[stage, action] = self.alpha_[stage, action] + reward
         b = self.beta_[stage, action] = self.beta_[stage, action] + (1.0 - reward)
         drawn = self._drawn[stage][action]
@@ -200,6 +205,8 @@ class ThompsonBandit:
         changed = np.flatnonzero((alpha != self.alpha_).any(axis=1)
                                  | (beta != self.beta_).any(axis=1))
         self.alpha_, self.beta_ = alpha, beta
+        if len(changed):
+            self.version_ += 1
         for stage in changed:
             self._forget(int(stage))
         return self
@@ -212,6 +219,7 @@ class ThompsonBandit:
         r = np.asarray(rewards, float)
         np.add.at(self.alpha_, (s, a), r)
         np.add.at(self.beta_, (s, a), 1.0 - r)
+        self.version_ += 1
         for st in np.unique(s).tolist():
             self._forget(st)
         return self
@@ -231,6 +239,7 @@ class ThompsonBandit:
         onehot[np.arange(len(a)), a] = 1.0
         self.alpha_ += b.T @ (onehot * r[:, None])
         self.beta_ += b.T @ (onehot * (1.0 - r)[:, None])
+        self.version_ += 1
         self._pools.clear()
         self._winners.clear()
         return self

@@ -40,17 +40,15 @@ app's event writer when idle).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from outsidein.sense.bandit import ControlGroup, ThompsonBandit
-from outsidein.sense.batch import RoundEvidence, contacts_arrays, policy_round, sense_round
 from outsidein.sense.catalogue import Catalogue
 from outsidein.sense.evidence import EvidenceScorer
 from outsidein.sense.policy import (
@@ -185,7 +183,10 @@ class Responder:
                                      weights=[e.weight for e in self.catalogue.entries],
                                      random_state=self.seed).fit()
         self.learning = SharedCounts(self.bandit, STAGES)
-        self._learned = 0  # outcomes learned by this responder (a change counter)
+        # per stage its expected scores, and the "chosen" sentences said, while the
+        # posteriors stay as they are (bandit.version_)
+        self._said: dict[Any, Any] = {}
+        self._said_version = -1
         # a customer's messages are kept for the longest cap window (older ones count for
         # no cap; the last one is always kept, for the minimum gap)
         self._keep_sent_s = 86400.0 * max(
@@ -267,8 +268,7 @@ class Responder:
                 "pending": pending, "pending_until": pending_until(pending, self._window_s)}
 
     def _respond(self, event: EventIn, fields: dict[str, Any], result: PolicyResult,
-                 contacts: CustomerContacts, pending: list[Any], now: float,
-                 said: dict[Any, Any] | None = None
+                 contacts: CustomerContacts, pending: list[Any], now: float
                  ) -> tuple[list[Any], CustomerContacts]:
         """Say what the contact policy removed, choose among the rest, and note a message
         sent in the customer's pending outcomes and contact history."""
@@ -278,7 +278,7 @@ class Responder:
             reasons.append("no message now: every message for this need was ruled out")
             return pending, contacts
         stage = fields["stage"]
-        self._choose(event, stage, result.eligible, fields, now, said)
+        self._choose(event, stage, result.eligible, fields, now)
         if fields["action"] is None:
             return pending, contacts
         return ([*pending, [now, fields["action"], STAGE_INDEX[stage]]][-5:],
@@ -307,128 +307,18 @@ class Responder:
                 continue
             if now - float(ts) > window:
                 self.learning.record(int(stage), index, 0.0)
-                self._learned += 1
             elif outcome and now >= float(ts):
                 self.learning.record(int(stage), index, 1.0)
-                self._learned += 1
             else:
                 still.append([ts, action, stage])
         return still
 
-    def decide_many(self, states: Mapping[str, Mapping[str, Any] | None],
-                    events: Sequence[EventIn]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """Decide a group of events at once: what calling the responder event by event
-        gives, each event getting the state its customer's previous event left.
-
-        *states* holds each customer's state before the group.  The events are cut into
-        rounds (each customer's first event, then the second, ...); each round is sensed
-        and filtered by the contact policy as arrays (:mod:`outsidein.sense.batch`).  One
-        difference from event by event, as in batched Thompson sampling: outcomes in a
-        round are learned before that round's choices are drawn.  With a learned stage
-        model (its state is a sequence per customer) the events go one by one.
-        """
-        current: dict[str, Mapping[str, Any] | None] = dict(states)
-        out: list[tuple[dict[str, Any], dict[str, Any]] | None] = [None] * len(events)
-        if self.stage_model is not None:
-            for i, e in enumerate(events):
-                state, fields = self(current.get(e.customer_id), e)
-                current[e.customer_id] = state
-                out[i] = (state, fields)
-            return out  # type: ignore[return-value]
-        rounds: list[list[int]] = []
-        seen: dict[str, int] = {}
-        for i, e in enumerate(events):
-            r = seen.get(e.customer_id, 0)
-            seen[e.customer_id] = r + 1
-            if r == len(rounds):
-                rounds.append([])
-            rounds[r].append(i)
-        for members in rounds:
-            batch = [events[i] for i in members]
-            for i, res in zip(members, self._decide_round(
-                    [current.get(e.customer_id) or {} for e in batch], batch), strict=True):
-                current[events[i].customer_id] = res[0]
-                out[i] = res
-        return out  # type: ignore[return-value]
-
-    def _decide_round(self, states: list[Mapping[str, Any]], events: list[EventIn]
-                      ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """One round (one event per customer): :meth:`__call__` for each, as arrays."""
-        n = len(events)
-        now = np.fromiter((e.epoch for e in events), float, n)
-        ev = np.zeros((n, len(STAGES) + 1))
-        ts = np.full(n, np.nan)
-        last_buy = np.full(n, np.nan)
-        recent: list[list[list[Any]]] = []
-        for i, st in enumerate(states):
-            e = st.get("evidence")
-            if e:
-                ev[i] = e["ev"]
-                if e.get("ts") is not None:
-                    ts[i] = e["ts"]
-                if e.get("last_buy") is not None:
-                    last_buy[i] = e["last_buy"]
-                recent.append(list(e.get("recent", ())))  # its items are not changed
-            else:
-                recent.append([])
-        channels = [e.channel for e in events]
-        sensed = sense_round(self.scorer, RoundEvidence(ev, ts, last_buy, recent), now,
-                             channels, [e.type for e in events])
-        stage_k = sensed.stage.tolist()
-        probs = sensed.probability.tolist()
-        now_l = now.tolist()
-        contacts_l: list[CustomerContacts] = []
-        pendings: list[list[Any]] = []
-        fields_l: list[dict[str, Any]] = []
-        todo: list[int] = []
-        cands: list[tuple[CatalogAction, ...]] = []
-        for i, (st, e) in enumerate(zip(states, events, strict=True)):
-            stage, need = STAGES[stage_k[i]], sensed.need[i]
-            contacts_l.append(_heard(_contacts(st.get("contacts"), self.default_consent), e))
-            fields_l.append(_fields(stage, probs[i], need,
-                                    [c.words for c in sensed.clues[i]]))
-            candidates = self._messages_for(need, stage)
-            if candidates:
-                todo.append(i)
-                cands.append(candidates)
-            else:
-                _no_message_for(fields_l[i])
-        policy_of: dict[int, PolicyResult] = {}
-        if todo:
-            sub = [contacts_l[i] for i in todo]
-            packed = contacts_arrays(
-                [c.consent for c in sub], [c.opted_out for c in sub],
-                [c.preferred_channel for c in sub], [c.timezone for c in sub],  # type: ignore[misc]
-                [c.ignored_in_a_row for c in sub], [c.sent for c in sub])
-            results = policy_round(
-                cands, packed, now[todo],
-                [self._service_policy if sensed.need[i] == "service" else self.policy
-                 for i in todo],
-                [STAGES[stage_k[i]] for i in todo], [channels[i] for i in todo])
-            policy_of = dict(zip(todo, results, strict=True))
-        # in event order, as event by event: learn from the event, then choose
-        scores: dict[Any, Any] = {}  # per stage its expected scores, and sentences said
-        learned = self._learned
-        for i, (st, e) in enumerate(zip(states, events, strict=True)):
-            pending = self._learn(st.get("pending", []), e, now_l[i])
-            pendings.append(pending)
-            result = policy_of.get(i)
-            if result is None:
-                continue
-            if self._learned != learned:  # an outcome moved the posteriors
-                scores.clear()
-                learned = self._learned
-            pendings[i], contacts_l[i] = self._respond(e, fields_l[i], result, contacts_l[i],
-                                                       pending, now_l[i], scores)
-        ev_l, ts_l, lb_l = sensed.ev.tolist(), sensed.ts.tolist(), sensed.last_buy.tolist()
-        return [(self._state({"ts": ts_l[i], "ev": ev_l[i],
-                              "last_buy": None if lb_l[i] != lb_l[i] else lb_l[i],  # nan
-                              "recent": sensed.recent[i]},
-                             contacts_l[i], pendings[i], now_l[i]), fields_l[i])
-                for i in range(n)]
-
     def _choose(self, event: EventIn, stage: str, eligible: Any, fields: dict[str, Any],
-                now: float, scores_of: dict[Any, Any] | None = None) -> None:
+                now: float) -> None:
+        scores_of = self._said
+        if self._said_version != self.bandit.version_ or len(scores_of) > 4096:
+            scores_of.clear()  # the posteriors moved: the expected scores with them
+            self._said_version = self.bandit.version_
         idx = [self._index[e.action] for e in eligible]
         action, prob = self.bandit.decide(event.customer_id, STAGE_INDEX[stage], idx,
                                           control=self.control)
@@ -445,20 +335,17 @@ class Responder:
                       send_at=datetime.fromtimestamp(now, UTC).replace(tzinfo=None))
         k = STAGE_INDEX[stage]
         key = (k, tuple(idx), action, chosen.channel, chosen.why_channel, prob)
-        said = None if scores_of is None else scores_of.get(key)
+        said = scores_of.get(key)
         if said is None:
-            scores = None if scores_of is None else scores_of.get(k)
+            scores = scores_of.get(k)
             if scores is None:
-                scores = self.bandit.expected_scores(k).tolist()
-                if scores_of is not None:
-                    scores_of[k] = scores
+                scores = scores_of[k] = self.bandit.expected_scores(k).tolist()
             others = ", ".join(f"{self.bandit.actions[i]} {scores[i]:.2f}" for i in idx
                                if i != action)
             said = (f"chosen: {name} by {chosen.channel} ({chosen.why_channel}); expected "
                     f"score {scores[action]:.2f}" + (f" against {others}" if others else "")
                     + f"; chosen with probability {prob:.0%}")
-            if scores_of is not None:
-                scores_of[key] = said
+            scores_of[key] = said
         fields["reasons"].append(said)
 
 

@@ -216,8 +216,8 @@ class EvidenceState:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> EvidenceState:
-        return cls(d.get("ts"), [float(x) for x in d["ev"]],
-                   [(float(r[0]), str(r[1]), str(r[2])) for r in d.get("recent", [])],
+        # as :meth:`to_dict` wrote it (numbers stay numbers, names stay strings)
+        return cls(d.get("ts"), list(d["ev"]), [tuple(r) for r in d.get("recent", ())],
                    d.get("last_buy"))
 
     def __repr__(self) -> str:

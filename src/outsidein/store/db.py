@@ -13,29 +13,21 @@ Read sessions (``session_scope(url, write=False)``) take no lock and start a pla
 ``BEGIN``.  Every session commits or rolls back when its ``with`` block ends, so keep the
 block short.
 
-:func:`insert_rows` and :func:`insert_returning` write many rows at once for the hot paths
-(the events API): on SQLite straight through the driver, elsewhere one SQLAlchemy Core
-statement.
+Bulk writes for the hot paths (the events API) live in :mod:`outsidein.store.bulk`.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Table, create_engine, event
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from outsidein.errors import BusyError
@@ -219,126 +211,3 @@ def write_transaction(session: Session, *, wait: float = WRITER_WAIT_S) -> Itera
         if lock is not None:
             lock.release()
 
-
-def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
-                conflict: Sequence[str] = (), update: Sequence[str] = ()) -> int:
-    """Insert *rows* (mappings with the same keys) into *table*, in the session's
-    transaction; how many rows were written.
-
-    With *conflict* (the columns of a unique index), a row whose key is taken is skipped
-    (``ON CONFLICT DO NOTHING``) or, with *update*, updates those columns of the row there
-    (``DO UPDATE``).  Columns left out are NULL: SQLAlchemy's Python-side defaults are not
-    applied.
-
-    Why by hand on SQLite: SQLAlchemy's per-row parameter processing (its SQLite datetime
-    formatting above all) cost more than the insert itself on the events path; here the
-    rows go to the driver's ``executemany`` converted as the column types would convert
-    them.  Elsewhere: one SQLAlchemy Core statement.
-    """
-    if not rows:
-        return 0
-    if session.get_bind().dialect.name != "sqlite":
-        stmt = _core_insert(session, table, conflict, update).returning(
-            *table.primary_key.columns)
-        return len(session.connection().execute(stmt, list(rows)).all())
-    columns = tuple(rows[0])
-    cur = _driver(session).cursor()
-    cur.executemany(_sqlite_sql(table, columns, tuple(conflict), tuple(update), (), 1),
-                    _sqlite_params(session, table, columns, rows))
-    return int(cur.rowcount)
-
-
-def insert_returning(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
-                     returning: Sequence[str], *,
-                     conflict: Sequence[str] = ()) -> list[tuple[Any, ...]]:
-    """Insert *rows* as :func:`insert_rows` does (a taken key skipped); the *returning*
-    columns of each row inserted, in no particular order (return a key to match them).
-
-    On SQLite: one multi-row ``INSERT ... RETURNING`` per as many rows as the driver takes
-    parameters (its ``executemany`` returns no rows).
-    """
-    if not rows:
-        return []
-    if session.get_bind().dialect.name != "sqlite":
-        stmt = _core_insert(session, table, conflict, ()).returning(
-            *(table.c[c] for c in returning))
-        return [tuple(r) for r in session.connection().execute(stmt, list(rows))]
-    columns = tuple(rows[0])
-    conn = _driver(session)
-    per = max(1, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns))
-    params = _sqlite_params(session, table, columns, rows)
-    out: list[tuple[Any, ...]] = []
-    for start in range(0, len(params), per):
-        chunk = params[start:start + per]
-        sql = _sqlite_sql(table, columns, tuple(conflict), (), tuple(returning), len(chunk))
-        out += conn.execute(sql, list(itertools.chain.from_iterable(chunk))).fetchall()
-    return out
-
-
-def _driver(session: Session) -> sqlite3.Connection:
-    """The driver's connection under *session*, in its transaction."""
-    conn: sqlite3.Connection = session.connection().connection.driver_connection  # type: ignore[assignment]
-    return conn
-
-
-def _core_insert(session: Session, table: Table, conflict: Sequence[str],
-                 update: Sequence[str]) -> Any:
-    postgres = session.get_bind().dialect.name == "postgresql"
-    stmt = (postgresql.insert if postgres else sqlite_dialect.insert)(table)
-    if conflict and update:
-        return stmt.on_conflict_do_update(index_elements=list(conflict),
-                                          set_={c: stmt.excluded[c] for c in update})
-    return stmt.on_conflict_do_nothing(index_elements=list(conflict)) if conflict else stmt
-
-
-@lru_cache(maxsize=256)
-def _sqlite_sql(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
-                update: tuple[str, ...], returning: tuple[str, ...], n_rows: int) -> str:
-    one = "(" + ",".join("?" * len(columns)) + ")"
-    sql = (f'INSERT INTO "{table.name}" (' + ",".join(f'"{c}"' for c in columns)
-           + ") VALUES " + ",".join([one] * n_rows))
-    if conflict:
-        sql += " ON CONFLICT (" + ",".join(f'"{c}"' for c in conflict) + ") DO "
-        sql += ("UPDATE SET " + ",".join(f'"{c}" = excluded."{c}"' for c in update)
-                if update else "NOTHING")
-    if returning:
-        sql += " RETURNING " + ",".join(f'"{c}"' for c in returning)
-    return sql
-
-
-def _sqlite_params(session: Session, table: Table, columns: tuple[str, ...],
-                   rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    convert = _sqlite_converters(session.get_bind().dialect, table, columns)
-    # itemgetter of one name answers the value, not a tuple of it
-    get: Callable[[Mapping[str, Any]], tuple[Any, ...]] = (
-        itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],))
-    if not convert:
-        return [get(row) for row in rows]
-    out = []
-    for row in rows:
-        values = list(get(row))
-        for i, f in convert:
-            values[i] = f(values[i])
-        out.append(tuple(values))
-    return out
-
-
-@lru_cache(maxsize=64)
-def _sqlite_converters(dialect: Dialect, table: Table, columns: tuple[str, ...]
-                       ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
-    """(position, converter) of the columns whose values the driver cannot take as they are:
-    the column type's own bind processor, but datetimes in SQLAlchemy's SQLite text format
-    ("2026-03-02 10:00:00.000000") by ``isoformat`` (its ``%`` formatting was the slowest)."""
-    out = []
-    for i, name in enumerate(columns):
-        kind = table.c[name].type
-        f = (_sqlite_datetime if isinstance(kind, DateTime)
-             else kind.dialect_impl(dialect).bind_processor(dialect))
-        if f is not None:
-            out.append((i, f))
-    return tuple(out)
-
-
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    # naive UTC by the store's convention; an offset, as SQLAlchemy does, is left out
-    return None if value is None else value.isoformat(" ", "microseconds")[:26]

@@ -38,7 +38,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, select
+import orjson
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from outsidein.errors import ConflictError
@@ -46,7 +47,8 @@ from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.sequence import LiveStageClassifier
 from outsidein.sense.stages import STAGE_LABELS, STAGES
 from outsidein.services.sense.learning import as_datetime
-from outsidein.store.db import insert_returning, insert_rows, session_scope
+from outsidein.store.bulk import among, insert_returning, insert_rows, sqlite_connection
+from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 
@@ -80,7 +82,7 @@ class EventIn:
     product_id: str | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def ts_utc(self) -> datetime:
         """``ts`` as naive UTC (the store's convention)."""
         if self.ts.tzinfo is None:
@@ -222,16 +224,25 @@ def _lock_states(session: Session, customers: set[str],
     """
     if not customers:
         return {}
+    raw = sqlite_connection(session)
+    if raw is not None:  # by hand: SQLAlchemy's expanding IN cost ~2 us per customer here
+        found: dict[str, tuple[Mapping[str, Any] | None, int]] = {}
+        ids = sorted(customers)
+        for at in range(0, len(ids), 500):
+            part = ids[at:at + 500]
+            found.update((c, (orjson.loads(state) or None if state else None, n))
+                         for c, state, n in raw.execute(
+                             "SELECT customer_id, state, events FROM sense_customer_state "
+                             f"WHERE customer_id IN ({','.join('?' * len(part))})", part))
+        return found
     t = _STATES
-    query = select(t.c.customer_id, t.c.state, t.c.events).where(
-        t.c.customer_id.in_(bindparam("customers", expanding=True)))
-    if session.get_bind().dialect.name == "postgresql":
-        insert_rows(session, t, [{"customer_id": c, "state": {}, "stage": STAGES[0],
-                                  "stage_probability": 0.0, "events": 0, "updated_at": now}
-                                 for c in sorted(customers)], conflict=["customer_id"])
-        query = query.order_by(t.c.customer_id).with_for_update()
-    return {c: (state or None, n) for c, state, n in
-            session.connection().execute(query, {"customers": sorted(customers)})}
+    insert_rows(session, t, [{"customer_id": c, "state": {}, "stage": STAGES[0],
+                              "stage_probability": 0.0, "events": 0, "updated_at": now}
+                             for c in sorted(customers)], conflict=["customer_id"])
+    query = (select(t.c.customer_id, t.c.state, t.c.events)
+             .where(among(session, t.c.customer_id, sorted(customers)))
+             .order_by(t.c.customer_id).with_for_update())
+    return {c: (state or None, n) for c, state, n in session.connection().execute(query)}
 
 
 def _decide(decide: Decider, states: Mapping[str, Mapping[str, Any] | None],
@@ -293,9 +304,10 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
                     update=["state", "stage", "stage_probability", "events", "updated_at",
                             "pending_until"])
         if plan is not None:  # with the decision ids and the events: nothing to read back
-            plan(session, [{**d, "id": ids[pk], "event": EventFacts(
-                pk, e.type, e.channel, e.ts_utc, e.product_id, now)}
-                for d, (e, pk) in zip(decisions, fresh, strict=True)])
+            for d, (e, pk) in zip(decisions, fresh, strict=True):  # inserted: free to add to
+                d["id"], d["event"] = ids[pk], EventFacts(pk, e.type, e.channel, e.ts_utc,
+                                                          e.product_id, now)
+            plan(session, decisions)
     repeats = [e.event_id for e in events if e.event_id not in decided]
     earlier = {eid: _decision_out(d) for eid, d in session.execute(
         select(SenseEvent.event_id, Decision).join(Decision, Decision.event_pk == SenseEvent.id)

@@ -43,10 +43,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import String, Table, bindparam, cast, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from outsidein.sense.catalogue import Catalogue
+from outsidein.sense.catalogue import Catalogue, TimingRule
 from outsidein.services.sense.deliver import (
     Claimed,
     DeliverReport,
@@ -59,6 +58,7 @@ from outsidein.services.sense.deliver import (
     unroutable,
     webhooks_from_config,
 )
+from outsidein.store.bulk import among, insert_rows
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import Decision, Delivery, SenseEvent
 
@@ -111,12 +111,7 @@ def _row(decision_id: int | None, customer_id: str, action: str, channel: str,
 
 def _insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Insert *rows*, skipping keys already queued; how many were added."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    stmt = ((postgresql.insert if dialect == "postgresql" else sqlite.insert)(_T)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(_T.c.id))
-    return len(session.connection().execute(stmt, list(rows)).all())
+    return insert_rows(session, _T, rows, conflict=["idempotency_key"])
 
 
 def enqueue(session: Session, decision: Any, *, action: str | None = None,
@@ -221,13 +216,15 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
         return 0
     conn = session.connection()
     found: dict[tuple[str, int], Any] = {}
+    rest = []  # the decisions whose event is to be read
     for d in decisions:  # the event handed in (by apply_events): no need to read it back
-        ev = d.get("event")
-        if ev is not None and d.get("id") is not None:
-            hit = _Answered(d["id"], ev.event_pk, ev.type, ev.channel, ev.ts, ev.product_id,
-                            ev.decided_at)
-            found[("id", hit.id)] = found[("pk", hit.event_pk)] = hit
-    rest = [d for d in decisions if d.get("event") is None or d.get("id") is None]
+        ev, did = d.get("event"), d.get("id")
+        if ev is None or did is None:
+            rest.append(d)
+            continue
+        hit = _Answered(did, ev.event_pk, ev.type, ev.channel, ev.ts, ev.product_id,
+                        ev.decided_at)
+        found[("id", did)] = found[("pk", hit.event_pk)] = hit
     pks = [d["event_pk"] for d in rest if d.get("event_pk") is not None]
     ids = [d["id"] for d in rest if d.get("id") is not None]
     base = select(Decision.id, Decision.event_pk, SenseEvent.type, SenseEvent.channel,
@@ -243,16 +240,17 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     # only the rows that one of these event types may cancel (the JSON text names it)
     for rid, cust, cancel_on, send_at in conn.execute(
             select(_T.c.id, _T.c.customer_id, _T.c.cancel_on, _T.c.send_at)
-            .where(_T.c.customer_id.in_(bindparam("customers", expanding=True)),
+            .where(among(session, _T.c.customer_id, sorted(customers)),
                    _T.c.status == "pending",
-                   or_(*(cast(_T.c.cancel_on, String).like(f'%"{t}"%') for t in types))),
-            {"customers": sorted(customers)}):
+                   or_(*(cast(_T.c.cancel_on, String).like(f'%"{t}"%') for t in types)))):
         if cancel_on:
             waiting.setdefault(cust, []).append(_Cancellable(cancel_on, send_at, id=rid))
     rows: dict[str, dict[str, Any]] = {}
     gone: dict[str, list[int]] = {}  # event type -> stored rows it cancels
+    rules_of: dict[tuple[str, str], list[TimingRule]] = {}  # (event type, channel) -> rules
     for d in decisions:
-        ev = found.get(("id", d["id"])) if d.get("id") is not None else \
+        did = d.get("id")
+        ev = found.get(("id", did)) if did is not None else \
             found.get(("pk", d.get("event_pk", -1)))
         if ev is None:
             continue
@@ -266,6 +264,11 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
                 gone.setdefault(ev.type, []).append(w.id)
         if d.get("control"):
             continue
+        rules = rules_of.get((ev.type, ev.channel))
+        if rules is None:
+            rules = rules_of[ev.type, ev.channel] = catalogue.rules_for(ev.type, ev.channel)
+        if not d.get("action") and not rules:
+            continue  # nothing to queue (most events): no fields to fill
         fields = {"customer_id": customer, "stage": d.get("stage") or "",
                   "need": d.get("need") or "", "product_id": ev.product_id or "",
                   **dict(d.get("fields") or {})}
@@ -274,7 +277,7 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
             when = _naive(d.get("send_at")) or ev.decided_at
             new += _chain(ev.id, customer, catalogue, d["action"], d.get("channel"), when,
                           fields, (), "decision", "")
-        for rule in catalogue.rules_for(ev.type, ev.channel):
+        for rule in rules:
             timed = _chain(ev.id, customer, catalogue, rule.action, ev.channel,
                            ev.ts + timedelta(hours=rule.after_hours), fields, rule.unless,
                            f"timing rule {rule.name}", f"rule:{rule.name}")

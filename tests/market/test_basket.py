@@ -97,10 +97,17 @@ def _brute(baskets: list[list[int]], min_count: int, max_length: int) -> dict[tu
     return {s: n for s, n in counts.items() if n >= min_count}
 
 
-@pytest.mark.parametrize("in_memory_rows", [None, 0], ids=["in-memory", "warehouse"])
-def test_same_itemsets_and_rules_as_brute_force(in_memory_rows: int | None) -> None:
+@pytest.mark.parametrize(("in_memory_rows", "cells"), [(None, None), (0, None), (0, 500)],
+                         ids=["in-memory", "warehouse", "warehouse-by-chunks"])
+def test_same_itemsets_and_rules_as_brute_force(in_memory_rows: int | None, cells: int | None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     # small inputs are counted in memory after one query; larger ones in the warehouse
-    # (items and pairs) and from pulled rows (longer itemsets): both must be exact
+    # (items and pairs) and from pulled rows (longer itemsets, whose baskets are laid out
+    # by chunks when many): all must be exact
+    from outsidein.market import itemsets
+
+    if cells is not None:
+        monkeypatch.setattr(itemsets._Grower, "CELLS", cells)
     rng = np.random.default_rng(5)
     pop = 1 / np.arange(1, 31) ** 0.7
     baskets = [sorted(set(rng.choice(30, rng.integers(1, 9), p=pop / pop.sum()).tolist()))
@@ -113,7 +120,8 @@ def test_same_itemsets_and_rules_as_brute_force(in_memory_rows: int | None) -> N
     itemsets, n = frequent_itemsets(items, min_support=0.01, max_length=5,
                                     in_memory_rows=in_memory_rows)
     truth = _brute(baskets, 30, 5)          # 1% of 3,000 baskets
-    got = {tuple(int(s[1:]) for s in i): c for i, c in zip(itemsets["items"], itemsets["count"],
+    frame = itemsets.to_pandas()
+    got = {tuple(int(s[1:]) for s in i): c for i, c in zip(frame["items"], frame["count"],
                                                            strict=True)}
     assert got == truth
     assert max(len(s) for s in truth) >= 4
@@ -133,15 +141,11 @@ def test_same_itemsets_and_rules_as_brute_force(in_memory_rows: int | None) -> N
         assert have[key] == pytest.approx(vals, rel=1e-12)
 
 
-@pytest.mark.parametrize("dense_cells", [None, 0], ids=["dense", "sparse"])
-def test_in_memory_counts_match_brute_force(dense_cells: int | None,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    # the in-memory counter holds who bought what densely for small inputs and as sparse
-    # rows and bit sets for large ones: the same itemsets either way, duplicates counted once
+def test_in_memory_counts_match_brute_force() -> None:
+    # the in-memory counter, with a duplicate row (counted once) and baskets of up to 11
+    # items (itemsets of 5 and more)
     from outsidein.market import basket as engine
 
-    if dense_cells is not None:
-        monkeypatch.setattr(engine._Membership, "DENSE_CELLS", dense_cells)
     rng = np.random.default_rng(11)
     pop = 1 / np.arange(1, 26) ** 0.8
     baskets = [sorted(set(rng.choice(25, rng.integers(1, 12), p=pop / pop.sum()).tolist()))

@@ -5,15 +5,17 @@ unchanged): a basket is an order (``order_id``, else the customer's lines at one
 stamp), an item a product id as loaded (or its product type with ``by="product_type"``);
 returns are no purchase (:func:`outsidein.domain.purchases`).  The frequent itemsets are
 counted level by level (Apriori).  Up to :data:`IN_MEMORY_ROWS` distinct ``(basket, item)``
-rows, one query pulls them and the engine's :func:`~outsidein.market.basket.itemset_levels`
-counts every level in numpy/SciPy (on small inputs the fixed cost of one warehouse query per
+rows, one query pulls them and the engine's :func:`~outsidein.market.basket.count_levels`
+counts every level in numpy (on small inputs the fixed cost of one warehouse query per
 level, and its query compilation, was most of the time: 0.43 s against pyfim's 0.03 s on
 10,000 baskets).  Above that, single items are counted by a group-by and pairs by a
 self-join of the baskets' items, in the warehouse (so they scale on Spark); longer itemsets
 by :func:`~outsidein.market.basket.longer_itemsets` from the rows of the items in frequent
-pairs, pulled once (about 16 bytes a row).  Both paths give the same itemsets (tested
-against a brute-force count).  The engine's
-:class:`~outsidein.market.basket.AssociationRules` turns the counts into rules.
+pairs, pulled once with the items as integer codes (about 8 bytes a row).  Both paths give
+the same itemsets (tested against a brute-force count), as
+:class:`~outsidein.market.basket.FrequentItemsets` (integer codes; the ids are looked up
+only for the rules kept), which :class:`~outsidein.market.basket.AssociationRules` turns
+into rules.
 
 Why counting in the warehouse and not mlxtend, pyfim or efficient-apriori (measured here,
 ``benchmarks/bench_market_rules.py``): all four give identical itemsets and rules, but
@@ -45,7 +47,8 @@ from outsidein.domain import purchases
 from outsidein.errors import DataValidationError, MissingDataError
 from outsidein.market.basket import (
     AssociationRules,
-    itemset_levels,
+    FrequentItemsets,
+    count_levels,
     longer_itemsets,
     rules_to_records,
 )
@@ -59,11 +62,10 @@ __all__ = ["BY_CHOICES", "IN_MEMORY_ROWS", "BasketResult", "basket_items", "bask
 #: what an item is: a product as loaded, or its product type
 BY_CHOICES = ("product", "product_type")
 #: up to this many ``(basket, item)`` rows, one query pulls them and numpy counts every
-#: itemset (no per-level round trips: 0.09 s against 0.27-0.31 s on 9,835 grocery-like
-#: baskets); about where the two paths cross (100,000 baskets, 600,000 rows: 0.43-0.59 s
-#: in memory, 0.30-0.64 s in the warehouse; 1,000,000 baskets: 6.2 s against 3.1 s); above
-#: it, items and pairs are counted in the warehouse (DuckDB, or Spark for data that
-#: outgrows one machine)
+#: itemset (no per-level round trips: 0.08 s against 0.16 s on 9,835 grocery-like baskets,
+#: rules included); about where the two paths cross (100,000 baskets, 600,000 rows: 0.30 s
+#: in memory, 0.32 s in the warehouse, medians of 5); above it, items and pairs are counted
+#: in the warehouse (DuckDB, or Spark for data that outgrows one machine)
 IN_MEMORY_ROWS = 500_000
 _NO_BASKETS = ("no purchase lines with a product id to make baskets of; "
                "load order_lines (and products for --by product_type)")
@@ -129,14 +131,15 @@ def min_count_for(min_support: float, n_baskets: int) -> int:
 
 
 def frequent_itemsets(items: ir.Table, *, min_support: float, max_length: int = 4,
-                      in_memory_rows: int | None = None) -> tuple[pd.DataFrame, int]:
+                      in_memory_rows: int | None = None) -> tuple[FrequentItemsets, int]:
     """The frequent itemsets of ``(basket, item)`` rows and the number of baskets.
 
-    Returns a frame with ``items`` (sorted tuples of item ids) and ``count``.  Up to
+    Returns :class:`~outsidein.market.basket.FrequentItemsets` (integer codes by size; its
+    ``to_pandas()`` gives ``items``, sorted tuples of item ids, and ``count``).  Up to
     *in_memory_rows* rows (default :data:`IN_MEMORY_ROWS`) are pulled in one query and
-    counted in memory (:func:`~outsidein.market.basket.itemset_levels`); above that, single
+    counted in memory (:func:`~outsidein.market.basket.count_levels`); above that, single
     items and pairs are counted in the warehouse and longer itemsets from the rows of the
-    items in frequent pairs (pulled once) by
+    items in frequent pairs (pulled once, as integer codes) by
     :func:`~outsidein.market.basket.longer_itemsets`.  Both give the same itemsets.
     """
     if not 0.0 < min_support <= 1.0:
@@ -144,88 +147,109 @@ def frequent_itemsets(items: ir.Table, *, min_support: float, max_length: int = 
     if max_length < 1:
         raise DataValidationError(f"--max-length must be at least 1, got {max_length}")
     limit = IN_MEMORY_ROWS if in_memory_rows is None else in_memory_rows
-    if limit > 0 and int(items.count().to_pyarrow().as_py() or 0) <= limit:
-        return _in_memory(items.select("basket", "item").to_pyarrow(), min_support, max_length)
+    rows = _all_rows(items, limit) if limit > 0 else None
+    if rows is not None:
+        return _in_memory(rows, min_support, max_length)
     n = int(items.basket.nunique().to_pyarrow().as_py() or 0)
     if n == 0:
         raise MissingDataError(_NO_BASKETS)
     need = min_count_for(min_support, n)
     singles = (items.group_by("item").aggregate(n=ibis._.count())
                .filter(ibis._.n >= need).to_pandas().sort_values("item"))
-    out = [pd.DataFrame({"items": [(c,) for c in singles["item"]],
-                         "count": singles["n"].astype("int64").to_numpy()})]
-    if max_length >= 2 and len(singles) >= 2:
-        pairs = _frequent_pairs(items, singles["item"].tolist(), need)
-        out.append(pd.DataFrame({"items": list(zip(pairs["i0"], pairs["i1"], strict=True)),
-                                 "count": pairs["n"].astype("int64").to_numpy()}))
+    frequent = singles["item"].tolist()
+    levels = [(np.arange(len(frequent))[:, None], singles["n"].to_numpy(dtype=np.int64))]
+    if max_length >= 2 and len(frequent) >= 2:
+        pairs, counts = _frequent_pairs(items, frequent, need)
+        if len(pairs):
+            levels.append((pairs, counts))
         if max_length >= 3 and len(pairs):
-            out.append(_longer(items, pairs, need, max_length))
-    return pd.concat(out, ignore_index=True), n
+            levels += _longer(items, frequent, pairs, need, max_length)
+    labels = np.empty(len(frequent), dtype=object)
+    labels[:] = frequent
+    return FrequentItemsets(labels, tuple(levels), n), n
 
 
-def _in_memory(rows: pa.Table, min_support: float, max_length: int) -> tuple[pd.DataFrame, int]:
+def _all_rows(items: ir.Table, limit: int) -> pa.Table | None:
+    """The ``(basket, item)`` rows if there are at most *limit*, else None: one streamed
+    query, stopped once past the limit (a count first was a second round trip, a third of
+    the query time on 10,000 baskets)."""
+    batches, n = [], 0
+    with items.select("basket", "item").to_pyarrow_batches(chunk_size=limit + 1) as reader:
+        for batch in reader:
+            n += batch.num_rows
+            if n > limit:
+                return None
+            batches.append(batch)
+    return pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def _in_memory(rows: pa.Table, min_support: float,
+               max_length: int) -> tuple[FrequentItemsets, int]:
     """:func:`frequent_itemsets` of rows already pulled: codes, then counted in numpy."""
     basket = pc.dictionary_encode(rows.column("basket").combine_chunks())
     n = len(basket.dictionary)
     if n == 0:
         raise MissingDataError(_NO_BASKETS)
     item = pc.dictionary_encode(rows.column("item").combine_chunks())
-    # codes in the ids' sort order, so that each itemset's codes ascend as its ids do
-    order = pc.array_sort_indices(item.dictionary).to_numpy()
-    labels = item.dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False)
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
     valid = (pc.is_valid(basket.indices).to_numpy(zero_copy_only=False)
              & pc.is_valid(item.indices).to_numpy(zero_copy_only=False))
+    # items coded in their ids' order, so that ties (in counts, then in the rules' measures)
+    # fall the same way whatever order the warehouse returned the rows in
+    order = pc.array_sort_indices(item.dictionary).to_numpy()
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.arange(len(order))
     b = basket.indices.to_numpy(zero_copy_only=False)[valid]
-    i = rank[item.indices.to_numpy(zero_copy_only=False)[valid].astype(np.int64)]
-    levels = itemset_levels(b, i, min_count=min_count_for(min_support, n),
-                            max_length=max_length)
-    labels = labels.astype(object)
-    tuples = [t for codes, _ in levels for t in zip(*labels[codes].T, strict=True)]
-    counts = np.concatenate([c for _, c in levels]) if levels else np.zeros(0, np.int64)
-    return pd.DataFrame({"items": tuples, "count": counts.astype(np.int64)}), n
+    i = place[item.indices.to_numpy(zero_copy_only=False)[valid]]
+    levels, item_of = count_levels(b, i, min_count=min_count_for(min_support, n),
+                                   max_length=max_length)
+    labels = np.empty(len(item_of), dtype=object)
+    labels[:] = item.dictionary.take(pa.array(order[item_of], type=pa.int64())).to_pylist()
+    return FrequentItemsets(labels, tuple(levels), n), n
 
 
-def _frequent_pairs(items: ir.Table, frequent: list[Any], need: int) -> pd.DataFrame:
-    """Pairs ``i0 < i1`` of frequent items in at least *need* baskets (one self-join).
+def _codes_table(values: list[Any], codes: np.ndarray) -> ir.Table:
+    """A little table of item ids and their integer codes, to join on."""
+    frame = pd.DataFrame({"ci": values, "code": codes.astype(np.int32)})
+    if not pd.api.types.is_numeric_dtype(frame["ci"]):
+        # text as Python objects: Spark's Arrow path refuses pandas' chunked Arrow strings
+        frame["ci"] = np.asarray([str(v) for v in values], dtype=object)
+    return ibis.memtable(frame)
+
+
+def _frequent_pairs(items: ir.Table, frequent: list[Any],
+                    need: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``c0 < c1`` of frequent items' codes (their places in *frequent*) in at least
+    *need* baskets (one self-join), in lexicographic order, and their counts.
 
     The items are joined on as small integer codes first (a little table of the frequent
     items): the self-join and its group-by on integers took half the time of the same on
     the ids as strings (1,000,000 baskets: 0.95 s against 1.9 s in DuckDB).
     """
-    frame = pd.DataFrame({"ci": frequent, "code": np.arange(len(frequent), dtype=np.int32)})
-    if not pd.api.types.is_numeric_dtype(frame["ci"]):
-        # text as Python objects: Spark's Arrow path refuses pandas' chunked Arrow strings
-        frame["ci"] = np.asarray([str(v) for v in frequent], dtype=object)
-    code = ibis.memtable(frame)
+    code = _codes_table(frequent, np.arange(len(frequent)))
     kept = items.join(code, items.item == code.ci).select(b=items.basket, c=code.code)
     left = kept.select(b0=kept.b, c0=kept.c)
     right = kept.select(b1=kept.b, c1=kept.c)
     pairs = (left.join(right, [left.b0 == right.b1, left.c0 < right.c1])
              .group_by(["c0", "c1"]).aggregate(n=ibis._.count()).filter(ibis._.n >= need)
-             .to_pandas().sort_values(["c0", "c1"]).reset_index(drop=True))
-    ids = np.asarray(frequent, dtype=object)
-    return pd.DataFrame({"i0": ids[pairs["c0"].to_numpy(dtype=np.int64)],
-                         "i1": ids[pairs["c1"].to_numpy(dtype=np.int64)],
-                         "n": pairs["n"].to_numpy(dtype=np.int64)})
+             .to_pyarrow())
+    codes = np.column_stack([pairs.column("c0").to_numpy(), pairs.column("c1").to_numpy()])
+    codes = codes.astype(np.int64).reshape(-1, 2)
+    order = np.lexsort((codes[:, 1], codes[:, 0]))
+    return codes[order], pairs.column("n").to_numpy().astype(np.int64)[order]
 
 
-def _longer(items: ir.Table, pairs: pd.DataFrame, need: int, max_length: int) -> pd.DataFrame:
-    """Itemsets of 3+ items, from the rows of the items in frequent pairs (pulled once)."""
-    codes = sorted(set(pairs["i0"]) | set(pairs["i1"]))
-    code_of = {c: i for i, c in enumerate(codes)}
-    rows = items.filter(items.item.isin(codes)).select("basket", "item").to_pyarrow()
-    basket = pc.dictionary_encode(rows.column("basket").combine_chunks()).indices
-    item_dict = pc.dictionary_encode(rows.column("item").combine_chunks())
-    remap = np.array([code_of[v] for v in item_dict.dictionary.to_pylist()], dtype=np.int64)
-    found = longer_itemsets(
-        basket.to_numpy(zero_copy_only=False).astype(np.int64),
-        remap[item_dict.indices.to_numpy(zero_copy_only=False)],
-        [(code_of[a], code_of[b]) for a, b in zip(pairs["i0"], pairs["i1"], strict=True)],
-        min_count=need, max_length=max_length)
-    return pd.DataFrame({"items": [tuple(codes[c] for c in s) for s, _ in found],
-                         "count": np.array([n for _, n in found], dtype=np.int64)})
+def _longer(items: ir.Table, frequent: list[Any], pairs: np.ndarray, need: int,
+            max_length: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Itemsets of 3+ items, from the rows of the items in frequent pairs (pulled once, with
+    the items as their integer codes: no text to encode in Python)."""
+    used = np.unique(pairs)
+    code = _codes_table([frequent[c] for c in used.tolist()], used)
+    rows = (items.join(code, items.item == code.ci).select(b=items.basket, c=code.code)
+            .to_pyarrow())
+    basket = pc.dictionary_encode(rows.column("b").combine_chunks()).indices
+    return longer_itemsets(basket.to_numpy(zero_copy_only=False),
+                           rows.column("c").to_numpy(), pairs,
+                           min_count=need, max_length=max_length)
 
 
 def check_options(*, min_support: float, min_confidence: float, max_length: int,

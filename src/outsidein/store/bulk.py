@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from outsidein.store.db import json_dumps
 
-__all__ = ["among", "insert_returning", "insert_rows", "sqlite_connection"]
+__all__ = ["among", "insert_returning", "insert_rows"]
 
 
 def among(session: Session, column: ColumnElement[Any],
@@ -110,18 +110,9 @@ def insert_returning(session: Session, table: Table, rows: Sequence[Mapping[str,
     return out
 
 
-def sqlite_connection(session: Session) -> sqlite3.Connection | None:
-    """The SQLite driver's connection under *session*, in its transaction (``None`` on
-    another database): for the few hot statements worth writing by hand."""
-    if session.get_bind().dialect.name != "sqlite":
-        return None
-    conn: sqlite3.Connection = session.connection().connection.driver_connection  # type: ignore[assignment]
-    return conn
-
-
 def _driver(session: Session) -> sqlite3.Connection:
-    conn = sqlite_connection(session)
-    assert conn is not None  # noqa: S101 - only called on SQLite
+    """The SQLite driver's connection under *session*, in its transaction."""
+    conn: sqlite3.Connection = session.connection().connection.driver_connection  # type: ignore[assignment]
     return conn
 
 

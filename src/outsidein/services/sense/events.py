@@ -3,8 +3,8 @@
 :func:`apply_events` is the one place an event is applied: in one store transaction it
 inserts the new events (``event_id`` is unique: a repeat is reported as ``duplicate`` with
 the decision first made for it, and applied once only), moves each customer's state on
-with the :data:`Decider` (all the group's new events in one call when the decider has a
-``decide_many`` method, see :func:`decide_in_order`), and records one decision per event.
+with the :data:`Decider` (event by event in arrival order, :func:`decide_in_order`), and
+records one decision per event.
 ``outsidein sense replay`` and the HTTP API both go through it.
 
 :class:`EventWriter` is how the web app calls it without blocking its event loop and
@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple, cast
 
-import orjson
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
@@ -47,7 +46,8 @@ from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.sequence import LiveStageClassifier
 from outsidein.sense.stages import STAGE_LABELS, STAGES
 from outsidein.services.sense.learning import as_datetime
-from outsidein.store.bulk import among, insert_returning, insert_rows, sqlite_connection
+from outsidein.services.sense.outbox import EventFacts
+from outsidein.store.bulk import among, insert_returning, insert_rows
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
@@ -192,9 +192,7 @@ def decide_in_order(decide: Decider, states: Mapping[str, Mapping[str, Any] | No
     """Decide *events* one by one in order, each with the state its customer's previous
     event left; one ``(state after, decision fields)`` per event.
 
-    *states* holds each customer's state before the events (``None``: a new customer).  A
-    decider with a ``decide_many(states, events)`` method answers the same for a whole
-    group at once, and :func:`apply_events` calls that instead.
+    *states* holds each customer's state before the events (``None``: a new customer).
 
     >>> at = datetime(2026, 3, 2, 10)
     >>> out = decide_in_order(stage_decider(), {"C1": None},
@@ -224,37 +222,15 @@ def _lock_states(session: Session, customers: set[str],
     """
     if not customers:
         return {}
-    raw = sqlite_connection(session)
-    if raw is not None:  # by hand: SQLAlchemy's expanding IN cost ~2 us per customer here
-        found: dict[str, tuple[Mapping[str, Any] | None, int]] = {}
-        ids = sorted(customers)
-        for at in range(0, len(ids), 500):
-            part = ids[at:at + 500]
-            found.update((c, (orjson.loads(state) or None if state else None, n))
-                         for c, state, n in raw.execute(
-                             "SELECT customer_id, state, events FROM sense_customer_state "
-                             f"WHERE customer_id IN ({','.join('?' * len(part))})", part))
-        return found
-    t = _STATES
-    insert_rows(session, t, [{"customer_id": c, "state": {}, "stage": STAGES[0],
-                              "stage_probability": 0.0, "events": 0, "updated_at": now}
-                             for c in sorted(customers)], conflict=["customer_id"])
-    query = (select(t.c.customer_id, t.c.state, t.c.events)
-             .where(among(session, t.c.customer_id, sorted(customers)))
-             .order_by(t.c.customer_id).with_for_update())
+    t, ids = _STATES, sorted(customers)
+    query = select(t.c.customer_id, t.c.state, t.c.events).where(among(session, t.c.customer_id,
+                                                                        ids))
+    if session.get_bind().dialect.name != "sqlite":
+        insert_rows(session, t, [{"customer_id": c, "state": {}, "stage": STAGES[0],
+                                  "stage_probability": 0.0, "events": 0, "updated_at": now}
+                                 for c in ids], conflict=["customer_id"])
+        query = query.order_by(t.c.customer_id).with_for_update()
     return {c: (state or None, n) for c, state, n in session.connection().execute(query)}
-
-
-def _decide(decide: Decider, states: Mapping[str, Mapping[str, Any] | None],
-            events: Sequence[EventIn]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    many = getattr(decide, "decide_many", None)
-    if not callable(many):
-        return decide_in_order(decide, states, events)
-    out: list[tuple[dict[str, Any], dict[str, Any]]] = many(states, events)
-    if len(out) != len(events):
-        raise ValueError(f"decide_many answered {len(out)} decisions for {len(events)} "
-                         "events; it must answer one per event, in order")
-    return out
 
 
 def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *,
@@ -262,8 +238,8 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
                  plan: Planner | None = None) -> list[EventResult]:
     """Store and apply *events* in *session* (the caller commits); one result per event.
 
-    The group's new events are decided in one call (the decider's ``decide_many`` if it has
-    one, else :func:`decide_in_order`).  One statement per table
+    The group's new events are decided in arrival order (:func:`decide_in_order`).  One
+    statement per table
     (:func:`~outsidein.store.db.insert_rows`: straight to the driver on SQLite); ORM
     objects cost about 10x more per row here.
     """
@@ -280,8 +256,8 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
              if (pk := new.pop(e.event_id, None)) is not None]
     customers = {e.customer_id for e, _ in fresh}
     held = _lock_states(session, customers, now)
-    outcomes = _decide(decide, {c: held.get(c, (None, 0))[0] for c in customers},
-                       [e for e, _ in fresh]) if fresh else []
+    outcomes = decide_in_order(decide, {c: held.get(c, (None, 0))[0] for c in customers},
+                               [e for e, _ in fresh]) if fresh else []
     decided: dict[str, dict[str, Any]] = {}
     decisions: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
@@ -313,23 +289,16 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
         select(SenseEvent.event_id, Decision).join(Decision, Decision.event_pk == SenseEvent.id)
         .where(SenseEvent.event_id.in_(repeats))).all()} if repeats else {}
     out = []
+    answered: dict[str, dict[str, Any]] = {}  # a repeat within the group: its first's answer
     for e in events:
-        if e.event_id in decided:
-            out.append(EventResult(e.event_id, "applied", _json_ready(decided.pop(e.event_id))))
+        if e.event_id in answered:
+            out.append(EventResult(e.event_id, "duplicate", answered[e.event_id]))
+        elif e.event_id in decided:
+            answered[e.event_id] = _json_ready(decided[e.event_id])
+            out.append(EventResult(e.event_id, "applied", answered[e.event_id]))
         else:
             out.append(EventResult(e.event_id, "duplicate", earlier.get(e.event_id, {})))
     return out
-
-
-class EventFacts(NamedTuple):
-    """What a planner needs of the event a decision answers (``decision["event"]``)."""
-
-    event_pk: int
-    type: str
-    channel: str
-    ts: datetime  # naive UTC
-    product_id: str | None
-    decided_at: datetime
 
 
 def _json_ready(fields: dict[str, Any]) -> dict[str, Any]:

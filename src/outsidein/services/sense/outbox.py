@@ -62,9 +62,10 @@ from outsidein.store.bulk import among, insert_rows
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import Decision, Delivery, SenseEvent
 
-__all__ = ["Allow", "Claimed", "DeliverReport", "DeliveryPolicy", "cancel_pending", "claim_due",
-           "deliver_due", "deliver_loop", "enqueue", "idempotency_key", "plan_deliveries",
-           "post_claimed", "record_outcomes", "unroutable", "webhooks_from_config"]
+__all__ = ["Allow", "Claimed", "DeliverReport", "DeliveryPolicy", "EventFacts", "cancel_pending",
+           "claim_due", "deliver_due", "deliver_loop", "enqueue", "idempotency_key",
+           "plan_deliveries", "post_claimed", "record_outcomes", "unroutable",
+           "webhooks_from_config"]
 
 _T: Table = Delivery.__table__  # type: ignore[assignment]
 #: follow-ups chained after one message at most
@@ -168,10 +169,10 @@ def _channel_for(wanted: str | None, channels: Sequence[str]) -> str:
     return wanted if wanted is not None and wanted in channels else channels[0]
 
 
-class _Answered(NamedTuple):
-    """A decision and the event it answers (as read by :func:`plan_deliveries`)."""
+class EventFacts(NamedTuple):
+    """What the planner needs of the event a decision answers (``decision["event"]``, as
+    :func:`~outsidein.services.sense.events.apply_events` hands it in, or read back)."""
 
-    id: int
     event_pk: int
     type: str
     channel: str
@@ -200,8 +201,8 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     Each decision is a mapping with ``id`` (or ``event_pk``, to look the id up),
     ``customer_id``, ``action``, ``channel``, ``send_at``, ``stage``, ``need`` and
     ``control`` (the dicts :func:`~outsidein.services.sense.events.apply_events` inserts
-    will do); with ``id`` and ``event`` (an
-    :class:`~outsidein.services.sense.events.EventFacts`), the event is not read back.
+    will do); with ``id`` and ``event`` (an :class:`EventFacts`), the event is not read
+    back.
     In order, for each: the event it answers cancels the customer's pending
     messages that list its type in ``cancel_on`` and were due after it
     (:func:`cancel_pending`, including rows queued earlier in this call); the chosen action
@@ -215,16 +216,14 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     if not decisions:
         return 0
     conn = session.connection()
-    found: dict[tuple[str, int], Any] = {}
+    found: dict[tuple[str, int], tuple[int, EventFacts]] = {}  # -> (decision id, event)
     rest = []  # the decisions whose event is to be read
     for d in decisions:  # the event handed in (by apply_events): no need to read it back
         ev, did = d.get("event"), d.get("id")
         if ev is None or did is None:
             rest.append(d)
             continue
-        hit = _Answered(did, ev.event_pk, ev.type, ev.channel, ev.ts, ev.product_id,
-                        ev.decided_at)
-        found[("id", did)] = found[("pk", hit.event_pk)] = hit
+        found[("id", did)] = found[("pk", ev.event_pk)] = (did, ev)
     pks = [d["event_pk"] for d in rest if d.get("event_pk") is not None]
     ids = [d["id"] for d in rest if d.get("id") is not None]
     base = select(Decision.id, Decision.event_pk, SenseEvent.type, SenseEvent.channel,
@@ -233,9 +232,11 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     for where in ([Decision.event_pk.in_(pks)] if pks else []) + \
             ([Decision.id.in_(ids)] if ids else []):
         for row in conn.execute(base.where(where)):
-            found[("id", row.id)] = found[("pk", row.event_pk)] = row
+            ev = EventFacts(row.event_pk, row.type, row.channel, row.ts, row.product_id,
+                            row.decided_at)
+            found[("id", row.id)] = found[("pk", ev.event_pk)] = (row.id, ev)
     customers = {str(d["customer_id"]) for d in decisions}
-    types = {hit.type for hit in found.values()} or {""}
+    types = {ev.type for _, ev in found.values()} or {""}
     waiting: dict[str, list[_Cancellable]] = {}
     # only the rows that one of these event types may cancel (the JSON text names it)
     for rid, cust, cancel_on, send_at in conn.execute(
@@ -250,10 +251,11 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     rules_of: dict[tuple[str, str], list[TimingRule]] = {}  # (event type, channel) -> rules
     for d in decisions:
         did = d.get("id")
-        ev = found.get(("id", did)) if did is not None else \
+        hit = found.get(("id", did)) if did is not None else \
             found.get(("pk", d.get("event_pk", -1)))
-        if ev is None:
+        if hit is None:
             continue
+        did, ev = hit
         customer = str(d["customer_id"])
         mine = waiting.get(customer, [])
         for w in [w for w in mine if ev.type in w.cancel_on and w.send_at > ev.ts]:
@@ -275,10 +277,10 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
         new: list[dict[str, Any]] = []
         if d.get("action"):
             when = _naive(d.get("send_at")) or ev.decided_at
-            new += _chain(ev.id, customer, catalogue, d["action"], d.get("channel"), when,
+            new += _chain(did, customer, catalogue, d["action"], d.get("channel"), when,
                           fields, (), "decision", "")
         for rule in rules:
-            timed = _chain(ev.id, customer, catalogue, rule.action, ev.channel,
+            timed = _chain(did, customer, catalogue, rule.action, ev.channel,
                            ev.ts + timedelta(hours=rule.after_hours), fields, rule.unless,
                            f"timing rule {rule.name}", f"rule:{rule.name}")
             if timed and rule.within_hours is not None:

@@ -18,7 +18,9 @@ in the warehouse above that), then :class:`outsidein.market.basket.AssociationRu
 peers get the baskets as Python lists (their input) and run in
 ``$OUTSIDEIN_BASKET_PEER_PYTHON`` (``make bench`` builds ``.venv-bench-basket``); mlxtend is
 timed on its one-hot encoding + fpgrowth + association_rules; each tool's figure is the
-median of ``--repeat`` runs in one process.  Every run checks that the
+median of ``--repeat`` runs in one process (at least 7 on the grocery-like set, whose runs
+take tens of milliseconds: with 3, the median held a tool's second, still warming run, and
+pyfim's and ours warm at different rates).  Every run checks that the
 rule sets (antecedent, consequent) and their support and confidence are identical.
 ``--quick`` uses 100,000 instead of 1,000,000 synthetic baskets.
 """
@@ -180,21 +182,22 @@ def main() -> int:
                     "sizes": {}}
     for n in sets:
         path = grocery_like() if n == "grocery" else generate(int(n))
-        ours = run_python(OURS.format(path=path, repeat=args.repeat, supp=SUPPORT,
+        repeat = max(args.repeat, 7) if n == "grocery" else args.repeat
+        ours = run_python(OURS.format(path=path, repeat=repeat, supp=SUPPORT,
                                       conf=CONFIDENCE, maxlen=MAX_LEN))
         ours_s = median(ours["runs"])
-        row: dict = {"baskets": ours["n"], "itemsets": ours["itemsets"],
+        row: dict = {"baskets": ours["n"], "itemsets": ours["itemsets"], "repeat": repeat,
                      "rules": len(ours["rules"]), "ours_median_s": round(ours_s, 3),
                      "ours_runs_s": [round(x, 3) for x in ours["runs"]]}
         print(f"{n}: {ours['n']:,} baskets, {ours['itemsets']:,} itemsets, "
-              f"{len(ours['rules']):,} rules; ours {ours_s:.3f} s (median of {args.repeat})",
+              f"{len(ours['rules']):,} rules; ours {ours_s:.3f} s (median of {repeat})",
               flush=True)
         for which in ("pyfim", "mlxtend"):
             if peer is None:
                 row[which] = None
                 continue
             p = run_python(PEER.format(path=path, which=which, supp=SUPPORT, conf=CONFIDENCE,
-                                       maxlen=MAX_LEN, repeat=args.repeat), python=peer)
+                                       maxlen=MAX_LEN, repeat=repeat), python=peer)
             same = p["rules"] == ours["rules"] and p["itemsets"] == ours["itemsets"]
             row[which] = {"seconds": round(p["seconds"], 3), "identical_rules": same,
                           "ratio_peer_over_ours": round(p["seconds"] / ours_s, 2)}

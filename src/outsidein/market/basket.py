@@ -144,15 +144,24 @@ class AssociationRules(BaseEstimator):  # type: ignore[misc]
         blocks = []
         for k in range(2, len(levels) + 1):
             codes, n_all = levels[k - 1]
+            m = len(codes)
             for size in range(1, min(self.max_consequent, k - 1) + 1):
-                for cons_at in combinations(range(k), size):
-                    ante = _place_of(levels, keys, np.delete(codes, cons_at, axis=1), codes,
-                                     labels)
-                    n_a = levels[k - size - 1][1][ante]
-                    keep = n_all / n_a >= self.min_confidence
-                    cons = codes[keep][:, list(cons_at)]
-                    n_c = levels[size - 1][1][_place_of(levels, keys, cons, codes[keep], labels)]
-                    blocks.append((k - size - 1, ante[keep], cons, n_all[keep], n_a[keep], n_c))
+                # every way of taking *size* items out as the consequent, at once: the rows
+                # by consequent position, then as the itemsets come (the order derived)
+                outs = np.array(list(combinations(range(k), size)), dtype=np.intp)
+                ins = np.array([[c for c in range(k) if c not in o] for o in outs.tolist()],
+                               dtype=np.intp)
+                ante = _place_of(levels, keys, codes[:, ins].transpose(1, 0, 2)
+                                 .reshape(-1, k - size), codes, labels)
+                n_a = levels[k - size - 1][1].take(ante)
+                keep = np.flatnonzero(np.tile(n_all, len(outs)) / n_a >= self.min_confidence)
+                row, out = keep % m, keep // m
+                cons = np.take_along_axis(codes.take(row, axis=0), outs.take(out, axis=0),
+                                          axis=1)
+                n_c = levels[size - 1][1].take(_place_of(levels, keys, cons,
+                                                         codes.take(row, axis=0), labels))
+                blocks.append((k - size - 1, ante.take(keep), cons, n_all.take(row),
+                               n_a.take(keep), n_c))
         self.rules_ = _measures(blocks, levels, labels, float(n_baskets), self.min_lift)
         self.n_baskets_ = int(n_baskets)
         self.n_itemsets_ = len(itemsets)
@@ -203,7 +212,8 @@ def _place_of(levels: tuple[_Level, ...], keys: list[np.ndarray], subsets: np.nd
     missing = np.flatnonzero(known[pos] != want) if len(known) else np.arange(len(want))
     if len(missing):
         i = int(missing[0])
-        raise DataValidationError(f"itemset {next(_id_tuples(whole[i:i + 1], labels))!r} is "
+        at = i % len(whole)  # *subsets* may hold several rows of each of *whole*, in turn
+        raise DataValidationError(f"itemset {next(_id_tuples(whole[at:at + 1], labels))!r} is "
                                   f"frequent but its subset "
                                   f"{next(_id_tuples(subsets[i:i + 1], labels))!r} is missing")
     return pos
@@ -243,11 +253,16 @@ def _antecedents(blocks: Sequence[tuple[Any, ...]], levels: tuple[_Level, ...],
                  labels: np.ndarray) -> np.ndarray:
     """The blocks' antecedents (places in their level) as id tuples, each distinct one made
     once (about 11,000 for 19,000 rules on the grocery-like set)."""
-    made = {}
+    made = {}  # level -> each of its itemsets' id tuple (None where no rule uses it)
     for level in {b[0] for b in blocks}:
-        used = np.unique(np.concatenate([b[1] for b in blocks if b[0] == level]))
-        made[level] = (used, _tuple_column([levels[level][0][used]], labels))
-    parts = [made[b[0]][1][np.searchsorted(made[b[0]][0], b[1])] for b in blocks]
+        used = np.zeros(len(levels[level][0]), dtype=bool)
+        for b in blocks:
+            if b[0] == level:
+                used[b[1]] = True
+        at = np.flatnonzero(used)
+        made[level] = np.full(len(used), None, dtype=object)
+        made[level][at] = _tuple_column([levels[level][0].take(at, axis=0)], labels)
+    parts = [made[b[0]].take(b[1]) for b in blocks]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=object)
 
 
@@ -263,14 +278,33 @@ def _measures(blocks: Sequence[tuple[Any, ...]], levels: tuple[_Level, ...],
     lift = conf / s_c
     with np.errstate(divide="ignore"):
         conviction = np.where(conf >= 1.0, np.inf, (1.0 - s_c) / np.maximum(1.0 - conf, 1e-300))
-    keep = lift >= min_lift
-    order = np.flatnonzero(keep)[np.lexsort((-support[keep], -conf[keep], -lift[keep]))]
+    order = _descending(np.flatnonzero(lift >= min_lift), lift, conf, support)
     return pd.DataFrame({
         "antecedents": pd.Series(_antecedents(blocks, levels, labels)[order], dtype=object),
         "consequents": pd.Series(_tuple_column([b[2] for b in blocks], labels)[order],
                                  dtype=object),
         "support": support[order], "confidence": conf[order], "lift": lift[order],
         "leverage": (support - s_a * s_c)[order], "conviction": conviction[order]})
+
+
+def _descending(rows: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """*rows* by the first key, highest first, ties by the next key and so on, then by row:
+    the order of ``np.lexsort`` on the negated keys, got by one unstable sort of distinct
+    integers (each key's dense rank and the row, combined) when they fit in 62 bits: stable
+    sorts of floats are slow (19,000 rules: 2.5 -> 1.2 ms).
+
+    >>> _descending(np.arange(4), np.array([1.0, 2.0, 2.0, 1.0]), np.array([0.0, 1.0, 1.0, 2.0]))
+    array([1, 2, 3, 0])
+    """
+    n = len(rows)
+    combined, span = np.zeros(n, dtype=np.int64), 1
+    for key in keys:
+        distinct, rank = np.unique(-key.take(rows), return_inverse=True)
+        span *= max(len(distinct), 1)
+        if span * max(n, 1) >= 2**62:
+            return rows.take(np.lexsort(tuple(-k.take(rows) for k in reversed(keys))))
+        combined = combined * len(distinct) + rank.reshape(-1)
+    return rows.take(np.argsort(combined * n + np.arange(n)))
 
 
 def rules_to_records(rules: pd.DataFrame, digits: int = 6) -> list[dict[str, Any]]:

@@ -51,6 +51,20 @@ def test_an_event_gets_a_decision_and_a_repeat_is_not_applied_twice(site: Any) -
             SenseEvent.event_id == "e-1")) == 1
 
 
+def test_an_event_sent_twice_in_one_batch_is_applied_once_and_both_get_its_decision(
+        site: Any) -> None:
+    c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    body = c.post("/api/v1/events", json=[_event("t-1", "C7"), _event("t-2", "C7", "visit"),
+                                          _event("t-1", "C7")]).json()
+    assert [r["status"] for r in body["results"]] == ["applied", "applied", "duplicate"]
+    first, _, repeat = (r["decision"] for r in body["results"])
+    assert repeat == first and first["stage"] == "deciding"
+    with session_scope(site.ws.store_url, write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Decision).join(
+            SenseEvent, SenseEvent.id == Decision.event_pk).where(
+            SenseEvent.event_id == "t-1")) == 1
+
+
 def test_a_batch_applies_the_good_events_and_names_each_bad_one(site: Any) -> None:
     c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
     batch = [_event("b-0", "C2", "product_view"),

@@ -4,6 +4,9 @@ as a brute-force count of every basket's subsets, the documented JSON, and a cle
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from itertools import combinations
 from pathlib import Path
@@ -77,6 +80,40 @@ def test_min_lift_and_product_types(shop: Workspace) -> None:
     assert out["n_itemsets"] == 3
     assert {(r["antecedents"][0], r["confidence"]) for r in out["rules"]} == \
         {("dairy", 0.75), ("bakery", 0.75)}
+
+
+def _table(ws: Workspace, columns: int) -> str:
+    out = subprocess.run([sys.executable, "-m", "outsidein", "--workspace", str(ws.root),
+                          "market", "basket", "--by", "product_type", "--min-support", "0.4"],
+                         capture_output=True, text=True, env={**os.environ,
+                                                              "COLUMNS": str(columns)},
+                         timeout=300, check=True)
+    return out.stdout
+
+
+def test_the_table_keeps_ids_whole_on_a_narrow_terminal(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "deli")
+    long = {"milk": "dairy_and_chilled_products_for_breakfast",
+            "bread": "bakery_and_freshly_baked_morning_goods",
+            "butter": "dairy_and_chilled_products_for_breakfast"}
+    load_frame(ws, "customers", pd.DataFrame({"customer_id": ["c1"]}), source="t")
+    load_frame(ws, "products", pd.DataFrame({"product_id": list(long),
+                                             "product_type": list(long.values())}), source="t")
+    load_frame(ws, "order_lines", pd.DataFrame(
+        [{"order_id": f"o{i}", "customer_id": "c1", "product_id": p, "quantity": 1,
+          "ts": pd.Timestamp("2024-03-01") + pd.Timedelta(days=i), "revenue": 2.0}
+         for i, b in enumerate(BASKETS) for p in b]), source="t")
+    ws.close()
+    narrow = _table(ws, 80)
+    assert "…" not in narrow  # folded onto more lines, never cut short
+    cells = "".join(line.split("│")[1].strip() for line in narrow.splitlines()
+                    if line.startswith("│"))  # the first column, its lines joined
+    assert "bakery_and_freshly_baked_morning_goods" in cells
+    assert "lift" in narrow and "conviction" not in narrow.split("leverage and")[0]
+    assert "leverage and conviction: --json" in narrow
+    wide = _table(ws, 160)
+    assert "bakery_and_freshly_baked_morning_goods" in wide and "conviction" in wide
+    assert "leverage and conviction: --json" not in wide
 
 
 def test_bad_support_is_one_line_exit_2(shop: Workspace,

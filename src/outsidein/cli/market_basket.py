@@ -60,15 +60,23 @@ def basket_cmd(
                   f"{result.n_rules:,} rules (support >= {min_support}, confidence >= "
                   f"{min_confidence})", highlight=False)
     if result.n_rules:
-        t = Table(title=f"strongest rules by lift (first {min(limit, result.n_rules)})")
-        for col in ("if the basket holds", "it also holds", "support", "confidence", "lift",
-                    "leverage", "conviction"):
-            t.add_column(col, justify="left" if "holds" in col else "right")
+        # a narrow terminal keeps the ids whole and leaves leverage and conviction to --json
+        wide = console.width >= 100
+        t = Table(title=f"strongest rules by lift (first {min(limit, result.n_rules)})",
+                  caption=None if wide else "leverage and conviction: --json, or a terminal "
+                  "at least 100 columns wide")
+        measures = ("support", "confidence", "lift") + (("leverage", "conviction") if wide
+                                                        else ())
+        for col in ("if the basket holds", "it also holds"):  # ids wrap, never cut short
+            t.add_column(col, overflow="fold", ratio=1)
+        for col in measures:
+            t.add_column(col, justify="right", no_wrap=True)
         for r in result.to_dict(limit=limit)["rules"]:
             conv = "inf" if r["conviction"] is None else f"{r['conviction']:.2f}"
+            cells = [f"{r['support']:.4f}", f"{r['confidence']:.2f}", f"{r['lift']:.2f}",
+                     f"{r['leverage']:.4f}", conv][:len(measures)]
             add_row(t, ", ".join(map(str, r["antecedents"])),
-                    ", ".join(map(str, r["consequents"])), f"{r['support']:.4f}",
-                    f"{r['confidence']:.2f}", f"{r['lift']:.2f}", f"{r['leverage']:.4f}", conv)
+                    ", ".join(map(str, r["consequents"])), *cells)
         console.print(t)
 
 

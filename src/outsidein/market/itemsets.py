@@ -72,7 +72,7 @@ def count_levels(basket: np.ndarray, item: np.ndarray, *, min_count: int,
     levels: list[Level] = [(np.arange(len(item_of))[:, None], counts.take(item_of))]
     if max_length < 2 or len(item_of) < 2:
         return levels, item_of
-    rank = np.full(n_items, -1, dtype=np.int32 if small else np.int64)
+    rank: np.ndarray = np.full(n_items, -1, dtype=np.int32 if small else np.int64)
     rank[item_of] = np.arange(len(item_of))
     r = rank.take(item)
     keep = np.flatnonzero(r >= 0)

@@ -139,7 +139,7 @@ def _next_level(codes: np.ndarray, ends: np.ndarray, rows: tuple[np.ndarray, np.
     right = found - offset.take(left) + left + 1
     new = np.concatenate([codes.take(left, axis=0), codes.take(right, axis=0)[:, -1:]],
                          axis=1)
-    new_ends = _run_end(left)                             # same prefix: same lower parent
+    new_ends = _run_end(left[1:] != left[:-1], len(left))  # same prefix: same lower parent
     if last or not (new_ends - np.arange(len(new)) > 1).any():
         return new, counts.take(found), new_ends, (group[:0], member[:0])
     # the new itemsets' rows: a new group is one row here (its lower parent in one basket)
@@ -157,22 +157,21 @@ def _upper_pairs(s: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(s, 1)
 
 
-def _run_end(keys: np.ndarray) -> np.ndarray:
-    """For each of the sorted *keys*: the end of its run of equal keys."""
-    cut = np.append(np.flatnonzero(keys[1:] != keys[:-1]) + 1, len(keys))
+def _run_end(changed: np.ndarray, n: int) -> np.ndarray:
+    """For each of *n* sorted things, the end of its run of equal ones; *changed* (``n - 1``
+    long) says where each differs from the one before it."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    cut = np.append(np.flatnonzero(changed) + 1, n)
     return np.repeat(cut, np.diff(cut, prepend=0))
 
 
 def _group_end(codes: np.ndarray) -> np.ndarray:
     """For each row of lexicographically sorted *codes*: the end of the run of rows sharing
     all but its last item."""
-    m = len(codes)
     if codes.shape[1] == 1:
-        return np.full(m, m, dtype=np.int64)
-    new = np.ones(m, dtype=bool)
-    new[1:] = (codes[1:, :-1] != codes[:-1, :-1]).any(axis=1)
-    first = np.flatnonzero(new)
-    return np.append(first[1:], m)[np.cumsum(new) - 1]
+        return np.full(len(codes), len(codes), dtype=np.int64)
+    return _run_end((codes[1:, :-1] != codes[:-1, :-1]).any(axis=1), len(codes))
 
 
 def longer_itemsets(basket: np.ndarray, item: np.ndarray, frequent_pairs: np.ndarray, *,
@@ -285,11 +284,6 @@ def _bit_rows(tids: np.ndarray, starts: np.ndarray, n_baskets: int) -> np.ndarra
         out[i] = np.packbits(buf, bitorder="little")
         buf[held] = False
     return out
-
-
-def _small(codes: np.ndarray, n: int) -> np.ndarray:
-    """Codes as int16 when they fit: numpy sorts those by radix (stable), 5x faster."""
-    return codes.astype(np.int16) if n < 2**15 else codes
 
 
 def _in_order(codes: np.ndarray, counts: np.ndarray) -> Level:

@@ -240,7 +240,7 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
 
     The group's new events are decided in arrival order (:func:`decide_in_order`).  One
     statement per table
-    (:func:`~outsidein.store.db.insert_rows`: straight to the driver on SQLite); ORM
+    (:func:`~outsidein.store.bulk.insert_rows`: straight to the driver on SQLite); ORM
     objects cost about 10x more per row here.
     """
     if not events:

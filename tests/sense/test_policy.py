@@ -130,3 +130,35 @@ def test_policy_from_toml_and_its_errors() -> None:
         ContactPolicy.from_mapping({"quiet_hours": [25, 7]})
     with pytest.raises(ConfigError, match=r"\[max messages, per days\]"):
         ContactPolicy.from_mapping({"global_cap": [3]})
+
+
+def test_a_tuple_of_actions_decided_on_again_gets_the_answers_a_fresh_look_gives() -> None:
+    """A tuple's channel orders and the results per state of its channels are kept between
+    calls; over many customers, times and stages every answer equals that of a list (looked
+    at afresh each call), words and retry times included."""
+    import random
+
+    rng = random.Random(7)
+    actions = (TIPS, OFFER, CatalogAction("web-tip", "advice", channels=("web", "email")),
+               CatalogAction("call", "service", channels=("call_center",), stages=("at_risk",)))
+    zones = ("Europe/Paris", "America/New_York", "Asia/Tokyo", None)
+    channels = ("email", "mobile", "web", "call_center")
+    start = at(2026, 3, 1, 0, "UTC")
+    seen_rules: set[str] = set()
+    for _ in range(3000):
+        now = start + rng.uniform(0, 20 * DAY)
+        sent = tuple(sorted((now - rng.uniform(0, 10 * DAY), rng.choice(channels))
+                            for _ in range(rng.randrange(0, 4))))
+        cust = CustomerContacts(
+            consent=frozenset(rng.sample(channels, rng.randrange(0, 5))),
+            preferred_channel=rng.choice((None, *channels)), timezone=rng.choice(zones),
+            sent=sent, ignored_in_a_row=rng.choice((0, 0, 0, 3)), opted_out=rng.random() < 0.03)
+        kw = {"stage": rng.choice((None, "deciding", "loyal", "at_risk")),
+              "clue_channel": rng.choice((None, *channels))}
+        policy = rng.choice((POLICY, ContactPolicy(min_gap_hours=0.0, global_cap=(9, 7.0))))
+        kept = eligible_actions(actions, cust, now, policy, **kw)
+        assert kept == eligible_actions(list(actions), cust, now, policy, **kw)
+        seen_rules |= {f.rule for f in kept.filtered}
+    # the comparison met every rule, so none of them can hide behind the kept results
+    assert seen_rules >= {"stage", "consent", "channel_cap", "quiet_hours", "global_cap",
+                          "min_gap", "opt_out", "suppressed"}

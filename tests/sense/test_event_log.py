@@ -59,7 +59,7 @@ def test_a_complaint_turns_the_need_to_service_and_says_why(url: str) -> None:
     d = out[1].decision
     assert d["need"] == "service"
     assert any("complaint" in clue for clue in d["clues"]) or "service" in " ".join(d["reasons"])
-    assert d["action"] is None and "no action catalogue" in " ".join(d["reasons"])
+    assert d["action"] is None and "senses the stage only" in " ".join(d["reasons"])
 
 
 def test_concurrent_requests_are_committed_in_groups_and_none_is_lost(url: str) -> None:

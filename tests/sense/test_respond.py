@@ -56,6 +56,26 @@ def test_a_complaint_gets_a_service_message_queued_in_the_outbox(url: str) -> No
     assert (d["action"], "decision") in queued
 
 
+def test_a_complaint_that_arrives_late_still_gets_its_service_message(url: str) -> None:
+    """A complaint made at 12:05 that reaches the engine after a cart at 12:10 (which got
+    a message) is answered as of 12:10: a service message, not "minimum gap: last message
+    -0.1 hours ago"; no clue is hours ahead; and the reasons say why service comes first."""
+    r = Responder(load_catalogue())
+    who = _treated(1, r.control)[0]
+    with session_scope(url) as s:
+        out = apply_events(s, [ev("l1", who, 10, "cart_add"),
+                               ev("l2", who, 5, "complaint", "call_center")], r, plan=r.plan)
+    assert out[0].decision["action"] is not None, out[0].decision["reasons"]
+    late = out[1].decision
+    assert late["need"] == "service" and late["action"] is not None, late["reasons"]
+    assert r.catalogue[late["action"]].need == "service"
+    assert not any("-0." in line or "hours ago" in line and " -" in line
+                   for line in late["reasons"] + late["clues"]), late
+    assert ("message need: service, before the stage's own (sales): a recent complaint or "
+            "support call comes first") in late["reasons"], late["reasons"]
+    assert late["send_at"] == (T0 + timedelta(minutes=10)).isoformat()
+
+
 def test_the_control_group_hears_nothing_and_its_probability_is_logged(url: str) -> None:
     r = Responder(load_catalogue(), control=ControlGroup(share=0.5))
     held = [c for c in (f"H{i}" for i in range(100)) if r.control.contains(c)][:5]

@@ -114,8 +114,9 @@ def evaluate_policy(ws: Workspace, policy: str, *, alpha: float = 0.05,
         log = decision_log(session, days)
     if log.empty:
         raise MissingDataError(
-            "no decisions to evaluate: send events to POST /api/v1/events (or a Segment "
-            "source) with an action catalogue loaded, then run 'outsidein sense evaluate'")
+            "no decisions to evaluate: the live engine logs one for each event sent to "
+            "POST /api/v1/events (or a Segment source), with the message it chose; a replay of "
+            "the history senses stages only. Send events, then run 'outsidein sense evaluate'")
     actions, stage, action, available = _arrays(log)
     reward = log["reward"].to_numpy(float)
     pscore = log["pscore"].to_numpy(float)

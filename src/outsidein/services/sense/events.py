@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from outsidein.errors import ConflictError
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.sequence import LiveStageClassifier
-from outsidein.sense.stages import STAGE_LABELS, STAGES
+from outsidein.sense.stages import STAGE_LABELS, STAGE_NEED, STAGES
 from outsidein.services.sense.learning import as_datetime
 from outsidein.services.sense.outbox import EventFacts
 from outsidein.store.bulk import among, insert_returning, insert_rows
@@ -128,7 +128,21 @@ class Sensed(NamedTuple):
     def reasons(self) -> list[str]:
         """The decision's first reasons, in words: the stage and the message need."""
         return [f"stage: {STAGE_LABELS[self.stage]} ({self.probability:.0%})",
-                f"message need: {self.need}"]
+                need_words(self.stage, self.need)]
+
+
+def need_words(stage: str, need: str) -> str:
+    """The message need in words; when it is not the stage's own (service comes first while
+    a complaint or support call is recent), says so.
+
+    >>> need_words("deciding", "service")[:55]
+"message need: service, before the stage's own (sales): "
+    """
+    own = STAGE_NEED.get(stage, need)
+    if need == own:
+        return f"message need: {need}"
+    return (f"message need: {need}, before the stage's own ({own}): a recent complaint or "
+            "support call comes first")
 
 
 def sense(scorer: EvidenceScorer, state: Mapping[str, Any] | None, event: EventIn,
@@ -142,8 +156,11 @@ def sense(scorer: EvidenceScorer, state: Mapping[str, Any] | None, event: EventI
     """
     ev = (state or {}).get("evidence")
     st = EvidenceState.from_dict(ev) if ev else scorer.new_state()
-    now = event.epoch
-    scorer.update(st, now, event.channel, event.type)
+    scorer.update(st, event.epoch, event.channel, event.type)
+    # a late event (older than the customer's latest) is sensed as of that latest time: its
+    # evidence is added as of then (the scorer never decays backwards), and no clue is
+    # "hours ahead"
+    now = st.ts if st.ts is not None else event.epoch
     if model is not None:
         history, stage, p, clues = model.sense((state or {}).get("history"), now,
                                                event.channel, event.type)
@@ -167,7 +184,8 @@ def stage_decider(scorer: EvidenceScorer | None = None,
     def decide(state: Mapping[str, Any] | None,
                event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
         s = sense(sc, state, event, model)
-        reasons = [*s.reasons(), "no message: no action catalogue is loaded yet"]
+        reasons = [*s.reasons(), "no message: a replay of the history senses the stage only and "
+                                  "sends nothing (live events get the catalogue's messages)"]
         kept = {**(state or {}), "evidence": s.evidence.to_dict()}
         if s.history is not None:
             kept["history"] = s.history

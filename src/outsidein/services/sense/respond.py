@@ -67,7 +67,7 @@ from outsidein.sense.stages import (
     STAGES,
 )
 from outsidein.services.sense.catalogue import catalogue_path, load_catalogue
-from outsidein.services.sense.events import EventIn, sense
+from outsidein.services.sense.events import EventIn, need_words, sense
 from outsidein.services.sense.learning import (
     SWEEP_BATCH,
     SharedCounts,
@@ -146,7 +146,7 @@ def _fields(stage: str, probability: float, need: str, clues: list[str]) -> dict
     return {"stage": stage, "stage_probability": probability, "need": need, "action": None,
             "channel": None, "send_at": None, "probability": 1.0, "control": False,
             "clues": clues, "reasons": [f"stage: {STAGE_LABELS[stage]} ({probability:.0%})",
-                                        f"message need: {need}"]}
+                                        need_words(stage, need)]}
 
 
 def _no_message_for(fields: dict[str, Any]) -> None:
@@ -243,9 +243,13 @@ class Responder:
                  event: EventIn) -> tuple[dict[str, Any], dict[str, Any]]:
         state = dict(state or {})
         sensed = sense(self.scorer, state, event, self.stage_model)
-        stage, need, now = sensed.stage, sensed.need, event.epoch
+        # decided as of the customer's latest time: a late event (a complaint that arrives
+        # after a later click, say) is answered now, not before messages already sent; its
+        # outcome is credited as of when it happened
+        now = max(event.epoch, sensed.evidence.ts or event.epoch)
+        stage, need = sensed.stage, sensed.need
         contacts = _heard(_contacts(state.get("contacts"), self.default_consent), event)
-        pending = self._learn(state.get("pending", []), event, now)
+        pending = self._learn(state.get("pending", []), event, event.epoch)
         fields = _fields(stage, sensed.probability, need, sensed.clues)
         candidates = self._messages_for(need, stage)
         if candidates:

@@ -136,7 +136,7 @@ def need_words(stage: str, need: str) -> str:
     a complaint or support call is recent), says so.
 
     >>> need_words("deciding", "service")[:55]
-"message need: service, before the stage's own (sales): "
+    "message need: service, before the stage's own (sales): "
     """
     own = STAGE_NEED.get(stage, need)
     if need == own:

@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
 
         ws = workspace(ctx)  # fails early, with the usual message, when there is no workspace
         ws.close()
+        _check_sense(ws)
         console_err.print(f"Outside-In for [bold]{ws.root}[/] on http://{host}:{port}/ "
                           f"(API docs at /docs); Ctrl+C stops it", highlight=False)
         stop = threading.Event()
@@ -44,6 +45,15 @@ def register(app: typer.Typer) -> None:
             _run(uvicorn, ws.root, host, port, workers, log_level)
         finally:
             stop.set()
+
+
+def _check_sense(ws: Any) -> None:
+    """Refuse to start when the sense-and-respond settings do not load (the action catalogue,
+    the contact policy, the stage model): the error names the file, line and field, here
+    and now, not in the log on the first event."""
+    from outsidein.services.sense.respond import Responder  # loaded when the command runs
+
+    Responder.for_workspace(ws.root, ws.config.extra)
 
 
 def _start_outbox(store_url: str, extra: dict[str, Any], stop: threading.Event,

@@ -1,0 +1,39 @@
+"""``outsidein serve`` refuses to start when the sense-and-respond settings do not load."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+from outsidein.services.sense.catalogue import DEFAULT_CATALOGUE
+from outsidein.workspace import Workspace
+
+OUTSIDEIN = Path(sys.executable).parent / "outsidein"
+
+
+def test_serve_refuses_a_broken_action_catalogue_and_names_file_line_and_field(
+        tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "acme")
+    ws.close()
+    shipped = files("outsidein.services.sense").joinpath(DEFAULT_CATALOGUE).read_text("utf-8")
+    broken = shipped.replace('channels = [', 'channels = ["socail", ', 1)
+    assert broken != shipped
+    (ws.root / "cat.toml").write_text(broken)
+    with (ws.root / "outsidein.toml").open("a") as f:
+        f.write('\n[sense]\ncatalogue = "cat.toml"\n')
+    line = next(i for i, t in enumerate(broken.splitlines(), 1) if "socail" in t)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSIDEIN_")}
+    # a server that starts anyway would run until the timeout: the test fails either way
+    r = subprocess.run([str(OUTSIDEIN), "--workspace", str(ws.root), "serve", "--port",
+                        str(port)], capture_output=True, text=True, timeout=60,
+                       env={**env, "COLUMNS": "300"})
+    assert r.returncode == 2, r.stderr
+    said = " ".join(r.stderr.split())
+    assert f"cat.toml line {line}" in said and "field channels" in said and "'socail'" in said

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -97,3 +98,41 @@ def test_an_empty_log_says_what_to_do(tmp_path: Path) -> None:
     Workspace.init(tmp_path).close()
     res = outsidein("--workspace", str(tmp_path), "sense", "evaluate")
     assert res.returncode != 0 and "POST /api/v1/events" in res.stderr
+
+
+def test_the_control_comparison_is_per_customer_with_its_interval(logged: Path) -> None:
+    """Held-out customers are never capped, so they log more rounds each: the comparison
+    shown is per customer, from each one's first decision, as the Sense & respond page's."""
+    out = evaluate(logged, "greedy")
+    lift = out["lift_per_customer"]
+    assert 300 <= lift["control"] <= 500 and 1100 <= lift["treated"] <= 1300, lift
+    assert abs(lift["control_rate"] - 0.05) < 0.04, lift
+    assert lift["low"] < lift["lift"] < lift["high"] and lift["low"] > 0.2, lift
+    assert out["cautions"] == []  # 1,600 rounds, every interval within 0-100%
+    text = outsidein("--workspace", str(logged), "sense", "evaluate", "--bootstrap", "200")
+    assert text.returncode == 0, text.stderr
+    said = " ".join(text.stdout.split())
+    assert (f"{lift['treated_rate']:.1%} of {lift['treated']:,} messaged customers" in said
+            and f"{lift['control_rate']:.1%} of {lift['control']:,} held out" in said), said
+    assert "Caution" not in said
+
+
+def test_few_decisions_come_with_a_caution_in_words(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "small")
+    url = ws.store_url
+    ws.close()
+    r = Responder(parse_catalogue(TWO_OFFERS, "offers.toml"), control=ControlGroup(share=0.25),
+                  seed=5)
+    who = [f"S{i}" for i in range(30)]
+    with session_scope(url) as s:
+        apply_events(s, [EventIn(f"{c}-cart", c, T0, "web", "cart_add") for c in who], r,
+                     plan=r.plan)
+    with session_scope(url) as s:
+        apply_events(s, [EventIn(f"{c}-buy", c, T0 + timedelta(hours=1), "web", "purchase")
+                         for c in who[:12]], r, plan=r.plan)
+    text = outsidein("--workspace", str(ws.root), "sense", "evaluate", "--policy",
+                     "always:offer_a", "--bootstrap", "200")
+    assert text.returncode == 0, text.stderr
+    said = " ".join(text.stdout.split())
+    few = re.search(r"Caution: only (\d+) logged decisions: the intervals are wide", said)
+    assert few and 30 <= int(few.group(1)) < 60, said  # the carts, and control customers' buys

@@ -148,7 +148,7 @@ def evaluate_cmd(
     the engine's own choices earned and what the control group did.
     """
     # loaded when the command runs (start-up)
-    from outsidein.services.sense.evaluate import evaluate_policy
+    from outsidein.services.sense.evaluate import ESTIMATOR_NAMES, evaluate_policy
 
     ws = workspace(ctx)
     try:
@@ -162,16 +162,24 @@ def evaluate_cmd(
                         "(response rate per decision)")
     for col in ("estimator", "estimate", "95% interval"):
         table.add_column(col, justify="left" if col == "estimator" else "right")
-    names = {"ipw": "inverse propensity (IPW)", "snipw": "self-normalised IPW",
-             "dm": "direct method (reward model)", "dr": "doubly robust"}
     for key, v in result.estimates.items():
-        table.add_row(names[key], f"{v.estimate:.2%}", f"{v.ci_low:.2%} to {v.ci_high:.2%}")
+        table.add_row(ESTIMATOR_NAMES[key], f"{v.estimate:.2%}",
+                      f"{v.ci_low:.2%} to {v.ci_high:.2%}")
     console.print(table)
-    control = ("no control rounds" if result.control_value is None else
-               f"the control group (no message, {result.control_rounds:,} rounds) "
-               f"{result.control_value:.2%}")
-    console.print(f"The engine's own choices earned {result.logged_value:.2%}; {control}.",
+    console.print(f"The engine's own choices earned {result.logged_value:.2%} per decision.",
                   highlight=False)
+    lift = result.lift
+    if lift.missing or lift.lift is None:
+        console.print(f"Against the control group: {lift.missing}.", highlight=False)
+    else:  # per customer, from each one's first decision: rounds are no fair base here
+        console.print(
+            f"Against the control group, per customer: {lift.treated_rate:.1%} of "
+            f"{lift.treated:,} messaged customers clicked or bought within the window after "
+            f"their first message, {lift.control_rate:.1%} of {lift.control:,} held out; "
+            f"lift {lift.lift:+.1%} (95% interval {lift.low:+.1%} to {lift.high:+.1%}).",
+            highlight=False)
+    for line in result.cautions:
+        console.print(f"[yellow]Caution:[/] {line}.", highlight=False)
 
 
 @sense_app.command("stage-model")

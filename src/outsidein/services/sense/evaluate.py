@@ -14,11 +14,20 @@ bootstrap interval, next to what the logged policy earned and what the control g
 The direct method's interval resamples the rounds with the reward model held fixed, so it
 leaves out the model's own error: it is too narrow where a message was rarely sent (read
 IPW and doubly robust there).
+
+Against the control group, rounds are not a fair base: a held-out customer is never
+messaged, so no cap or minimum gap ever stops their decisions, and they log many more
+rounds per customer than a messaged one.  The comparison shown is therefore per customer,
+from each one's first decision (:attr:`Evaluation.lift`, the Sense & respond page's own
+figure, :func:`~outsidein.services.sense.analysis.sense_summary`); the per-round control
+rate stays in the JSON.  :attr:`Evaluation.cautions` says, in words, when the figures
+cannot be read at face value: few rounds, or an interval that leaves 0-100% (IPW and
+doubly robust are unbounded on small samples; the self-normalised IPW is not).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +39,7 @@ from outsidein.errors import MissingDataError
 from outsidein.sense import ope
 from outsidein.sense.candidates import candidate_distribution, reward_model
 from outsidein.sense.stages import ATTRIBUTION_DAYS, OUTCOME_TYPES, STAGE_INDEX, STAGES
+from outsidein.services.sense.analysis import Lift, sense_summary
 from outsidein.store.db import session_scope
 from outsidein.store.models.sense import Decision, SenseEvent
 
@@ -38,7 +48,8 @@ if TYPE_CHECKING:
 
     from outsidein.workspace import Workspace
 
-__all__ = ["Evaluation", "decision_log", "evaluate_policy"]
+__all__ = ["ESTIMATOR_NAMES", "FEW_ROUNDS", "Evaluation", "cautions", "decision_log",
+           "evaluate_policy"]
 
 NO_MESSAGE = "(no message)"
 
@@ -85,13 +96,48 @@ class Evaluation:
     control_rounds: int
     estimates: dict[str, ope.PolicyValue]
     actions: tuple[str, ...]
+    lift: Lift = field(default_factory=Lift)
+    cautions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for ``--json``."""
+        lift = {**asdict(self.lift), "treated_rate": self.lift.treated_rate,
+                "control_rate": self.lift.control_rate}
         return {"policy": self.policy, "rounds": self.rounds,
                 "logged_value": self.logged_value, "control_value": self.control_value,
                 "control_rounds": self.control_rounds, "actions": list(self.actions),
-                "estimates": {k: v.to_dict() for k, v in self.estimates.items()}}
+                "estimates": {k: v.to_dict() for k, v in self.estimates.items()},
+                "lift_per_customer": lift, "cautions": list(self.cautions)}
+
+
+#: Below this many logged rounds, the estimates come with a caution.
+FEW_ROUNDS = 1000
+
+
+def cautions(rounds: int, estimates: dict[str, ope.PolicyValue]) -> tuple[str, ...]:
+    """When the estimates cannot be read at face value, in words.
+
+    >>> from outsidein.sense.ope import PolicyValue
+    >>> v = PolicyValue("ipw", 0.71, 0.0, 2.14, 0.05, 28, 1000)
+    >>> cautions(28, {"ipw": v})[1][:60]
+    'inverse propensity (IPW): its interval, 0% to 214%, leaves 0'
+    """
+    out: list[str] = []
+    if rounds < FEW_ROUNDS:
+        out.append(f"only {rounds:,} logged decisions: the intervals are wide and the "
+                   f"estimates move a lot with more data (read them from about {FEW_ROUNDS:,} "
+                   "on)")
+    for key, v in estimates.items():
+        if v.ci_low < 0.0 or v.ci_high > 1.0:
+            out.append(f"{ESTIMATOR_NAMES[key]}: its interval, {v.ci_low:.0%} to "
+                       f"{v.ci_high:.0%}, leaves 0-100%: too few rounds of what the candidate "
+                       "would do; read the self-normalised IPW, which stays in range")
+    return tuple(out)
+
+
+#: How each estimator is named to people.
+ESTIMATOR_NAMES = {"ipw": "inverse propensity (IPW)", "snipw": "self-normalised IPW",
+                   "dm": "direct method (reward model)", "dr": "doubly robust"}
 
 
 def _arrays(log: pd.DataFrame) -> tuple[Any, ...]:
@@ -137,4 +183,5 @@ def evaluate_policy(ws: Workspace, policy: str, *, alpha: float = 0.05,
     control = log["control"].to_numpy(bool)
     return Evaluation(policy, len(log), float(reward.mean()),
                       float(reward[control].mean()) if control.any() else None,
-                      int(control.sum()), estimates, actions)
+                      int(control.sum()), estimates, actions,
+                      lift=sense_summary(ws).lift, cautions=cautions(len(log), estimates))

@@ -93,3 +93,21 @@ def test_customer_value_page_ranks_like_the_warehouse(demo: Any, browser: Any,
     r = httpx.get(f"{server.url}/api/v1/customers/{top[0][0]}/value",
                   headers={"Authorization": f"Bearer {secret}"})
     assert r.status_code == 200 and r.json()["values"]["clv"] == pytest.approx(top[0][1])
+
+
+def test_the_demo_shows_sense_and_respond_proven_on_a_simulated_market(
+        demo: Any, browser: Any, artifacts_dir: Path) -> None:
+    """``outsidein demo`` runs the market simulation too: the Sense & respond page shows the
+    four policies and both plots without a further command."""
+    server, ws = demo
+    sim = json.loads((ws.root / "results" / "sense_simulation.json").read_text())
+    page = _login(browser, server.url, "lead@demo.test")
+    page.goto(server.url + "/sense")
+    section = page.locator("#sense-simulation")
+    assert "No simulation yet" not in section.inner_text()
+    rows = section.locator("#simulation-table tbody tr")
+    assert rows.count() == 4
+    conversions = sim["policies"]["sense_and_respond"]["conversions"]
+    assert f"{conversions:,}" in section.inner_text() or str(conversions) in section.inner_text()
+    section.locator("[data-figure='fig-sense-learning'] .main-svg").first.wait_for()
+    page.screenshot(path=str(artifacts_dir / "web-demo-sense.png"), full_page=True)

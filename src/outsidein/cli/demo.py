@@ -26,6 +26,10 @@ def _run_analyses(ws: Any, bar: Any) -> Any:
     from outsidein.demo.accounts import seed_demo_people  # loaded when the command runs (start-up)
     from outsidein.demo.loop import seed_demo_loop  # loaded when the command runs (start-up)
     from outsidein.services.pipeline import run_analyses  # loaded when the command runs (start-up)
+    from outsidein.services.sense.analysis import (  # loaded when the command runs (start-up)
+        run_simulation,
+        save_simulation,
+    )
     from outsidein.services.sense.replay import (  # loaded when the command runs (start-up)
         replay_interactions,
     )
@@ -34,6 +38,9 @@ def _run_analyses(ws: Any, bar: Any) -> Any:
     # the last 60 days through the sense-and-respond engine, so its page is not empty (the
     # whole history takes ~45 s on the default demo: 'outsidein sense replay' does it)
     replay_interactions(ws, last_days=DEMO_REPLAY_DAYS, progress=bar)
+    # and its proof on a simulated market (the command's defaults, under a second), so the
+    # page and the report show it without a further command
+    save_simulation(ws, run_simulation())
     report = run_analyses(ws, progress=bar)
     seed_demo_loop(ws)
     return report

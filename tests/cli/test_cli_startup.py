@@ -8,8 +8,10 @@ day must not pay for them.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,15 @@ def test_listing_the_loads_loads_no_heavy_library(ws):
     got = imported_by("--workspace", ws, "loads", "--json")
     assert json.loads(got["out"]) == []
     assert got["heavy"] == []
+
+
+def test_help_paragraphs_run_on_at_80_columns() -> None:
+    """A docstring's line breaks do not end lines in --help: no line of the text stops
+    short while the next line's first word would have fitted on it."""
+    out = subprocess.run([str(Path(sys.executable).parent / "outsidein"), "sense", "replay",
+                          "--help"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "COLUMNS": "80"}).stdout
+    text = [line.strip() for line in out.split("Options")[0].splitlines()]
+    for line, nxt in zip(text, text[1:], strict=False):
+        if line and nxt and not nxt.startswith(("-", "Usage")):
+            assert len(line) + 1 + len(nxt.split()[0]) > 76, (line, nxt)

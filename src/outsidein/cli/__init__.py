@@ -7,7 +7,9 @@ Each area registers its commands from its own module (``outsidein.cli.<area>``).
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -67,6 +69,45 @@ def _root(
 for _module in (data, loads, demo, value, answer, report, serve, insights, share, accounts,
                 sense, market, culture):
     _module.register(app)
+
+_LIST_ITEM = re.compile(r"^\s*([-*\u2022]|\d+[.)])\s|^\s{2,}\S")
+
+
+def reflow(text: str | None) -> str | None:
+    r"""A docstring's paragraphs as running text: lines broken in the source join up, so Rich
+    wraps them to the terminal (Typer keeps the source's breaks after the first paragraph,
+    which left lines of one word at 80 columns).  List items and indented lines stay.
+
+    >>> reflow("First.\n\nIt fills each journey. Each\ninteraction once.\n\n- a\n- b")
+    'First.\n\nIt fills each journey. Each interaction once.\n\n- a\n- b'
+    """
+    if not text:
+        return text
+    out: list[str] = []
+    for para in inspect.cleandoc(text).split("\n\n"):
+        lines: list[str] = []
+        for line in para.split("\n"):
+            if lines and not _LIST_ITEM.match(line) and not _LIST_ITEM.match(lines[-1]):
+                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+            elif lines and _LIST_ITEM.match(lines[-1]) and not _LIST_ITEM.match(line) \
+                    and line[:1].isspace():
+                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"  # an item's next line
+            else:
+                lines.append(line)
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """Every command's and group's help, reflowed (:func:`reflow`)."""
+    for cmd in typer_app.registered_commands:
+        cmd.help = reflow(cmd.help or (inspect.getdoc(cmd.callback) if cmd.callback else None))
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
 
 
 def _setup_logging(debug: bool) -> None:

@@ -166,3 +166,33 @@ def test_workspace_names_its_catalogue(tmp_path):
     assert catalogue_path({"catalogue": "c.toml"}, tmp_path) == tmp_path / "c.toml"
     with pytest.raises(ConfigError, match="cannot be read"):
         load_catalogue(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("field,value", [("value", "nan"), ("weight", "inf"),
+                                         ("value", "+inf"), ("weight", "nan")])
+def test_a_value_or_weight_that_is_not_a_finite_number_is_refused(tmp_path, field, value):
+    """QA: ``value = nan`` loaded, and NaN then won every choice ("expected score nan")."""
+    text = GOOD.replace("value = 20.0", f"{field} = {value}")
+    msg, line = _error(tmp_path, text)
+    assert line == _line(text, f"{field} = {value}")
+    assert f"field {field}: must be a finite number" in msg and "'offer'" in msg
+
+
+def test_an_agent_task_is_never_offered_on_a_customer_channel(tmp_path):
+    """QA: the call-back task "Call ... back about their complaint" was emailed to the
+    customer.  An agent's task goes to the call centre only."""
+    text = GOOD.replace('template = "Buy {product_name}"',
+                        'template = "Call {name} back"\naudience = "agent"\n'
+                        'channels = ["call_center", "email"]')
+    msg, line = _error(tmp_path, text)
+    assert line == _line(text, 'channels = ["call_center", "email"]')
+    assert "agent task" in msg and "never to the customer by email" in msg
+    shipped = load_catalogue()
+    agents = {e.name: e.channels for e in shipped.entries if e.audience == "agent"}
+    assert agents == {"win_back_call": ("call_center",), "service_callback": ("call_center",)}
+
+
+def test_consent_false_is_only_for_a_service_message(tmp_path):
+    text = GOOD.replace("value = 20.0", "value = 20.0\nconsent = false")
+    msg, line = _error(tmp_path, text)
+    assert line == _line(text, "consent = false") and "need service" in msg

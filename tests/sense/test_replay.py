@@ -9,12 +9,16 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from outsidein.services.sense.events import EventIn, apply_events, stage_decider
 from outsidein.store.db import session_scope
-from outsidein.store.models.sense import CustomerState, Decision
+from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 from outsidein.workspace import Workspace
 
 OUTSIDEIN = Path(sys.executable).parent / "outsidein"
@@ -59,3 +63,73 @@ def test_replay_without_interactions_says_what_to_load(tmp_path: Path) -> None:
     r = _run("-w", str(tmp_path / "empty"), "sense", "replay")
     assert r.returncode == 2
     assert "outsidein load interactions" in r.stderr
+
+
+# --- a full replay after a partial one (the demo replays its last 60 days) ---------------
+
+def _json(*args: str) -> dict[str, Any]:
+    r = _run(*args, "--json")
+    assert r.returncode == 0, r.stderr
+    return dict(json.loads(r.stdout))
+
+
+def _journeys(root: Path) -> tuple[dict[str, tuple[Any, ...]], dict[str, tuple[Any, ...]]]:
+    """Each customer's state and each interaction's decision, as the journeys show them."""
+    with Workspace.open(root) as ws, session_scope(ws.store_url, write=False) as s:
+        states = {c.customer_id: (c.stage, round(c.stage_probability, 9), c.events)
+                  for c in s.scalars(select(CustomerState))}
+        decisions = {eid: (d.stage, round(d.stage_probability, 9), tuple(d.clues))
+                     for eid, d in s.execute(select(SenseEvent.event_id, Decision).join(
+                         Decision, Decision.event_pk == SenseEvent.id))}
+    return states, decisions
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300-customer demo, its interactions not replayed yet."""
+    root = tmp_path_factory.mktemp("small") / "ws"
+    r = _run("-w", str(root), "demo", "-n", "300", "--no-analyze")
+    assert r.returncode == 0, r.stderr
+    return root
+
+
+def test_a_full_replay_after_a_partial_one_equals_one_full_replay(small_demo: Path,
+                                                                  tmp_path: Path) -> None:
+    once, twice = tmp_path / "once", tmp_path / "twice"
+    shutil.copytree(small_demo, once)
+    shutil.copytree(small_demo, twice)
+    full = _json("-w", str(once), "sense", "replay")
+    part = _json("-w", str(twice), "sense", "replay", "--last-days", "60")
+    assert 0 < part["applied"] < full["applied"]
+    after = _json("-w", str(twice), "sense", "replay")
+    assert after["stage_accuracy"] == full["stage_accuracy"] > 0.7
+    assert after["compared"] == full["compared"] == full["events_read"]
+    assert after["rebuilt_customers"] == part["customers"]
+    # the same journeys: every customer's stage now, every interaction's decision, each once
+    assert _journeys(twice) == _journeys(once)
+
+    again = _run("-w", str(twice), "sense", "replay")
+    assert again.returncode == 0, again.stderr
+    assert "nothing new to replay" in again.stdout
+    assert "customers' stage at each interaction" not in again.stdout  # no empty table
+
+
+def test_a_customer_with_live_events_is_not_rebuilt(small_demo: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(small_demo, root)
+    _json("-w", str(root), "sense", "replay", "--last-days", "60")
+    with Workspace.open(root) as ws:
+        with session_scope(ws.store_url, write=False) as s:
+            who = s.scalars(select(CustomerState.customer_id).order_by(
+                CustomerState.customer_id)).first()
+        assert who is not None
+        with session_scope(ws.store_url) as s:
+            apply_events(s, [EventIn("live-1", who, datetime(2030, 1, 1), "web", "visit")],
+                         stage_decider())
+    after = _json("-w", str(root), "sense", "replay")
+    assert after["late_customers"] == 1
+    assert any("customers with live events too: 1" in n for n in after["notes"])
+    with Workspace.open(root) as ws, session_scope(ws.store_url, write=False) as s:
+        live = s.execute(select(SenseEvent.source, SenseEvent.customer_id).where(
+            SenseEvent.event_id == "live-1")).one()
+    assert tuple(live) == ("api", who)

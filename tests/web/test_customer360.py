@@ -234,3 +234,64 @@ def test_an_empty_workspace_says_which_data_to_load(tmp_path: Path) -> None:
     assert "outsidein load interactions" in missing["interactions"]
     assert view.section("profile").figures["region"] == "north"
     assert [h.label for h in search_customers(ws, "marta")] == ["Marta Planted"]
+
+
+# --- the journey panel and API (sense and respond) -------------------------------------
+
+def _post_events(site: Any, *events: dict[str, Any]) -> None:
+    writer = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    r = writer.post("/api/v1/events", json=list(events))
+    assert r.status_code == 200 and r.json()["applied"] == len(events), r.text
+
+
+def _reader(site: Any) -> Any:
+    return site.client(headers={"Authorization": f"Bearer {site.api_key('value:read')}"})
+
+
+def test_the_journey_of_an_id_with_a_slash_can_be_read(planted: Any) -> None:
+    _post_events(planted, {"event_id": "slash-1", "customer_id": "acct/42",
+                           "ts": "2026-03-02T10:00:00+00:00", "channel": "web",
+                           "type": "cart_add"})
+    r = _reader(planted).get("/api/v1/customers/acct%2F42/journey")
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["customer_id"] == "acct/42" and j["stage"] == "deciding" and j["events"] == 1
+
+
+def test_a_bad_id_on_the_journey_is_named_in_words(planted: Any) -> None:
+    r = _reader(planted).get("/api/v1/customers/bad%00id/journey")
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "control characters" in detail and "customer_id" in detail
+    assert "pattern" not in detail and "\\x" not in detail
+
+
+def test_the_360_timeline_shows_what_was_sent_and_its_outcome(planted: Any) -> None:
+    from sqlalchemy import select, update
+
+    from outsidein.services.sense.outbox import enqueue
+    from outsidein.store.models.sense import Decision, Delivery, SenseEvent
+
+    _post_events(planted, {"event_id": "t360-1", "customer_id": "C-PLANT-12",
+                           "ts": "2026-03-02T10:00:00+00:00", "channel": "web",
+                           "type": "cart_add"})
+    with session_scope(planted.ws.store_url) as s:  # what the deliverer records
+        d = s.scalars(select(Decision).join(SenseEvent, SenseEvent.id == Decision.event_pk)
+                      .where(SenseEvent.event_id == "t360-1")).one()
+        enqueue(s, d, action="cart_advice", channel="email", send_at=D(2026, 3, 2, 10),
+                step="planted")
+        s.execute(update(Delivery).where(Delivery.idempotency_key.like("%-planted"))
+                  .values(status="sent", sent_at=D(2026, 3, 2, 10, 5), attempts=1))
+    _post_events(planted, {"event_id": "t360-2", "customer_id": "C-PLANT-12",
+                           "ts": "2026-03-02T11:00:00+00:00", "channel": "web",
+                           "type": "checkout"})
+    page = planted.login("member").get("/customers/C-PLANT-12").text
+    panel = page[page.index("Buying stage and journey"):]
+    assert "message: cart advice by email" in panel
+    assert "sent 2026-03-02 10:05 UTC by email" in panel
+    assert "responded: checkout (web) at 2026-03-02 11:00 UTC, within 7 days" in panel
+    # newest first: the checkout's stage change comes before the message it answered
+    assert panel.index("stage: purchased") < panel.index("message: cart advice by email")
+    j = _reader(planted).get("/api/v1/customers/C-PLANT-12/journey").json()
+    sent = next(m for m in j["messages"] if m["status"] == "sent")
+    assert sent["outcome"]["result"] == "responded"

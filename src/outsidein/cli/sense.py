@@ -37,7 +37,9 @@ def replay_cmd(
     """Run the warehouse's interactions, oldest first, through the engine the events API uses.
 
     It fills each customer's journey (stage, clues, decisions).  Each interaction is applied
-    once: a second replay applies only rows loaded since.  Where the warehouse holds the
+    once: a second replay applies only rows loaded since.  After a partial replay (the demo
+    replays its last 60 days), a customer with older rows is rebuilt from the start of
+    their history, in time order, as one full replay would.  Where the warehouse holds the
     stages the interactions came from (the demo's truth_stages), it reports how often the
     sensed stage agrees.
     """
@@ -57,12 +59,17 @@ def replay_cmd(
     console.print(f"{report.events_read:,} interactions read, {report.applied:,} applied, "
                   f"{report.duplicates:,} applied before; {report.customers:,} customers "
                   f"({report.seconds:.1f} s, {rate:,.0f} a second)", highlight=False)
-    table = Table(title="customers' stage at each interaction")
-    table.add_column("stage")
-    table.add_column("interactions", justify="right")
-    for stage, n in report.stages.items():
-        table.add_row(stage.replace("_", " "), f"{n:,}")
-    console.print(table)
+    if report.applied:
+        table = Table(title="customers' stage at each interaction")
+        table.add_column("stage")
+        table.add_column("interactions", justify="right")
+        for stage, n in report.stages.items():
+            table.add_row(stage.replace("_", " "), f"{n:,}")
+        console.print(table)
+    else:
+        console.print("nothing new to replay: every interaction read had been applied "
+                      "before (load new ones with 'outsidein load interactions FILE')",
+                      highlight=False)
     if report.stage_accuracy is not None:
         console.print(f"sensed stage agrees with the known stage for "
                       f"{report.stage_accuracy:.1%} of {report.compared:,} interactions",

@@ -16,6 +16,7 @@ CatalogAction(name='tips', need='advice', channels=('email',), stages=(), value=
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,16 +26,21 @@ from typing import Any
 from outsidein.sense.policy import CatalogAction
 from outsidein.sense.stages import CHANNELS, INTERACTION_TYPES, MESSAGE_NEEDS, STAGES
 
-__all__ = ["TEMPLATE_FIELDS", "Catalogue", "CatalogueEntry", "CatalogueProblem", "FollowUp",
-           "TimingRule", "build_catalogue", "template_fields"]
+__all__ = ["AGENT_CHANNELS", "AUDIENCES", "TEMPLATE_FIELDS", "Catalogue", "CatalogueEntry",
+           "CatalogueProblem", "FollowUp", "TimingRule", "build_catalogue", "template_fields"]
 
 #: the fields a content template may use, each in ``{braces}``
 TEMPLATE_FIELDS: tuple[str, ...] = (
     "customer_id", "first_name", "name", "stage", "need", "channel", "action", "product_id",
     "product_name", "brand", "unsubscribe_url")
 
+#: who reads a message: the customer, or an agent (a task such as a call back)
+AUDIENCES: tuple[str, ...] = ("customer", "agent")
+#: the channels that reach the company's agents, not the customer
+AGENT_CHANNELS: tuple[str, ...] = ("call_center",)
+
 _ACTION_KEYS = {"name", "need", "channels", "stages", "value", "weight", "subject", "template",
-                "segments", "value_deciles", "consent", "follow_up"}
+                "segments", "value_deciles", "consent", "follow_up", "audience"}
 _FOLLOW_KEYS = {"action", "after_hours", "unless"}
 _TIMING_KEYS = {"name", "on", "channel", "action", "after_hours", "within_hours", "unless"}
 
@@ -72,6 +78,7 @@ class CatalogueEntry:
     value_deciles: tuple[int, int] = (1, 10)
     consent: bool = True  # needs the customer's consent for the channel
     follow_up: FollowUp | None = None
+    audience: str = "customer"  # or "agent": a task for the call centre, never the customer
 
     def as_policy_action(self) -> CatalogAction:
         """The contact policy's view of this message."""
@@ -181,6 +188,8 @@ def _num(v: Any, path: tuple[str | int, ...], field: str, *, positive: bool = Fa
     if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or (positive and v == 0):
         need = "a number above 0" if positive else "a number, 0 or more"
         raise CatalogueProblem(path, field, f"must be {need}, got {v!r}")
+    if not math.isfinite(v):  # nan would win every choice, inf swamp it
+        raise CatalogueProblem(path, field, f"must be a finite number, got {v!r}")
     return float(v)
 
 
@@ -254,6 +263,17 @@ def _entry(d: Any, i: int) -> CatalogueEntry:
     if not isinstance(consent, bool):
         raise CatalogueProblem((*p, "consent"), "consent", f"must be true or false, got "
                                f"{consent!r}")
+    if not consent and need != "service":
+        raise CatalogueProblem((*p, "consent"), "consent", "false is only for a service the "
+                               f"customer asked for (need service), not need {need}")
+    audience = d.get("audience", "customer")
+    if audience not in AUDIENCES:
+        raise CatalogueProblem((*p, "audience"), "audience", f"{audience!r} is not one of "
+                               f"{', '.join(AUDIENCES)}")
+    if audience == "agent" and (wrong := [c for c in channels if c not in AGENT_CHANNELS]):
+        raise CatalogueProblem((*p, "channels"), "channels", "an agent task (audience = "
+                               f"\"agent\") goes to {', '.join(AGENT_CHANNELS)} only, never to "
+                               f"the customer by {', '.join(wrong)}")
     return CatalogueEntry(
         name=_str(d["name"], (*p, "name"), "name"), need=need,
         template=_template(d["template"], (*p, "template"), "template"), channels=channels,
@@ -262,7 +282,7 @@ def _entry(d: Any, i: int) -> CatalogueEntry:
         weight=_num(d.get("weight", 1.0), (*p, "weight"), "weight"),
         subject=_template(d["subject"], (*p, "subject"), "subject") if "subject" in d else "",
         segments=_names(d.get("segments", []), (*p, "segments"), "segments", None),
-        value_deciles=(deciles[0], deciles[1]), consent=consent,
+        value_deciles=(deciles[0], deciles[1]), consent=consent, audience=audience,
         follow_up=_follow_up(d["follow_up"], (*p, "follow_up")) if "follow_up" in d else None)
 
 

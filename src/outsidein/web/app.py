@@ -34,6 +34,7 @@ from outsidein.web.routes import (
     culture_survey,
     customers,
     insights,
+    journey,
     login,
     market,
     market_context,
@@ -58,7 +59,8 @@ SESSION_MAX_AGE = 12 * 3600
 ROUTERS: tuple[APIRouter, ...] = (system.router, login.router, pages.router, insights.router,
                                   share_pages.router, admin.router, api.router,
                                   customers.router, table_routes.router, table_routes.api_router,
-                                  sense.router, sense_pages.router, culture_survey.router,
+                                  sense.router, journey.router, sense_pages.router,
+                                  culture_survey.router,
                                   market.router, market_context.router, market_watch.router,
                                   culture.router,
                                   culture.api_router, culture_admin.router)

@@ -54,21 +54,41 @@ and any number of ``[[timing]]`` tables, each a timing rule:
 >>> cat = load_catalogue()
 >>> sorted({e.need for e in cat.entries})
 ['advice', 'awareness', 'retention', 'sales', 'service']
+
+What a queued message says, and whether it may go
+-------------------------------------------------
+The outbox and the deliverer share these: :func:`render_text` fills a template with what
+is known, neutral words for a fact about the customer that is not (:data:`NEUTRAL`: "Hi
+there,"), and names the placeholders left blank (``{brand}``, ``{unsubscribe_url}``: the
+``[sense]`` settings ``brand`` and ``unsubscribe_url``; :func:`missing_words` says which
+to set); :func:`check_message` applies the contact policy to one message at one time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import string
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-from outsidein.errors import ConfigError
+from outsidein.errors import ConfigError, WorkspaceNotFoundError
 from outsidein.sense.catalogue import Catalogue, CatalogueProblem, build_catalogue
+from outsidein.sense.policy import (
+    CatalogAction,
+    ContactPolicy,
+    CustomerContacts,
+    eligible_actions,
+)
 from outsidein.tomltext import line_of, parse_toml, problem_error
+from outsidein.workspace import Workspace
 
-__all__ = ["DEFAULT_CATALOGUE", "catalogue_path", "line_of", "load_catalogue",
-           "parse_catalogue"]
+__all__ = ["DEFAULT_CATALOGUE", "NEUTRAL", "catalogue_path", "check_message", "contacts_of",
+           "line_of", "load_catalogue", "message_settings", "missing_words", "parse_catalogue",
+           "policy_doc", "policy_of", "product_names", "render_text", "utc_of"]
 
 #: the catalogue shipped with Outside-In (used when the workspace names none)
 DEFAULT_CATALOGUE = "default_catalogue.toml"
@@ -105,3 +125,194 @@ def catalogue_path(sense_section: Mapping[str, Any] | None, root: Path) -> Path 
         raise ConfigError(f"outsidein.toml [sense] catalogue must be a file name, got {name!r}")
     p = Path(name)
     return p if p.is_absolute() else root / p
+
+
+#: neutral words for a fact about the customer the product does not know: a message never
+#: goes with a hole ("Hi ,"), it says "Hi there," instead
+NEUTRAL: dict[str, str] = {"first_name": "there", "name": "the customer",
+                           "product_name": "your item"}
+#: placeholders filled from ``[sense]`` settings: without the setting the message is held
+_SETTINGS = {"brand": 'brand = "Your brand"',
+             "unsubscribe_url": 'unsubscribe_url = "https://.../unsubscribe?c={customer_id}"'}
+#: policy rules that end a message for good (the others postpone it)
+_FINAL = frozenset({"opt_out", "suppressed", "consent", "channels", "stage"})
+
+
+def _ends_sentence(text: str) -> bool:
+    t = text.rstrip()
+    return not t or t.endswith((".", "!", "?"))
+
+
+def render_text(text: str, fields: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """*text* with its placeholders filled from *fields*, else with neutral words
+    (:data:`NEUTRAL`); and the placeholders left with neither.
+
+    >>> render_text("Hi {first_name}, {product_name} is in stock", {"product_name": "Kettle"})
+    ('Hi there, Kettle is in stock', [])
+    >>> render_text("{product_name} ships today. Meet {brand}", {})
+    ('Your item ships today. Meet ', ['brand'])
+    """
+    out: list[str] = []
+    missing: list[str] = []
+    for literal, name, _spec, _conv in string.Formatter().parse(text):
+        out.append(literal)
+        if name is None:
+            continue
+        value = fields.get(name)
+        word = str(value).strip() if value is not None else ""
+        if not word:
+            word = NEUTRAL.get(name, "")
+            if not word:
+                missing.append(name)
+            elif _ends_sentence("".join(out)):
+                word = word[0].upper() + word[1:]
+        out.append(word)
+    return "".join(out), missing
+
+
+def missing_words(names: Sequence[str]) -> str:
+    """Why a message is held: each blank placeholder and the setting that fills it.
+
+    >>> missing_words(["brand"])
+    'held: {brand} would be blank: set brand = "Your brand" in [sense] of outsidein.toml'
+    """
+    parts = [f"{{{n}}} would be blank: set {_SETTINGS[n]} in [sense] of outsidein.toml"
+             if n in _SETTINGS else f"{{{n}}} would be blank: nothing fills it"
+             for n in dict.fromkeys(names)]
+    return "held: " + "; ".join(parts)
+
+
+def policy_doc(policy: ContactPolicy, default_consent: Sequence[str]) -> dict[str, Any]:
+    """The contact rules as a row's payload keeps them (``contact_policy``)."""
+    return {"channel_caps": {ch: [n, d] for ch, (n, d) in policy.channel_caps.items()},
+            "global_cap": list(policy.global_cap), "min_gap_hours": policy.min_gap_hours,
+            "quiet_hours": list(policy.quiet_hours),
+            "quiet_channels": list(policy.quiet_channels), "max_ignored": policy.max_ignored,
+            "default_timezone": policy.default_timezone,
+            "default_consent": list(default_consent)}
+
+
+_POLICIES: dict[str, tuple[ContactPolicy, tuple[str, ...]]] = {}
+
+
+def policy_of(doc: Mapping[str, Any]) -> tuple[ContactPolicy, tuple[str, ...]]:
+    """The rules and default consent of a :func:`policy_doc` (parsed once per text)."""
+    key = json.dumps(doc, sort_keys=True)
+    found = _POLICIES.get(key)
+    if found is None:
+        rules = {k: v for k, v in doc.items() if k != "default_consent"}
+        if len(_POLICIES) > 256:
+            _POLICIES.clear()
+        found = _POLICIES[key] = (ContactPolicy.from_mapping(rules, "a queued message's rules"),
+                                  tuple(doc.get("default_consent", ())))
+    return found
+
+
+def contacts_of(d: Mapping[str, Any] | None, default_consent: Sequence[str]
+                ) -> CustomerContacts:
+    """The contact facts kept in a customer's state (``state["contacts"]``)."""
+    if not d:
+        return CustomerContacts(consent=frozenset(default_consent))
+    return CustomerContacts(consent=frozenset(d.get("consent", default_consent)),
+                            opted_out=bool(d.get("opted_out", False)),
+                            preferred_channel=d.get("preferred_channel"),
+                            timezone=d.get("timezone"),
+                            sent=tuple([(float(t), str(c)) for t, c in d.get("sent", ())]),
+                            ignored_in_a_row=int(d.get("ignored_in_a_row", 0)))
+
+
+def _cap_end(contacts: CustomerContacts, channel: str, policy: ContactPolicy,
+             at: float) -> float | None:
+    """When the channel's cap lets a message through again (None: never)."""
+    c_max, c_days = policy.channel_caps.get(channel, (0, 0.0))
+    window = c_days * 86400.0
+    times = sorted(t for t, ch in contacts.sent if ch == channel and at - t < window)
+    if c_max <= 0 or len(times) < c_max:
+        return None
+    return times[len(times) - c_max] + window
+
+
+def utc_of(ts: float) -> datetime:
+    """Unix seconds as a naive UTC time (the store's convention)."""
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
+
+def check_message(channel: str, contacts: CustomerContacts, policy: ContactPolicy, when: float,
+                  *, needs_consent: bool = True, own: bool = False
+                  ) -> tuple[str, float | None, str] | None:
+    """Whether one message may go to the customer by *channel* at *when* (Unix seconds).
+
+    None: it may.  Else ``("cancelled", None, words)`` (opt-out, suppression, no consent)
+    or ``("pending", later, words)`` (quiet hours, a cap or the minimum gap: *later* is
+    the first time the rules allow).  *own*: the message is the decision's own, already
+    counted in the customer's recent messages (so caps, gap and suppression were applied
+    when it was decided).  *needs_consent* False: the catalogue's ``consent = false`` (a
+    service the customer asked for); opt-out and quiet hours still hold.
+
+    >>> c = CustomerContacts(consent=frozenset({"email"}), opted_out=True)
+    >>> check_message("email", c, ContactPolicy(), 1767258000.0)
+    ('cancelled', None, 'cancelled: the customer opted out of all messages')
+    """
+    if own:
+        contacts = contacts._replace(sent=(), ignored_in_a_row=0)
+    if not needs_consent and channel not in contacts.consent:
+        contacts = contacts._replace(consent=contacts.consent | {channel})
+    action = [CatalogAction("message", "service", (channel,))]
+    at, notes = when, []
+    for _ in range(8):
+        res = eligible_actions(action, contacts, at, policy)
+        if res.eligible:
+            break
+        f = res.filtered[0]
+        if f.rule in _FINAL:
+            return "cancelled", None, f"cancelled: {f.reason}"
+        later = f.retry_at if f.retry_at is not None else _cap_end(contacts, channel, policy, at)
+        if later is None:
+            return "cancelled", None, f"cancelled: {f.reason} (it never lets this one through)"
+        notes.append(f.reason)
+        at = later if later > at else at + 60.0  # never the same time again
+    else:
+        return "cancelled", None, "cancelled: the rules leave no time for it: " + "; ".join(notes)
+    if not notes:
+        return None
+    return "pending", at, (f"postponed to {utc_of(at):%Y-%m-%d %H:%M} UTC: "
+                           + "; ".join(dict.fromkeys(notes)))
+
+
+def message_settings(section: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``[sense] brand`` and ``unsubscribe_url`` (an http(s) URL; ``{customer_id}`` in it
+    is replaced by the customer's id); a bad one raises :class:`ConfigError`."""
+    brand, url = section.get("brand"), section.get("unsubscribe_url")
+    if brand is not None and (not isinstance(brand, str) or not brand.strip()):
+        raise ConfigError(f"outsidein.toml [sense] brand must be a text, got {brand!r}")
+    if url is not None:
+        parts = urlparse(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"outsidein.toml [sense] unsubscribe_url must be an http(s) URL "
+                              f"(e.g. \"https://example.com/unsubscribe?c={{customer_id}}\"), "
+                              f"got {url!r}")
+    return (brand.strip() if brand else None), url
+
+
+def product_names(root: Path) -> dict[str, str]:
+    """Product id -> name from the workspace's warehouse ``products`` (for
+    ``{product_name}``); empty when there is no warehouse or no such table."""
+    try:
+        ws = Workspace.open(root)
+    except WorkspaceNotFoundError:
+        return {}
+    rows: list[tuple[Any, Any]] = []
+    try:
+        if ws.config.warehouse_backend == "duckdb":
+            with ws.duckdb_reader() as con:
+                if con is not None and ("products",) in con.execute("SHOW TABLES").fetchall():
+                    rows = con.execute("SELECT product_id, name FROM products "
+                                       "WHERE name IS NOT NULL").fetchall()
+        else:
+            with ws.reader(missing_ok=True) as con:
+                if con is not None and "products" in con.list_tables():
+                    df = con.table("products").select("product_id", "name").execute()
+                    rows = list(zip(df["product_id"], df["name"], strict=True))
+    finally:
+        ws.close()
+    return {str(p): str(n).strip() for p, n in rows if n is not None and str(n).strip()}

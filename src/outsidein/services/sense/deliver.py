@@ -3,6 +3,20 @@
 The contract with receivers (at least once, with an idempotency key; leases; back-off) is
 described in :mod:`outsidein.services.sense.outbox`, which re-exports everything here.
 
+Every message goes through the contact policy again when it is due
+------------------------------------------------------------------
+A row queued by the live decider carries in its payload the contact rules it was planned
+under (``contact_policy``: ``[sense.policy]``, or the service rules for a service
+message).  Before posting, :func:`screen_claimed` reads the customers' *current* contact
+facts (the ``contacts`` of their stored state) and applies :func:`check_message`: an
+opt-out, a suppression or a missing consent cancels the row; quiet hours, the caps and the
+minimum gap postpone it to when they allow it (``send_at`` moved on).  Each cancelled or
+postponed row keeps the rule in words in ``last_error``.  The text is filled again with
+what is known now (a first name learnt since it was queued, :func:`render_text`); a
+placeholder still without a value and without neutral wording holds the row (``held``,
+saying which setting is missing).  A follow-up or timing-rule message that is sent is
+added to the customer's recent messages, so the caps and the gap count it.
+
 >>> DeliveryPolicy(backoff_s=10).backoff(3)
 40.0
 """
@@ -22,15 +36,26 @@ from sqlalchemy import Table, and_, func, or_, select, update
 
 from outsidein.errors import ConfigError
 from outsidein.sense.stages import CHANNELS
+from outsidein.services.sense.catalogue import (
+    check_message,
+    contacts_of,
+    missing_words,
+    policy_of,
+    render_text,
+    utc_of,
+)
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
-from outsidein.store.models.sense import Delivery
+from outsidein.store.models.sense import CustomerState, Delivery
 
 __all__ = ["Claimed", "DeliverReport", "DeliveryPolicy", "claim_due", "deliver_due",
-           "deliver_loop", "post_claimed", "record_outcomes", "unroutable",
+           "deliver_loop", "post_claimed", "record_outcomes", "screen_claimed", "unroutable",
            "webhooks_from_config"]
 
 _T: Table = Delivery.__table__  # type: ignore[assignment]
+_S: Table = CustomerState.__table__  # type: ignore[assignment]
+#: payload keys for the deliverer only, not posted
+_INTERNAL = frozenset({"contact_policy", "needs_consent", "subject_template"})
 #: statuses worth another try (besides 5xx)
 _RETRY = {408, 425, 429}
 
@@ -80,7 +105,8 @@ class Claimed:
                 "customer_id": self.customer_id, "action": self.action,
                 "channel": self.channel,
                 "send_at": self.send_at.replace(tzinfo=UTC).isoformat(),
-                "attempt": self.attempts, "message": self.payload}
+                "attempt": self.attempts,
+                "message": {k: v for k, v in self.payload.items() if k not in _INTERNAL}}
 
 
 @dataclass
@@ -92,6 +118,9 @@ class DeliverReport:
     retrying: int = 0
     failed: int = 0
     released: int = 0  # claimed but handed back untried (the pass ran out of lease time)
+    postponed: int = 0  # the contact policy moved it later (quiet hours, a cap, the gap)
+    cancelled: int = 0  # the contact policy ruled it out (opt-out, suppression, consent)
+    held: int = 0  # a placeholder would be blank (a [sense] setting is missing)
 
     def add(self, other: DeliverReport) -> None:
         """Add *other*'s counts to these."""
@@ -101,6 +130,107 @@ class DeliverReport:
     def to_dict(self) -> dict[str, int]:
         """The counts, for ``--json``."""
         return asdict(self)
+
+
+def _profile_fields(state: Mapping[str, Any]) -> dict[str, str]:
+    prof = state.get("profile") or {}
+    return {k: v for k in ("first_name", "name") if isinstance(v := prof.get(k), str) and v}
+
+
+def _refill(payload: Mapping[str, Any], state: Mapping[str, Any]) -> tuple[dict[str, Any],
+                                                                         list[str]]:
+    """*payload* with its text filled again from what is known now; the blanks left."""
+    out = dict(payload)
+    if "template" not in payload:
+        return out, []
+    fields = {**(payload.get("fields") or {}), **_profile_fields(state)}
+    out["fields"] = fields
+    out["text"], missing = render_text(str(payload["template"]), fields)
+    if payload.get("subject_template"):
+        out["subject"], more = render_text(str(payload["subject_template"]), fields)
+        missing += more
+    return out, missing
+
+
+#: a claimed row that is not posted: (row, status, new send_at, why in words)
+Screened = tuple[Claimed, str, datetime | None, str]
+
+
+def screen_claimed(url: str, claimed: Sequence[Claimed], now: datetime
+                   ) -> tuple[list[Claimed], list[Screened]]:
+    """Check claimed rows against the contact policy and the customers' current facts.
+
+    Rows planned with their rules (``contact_policy`` in the payload) are checked with
+    :func:`check_message`: the ones that may go come back (their text filled again), the
+    others are recorded here at once: ``cancelled``, ``pending`` later (postponed) or
+    ``held`` (a blank placeholder), the rule in words in ``last_error``.
+    """
+    gated = {c.customer_id for c in claimed if isinstance(c.payload.get("contact_policy"),
+                                                          Mapping)}
+    if not gated:
+        return list(claimed), []
+    go: list[Claimed] = []
+    out: list[Screened] = []
+    at = now.replace(tzinfo=UTC).timestamp()
+    with session_scope(url) as s:
+        conn = s.connection()
+        states = {c: dict(st or {}) for c, st in conn.execute(
+            select(_S.c.customer_id, _S.c.state).where(_S.c.customer_id.in_(sorted(gated))))}
+        for c in claimed:
+            doc = c.payload.get("contact_policy")
+            if not isinstance(doc, Mapping):
+                go.append(c)
+                continue
+            policy, consent = policy_of(doc)
+            state = states.get(c.customer_id, {})
+            verdict = check_message(
+                c.channel, contacts_of(state.get("contacts"), consent), policy, at,
+                needs_consent=c.payload.get("needs_consent", True) is not False,
+                own=c.payload.get("reason", "decision") == "decision")
+            if verdict is not None:
+                status, later, words = verdict
+                out.append((c, status, None if later is None else utc_of(later), words))
+                continue
+            payload, missing = _refill(c.payload, state)
+            if missing:
+                out.append((c, "held", None, missing_words(missing)))
+                continue
+            go.append(Claimed(c.id, c.idempotency_key, c.customer_id, c.action, c.channel,
+                              c.send_at, payload, c.attempts, c.owner))
+        for c, status, moved, words in out:
+            mine = and_(_T.c.id == c.id, _T.c.status == "sending",
+                        _T.c.lease_owner == c.owner)
+            values: dict[str, Any] = {"status": status, "lease_until": None,
+                                      "attempts": _T.c.attempts - 1, "last_error": words[:500]}
+            if moved is not None:
+                values.update(send_at=moved, next_attempt_at=moved)
+            conn.execute(update(_T).where(mine).values(**values))
+    return go, out
+
+
+def _count_sent(s: Any, sent: Sequence[Claimed], now: datetime) -> None:
+    """Add the follow-ups and timing-rule messages just sent to their customers' recent
+    messages (a decision's own message was added when it was decided)."""
+    extra = [c for c in sent if isinstance(c.payload.get("contact_policy"), Mapping)
+             and c.payload.get("reason", "decision") != "decision"]
+    if not extra:
+        return
+    at = now.replace(tzinfo=UTC).timestamp()
+    conn = s.connection()
+    query = select(_S.c.customer_id, _S.c.state).where(
+        _S.c.customer_id.in_(sorted({c.customer_id for c in extra})))
+    if s.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    states = {c: dict(st or {}) for c, st in conn.execute(query)}
+    for c in extra:
+        state = states.get(c.customer_id)
+        if state is None:
+            continue
+        contacts = dict(state.get("contacts") or {})
+        contacts["sent"] = [*contacts.get("sent", []), [at, c.channel]][-20:]
+        state["contacts"] = contacts
+    for cid, state in states.items():
+        conn.execute(update(_S).where(_S.c.customer_id == cid).values(state=state))
 
 
 def webhooks_from_config(section: Mapping[str, Any] | None,
@@ -177,6 +307,7 @@ def record_outcomes(url: str, outcomes: Sequence[tuple[Claimed, str, str | None]
     rep = DeliverReport()
     with session_scope(url) as s:
         conn = s.connection()
+        _count_sent(s, [c for c, kind, _ in outcomes if kind == "sent"], now)
         for c, kind, error in outcomes:
             row = _T.c.id == c.id
             if kind == "sent":  # whoever holds it now: it went
@@ -213,6 +344,12 @@ def deliver_due(url: str, webhooks: Mapping[str, str], now: datetime | None = No
     claimed = claim_due(url, when, channels=list(webhooks), batch=batch,
                         lease_s=policy.lease_s)
     rep = DeliverReport(claimed=len(claimed))
+    if not claimed:
+        return rep
+    claimed, screened = screen_claimed(url, claimed, when)
+    for _, status, _, _ in screened:
+        kind = {"pending": "postponed", "cancelled": "cancelled"}.get(status, "held")
+        setattr(rep, kind, getattr(rep, kind) + 1)
     if not claimed:
         return rep
     own = client is None

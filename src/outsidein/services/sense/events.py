@@ -19,6 +19,11 @@ that matters, at about half the throughput).
 Events of one group are applied in arrival order; a late event (older ``ts`` than the
 customer's state) counts as of its arrival and does not decay the state backwards.
 
+What an adapter accepts is :mod:`outsidein.services.sense.checks`.  A
+repeated ``event_id`` whose event differs from the first is not a retry: :func:`apply_events`
+reports it (:attr:`EventResult.problem`, :func:`~outsidein.services.sense.checks.reused`)
+and applies nothing.
+
 >>> e = EventIn(event_id="e1", customer_id="C1", ts=datetime(2026, 1, 1), channel="web",
 ...             type="cart_add")
 >>> e.epoch
@@ -44,7 +49,12 @@ from sqlalchemy.orm import Session
 from outsidein.errors import ConflictError
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.sequence import LiveStageClassifier
-from outsidein.sense.stages import STAGE_LABELS, STAGE_NEED, STAGES
+from outsidein.sense.stages import (
+    STAGE_LABELS,
+    STAGE_NEED,
+    STAGES,
+)
+from outsidein.services.sense.checks import content, differs, reused
 from outsidein.services.sense.learning import as_datetime
 from outsidein.services.sense.outbox import EventFacts
 from outsidein.store.bulk import among, insert_returning, insert_rows
@@ -68,7 +78,6 @@ MAX_GROUP = 5000
 HOUSEKEEPING_S = 60.0
 
 log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class EventIn:
@@ -97,11 +106,16 @@ class EventIn:
 
 @dataclass(frozen=True)
 class EventResult:
-    """What happened to one event: ``applied`` or ``duplicate``, and its decision."""
+    """What happened to one event: ``applied`` or ``duplicate``, and its decision.
+
+    A repeated ``event_id`` whose event differs from the first one's is not applied either
+    (status ``duplicate``, no decision) and *problem* says so (the adapters refuse it).
+    """
 
     event_id: str
     status: str
     decision: dict[str, Any]
+    problem: str | None = None
 
 
 #: (customer's state or None, event) -> (new state, decision fields).  The decision has
@@ -303,19 +317,29 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
                                                           e.product_id, now)
             plan(session, decisions)
     repeats = [e.event_id for e in events if e.event_id not in decided]
-    earlier = {eid: _decision_out(d) for eid, d in session.execute(
-        select(SenseEvent.event_id, Decision).join(Decision, Decision.event_pk == SenseEvent.id)
-        .where(SenseEvent.event_id.in_(repeats))).all()} if repeats else {}
+    earlier = {eid: ((c, ts, ch, typ, pid), _decision_out(d)) for eid, c, ts, ch, typ, pid, d
+               in session.execute(  # the stored event too: a retry must be the same event
+                   select(SenseEvent.event_id, SenseEvent.customer_id, SenseEvent.ts,
+                          SenseEvent.channel, SenseEvent.type, SenseEvent.product_id, Decision)
+                   .join(Decision, Decision.event_pk == SenseEvent.id)
+                   .where(SenseEvent.event_id.in_(repeats))).all()} if repeats else {}
     out = []
     answered: dict[str, dict[str, Any]] = {}  # a repeat within the group: its first's answer
+    first: dict[str, EventIn] = {}
     for e in events:
         if e.event_id in answered:
-            out.append(EventResult(e.event_id, "duplicate", answered[e.event_id]))
+            changed = differs(content(first[e.event_id]), content(e))
+            out.append(EventResult(e.event_id, "duplicate", {}, reused(changed)) if changed
+                       else EventResult(e.event_id, "duplicate", answered[e.event_id]))
         elif e.event_id in decided:
             answered[e.event_id] = _json_ready(decided[e.event_id])
+            first[e.event_id] = e
             out.append(EventResult(e.event_id, "applied", answered[e.event_id]))
         else:
-            out.append(EventResult(e.event_id, "duplicate", earlier.get(e.event_id, {})))
+            stored, decision = earlier.get(e.event_id, (None, {}))
+            changed = differs(stored, content(e)) if stored is not None else []
+            out.append(EventResult(e.event_id, "duplicate", {}, reused(changed)) if changed
+                       else EventResult(e.event_id, "duplicate", decision))
     return out
 
 

@@ -31,6 +31,10 @@ The contract with receivers: at least once, with an idempotency key
   (as Stripe's and most webhook receivers do): nothing due is lost, and nothing is acted on
   twice by a receiver that honours the key.
 * Cancelling touches only ``pending`` rows: a message already being posted goes.
+* A row may be queued ``held`` (a placeholder of its text would be blank, e.g. ``{brand}``
+  without ``[sense] brand``) or already ``cancelled`` or postponed by the contact policy
+  (the live decider's ``review``, :meth:`~outsidein.services.sense.respond.Responder.plan`);
+  ``last_error`` says why in words.  Neither a held nor a cancelled row is ever sent.
 
 Times are naive UTC (the store's convention); ``now`` can be passed in (tests, replays).
 """
@@ -46,6 +50,7 @@ from sqlalchemy import String, Table, bindparam, cast, or_, select, update
 from sqlalchemy.orm import Session
 
 from outsidein.sense.catalogue import Catalogue, TimingRule
+from outsidein.services.sense.catalogue import missing_words, render_text
 from outsidein.services.sense.deliver import (
     Claimed,
     DeliverReport,
@@ -62,10 +67,10 @@ from outsidein.store.bulk import among, insert_rows
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import Decision, Delivery, SenseEvent
 
-__all__ = ["Allow", "Claimed", "DeliverReport", "DeliveryPolicy", "EventFacts", "cancel_pending",
-           "claim_due", "deliver_due", "deliver_loop", "enqueue", "idempotency_key",
-           "plan_deliveries", "post_claimed", "record_outcomes", "unroutable",
-           "webhooks_from_config"]
+__all__ = ["Allow", "Claimed", "DeliverReport", "DeliveryPolicy", "EventFacts", "Review",
+           "cancel_customers", "cancel_pending", "claim_due", "deliver_due", "deliver_loop",
+           "enqueue", "idempotency_key", "plan_deliveries", "post_claimed", "record_outcomes",
+           "unroutable", "webhooks_from_config"]
 
 _T: Table = Delivery.__table__  # type: ignore[assignment]
 #: follow-ups chained after one message at most
@@ -165,6 +170,17 @@ def _cancel(session: Session, ids: Sequence[int], event_type: str) -> None:
                     last_error=f"cancelled by {event_type}"), {"ids": list(ids)})
 
 
+def cancel_customers(session: Session, customers: Sequence[str], words: str) -> int:
+    """Cancel every pending message of *customers* (an opt-out), *words* saying why."""
+    if not customers:
+        return 0
+    res = session.connection().execute(
+        update(_T).where(among(session, _T.c.customer_id, sorted(set(customers))),
+                         _T.c.status == "pending")
+        .values(status="cancelled", lease_until=None, last_error=words[:500]))
+    return int(res.rowcount or 0)
+
+
 def _channel_for(wanted: str | None, channels: Sequence[str]) -> str:
     return wanted if wanted is not None and wanted in channels else channels[0]
 
@@ -192,10 +208,15 @@ class _Cancellable:
 #: (customer id, action, channel, send_at) -> whether a follow-up or timing-rule message
 #: may be queued (the contact policy's consent and opt-out, when the caller has them)
 Allow = Callable[[str, str, str, datetime], bool]
+#: called with the rows about to be queued (dicts: ``customer_id``, ``action``, ``channel``,
+#: ``reason``, ``send_at``, ``payload`` with its ``fields``, ``status``, ``last_error``); it
+#: may add fields and hold, cancel or postpone rows (the live decider's contact policy)
+Review = Callable[[list[dict[str, Any]]], None]
 
 
 def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
-                    catalogue: Catalogue, *, allow: Allow | None = None) -> int:
+                    catalogue: Catalogue, *, allow: Allow | None = None,
+                    review: Review | None = None) -> int:
     """Queue the messages of *decisions* with their follow-ups and timing rules.
 
     Each decision is a mapping with ``id`` (or ``event_pk``, to look the id up),
@@ -207,11 +228,14 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     messages that list its type in ``cancel_on`` and were due after it
     (:func:`cancel_pending`, including rows queued earlier in this call); the chosen action
     is queued at ``send_at``, then its follow-up chain; then the timing rules the event
-    triggers (none for the control group, which gets no message).  The decision's own
-    action has passed the decider's contact policy; follow-ups and timing-rule messages
-    are queued if *allow* (when given) accepts them, and a timing rule's message carries
-    its ``deadline`` (event time + ``within_hours``).  One read, one insert and one update
-    in all.  Returns the rows added.
+    triggers (none for the control group, which gets no message; none that would repeat
+    the message the decision has just queued).  The decision's own action has passed the
+    decider's contact policy; follow-ups and timing-rule messages are queued if *allow*
+    (when given) accepts them, and a timing rule's message carries its ``deadline`` (event
+    time + ``within_hours``).  *review* (when given) sees every row before it is stored.
+    Then each text is filled (:func:`~outsidein.services.sense.catalogue.render_text`); a
+    blank placeholder queues the row ``held``, saying which setting is missing.  One read,
+    one insert and one update in all.  Returns the rows added.
     """
     if not decisions:
         return 0
@@ -279,7 +303,10 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
             when = _naive(d.get("send_at")) or ev.decided_at
             new += _chain(did, customer, catalogue, d["action"], d.get("channel"), when,
                           fields, (), "decision", "")
+        decided = {r["action"] for r in new if r["reason"] == "decision"}
         for rule in rules:
+            if rule.action in decided:
+                continue  # the decision has just queued this message: not twice
             timed = _chain(did, customer, catalogue, rule.action, ev.channel,
                            ev.ts + timedelta(hours=rule.after_hours), fields, rule.unless,
                            f"timing rule {rule.name}", f"rule:{rule.name}")
@@ -298,7 +325,24 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
                     waiting[customer] = mine
     for event_type, stored in gone.items():
         _cancel(session, stored, event_type)
-    return _insert_rows(session, list(rows.values()))
+    queued = list(rows.values())
+    if review is not None and queued:
+        review(queued)
+    for r in queued:
+        _fill(r)
+    return _insert_rows(session, queued)
+
+
+def _fill(row: dict[str, Any]) -> None:
+    """Fill a row's subject and text from its fields; hold it if one would be blank."""
+    payload = row["payload"]
+    if "template" not in payload:
+        return
+    fields = payload.get("fields") or {}
+    payload["text"], missing = render_text(payload["template"], fields)
+    payload["subject"], more = render_text(payload.get("subject_template") or "", fields)
+    if (missing or more) and row["status"] == "pending":
+        row.update(status="held", last_error=missing_words([*missing, *more])[:500])
 
 
 def _chain(decision_id: int, customer: str, catalogue: Catalogue, action: str,
@@ -314,9 +358,9 @@ def _chain(decision_id: int, customer: str, catalogue: Catalogue, action: str,
             return out
         filled = {**fields, "action": action, "channel": chan}
         payload: dict[str, Any] = {"reason": reason, "fields": filled}
-        if entry is not None:
-            payload.update(need=entry.need, subject=entry.render(filled, "subject"),
-                           text=entry.render(filled), template=entry.template)
+        if entry is not None:  # the text is filled when the rows are complete (_fill)
+            payload.update(need=entry.need, template=entry.template,
+                           subject_template=entry.subject)
         out.append(_row(decision_id, customer, action, chan, when, payload=payload,
                         cancel_on=cancel_on, reason=reason, step=step))
         seen.add(action)

@@ -11,6 +11,22 @@ generated from), the stage sensed at each event is compared with it, mapped to t
 five labels (:func:`outsidein.sense.stages.to_demo_stage`): the share that agree is
 ``stage_accuracy``.
 
+A replay after a partial one: older rows rebuild the customers they belong to
+---------------------------------------------------------------------------------
+``outsidein demo`` replays only the last :data:`~outsidein.cli.demo.DEMO_REPLAY_DAYS` days;
+a later full replay then finds rows *older* than what each customer already has.  Applied
+as late arrivals they would count as of the customer's latest time (the engine never decays
+backwards): a checkout two years old would read "12,201 hours ago" and push the stage, and
+the stage accuracy fell from 83% to 58%.  So, before applying, each customer who already has
+replayed events and has rows pending in this run's scope at or before their latest replayed
+event is *rebuilt*: their replayed events, decisions and state are deleted, and their whole
+warehouse history is applied again in time order in this run.  Each interaction is still
+applied once (once per rebuild: its decision is replaced, not doubled), and the result is
+what one full replay in time order gives (the replay's decider keeps no state shared
+between customers).  Customers who also have live events (the events API, a Segment
+source) are not rebuilt: their decisions may have sent messages, which a rebuild would
+rewrite; their older history is applied as late arrivals and a note counts them.
+
 >>> key_of("C1", datetime(2026, 1, 2, 3, 4, 5), "web", "visit")
 'wh:C1|2026-01-02T03:04:05|web|visit'
 """
@@ -22,13 +38,19 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+import pyarrow as pa
+from sqlalchemy import Table, case, delete, func, select
+from sqlalchemy.orm import Session
 
 from outsidein.errors import MissingDataError
 from outsidein.sense.stages import STAGE_TO_DEMO
 from outsidein.services.sense.events import Decider, EventIn, apply_events, stage_decider
 from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
+from outsidein.store.bulk import among
 from outsidein.store.db import session_scope
+from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 from outsidein.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -38,6 +60,8 @@ __all__ = ["CHUNK", "ReplayReport", "key_of", "replay_interactions"]
 
 #: Events applied per store transaction.
 CHUNK = 5000
+#: ``sense_events.source`` of the events a replay applies.
+SOURCE = "replay"
 
 
 @dataclass
@@ -53,6 +77,10 @@ class ReplayReport:
     stage_accuracy: float | None = None
     compared: int = 0
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: customers rebuilt from the start of their history (older rows were pending)
+    rebuilt_customers: int = 0
+    #: customers with live events whose older rows were applied as late arrivals
+    late_customers: int = 0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,15 +120,66 @@ def _truth(con: Any) -> dict[str, str] | None:
                                          rows["type"], rows["stage"], strict=True)}
 
 
+def _replayed(session: Session, since: datetime | None
+              ) -> tuple[dict[str, tuple[int, datetime]], set[str]]:
+    """Customers with replayed events: customer -> (how many at or after *since*, the
+    latest's time); and the customers who also have live (not replayed) events."""
+    e = SenseEvent
+    in_scope = func.count() if since is None else func.sum(case((e.ts >= since, 1), else_=0))
+    done = {c: (int(n or 0), ts) for c, n, ts in session.execute(
+        select(e.customer_id, in_scope, func.max(e.ts)).where(e.source == SOURCE)
+        .group_by(e.customer_id))}
+    live = set(session.scalars(select(e.customer_id).where(e.source != SOURCE).distinct())) \
+        if done else set()
+    return done, live
+
+
+def _behind(table: Any, done: dict[str, tuple[int, datetime]]) -> set[str]:
+    """The customers of *done* with warehouse rows in *table* (this run's scope) at or
+    before their latest replayed event that were never applied: more distinct keys there
+    than events applied."""
+    import ibis  # Ibis: only when asked (start-up)
+
+    if not done:
+        return set()
+    ids = list(done)
+    aware = getattr(table.schema()["ts"], "timezone", None) is not None  # the store's: UTC
+    upto = [done[c][1].replace(tzinfo=UTC) if aware else done[c][1] for c in ids]
+    applied = ibis.memtable(pa.table({
+        "customer_id": pa.array(ids, pa.string()),
+        "upto": pa.array(upto, pa.timestamp("us", tz="UTC" if aware else None)),
+        "n": pa.array([done[c][0] for c in ids], pa.int64())}))
+    keys = table.select("customer_id", "ts", "channel", "type").distinct()
+    joined = keys.join(applied, "customer_id")
+    joined = joined.filter(joined.ts <= joined.upto)
+    counted = joined.group_by(["customer_id", "n"]).aggregate(rows=joined.count())
+    behind = counted.filter(counted.rows > counted.n).customer_id
+    return {str(c) for c in behind.to_pyarrow().to_pylist()}
+
+
+def _forget(session: Session, customers: list[str]) -> int:
+    """Delete the replayed events, their decisions and the state of *customers* (who have
+    no live events); how many events went."""
+    ev, st = cast(Table, SenseEvent.__table__), cast(Table, CustomerState.__table__)
+    replayed = select(ev.c.id).where(ev.c.source == SOURCE,
+                                     among(session, ev.c.customer_id, customers))
+    session.execute(delete(Decision).where(Decision.event_pk.in_(replayed)))
+    gone = session.execute(delete(ev).where(ev.c.source == SOURCE,
+                                            among(session, ev.c.customer_id, customers)))
+    session.execute(delete(st).where(among(session, st.c.customer_id, customers)))
+    return int(getattr(gone, "rowcount", 0) or 0)
+
+
 def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                         limit: int | None = None, last_days: float | None = None,
                         progress: Progress | None = None) -> ReplayReport:
     """Apply the warehouse's interactions, oldest first, and report (see the module doc).
 
     *last_days* replays only the interactions of the last that many days of the history
-    (the demo does: the stages sensed now rest mostly on recent evidence).  Interactions
-    older than those already applied are applied later as late arrivals: they count as of
-    their arrival and do not move the state back in time.
+    (the demo does: the stages sensed now rest mostly on recent evidence).  A customer who
+    already has replayed events and has rows pending in this run's scope older than the
+    latest of them is rebuilt from the start of their history (see the module doc), so a
+    full replay after a partial one gives what one full replay gives.
 
     Raises
     ------
@@ -118,11 +197,33 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
         if "interactions" not in con.list_tables():
             raise MissingDataError("the warehouse has no interactions table; load one with "
                                    "'outsidein load interactions FILE'")
-        table = con.table("interactions")
+        everything = table = con.table("interactions")
+        since: datetime | None = None
         if last_days is not None:
             newest = table.ts.max().execute()
             if newest is not None:
-                table = table.filter(table.ts >= newest - timedelta(days=last_days))
+                since = newest - timedelta(days=last_days)
+                table = table.filter(table.ts >= since)
+        with session_scope(ws.store_url, write=False) as s:
+            done, live = _replayed(s, since)
+        behind = _behind(table, done)
+        rebuild = sorted(behind - live)
+        report.rebuilt_customers, report.late_customers = len(rebuild), len(behind & live)
+        if rebuild:
+            with session_scope(ws.store_url) as s:
+                forgotten = _forget(s, rebuild)
+            report.notes.append(
+                f"customers rebuilt from the start of their history, in time order: "
+                f"{len(rebuild):,} (they had interactions older than those replayed before; "
+                f"{forgotten:,} interactions replayed before were applied again)")
+            if since is not None:  # their whole history, not only the last days
+                table = everything.filter((everything.ts >= since)
+                                          | everything.customer_id.isin(rebuild))
+        if report.late_customers:
+            report.notes.append(
+                f"customers with live events too: {report.late_customers:,} (their older "
+                "interactions were applied as late arrivals: a rebuild would rewrite "
+                "decisions that may have sent messages)")
         total = int(table.count().execute())
         if total == 0:
             raise MissingDataError("the warehouse has no interactions yet; load them with "
@@ -136,7 +237,7 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
         for batch in ordered.to_pyarrow_batches(chunk_size=CHUNK):
             events = _events(batch)
             with session_scope(ws.store_url) as s:
-                results = apply_events(s, events, decide, source="replay")
+                results = apply_events(s, events, decide, source=SOURCE)
             for e, r in zip(events, results, strict=True):
                 customers.add(e.customer_id)
                 if r.status == "duplicate":

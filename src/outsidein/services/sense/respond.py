@@ -20,6 +20,11 @@ For each event, :class:`Responder`:
 5. answers the decision: stage, probability, need, action, channel, ``send_at``, the
    probability, control, clues and the reasons in words.
 
+What it queues (:meth:`Responder.plan`) meets the same contact policy, now and again when
+due (:mod:`~outsidein.services.sense.deliver`); an ``unsubscribe`` cancels what is pending.
+Texts get the first name the customer gave (kept in the state's ``profile``), the product's
+name (the warehouse's ``products``) and ``[sense] brand`` / ``unsubscribe_url``.
+
 It learns from outcomes: a click or a purchase within ``[sense] attribution_days`` (7) of a
 message is a response to it, a window passed without one a non-response, each updating
 the Thompson posterior of (stage, message) (:meth:`Responder._learn`).  What each process
@@ -44,8 +49,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import quote
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outsidein.sense.bandit import ControlGroup, ThompsonBandit
@@ -66,7 +73,16 @@ from outsidein.sense.stages import (
     STAGE_LABELS,
     STAGES,
 )
-from outsidein.services.sense.catalogue import catalogue_path, load_catalogue
+from outsidein.services.sense.catalogue import (
+    catalogue_path,
+    check_message,
+    contacts_of,
+    load_catalogue,
+    message_settings,
+    policy_doc,
+    product_names,
+    utc_of,
+)
 from outsidein.services.sense.events import EventIn, need_words, sense
 from outsidein.services.sense.learning import (
     SWEEP_BATCH,
@@ -74,12 +90,11 @@ from outsidein.services.sense.learning import (
     pending_until,
     sweep_silent_customers,
 )
-from outsidein.services.sense.outbox import plan_deliveries
+from outsidein.services.sense.outbox import cancel_customers, plan_deliveries
 from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
 from outsidein.store.db import session_scope
-
-if TYPE_CHECKING:
-    from outsidein.workspace import Workspace
+from outsidein.store.models.sense import CustomerState
+from outsidein.workspace import Workspace
 
 __all__ = ["DEFAULT_CONSENT", "Responder", "sweep_workspace"]
 
@@ -141,6 +156,37 @@ def _heard(c: CustomerContacts, event: EventIn) -> CustomerContacts:
     return c
 
 
+def _profile(profile: dict[str, Any] | None, event: EventIn) -> dict[str, Any] | None:
+    """The customer's name as the events told it: ``first_name`` (or Segment's
+    ``firstName``) on any event; ``name`` and ``last_name`` on an ``identify`` only (a
+    product event's ``name`` is the product's)."""
+    attrs = event.attributes
+
+    def text(*keys: str) -> str | None:
+        for k in keys:
+            v = attrs.get(k)
+            if isinstance(v, str) and v.strip():
+                return v.strip()[:200]
+        return None
+
+    first = text("first_name", "firstName")
+    ident = event.type == "identify"
+    full = text("name") if ident else None
+    last = text("last_name", "lastName") if ident else None
+    if first is None and full is None and last is None:
+        return profile
+    out = dict(profile or {})
+    if first is not None:
+        out["first_name"] = first
+    if full is not None:
+        out["name"] = full
+        if first is None:
+            out["first_name"] = full.split()[0]
+    elif first is not None or last is not None:
+        out["name"] = " ".join(x for x in (out.get("first_name"), last) if x)
+    return out
+
+
 def _fields(stage: str, probability: float, need: str, clues: list[str]) -> dict[str, Any]:
     """A decision's fields before the response is chosen (no message yet)."""
     return {"stage": stage, "stage_probability": probability, "need": need, "action": None,
@@ -167,6 +213,9 @@ class Responder:
     attribution_days: float = ATTRIBUTION_DAYS
     seed: int = 0
     stage_model: LiveStageClassifier | None = None  # None: the decayed-evidence scorer
+    brand: str | None = None  # {brand} ([sense] brand)
+    unsubscribe_url: str | None = None  # {unsubscribe_url}, may hold {customer_id}
+    product_names: Mapping[str, str] = field(default_factory=dict)  # {product_name}
     bandit: ThompsonBandit = field(init=False)
     learning: SharedCounts = field(init=False)
 
@@ -191,16 +240,25 @@ class Responder:
         # no cap; the last one is always kept, for the minimum gap)
         self._keep_sent_s = 86400.0 * max(
             [self.policy.global_cap[1], *(d for _, d in self.policy.channel_caps.values())])
-        # (need, stage) -> the catalogue's messages for it, as the contact policy sees them
-        self._candidates: dict[tuple[str, str], tuple[CatalogAction, ...]] = {}
+        # (need, stage) -> the catalogue's messages for it, as the contact policy sees them,
+        # and the channels only messages with consent = false use (a service the customer
+        # asked for: no channel consent needed; opt-out and quiet hours still hold)
+        self._candidates: dict[tuple[str, str],
+                               tuple[tuple[CatalogAction, ...], frozenset[str]]] = {}
+        # the rules each queued message carries, for the deliverer's check when it is due
+        self._rules_doc = policy_doc(self.policy, self.default_consent)
+        self._service_doc = policy_doc(self._service_policy, self.default_consent)
 
-    def _messages_for(self, need: str, stage: str) -> tuple[CatalogAction, ...]:
+    def _messages_for(self, need: str, stage: str
+                      ) -> tuple[tuple[CatalogAction, ...], frozenset[str]]:
         key = (need, stage)
         found = self._candidates.get(key)
         if found is None:
-            found = self._candidates[key] = tuple(
-                e.as_policy_action() for e in self.catalogue.entries
-                if e.need == need and e.eligible(stage))
+            entries = [e for e in self.catalogue.entries if e.need == need and e.eligible(stage)]
+            free = {ch for e in entries if not e.consent for ch in e.channels}
+            free -= {ch for e in entries if e.consent for ch in e.channels}
+            found = self._candidates[key] = (tuple(e.as_policy_action() for e in entries),
+                                             frozenset(free))
         return found
 
     @classmethod
@@ -214,19 +272,88 @@ class Responder:
         ``control_share``, ``default_consent``, ``attribution_days``, ``stage_model`` and
         ``[sense.evidence]`` (the scorer's weights and half-lives)."""
         section = dict(extra.get("sense", {}))
+        brand, unsubscribe = message_settings(section)
         policy = ContactPolicy.from_mapping(section.get("policy", {}))
         consent = tuple(section.get("default_consent", DEFAULT_CONSENT))
         control = ControlGroup(share=float(section.get("control_share", 0.05)))
         return cls(load_catalogue(catalogue_path(section, root)), policy=policy,
                    scorer=configured_scorer(extra), control=control, default_consent=consent,
                    attribution_days=float(section.get("attribution_days", ATTRIBUTION_DAYS)),
-                   stage_model=configured_stage_model(Path(root), extra))
+                   stage_model=configured_stage_model(Path(root), extra), brand=brand,
+                   unsubscribe_url=unsubscribe, product_names=product_names(Path(root)))
 
     def plan(self, session: Session, decisions: list[dict[str, Any]]) -> int:
         """Queue the chosen messages, their follow-ups and timing rules in the outbox, and
-        share what was learned (a :data:`~outsidein.services.sense.events.Planner`)."""
+        share what was learned (a :data:`~outsidein.services.sense.events.Planner`).
+
+        Every row is reviewed (:meth:`_review`) against the customers' contact facts as
+        stored after these events; an ``unsubscribe`` cancels the customer's pending
+        messages, queued before or now.
+        """
         self.learning.share(session)
-        return plan_deliveries(session, decisions, self.catalogue)
+        added = plan_deliveries(session, decisions, self.catalogue,
+                                review=lambda rows: self._review(session, rows))
+        gone = [str(d["customer_id"]) for d in decisions
+                if getattr(d.get("event"), "type", None) == "unsubscribe"]
+        if gone:
+            cancel_customers(session, gone, "cancelled: the customer opted out of all "
+                             "messages (unsubscribe)")
+        return added
+
+    def _review(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """Fill the rows' fields (first name, product name, brand, unsubscribe link), give
+        each the rules it goes under, and apply them to the follow-ups and timing-rule
+        messages now: cancelled (opt-out, suppression, consent) or postponed (quiet hours,
+        caps, the gap), the rule in words in ``last_error``."""
+        t = CustomerState.__table__
+        states = {c: dict(st or {}) for c, st in session.connection().execute(
+            select(t.c.customer_id, t.c.state).where(
+                t.c.customer_id.in_(sorted({r["customer_id"] for r in rows}))))}
+        # the messages decided now count as ignored only once their time has passed: a
+        # follow-up is suppressed by the ones ignored before (and when due, by all)
+        decided: dict[str, int] = {}
+        for r in rows:
+            if r["reason"] == "decision":
+                decided[r["customer_id"]] = decided.get(r["customer_id"], 0) + 1
+        for r in rows:
+            state = states.get(r["customer_id"], {})
+            payload, entry = r["payload"], self._entries.get(r["action"])
+            fields = payload.setdefault("fields", {})
+            self._fill_fields(fields, r["customer_id"], state)
+            service = (entry.need if entry is not None else payload.get("need")) == "service"
+            payload["contact_policy"] = self._service_doc if service else self._rules_doc
+            needs_consent = entry is None or entry.consent
+            if not needs_consent:
+                payload["needs_consent"] = False
+            if r["reason"] == "decision" or r["status"] != "pending":
+                continue  # the decision's own message passed the policy when decided
+            rules = self._service_policy if service else self.policy
+            contacts = contacts_of(state.get("contacts"), self.default_consent)
+            contacts = contacts._replace(ignored_in_a_row=max(
+                contacts.ignored_in_a_row - decided.get(r["customer_id"], 0), 0))
+            verdict = check_message(r["channel"], contacts, rules,
+                                    r["send_at"].replace(tzinfo=UTC).timestamp(),
+                                    needs_consent=needs_consent)
+            if verdict is not None:
+                status, later, words = verdict
+                r.update(status=status, last_error=words[:500])
+                if later is not None:
+                    r["send_at"] = r["next_attempt_at"] = utc_of(later)
+
+    def _fill_fields(self, fields: dict[str, Any], customer: str,
+                     state: Mapping[str, Any]) -> None:
+        prof = state.get("profile") or {}
+        for k in ("first_name", "name"):
+            if isinstance(prof.get(k), str) and prof[k]:
+                fields[k] = prof[k]
+        name = self.product_names.get(str(fields.get("product_id") or ""))
+        if name:
+            fields["product_name"] = name
+        if self.brand:
+            fields["brand"] = self.brand
+        if self.unsubscribe_url:
+            fields["unsubscribe_url"] = self.unsubscribe_url.replace(
+                "{customer_id}", quote(customer, safe=""))
 
     def sweep(self, session: Session, now: datetime | None = None) -> int:
         """Score as ignored the messages of customers silent past the attribution window;
@@ -249,12 +376,16 @@ class Responder:
         now = max(event.epoch, sensed.evidence.ts or event.epoch)
         stage, need = sensed.stage, sensed.need
         contacts = _heard(_contacts(state.get("contacts"), self.default_consent), event)
+        profile = state.get("profile")
+        if event.attributes:
+            profile = _profile(profile, event)
         pending = self._learn(state.get("pending", []), event, event.epoch)
         fields = _fields(stage, sensed.probability, need, sensed.clues)
-        candidates = self._messages_for(need, stage)
+        candidates, free = self._messages_for(need, stage)
         if candidates:
             rules = self._service_policy if need == "service" else self.policy
-            result = eligible_actions(candidates, contacts, now, rules, stage=stage,
+            seen = contacts._replace(consent=contacts.consent | free) if free else contacts
+            result = eligible_actions(candidates, seen, now, rules, stage=stage,
                                       clue_channel=event.channel)
             pending, contacts = self._respond(event, fields, result, contacts, pending, now)
         else:
@@ -262,6 +393,8 @@ class Responder:
         state = self._state(sensed.evidence.to_dict(), contacts, pending, now)
         if sensed.history is not None:
             state["history"] = sensed.history
+        if profile:
+            state["profile"] = profile
         return state, fields
 
     def _state(self, evidence: dict[str, Any], contacts: CustomerContacts,

@@ -1,27 +1,36 @@
 """Segment-spec messages as sense-and-respond events (``POST /api/v1/sources/segment``).
 
 Teams whose events already flow through a customer-data platform point a webhook
-destination at Outside-In.  A message (``track``, ``page``, ``screen``, ``identify``, or a
-``batch`` of them, as the Segment spec writes them) becomes one
+destination at Outside-In.  A message (``track``, ``page``, ``screen``, or a ``batch`` of
+messages, as the Segment spec writes them) becomes one
 :class:`~outsidein.services.sense.events.EventIn`:
 
-- ``event_id`` = ``messageId`` (Segment retries with the same id: applied once);
+- ``event_id`` = ``messageId`` (Segment retries with the same id: applied once; the same id
+  for another event is refused);
 - ``customer_id`` = ``userId``, else ``anonymousId``;
-- ``ts`` = ``timestamp`` (else ``originalTimestamp``, ``sentAt``, ``receivedAt``);
+- ``ts`` = ``timestamp`` (else ``originalTimestamp``, ``sentAt``, ``receivedAt``), in the
+  range the events API accepts (:func:`~outsidein.services.sense.checks.ts_problem`);
 - ``type``: ``page`` and ``screen`` are a ``visit``; a ``track`` message's ``event`` name is
   looked up in the mapping (Segment's e-commerce names by default, :data:`DEFAULT_EVENTS`,
-  extended or overridden by ``[sense.segment.events]`` in ``outsidein.toml``); a name not
-  mapped keeps its own name in snake case (it counts as activity, adds no stage evidence);
-  ``identify`` is stored as ``identify`` with its traits;
-- ``channel``: ``properties.channel``, else ``mobile`` for ``screen`` or a mobile library,
-  else ``[sense.segment] channel`` (default ``web``);
-- ``product_id`` = ``properties.product_id``; ``attributes`` = ``properties`` (or ``traits``).
+  extended or overridden by ``[sense.segment.events]`` in ``outsidein.toml``, whose types
+  must be the engine's);
+- ``channel``: ``properties.channel``, else ``email`` for Segment's email events
+  (:data:`EMAIL_EVENTS`) and email opens and clicks, else ``mobile`` for ``screen`` or a
+  mobile library, else ``[sense.segment] channel`` (default ``web``);
+- ``product_id`` = ``properties.product_id``; ``attributes`` = ``properties``.
+
+Segment's other calls are normal traffic, not interactions: ``identify`` (traits),
+``alias`` (identities) and ``group`` (accounts), and a ``track`` name that is not mapped,
+are :class:`Ignored` with the reason (the source answers them with a 2xx that says so:
+Segment retries a 4xx or 5xx and logs it as an error).
 
 >>> e = from_segment({"type": "track", "event": "Product Added", "messageId": "m1",
 ...                   "userId": "C1", "timestamp": "2026-03-02T10:00:00Z",
 ...                   "properties": {"product_id": "P9"}})
 >>> e.type, e.channel, e.product_id
 ('cart_add', 'web', 'P9')
+>>> from_segment({"type": "alias", "messageId": "m2", "userId": "C1", "previousId": "a1"})
+Ignored(reason='alias: links two identities of a user, not an interaction; nothing stored')
 """
 
 from __future__ import annotations
@@ -29,12 +38,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from outsidein.errors import ConfigError, DataValidationError
+from outsidein.services.sense.checks import blank_problem, channel_problem, ts_problem, type_problem
 from outsidein.services.sense.events import EventIn
 
-__all__ = ["DEFAULT_EVENTS", "SegmentMapping", "from_segment", "segment_mapping"]
+__all__ = ["DEFAULT_EVENTS", "EMAIL_EVENTS", "Ignored", "SegmentMapping", "from_segment",
+           "segment_mapping"]
 
 #: Segment's e-commerce and common event names -> interaction types.
 DEFAULT_EVENTS: dict[str, str] = {
@@ -46,7 +57,24 @@ DEFAULT_EVENTS: dict[str, str] = {
     "Unsubscribed": "unsubscribe", "Complaint Filed": "complaint",
     "Support Ticket Created": "support_call", "Pricing Viewed": "pricing_view",
 }
+#: Segment's email events (its spec's "Email" events): they happened on channel ``email``.
+EMAIL_EVENTS = frozenset({"Email Bounced", "Email Delivered", "Email Link Clicked",
+                          "Email Marked as Spam", "Email Opened", "Unsubscribed"})
+_EMAIL_TYPES = frozenset({"email_open", "email_click"})
+#: Segment calls that are not interactions, and why.
+_NOT_INTERACTIONS = {
+    "identify": "sets a user's traits, not an interaction; nothing stored",
+    "alias": "links two identities of a user, not an interaction; nothing stored",
+    "group": "ties a user to a group or account, not an interaction; nothing stored",
+}
+
+
+class Ignored(NamedTuple):
+    """A message acknowledged but not applied, and why."""
+
+    reason: str
 _CODE = re.compile(r"[^a-z0-9]+")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class SegmentMapping:
@@ -66,10 +94,13 @@ def segment_mapping(section: Mapping[str, Any] | None, source: str = "outsidein.
             isinstance(k, str) and isinstance(v, str) and v for k, v in events.items()):
         raise ConfigError(f"{source}: [sense.segment.events] must map event names to "
                           "interaction types, e.g. \"Product Added\" = \"cart_add\"")
+    for name, typ in events.items():
+        if problem := type_problem(typ):
+            raise ConfigError(f"{source}: [sense.segment.events] {name!r}: {problem}")
     channel = section.get("channel", "web")
-    if not isinstance(channel, str) or not channel:
+    if not isinstance(channel, str) or not channel or channel_problem(channel):
         raise ConfigError(f"{source}: [sense.segment] channel must be a channel name, "
-                          "e.g. \"web\"")
+                          f"e.g. \"web\" ({channel_problem(str(channel))})")
     return SegmentMapping(events, channel)
 
 
@@ -87,42 +118,78 @@ def _time(message: Mapping[str, Any]) -> datetime:
                 raise DataValidationError(f"{field}: {value!r} is not an ISO 8601 time") from exc
             if ts.tzinfo is None:
                 raise DataValidationError(f"{field}: {value!r} has no time zone")
+            if problem := ts_problem(ts):
+                raise DataValidationError(f"{field}: {problem}")
             return ts
     raise DataValidationError("timestamp: required (or originalTimestamp, sentAt, receivedAt)")
 
 
-def from_segment(message: Any, mapping: SegmentMapping | None = None) -> EventIn:
-    """One Segment message as an event; :class:`DataValidationError` names the field."""
+def from_segment(message: Any, mapping: SegmentMapping | None = None) -> EventIn | Ignored:
+    """One Segment message as an event, or :class:`Ignored` with the reason (a call that is
+    not an interaction, a ``track`` name not mapped); :class:`DataValidationError` names
+    the field."""
     mapping = mapping or SegmentMapping()
     if not isinstance(message, Mapping):
         raise DataValidationError("(message): expected a JSON object")
     kind = message.get("type")
-    if kind not in ("track", "page", "screen", "identify"):
-        raise DataValidationError(f"type: {kind!r}; expected track, page, screen, identify "
-                                  "(or send them in a batch)")
+    if isinstance(kind, str) and kind in _NOT_INTERACTIONS:
+        return Ignored(f"{kind}: {_NOT_INTERACTIONS[kind]}")
+    if kind not in ("track", "page", "screen"):
+        raise DataValidationError(f"type: {kind!r}; expected track, page, screen, identify, "
+                                  "alias or group (or send them in a batch)")
+    name = message.get("event")
+    if kind == "track":
+        if not isinstance(name, str) or not name:
+            raise DataValidationError("event: required for a track message")
+        if name not in mapping.events:
+            return Ignored(f"event: {name!r} is not mapped to an interaction type; nothing "
+                           "stored (map it in [sense.segment.events] in outsidein.toml, e.g. "
+                           f"{name!r} = \"product_view\")")
     event_id = message.get("messageId")
     if not isinstance(event_id, str) or not event_id or len(event_id) > 200:
         raise DataValidationError("messageId: required, text of 1 to 200 characters")
+    if problem := _id_problem(event_id):
+        raise DataValidationError(f"messageId: {problem}")
     who = message.get("userId") or message.get("anonymousId")
     if not isinstance(who, str | int) or isinstance(who, bool) or not str(who):
         raise DataValidationError("userId: required (or anonymousId)")
-    props = message.get("traits" if kind == "identify" else "properties") or {}
+    if problem := _id_problem(str(who)):
+        raise DataValidationError(f"userId: {problem}")
+    props = message.get("properties") or {}
     if not isinstance(props, Mapping):
         raise DataValidationError("properties: expected a JSON object")
-    if kind == "track":
-        name = message.get("event")
-        if not isinstance(name, str) or not name:
-            raise DataValidationError("event: required for a track message")
-        typ = mapping.events.get(name) or _snake(name)
-    else:
-        typ = "visit" if kind in ("page", "screen") else "identify"
-    library = str(((message.get("context") or {}).get("library") or {}).get("name", ""))
+    product = props.get("product_id")
+    if product is not None and (not isinstance(product, str | int) or isinstance(product, bool)
+                                or _id_problem(str(product))):
+        raise DataValidationError("properties.product_id: expected an id (text or a whole "
+                                  "number) of 1 to 200 characters, no control characters")
+    context = message.get("context") or {}
+    if not isinstance(context, Mapping):
+        raise DataValidationError("context: expected a JSON object")
+    lib = context.get("library") or {}
+    library = str(lib.get("name", "")) if isinstance(lib, Mapping) else ""
+    typ = mapping.events[str(name)] if kind == "track" else "visit"
     channel = props.get("channel")
-    if not isinstance(channel, str) or not channel:
+    if isinstance(channel, str) and channel:
+        channel = _snake(channel)[:40]
+        if problem := channel_problem(channel):
+            raise DataValidationError(f"properties.channel: {problem}")
+    elif name in EMAIL_EVENTS or typ in _EMAIL_TYPES:
+        channel = "email"
+    else:
         mobile = kind == "screen" or "ios" in library or "android" in library
         channel = "mobile" if mobile else mapping.channel
-    product = props.get("product_id")
-    return EventIn(event_id=event_id, customer_id=str(who)[:200], ts=_time(message),
-                   channel=_snake(channel)[:40], type=typ,
-                   product_id=str(product)[:200] if product is not None else None,
+    return EventIn(event_id=event_id, customer_id=str(who), ts=_time(message),
+                   channel=channel, type=typ,
+                   product_id=str(product) if product is not None else None,
                    attributes=dict(props))
+
+
+def _id_problem(value: str) -> str | None:
+    """Why an id is not accepted (as the events API: 1 to 200 characters, no control
+    characters, not blank), or ``None``."""
+    if len(value) > 200:
+        return f"{len(value)} characters; at most 200"
+    if _CONTROL.search(value):
+        return "contains a control character"
+    return blank_problem(value)

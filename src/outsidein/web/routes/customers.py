@@ -33,8 +33,8 @@ from outsidein.services.customers import (
 from outsidein.web.auth import Anyone, Principal, Require
 from outsidein.web.problems import API_ERROR_RESPONSES
 from outsidein.web.routes._common import Store, plain
+from outsidein.web.routes.journey import journey_panel
 from outsidein.web.routes.market import segment_panel
-from outsidein.web.routes.sense import journey_panel
 from outsidein.web.schemas import NAME_PATTERN, CustomerHitOut, CustomerOut
 from outsidein.web.templating import render
 from outsidein.workspace import Workspace

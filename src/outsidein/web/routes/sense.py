@@ -3,9 +3,15 @@
 The body is one event (a JSON object) or a batch of up to :data:`MAX_BATCH` (a JSON array).
 Each event is checked on its own: in a batch the valid ones are applied and each bad one is
 reported with its index and the field at fault (status ``rejected``); a single bad event, or
-a batch with no valid event, is a 422 problem+json naming the field.  A repeated
-``event_id`` is acknowledged (status ``duplicate``, with the decision made the first time)
-and not applied twice.  The answer comes after the commit that holds the events
+a batch with no valid event, is a 422 problem+json naming the field.  Accepted: a
+``channel`` and a ``type`` of the engine's (:data:`~outsidein.services.sense.checks.EVENT_CHANNELS`,
+:data:`~outsidein.services.sense.checks.EVENT_TYPES`; the error lists them), ids that are
+not blank, and a ``ts`` from 1970-01-01 UTC to 1 day after the server's clock (history may be
+backfilled, the future may not).  A repeated ``event_id`` is acknowledged (status
+``duplicate``, with the decision made the first time) and not applied twice; the same id
+sent with another ``customer_id``, ``ts``, ``channel``, ``type`` or ``product_id`` is not a
+retry: a 409 naming ``event_id`` (in a batch: rejected by its index, the others applied).
+The answer comes after the commit that holds the events
 (:class:`~outsidein.services.sense.events.EventWriter`: group commit on a writer thread),
 so the route never blocks the event loop and an acknowledged event survives a crash.
 
@@ -16,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Depends, Request
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -31,21 +37,22 @@ from pydantic import (
     ValidationError,
 )
 
-from outsidein.errors import DataValidationError, NotFoundError, OutsideInError
-from outsidein.services.customers import Section
+from outsidein.errors import DataValidationError, OutsideInError
+from outsidein.services.sense.checks import (
+    EVENT_CHANNELS,
+    EVENT_TYPES,
+    all_accepted,
+    event_problems,
+)
 from outsidein.services.sense.events import EventIn, EventWriter
-from outsidein.services.sense.journey import customer_journey
 from outsidein.services.sense.respond import Responder
-from outsidein.services.sense.segment import from_segment, segment_mapping
-from outsidein.store.db import session_scope
+from outsidein.services.sense.segment import Ignored, from_segment, segment_mapping
 from outsidein.web.auth import Principal, Require, key_principal
 from outsidein.web.problems import API_ERROR_RESPONSES, problem
-from outsidein.web.routes._common import Store
 from outsidein.web.schemas import NAME_PATTERN
-from outsidein.workspace import Workspace
 
-__all__ = ["EVENTS_PATH", "MAX_BATCH", "EventBody", "EventsFastPath", "EventsOut", "JourneyOut",
-           "event_writer", "journey_panel", "router"]
+__all__ = ["EVENTS_PATH", "MAX_BATCH", "EventBody", "EventsFastPath", "EventsOut",
+           "SegmentOut", "event_writer", "router"]
 
 router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
 
@@ -66,19 +73,30 @@ def _text_only(value: Any) -> Any:
 
 
 class EventBody(BaseModel):
-    """One customer event."""
+    """One customer event.
+
+    Accepted: ``channel`` and ``type`` among the engine's (the error lists them), ids that are
+    not blank, ``ts`` from 1970-01-01 UTC to 1 day after the server's clock (history may be
+    backfilled, the future may not: a ``ts`` years ahead would hold the customer's messages
+    back until then).  The model checks the form; :func:`_check` then checks these rules
+    (:func:`~outsidein.services.sense.checks.event_problems`, once per event with one clock
+    reading per request: five validators per event cost a batch of 100 about 0.2 ms more).
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN,
-                                   description="unique per event: a repeat is not applied twice")]
-    customer_id: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+                                   description="unique per event: a repeat is not applied "
+                                   "twice; the same id for another event is a 409")]
+    customer_id: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN,
+                                      description="not only white space")]
     ts: Annotated[AwareDatetime, BeforeValidator(_text_only),
-                  Field(description="when it happened, ISO 8601 with its time zone")]
+                  Field(description="when it happened, ISO 8601 with its time zone; from "
+                        "1970-01-01 UTC to 1 day after the server's clock")]
     channel: Annotated[str, Field(min_length=1, max_length=40, pattern=_CODE,
-                                  examples=["web", "store", "call_center", "email"])]
+                                  json_schema_extra={"enum": list(EVENT_CHANNELS)})]
     type: Annotated[str, Field(min_length=1, max_length=60, pattern=_CODE,
-                               examples=["product_view", "cart_add", "checkout", "complaint"])]
+                               json_schema_extra={"enum": list(EVENT_TYPES)})]
     product_id: Annotated[str | None, Field(max_length=200, pattern=NAME_PATTERN)] = None
     attributes: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
 
@@ -96,6 +114,26 @@ class EventsOut(BaseModel):
     duplicates: int
     rejected: int
     results: list[EventResultOut]
+
+
+class SegmentResultOut(BaseModel):
+    """One Segment message's result; an ``ignored`` one (``alias``, ``group``, ``identify``,
+    a ``track`` name not mapped) has a *note* saying why."""
+
+    index: int
+    event_id: str | None = None
+    status: Literal["applied", "duplicate", "rejected", "ignored"]
+    decision: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
+    note: str | None = None
+
+
+class SegmentOut(BaseModel):
+    applied: int
+    duplicates: int
+    rejected: int
+    ignored: int
+    results: list[SegmentResultOut]
 
 
 _EVENT = TypeAdapter(EventBody)
@@ -122,26 +160,35 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 def _check(items: list[Any]) -> tuple[list[tuple[int, EventIn]], list[EventResultOut]]:
-    """The good events (with their index) and a rejection for each bad item."""
+    """The good events (with their index) and a rejection for each bad item: its form (the
+    model), then what the engine accepts (:func:`event_problems`: channel, type, blank ids,
+    the range of ``ts``)."""
+    now = datetime.now(UTC)
     try:  # all at once (the usual case, a third cheaper); a bad item: one by one, below
         checked = _EVENTS.validate_python(items)
     except ValidationError:
         pass
     else:  # a model's fields are EventIn's, by name
-        return [(i, EventIn(**e.__dict__)) for i, e in enumerate(checked)], []
+        events = [EventIn(**e.__dict__) for e in checked]
+        if all_accepted(events, now):
+            return list(enumerate(events)), []
     good: list[tuple[int, EventIn]] = []
     bad: list[EventResultOut] = []
     for i, item in enumerate(items):
+        eid = item.get("event_id") if isinstance(item, dict) else None
+        eid = eid if isinstance(eid, str) else None
         try:
             e = _EVENT.validate_python(item)
         except ValidationError as exc:
-            eid = item.get("event_id") if isinstance(item, dict) else None
-            bad.append(EventResultOut(index=i, event_id=eid if isinstance(eid, str) else None,
-                                      status="rejected", errors=_errors(exc)))
+            bad.append(EventResultOut(index=i, event_id=eid, status="rejected",
+                                      errors=_errors(exc)))
             continue
-        good.append((i, EventIn(event_id=e.event_id, customer_id=e.customer_id, ts=e.ts,
-                                channel=e.channel, type=e.type, product_id=e.product_id,
-                                attributes=e.attributes)))
+        event = EventIn(**e.__dict__)
+        if found := event_problems(event, now):
+            bad.append(EventResultOut(index=i, event_id=eid, status="rejected", errors=[
+                {"field": name, "problem": problem} for name, problem in found]))
+        else:
+            good.append((i, event))
     return good, bad
 
 
@@ -186,33 +233,56 @@ async def _json_body(request: Request) -> Any:
 
 async def _apply(request: Request, principal: Principal, good: list[tuple[int, EventIn]],
                  bad: list[EventResultOut], source: str, *,
-                 index_in_detail: bool = False) -> Any:
+                 index_in_detail: bool = False, id_field: str = "event_id",
+                 ignored: int = 0) -> Any:
     """Queue the checked events, wait for their commit, answer one result per item; with
-    no good item, a 422 naming the first bad one's field (and its index, if asked)."""
+    nothing accepted (no good item, or each one's id already used for another event) and
+    none *ignored*, a problem naming the first bad one's field (and its index, if asked): a
+    409 when every bad one reused an id (*id_field*), else a 422."""
     if not good:
-        first = bad[0]
-        where = f"[{first.index}]." if index_in_detail else ""
-        err = (first.errors or [{}])[0]
-        return problem(422, f"{where}{err.get('field', '')}: {err.get('problem', 'invalid')}",
-                       request=request, extra={"errors": [b.model_dump() for b in bad]})
-    return await _submit(request.app, principal, good, bad, source)
+        if ignored:
+            return {"applied": 0, "duplicates": 0, "rejected": len(bad),
+                    "results": [b.model_dump() for b in bad]}
+        return _refusal(request, [b.model_dump() for b in bad], 422, index_in_detail)
+    answer, reused = await _submit(request.app, principal, good, bad, source, id_field)
+    if not ignored and answer["applied"] + answer["duplicates"] == 0:
+        status = 409 if reused == answer["rejected"] else 422
+        return _refusal(request, [r for r in answer["results"] if r["status"] == "rejected"],
+                        status, index_in_detail)
+    return answer
+
+
+def _refusal(request: Request, rejected: list[dict[str, Any]], status: int,
+             index_in_detail: bool) -> Any:
+    """A problem naming the first rejected item's field (and its index, if asked)."""
+    first = rejected[0]
+    where = f"[{first['index']}]." if index_in_detail else ""
+    err = (first["errors"] or [{}])[0]
+    return problem(status, f"{where}{err.get('field', '')}: {err.get('problem', 'invalid')}",
+                   request=request, extra={"errors": rejected})
 
 
 async def _submit(app: Any, principal: Principal, good: list[tuple[int, EventIn]],
-                  bad: list[EventResultOut], source: str) -> dict[str, Any]:
+                  bad: list[EventResultOut], source: str, id_field: str = "event_id"
+                  ) -> tuple[dict[str, Any], int]:
     """Queue the good events, wait for the commit that holds them, answer every item (an
-    :class:`EventsOut` as plain data: a thousand result models cost more than the JSON)."""
+    :class:`EventsOut` as plain data: a thousand result models cost more than the JSON),
+    and how many reused an id for another event (rejected, naming *id_field*)."""
     key_id = principal.key.id if principal.key else None
     future = event_writer(app).submit([e for _, e in good], api_key_id=key_id, source=source)
     results = await asyncio.wrap_future(future)
     out: list[dict[str, Any]] = [
         {"index": i, "event_id": r.event_id, "status": r.status, "decision": r.decision,
-         "errors": None} for (i, _), r in zip(good, results, strict=True)]
+         "errors": None} if r.problem is None else
+        {"index": i, "event_id": r.event_id, "status": "rejected", "decision": None,
+         "errors": [{"field": id_field, "problem": r.problem}]}
+        for (i, _), r in zip(good, results, strict=True)]
     if bad:
         out = sorted(out + [b.model_dump() for b in bad], key=lambda r: r["index"])
     applied = sum(r.status == "applied" for r in results)
-    return {"applied": applied, "duplicates": len(results) - applied, "rejected": len(bad),
-            "results": out}
+    reused = sum(r.problem is not None for r in results)
+    return {"applied": applied, "duplicates": len(results) - applied - reused,
+            "rejected": len(bad) + reused, "results": out}, reused
 
 
 def _json(answer: dict[str, Any]) -> bytes:
@@ -232,7 +302,8 @@ class EventsFastPath:
     headers and the body limit, outside the session) answers the common case with the very
     functions the route uses: the cached key check (:func:`~outsidein.web.auth.key_principal`),
     :func:`_check` and :func:`_submit`.  Anything else (no or a bad key, a body that is not
-    a list or an object of events, no valid event, a writer that failed) goes on to the
+    a list or an object of events, no valid event, nothing accepted by the writer (each
+    id already used for another event), a writer that failed) goes on to the
     route with the body as received, so every error answer still has one home.
     """
 
@@ -278,9 +349,11 @@ class EventsFastPath:
         if not good:
             return None
         try:
-            out = await _submit(app, principal, good, bad, "api")
+            out, _ = await _submit(app, principal, good, bad, "api")
         except Exception:  # not committed: the route tries again and answers the error
             return None
+        if out["applied"] + out["duplicates"] == 0:  # every id reused: nothing was applied,
+            return None                              # the route answers the problem
         return _json(out)
 
 
@@ -299,48 +372,6 @@ def _replay(body: bytes, first: Any = None) -> Any:
 
 
 
-class JourneyOut(BaseModel):
-    """A customer's sensed journey: stage now, its history, the latest decisions."""
-
-    customer_id: str
-    stage: str | None
-    stage_label: str | None
-    stage_definition: str | None
-    stage_probability: float | None
-    events: int
-    updated_at: str | None
-    clues: list[str]
-    history: list[dict[str, Any]]
-    decisions: list[dict[str, Any]]
-
-
-ValueRead = Annotated[Principal, Depends(Require(scope="value:read"))]
-CustomerId = Annotated[str, PathParam(min_length=1, max_length=200, pattern=NAME_PATTERN)]
-
-
-@router.get("/customers/{customer_id}/journey", response_model=JourneyOut, tags=["sense"],
-            summary="A customer's buying stage now, its history, and the decisions made")
-def journey(*, customer_id: CustomerId, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-            principal: ValueRead, session: Store) -> Any:
-    return customer_journey(session, customer_id, limit=limit).to_dict()
-
-
-def journey_panel(ws: Workspace, customer_id: str) -> Section:
-    """The customer 360's "Buying stage and journey" panel (a timeline of stage changes)."""
-    with session_scope(ws.store_url, write=False) as session:
-        try:
-            j = customer_journey(session, customer_id, limit=20)
-        except NotFoundError as exc:
-            return Section("journey", "Buying stage and journey", missing=str(exc))
-    rows = [{"since": h["since"][:16].replace("T", " "), "stage": h["stage_label"],
-             "moved by": h["moved_by"], "sure": h["probability"]}
-            for h in reversed(j.history)]
-    return Section("journey", "Buying stage and journey",
-                   figures={"stage now": j.stage_label, "how sure": j.stage_probability,
-                            "events sensed": j.events, "what it means": j.stage_definition},
-                   rows=rows, note=("clues: " + "; ".join(j.clues)) if j.clues else "")
-
-
 def _segment_messages(body: Any) -> list[Any]:
     if isinstance(body, dict) and body.get("type") == "batch" or (
             isinstance(body, dict) and "batch" in body and "type" not in body):
@@ -353,8 +384,9 @@ def _segment_messages(body: Any) -> list[Any]:
     raise DataValidationError("body: expected a Segment message or {\"batch\": [...]}")
 
 
-@router.post("/sources/segment", response_model=EventsOut, tags=["sense"],
-             summary="A Segment webhook destination: track, page, screen, identify, batch",
+@router.post("/sources/segment", response_model=SegmentOut, tags=["sense"],
+             summary="A Segment webhook destination: track, page, screen, identify, batch "
+                     "(alias, group and track names not mapped are acknowledged as ignored)",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object"}}}}})
 async def segment_source(*, request: Request, principal: EventsWrite) -> Any:
@@ -365,13 +397,27 @@ async def segment_source(*, request: Request, principal: EventsWrite) -> Any:
     mapping = segment_mapping(request.app.state.ws.config.extra.get("sense", {}).get("segment"))
     good: list[tuple[int, EventIn]] = []
     bad: list[EventResultOut] = []
+    ignored: list[dict[str, Any]] = []
     for i, item in enumerate(items):
+        eid = item.get("messageId") if isinstance(item, dict) else None
+        eid = eid if isinstance(eid, str) else None
         try:
-            good.append((i, from_segment(item, mapping)))
+            event = from_segment(item, mapping)
         except DataValidationError as exc:
             field, _, text = str(exc).partition(": ")
-            eid = item.get("messageId") if isinstance(item, dict) else None
-            bad.append(EventResultOut(index=i, event_id=eid if isinstance(eid, str) else None,
-                                      status="rejected",
+            bad.append(EventResultOut(index=i, event_id=eid, status="rejected",
                                       errors=[{"field": field, "problem": text}]))
-    return await _apply(request, principal, good, bad, "segment")
+            continue
+        if isinstance(event, Ignored):  # Segment retries a 4xx: normal traffic gets a 2xx
+            ignored.append({"index": i, "event_id": eid, "status": "ignored", "decision": None,
+                            "errors": None, "note": event.reason})
+        else:
+            good.append((i, event))
+    answer = await _apply(request, principal, good, bad, "segment", id_field="messageId",
+                          index_in_detail=len(items) > 1 or "batch" in body,
+                          ignored=len(ignored))
+    if not isinstance(answer, dict):  # a problem: nothing accepted
+        return answer
+    if ignored:
+        answer["results"] = sorted(answer["results"] + ignored, key=lambda r: r["index"])
+    return {**answer, "ignored": len(ignored)}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from oi_testkit import TWO_OFFERS
 from outsidein.sense.bandit import ControlGroup
 from outsidein.sense.stages import STAGE_INDEX
-from outsidein.services.sense.catalogue import load_catalogue
+from outsidein.services.sense.catalogue import load_catalogue, parse_catalogue
 from outsidein.services.sense.events import EventIn, apply_events
 from outsidein.services.sense.respond import Responder
 from outsidein.store.db import session_scope
@@ -184,3 +184,27 @@ def test_the_expected_scores_said_follow_what_was_learned() -> None:
         for _ in range(30):
             r.learning.record(stage, action, 1.0)
     assert said(b) != first
+
+
+def test_a_message_that_is_not_the_best_bet_says_it_explores() -> None:
+    """Thompson sampling sometimes picks a message with a lower expected score; the reason
+    says so, and a pick of the best bet does not."""
+    r = Responder(parse_catalogue(TWO_OFFERS, "offers.toml"), seed=3)
+    stage = STAGE_INDEX["deciding"]
+    a, b = r._index["offer_a"], r._index["offer_b"]
+    for _ in range(3):  # offer_a a little ahead, both still uncertain
+        r.learning.record(stage, a, 1.0)
+        r.learning.record(stage, b, 0.0)
+    for _ in range(2):
+        r.learning.record(stage, b, 1.0)
+    best = "offer_a" if r.bandit.expected_scores(stage)[a] > r.bandit.expected_scores(stage)[b] \
+        else "offer_b"
+    seen = set()
+    for who in _treated(120, r.control):
+        _, d = r(None, ev(f"{who}-x", who, 0, "cart_add"))
+        if d["action"] is None:
+            continue
+        line = next(x for x in d["reasons"] if x.startswith("chosen: "))
+        assert ("exploring" in line) == (d["action"] != best), line
+        seen.add(d["action"])
+    assert seen == {"offer_a", "offer_b"}  # both were picked, so both branches were checked

@@ -258,6 +258,16 @@ def test_the_journey_of_an_id_with_a_slash_can_be_read(planted: Any) -> None:
     assert j["customer_id"] == "acct/42" and j["stage"] == "deciding" and j["events"] == 1
 
 
+def test_the_360_page_of_an_id_with_a_slash_opens(planted: Any) -> None:
+    load_frame(planted.ws, "customers", pd.DataFrame({"customer_id": ["gid://shop/Customer/7"],
+                                                      "name": ["Sol Slash"]}),
+               source="test:slash")
+    planted.ws.close()
+    page = planted.login("viewer").get("/customers/gid%3A%2F%2Fshop%2FCustomer%2F7")
+    assert page.status_code == 200, page.text
+    assert "Sol Slash" in page.text and "gid://shop/Customer/7" in page.text
+
+
 def test_a_bad_id_on_the_journey_is_named_in_words(planted: Any) -> None:
     r = _reader(planted).get("/api/v1/customers/bad%00id/journey")
     assert r.status_code == 422

@@ -17,23 +17,21 @@ For each event, :class:`Responder`:
    response rate x value x business weight (:class:`~outsidein.sense.bandit.ThompsonBandit`),
    holding out the global control group (5%: no message), and logs the probability with
    which the choice was made (for :mod:`outsidein.sense.ope`);
-5. answers the decision: stage, probability, need, action, channel, ``send_at``, the
-   probability, control, clues and the reasons in words.
+5. answers: stage, probability, need, action, channel, ``send_at``, probability, control,
+   clues and the reasons in words (a message that is not the best bet says it explores).
 
 What it queues (:meth:`Responder.plan`) meets the same contact policy, now and again when
 due (:mod:`~outsidein.services.sense.deliver`); an ``unsubscribe`` cancels what is pending.
 Texts get the first name the customer gave (kept in the state's ``profile``), the product's
 name (the warehouse's ``products``) and ``[sense] brand`` / ``unsubscribe_url``.
 
-It learns from outcomes: a click or a purchase within ``[sense] attribution_days`` (7) of a
-message is a response to it, a window passed without one a non-response, each updating
-the Thompson posterior of (stage, message) (:meth:`Responder._learn`).  What each process
-learns is added to the store's counts, and every process reads everyone's counts back
-about once a second (:class:`~outsidein.services.sense.learning.SharedCounts`); the
-per-customer state, with the messages awaiting their outcome, is in the store, so any
-process can serve any customer.  Customers who never come back have their messages scored
-as ignored by :meth:`Responder.sweep` (run by ``outsidein sense deliver`` and by the web
-app's event writer when idle).
+It learns from outcomes (:meth:`Responder._learn`): a click or a purchase within
+``[sense] attribution_days`` (7) of a message is a response, a window passed without one a
+non-response, each updating the Thompson posterior of (stage, message).  Each process adds
+what it learns to the store's counts and reads everyone's back about once a second
+(:class:`~outsidein.services.sense.learning.SharedCounts`); the per-customer state is in
+the store, so any process serves any customer.  :meth:`Responder.sweep` (``outsidein sense
+deliver``, the web app's idle writer) scores as ignored the messages of the silent.
 
 >>> r = Responder.default()
 >>> from datetime import datetime
@@ -196,9 +194,8 @@ def _fields(stage: str, probability: float, need: str, clues: list[str]) -> dict
 
 
 def _no_message_for(fields: dict[str, Any]) -> None:
-    stage = fields["stage"]
     fields["reasons"].append(f"no message: the catalogue has none for need {fields['need']} "
-                             f"at stage {STAGE_LABELS[stage]}")
+                             f"at stage {STAGE_LABELS[fields['stage']]}")
 
 
 @dataclass
@@ -479,9 +476,12 @@ class Responder:
                 scores = scores_of[k] = self.bandit.expected_scores(k).tolist()
             others = ", ".join(f"{self.bandit.actions[i]} {scores[i]:.2f}" for i in idx
                                if i != action)
+            explores = any(scores[i] > scores[action] for i in idx)  # not the best bet
             said = (f"chosen: {name} by {chosen.channel} ({chosen.why_channel}); expected "
                     f"score {scores[action]:.2f}" + (f" against {others}" if others else "")
-                    + f"; chosen with probability {prob:.0%}")
+                    + f"; chosen with probability {prob:.0%}" + (
+                        " (exploring: Thompson sampling tries a message whose response rate is "
+                        "still uncertain)" if explores else ""))
             scores_of[key] = said
         fields["reasons"].append(said)
 

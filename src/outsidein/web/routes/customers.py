@@ -77,7 +77,10 @@ def customers_page(*, request: Request, principal: Anyone,
     return render(request, "customers.html", principal, q=q, hits=hits, limit=SEARCH_LIMIT)
 
 
-@router.get("/customers/{customer_id}", response_class=HTMLResponse, include_in_schema=False)
+# ":path": an id may hold "/" (e.g. "gid://shopify/Customer/1"; links send it as %2F, which
+# arrives decoded); no other page lives under /customers/
+@router.get("/customers/{customer_id:path}", response_class=HTMLResponse,
+            include_in_schema=False)
 def customer_page(*, request: Request, customer_id: CustomerId, principal: Anyone,
                   session: Store, limit: Limit = DEFAULT_LIMIT) -> HTMLResponse:
     """The customer 360 page (404 page for an unknown id)."""

@@ -51,7 +51,6 @@ def test_a_bad_mapping_is_a_config_error() -> None:
 @pytest.mark.parametrize(("message", "why"), [
     ({"type": "alias", "previousId": "anon-1"}, "alias"),
     ({"type": "group", "groupId": "G1"}, "group"),
-    ({"type": "identify", "traits": {"email": "a@b.c"}}, "identify"),
     ({"event": "Video Played"}, "[sense.segment.events]")])
 def test_calls_that_are_not_interactions_and_names_not_mapped_are_ignored(
         message: dict, why: str) -> None:
@@ -67,3 +66,27 @@ def test_segment_email_events_happen_on_the_email_channel(name: str, channel: st
     assert isinstance(e, EventIn) and e.channel == channel
     assert from_segment({**MSG, "event": name, "properties": {"channel": "Mobile"}}
                         ).channel == "mobile"
+
+
+def test_an_identify_brings_the_traits_and_is_no_interaction() -> None:
+    """An identify becomes an ``identify`` event carrying its traits (a first name for the
+    messages, consent and zone for the policy); the engine moves no evidence for it and
+    asks for no message."""
+    from outsidein.services.sense.respond import Responder
+
+    e = from_segment({**MSG, "type": "identify", "event": None,
+                      "traits": {"first_name": "Ada", "timezone": "Europe/Paris",
+                                 "consent": ["email"]}})
+    assert isinstance(e, EventIn) and e.type == "identify"
+    assert e.attributes["first_name"] == "Ada"
+    r = Responder.default()
+    seen = EventIn("s1", e.customer_id, e.ts, "web", "product_view")
+    state, _ = r(None, seen)
+    after, d = r(state, e)
+    assert after["evidence"] == state["evidence"]  # not an interaction: no evidence, no clue
+    assert after["profile"]["first_name"] == "Ada"
+    assert after["contacts"]["timezone"] == "Europe/Paris"
+    assert after["contacts"]["consent"] == ["email"]
+    assert d["action"] is None and d["control"] is False
+    assert "no message: an identify tells who the customer is, it asks for none" in d["reasons"]
+

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from outsidein.services import accounts
 from outsidein.services.data import load_frame
 from outsidein.store.db import session_scope
-from outsidein.store.models.sense import Decision, SenseEvent
+from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
 from outsidein.workspace import Workspace
 
 
@@ -239,12 +239,15 @@ def test_a_segment_webhook_feeds_the_same_engine(site: Any) -> None:
         {"type": "track", "event": "Webinar Joined", "messageId": "sg-3", "userId": "SEG-1",
          "timestamp": ts},
         {"type": "track", "messageId": "sg-4", "userId": "SEG-1", "timestamp": ts},  # no event
-        {"type": "alias", "messageId": "sg-5", "userId": "SEG-1", "timestamp": ts}]}
+        {"type": "alias", "messageId": "sg-5", "userId": "SEG-1", "timestamp": ts},
+        {"type": "identify", "messageId": "sg-6", "userId": "SEG-1", "timestamp": ts,
+         "traits": {"first_name": "Ada"}}]}
     r = c.post("/api/v1/sources/segment", json=batch)
     assert r.status_code == 200, r.text
     body = r.json()
-    # a name not mapped and an alias are Segment's normal traffic: ignored, saying why
-    assert (body["applied"], body["ignored"], body["rejected"]) == (2, 2, 1)
+    # a name not mapped and an alias are Segment's normal traffic: ignored, saying why; an
+    # identify is applied (the customer's traits), and asks for no message
+    assert (body["applied"], body["ignored"], body["rejected"]) == (3, 2, 1)
     by_index = {x["index"]: x for x in body["results"]}
     assert by_index[1]["decision"]["stage"] == "deciding"
     assert by_index[2]["status"] == "ignored" and "not mapped" in by_index[2]["note"]
@@ -253,7 +256,11 @@ def test_a_segment_webhook_feeds_the_same_engine(site: Any) -> None:
     with session_scope(site.ws.store_url, write=False) as s:
         kinds = dict(s.execute(select(SenseEvent.event_id, SenseEvent.type).where(
             SenseEvent.source == "segment")).all())
-    assert kinds == {"sg-1": "visit", "sg-2": "cart_add"}
+    assert kinds == {"sg-1": "visit", "sg-2": "cart_add", "sg-6": "identify"}
+    assert by_index[5]["decision"]["action"] is None
+    with session_scope(site.ws.store_url, write=False) as s:
+        state = s.scalar(select(CustomerState.state).where(CustomerState.customer_id == "SEG-1"))
+    assert state["profile"]["first_name"] == "Ada"
     # Segment retries with the same messageId: acknowledged, not applied again
     again = c.post("/api/v1/sources/segment", json=batch["batch"][1]).json()
     assert again["duplicates"] == 1

@@ -37,15 +37,20 @@ class EventIn(Protocol):
     def ts_utc(self) -> datetime: ...
 
 __all__ = ["CONTENT_FIELDS", "EARLIEST_TS", "EVENT_CHANNELS", "EVENT_TYPES", "MAX_AHEAD",
-           "TS_RANGE", "all_accepted", "blank_problem", "channel_problem", "content", "differs",
-           "event_problems", "reused", "ts_problem", "type_problem"]
+           "PROFILE_TYPES", "TS_RANGE", "all_accepted", "blank_problem", "channel_problem",
+           "content", "differs", "event_problems", "reused", "ts_problem", "type_problem"]
 
 #: Channels an event may name (the engine's, :data:`~outsidein.sense.stages.CHANNELS`).
 EVENT_CHANNELS: tuple[str, ...] = CHANNELS
+#: Events that tell who the customer is, not what they do: ``identify`` (Segment's; its
+#: traits as attributes: ``first_name``, ``consent``, ``timezone``, ``preferred_channel``).
+#: They update the customer's facts and ask for no message; they are not an interaction.
+PROFILE_TYPES: tuple[str, ...] = ("identify",)
 #: Types an event may name: the engine's interaction types, then the outcome types it
-#: learns from (a click or a purchase) that are not among them.
+#: learns from (a click or a purchase) that are not among them, then :data:`PROFILE_TYPES`.
 EVENT_TYPES: tuple[str, ...] = (*INTERACTION_TYPES,
-                                *(t for t in OUTCOME_TYPES if t not in INTERACTION_TYPES))
+                                *(t for t in OUTCOME_TYPES if t not in INTERACTION_TYPES),
+                                *PROFILE_TYPES)
 _CHANNEL_SET, _TYPE_SET = frozenset(EVENT_CHANNELS), frozenset(EVENT_TYPES)
 #: The earliest ``ts`` accepted.
 EARLIEST_TS = datetime(1970, 1, 1, tzinfo=UTC)

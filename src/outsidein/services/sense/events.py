@@ -54,7 +54,7 @@ from outsidein.sense.stages import (
     STAGE_NEED,
     STAGES,
 )
-from outsidein.services.sense.checks import content, differs, reused
+from outsidein.services.sense.checks import PROFILE_TYPES, content, differs, reused
 from outsidein.services.sense.learning import as_datetime
 from outsidein.services.sense.outbox import EventFacts
 from outsidein.store.bulk import among, insert_returning, insert_rows
@@ -170,19 +170,22 @@ def sense(scorer: EvidenceScorer, state: Mapping[str, Any] | None, event: EventI
     """
     ev = (state or {}).get("evidence")
     st = EvidenceState.from_dict(ev) if ev else scorer.new_state()
-    scorer.update(st, event.epoch, event.channel, event.type)
+    profile = event.type in PROFILE_TYPES  # who the customer is, not what they do: no evidence
+    if not profile:
+        scorer.update(st, event.epoch, event.channel, event.type)
     # a late event (older than the customer's latest) is sensed as of that latest time: its
     # evidence is added as of then (the scorer never decays backwards), and no clue is
     # "hours ahead"
-    now = st.ts if st.ts is not None else event.epoch
-    if model is not None:
-        history, stage, p, clues = model.sense((state or {}).get("history"), now,
-                                               event.channel, event.type)
+    now = max(st.ts, event.epoch) if st.ts is not None else event.epoch
+    history = (state or {}).get("history")
+    if model is not None and not profile:
+        history, stage, p, clues = model.sense(history, now, event.channel, event.type)
         return Sensed(st, stage, p, scorer.message_need(st, now, stage=stage), clues, history)
     k, probability = scorer.stage_probability(st, now)
     stage = STAGES[k]
     return Sensed(st, stage, probability, scorer.message_need(st, now, stage=stage),
-                  [clue.words for clue in scorer.clues(st, now, stage=stage)])
+                  [clue.words for clue in scorer.clues(st, now, stage=stage)],
+                  history if model is not None else None)
 
 
 def stage_decider(scorer: EvidenceScorer | None = None,

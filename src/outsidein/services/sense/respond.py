@@ -81,6 +81,7 @@ from outsidein.services.sense.catalogue import (
     product_names,
     utc_of,
 )
+from outsidein.services.sense.checks import PROFILE_TYPES
 from outsidein.services.sense.events import EventIn, need_words, sense
 from outsidein.services.sense.learning import (
     SWEEP_BATCH,
@@ -193,9 +194,11 @@ def _fields(stage: str, probability: float, need: str, clues: list[str]) -> dict
                                         need_words(stage, need)]}
 
 
-def _no_message_for(fields: dict[str, Any]) -> None:
-    fields["reasons"].append(f"no message: the catalogue has none for need {fields['need']} "
-                             f"at stage {STAGE_LABELS[fields['stage']]}")
+def _no_message_for(fields: dict[str, Any], kind: str) -> None:
+    fields["reasons"].append(
+        "no message: an identify tells who the customer is, it asks for none"
+        if kind in PROFILE_TYPES else f"no message: the catalogue has none for need "
+        f"{fields['need']} at stage {STAGE_LABELS[fields['stage']]}")
 
 
 @dataclass
@@ -229,17 +232,14 @@ class Responder:
                                      weights=[e.weight for e in self.catalogue.entries],
                                      random_state=self.seed).fit()
         self.learning = SharedCounts(self.bandit, STAGES)
-        # per stage its expected scores, and the "chosen" sentences said, while the
-        # posteriors stay as they are (bandit.version_)
+        # per stage its expected scores and the "chosen" sentences, while bandit.version_ holds
         self._said: dict[Any, Any] = {}
         self._said_version = -1
-        # a customer's messages are kept for the longest cap window (older ones count for
-        # no cap; the last one is always kept, for the minimum gap)
+        # messages kept for the longest cap window (and always the last one, for the gap)
         self._keep_sent_s = 86400.0 * max(
             [self.policy.global_cap[1], *(d for _, d in self.policy.channel_caps.values())])
-        # (need, stage) -> the catalogue's messages for it, as the contact policy sees them,
-        # and the channels only messages with consent = false use (a service the customer
-        # asked for: no channel consent needed; opt-out and quiet hours still hold)
+        # (need, stage) -> its messages as the policy sees them, and the channels only
+        # consent = false messages use (a service asked for: no consent; opt-out holds)
         self._candidates: dict[tuple[str, str],
                                tuple[tuple[CatalogAction, ...], frozenset[str]]] = {}
         # the rules each queued message carries, for the deliverer's check when it is due
@@ -259,8 +259,7 @@ class Responder:
         return found
 
     @classmethod
-    def default(cls) -> Responder:
-        """With the catalogue shipped with Outside-In and the default rules."""
+    def default(cls) -> Responder:  # the shipped catalogue and the default rules
         return cls(load_catalogue())
 
     @classmethod
@@ -378,7 +377,8 @@ class Responder:
             profile = _profile(profile, event)
         pending = self._learn(state.get("pending", []), event, event.epoch)
         fields = _fields(stage, sensed.probability, need, sensed.clues)
-        candidates, free = self._messages_for(need, stage)
+        candidates, free = ((), None) if event.type in PROFILE_TYPES else \
+            self._messages_for(need, stage)  # an identify (who they are) asks for none
         if candidates:
             rules = self._service_policy if need == "service" else self.policy
             seen = contacts._replace(consent=contacts.consent | free) if free else contacts
@@ -386,7 +386,7 @@ class Responder:
                                       clue_channel=event.channel)
             pending, contacts = self._respond(event, fields, result, contacts, pending, now)
         else:
-            _no_message_for(fields)
+            _no_message_for(fields, event.type)
         state = self._state(sensed.evidence.to_dict(), contacts, pending, now)
         if sensed.history is not None:
             state["history"] = sensed.history

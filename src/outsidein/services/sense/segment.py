@@ -19,10 +19,14 @@ messages, as the Segment spec writes them) becomes one
   mobile library, else ``[sense.segment] channel`` (default ``web``);
 - ``product_id`` = ``properties.product_id``; ``attributes`` = ``properties``.
 
-Segment's other calls are normal traffic, not interactions: ``identify`` (traits),
-``alias`` (identities) and ``group`` (accounts), and a ``track`` name that is not mapped,
-are :class:`Ignored` with the reason (the source answers them with a 2xx that says so:
-Segment retries a 4xx or 5xx and logs it as an error).
+An ``identify`` becomes an event of type ``identify`` (not an interaction: it moves no
+evidence and asks for no message) whose attributes are its ``traits``: the customer's
+``first_name`` (or ``firstName``, ``name``) for the messages, and ``consent``, ``timezone``
+and ``preferred_channel`` for the contact policy.  Segment's other calls are normal
+traffic, not interactions: ``alias`` (identities) and ``group`` (accounts), and a
+``track`` name that is not mapped, are :class:`Ignored` with the reason (the source
+answers them with a 2xx that says so: Segment retries a 4xx or 5xx and logs it as an
+error).
 
 >>> e = from_segment({"type": "track", "event": "Product Added", "messageId": "m1",
 ...                   "userId": "C1", "timestamp": "2026-03-02T10:00:00Z",
@@ -63,7 +67,6 @@ EMAIL_EVENTS = frozenset({"Email Bounced", "Email Delivered", "Email Link Clicke
 _EMAIL_TYPES = frozenset({"email_open", "email_click"})
 #: Segment calls that are not interactions, and why.
 _NOT_INTERACTIONS = {
-    "identify": "sets a user's traits, not an interaction; nothing stored",
     "alias": "links two identities of a user, not an interaction; nothing stored",
     "group": "ties a user to a group or account, not an interaction; nothing stored",
 }
@@ -134,7 +137,7 @@ def from_segment(message: Any, mapping: SegmentMapping | None = None) -> EventIn
     kind = message.get("type")
     if isinstance(kind, str) and kind in _NOT_INTERACTIONS:
         return Ignored(f"{kind}: {_NOT_INTERACTIONS[kind]}")
-    if kind not in ("track", "page", "screen"):
+    if kind not in ("track", "page", "screen", "identify"):
         raise DataValidationError(f"type: {kind!r}; expected track, page, screen, identify, "
                                   "alias or group (or send them in a batch)")
     name = message.get("event")
@@ -155,9 +158,10 @@ def from_segment(message: Any, mapping: SegmentMapping | None = None) -> EventIn
         raise DataValidationError("userId: required (or anonymousId)")
     if problem := _id_problem(str(who)):
         raise DataValidationError(f"userId: {problem}")
-    props = message.get("properties") or {}
+    where = "traits" if kind == "identify" else "properties"
+    props = message.get(where) or {}
     if not isinstance(props, Mapping):
-        raise DataValidationError("properties: expected a JSON object")
+        raise DataValidationError(f"{where}: expected a JSON object")
     product = props.get("product_id")
     if product is not None and (not isinstance(product, str | int) or isinstance(product, bool)
                                 or _id_problem(str(product))):
@@ -168,7 +172,8 @@ def from_segment(message: Any, mapping: SegmentMapping | None = None) -> EventIn
         raise DataValidationError("context: expected a JSON object")
     lib = context.get("library") or {}
     library = str(lib.get("name", "")) if isinstance(lib, Mapping) else ""
-    typ = mapping.events[str(name)] if kind == "track" else "visit"
+    typ = (mapping.events[str(name)] if kind == "track"
+           else "identify" if kind == "identify" else "visit")
     channel = props.get("channel")
     if isinstance(channel, str) and channel:
         channel = _snake(channel)[:40]

@@ -7,12 +7,17 @@ workspace with ``outsidein demo``; ``csrf_of`` reads a page's CSRF token.
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -144,3 +149,63 @@ channels = ["web"]
 stages = ["deciding"]
 template = "Offer B"
 """
+
+
+class Post(NamedTuple):
+    """One POST a :class:`Webhook` received."""
+
+    path: str
+    key: str  # its Idempotency-Key header ("" without one)
+    body: dict[str, Any]
+
+
+class Webhook:
+    """A webhook receiver on 127.0.0.1 (a port the system picks): records each POST and
+    answers from :attr:`script` (status codes, in order; then 200), after :attr:`delay`."""
+
+    def __init__(self) -> None:
+        self.posts: list[Post] = []
+        self.script: list[int] = []
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                time.sleep(outer.delay)
+                with outer.lock:
+                    outer.posts.append(Post(self.path, self.headers.get("Idempotency-Key", ""),
+                                            body))
+                    code = outer.script.pop(0) if outer.script else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"{self.base}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def hooks(self, channels: tuple[str, ...] = ("email", "web", "mobile", "call_center")
+              ) -> dict[str, str]:
+        """A URL per channel (``/<channel>``), as ``[sense.webhooks]`` gives them."""
+        return {ch: f"{self.base}/{ch}" for ch in channels}
+
+    def keys(self) -> list[str]:
+        return [p.key for p in self.posts]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [p.body for p in self.posts]
+
+    def sent(self) -> list[tuple[str, str]]:
+        """(channel, action) of each message posted to :meth:`hooks`, in order."""
+        return [(p.path.strip("/"), p.body["action"]) for p in self.posts]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -8,16 +8,13 @@ on 127.0.0.1: what is queued, what is sent, and the rule in words on what is not
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from oi_testkit import Webhook
 from outsidein.sense.bandit import ControlGroup
 from outsidein.services.sense.catalogue import load_catalogue
 from outsidein.services.sense.events import EventIn, apply_events
@@ -28,52 +25,6 @@ from outsidein.store.models.sense import Delivery
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday noon, UTC
 NAIVE = T0.replace(tzinfo=None)  # the store's convention
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records each POST (path, body)."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, Any]]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.posts.append((self.path, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        for port in range(18420, 18440):
-            try:
-                self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-                break
-            except OSError:
-                continue
-        else:
-            pytest.skip("no free port in 18420-18439")
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def hooks(self) -> dict[str, str]:
-        return {ch: f"{self.base}/{ch}" for ch in ("email", "web", "mobile", "call_center")}
-
-    def sent(self) -> list[tuple[str, str]]:
-        """(channel, action) of each post, in order."""
-        return [(path.strip("/"), b["action"]) for path, b in self.posts]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
 
 
 @pytest.fixture
@@ -98,7 +49,7 @@ def _rows(url: str, who: str) -> list[Delivery]:
                               .order_by(Delivery.id)))
 
 
-def _deliver(url: str, receiver: Receiver, at: datetime) -> None:
+def _deliver(url: str, receiver: Webhook, at: datetime) -> None:
     deliver_due(url, receiver.hooks(), now=at.astimezone(UTC).replace(tzinfo=None))
 
 
@@ -198,5 +149,5 @@ def test_a_complaint_gives_the_agent_one_call_back_task(sqlite_url, responder, r
         ("service_callback", "call_center", "decision")]
     _deliver(sqlite_url, receiver, T0 + timedelta(minutes=1))
     assert receiver.sent() == [("call_center", "service_callback")]
-    assert receiver.posts[0][1]["message"]["text"] == (
+    assert receiver.posts[0].body["message"]["text"] == (
         "Call the customer (C1) back about their complaint.")

@@ -13,16 +13,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
+from oi_testkit import Webhook
 from outsidein.sense.bandit import ControlGroup
 from outsidein.services.sense.events import EventIn, apply_events
 from outsidein.services.sense.respond import Responder
@@ -41,46 +38,7 @@ template = "Hi {first_name}, {product_name} is back at {brand}. Unsubscribe: {un
 '''
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records each POSTed body."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                outer.posts.append(json.loads(self.rfile.read(
-                    int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        for port in range(18440, 18460):
-            try:
-                self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-                break
-            except OSError:
-                continue
-        else:
-            pytest.skip("no free port in 18440-18459")
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
-
-
-def _setup(ws: Workspace, receiver: Receiver, sense: str = "", catalogue: str | None = None
+def _setup(ws: Workspace, receiver: Webhook, sense: str = "", catalogue: str | None = None
            ) -> Responder:
     """Products in the warehouse, the [sense] settings and webhooks; the live decider."""
     csv = ws.root / "products.csv"
@@ -132,7 +90,7 @@ def test_placeholders_are_filled_from_the_warehouse_the_customer_and_the_setting
     _apply(workspace, r, EventIn("e2", "C 7", _ago(10), "web", "visit",
                                  attributes={"first_name": "Ada"}))
     assert _deliver(workspace)["sent"] == 1
-    [body] = receiver.posts
+    [body] = receiver.bodies()
     assert body["message"]["subject"] == "Acme: Blue Kettle for Ada"
     assert body["message"]["text"] == ("Hi Ada, Blue Kettle is back at Acme. Unsubscribe: "
                                        "https://acme.example/unsubscribe?c=C%207")
@@ -163,7 +121,7 @@ def test_what_the_product_does_not_know_is_said_in_neutral_words(workspace, rece
                                        product_id="P9999"))
     assert d["action"] == "offer_deciding", d["reasons"]
     assert _deliver(workspace)["sent"] == 1
-    [body] = receiver.posts
+    [body] = receiver.bodies()
     assert body["message"]["subject"] == "Ready when you are: your item"
     assert body["message"]["text"] == ("Hi there, your item is in stock; order today and it "
                                        "ships tomorrow.")

@@ -11,10 +11,8 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -47,57 +45,6 @@ CATALOGUE = load_catalogue()
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1: records each POST, answers from a script."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict[str, Any]]] = []
-        self.script: list[int] = []  # status codes to answer, in order; then 200
-        self.delay = 0.0
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                time.sleep(outer.delay)
-                with outer.lock:
-                    outer.posts.append((self.headers.get("Idempotency-Key", ""), body))
-                    code = outer.script.pop(0) if outer.script else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        for port in range(8660, 8670):
-            try:
-                self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-                break
-            except OSError:
-                continue
-        else:
-            pytest.skip("no free port in 8660-8669")
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def keys(self) -> list[str]:
-        return [k for k, _ in self.posts]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def _decider(action: str | None) -> Any:
@@ -149,7 +96,7 @@ def test_due_message_is_sent_once_with_its_key(url, receiver):
     assert follow.status == "pending"  # the follow-up is due in 48 hours
     assert receiver.keys() == [row.idempotency_key]
     assert row.idempotency_key == f"sense-{row.decision_id}-offer_deciding"
-    body = receiver.posts[0][1]
+    body = receiver.posts[0].body
     assert body["customer_id"] == "C1" and body["channel"] == "email"
     assert body["message"]["need"] == "sales" and "in stock" in body["message"]["text"]
     assert body["message"]["fields"]["stage"] == "deciding"
@@ -261,7 +208,7 @@ def test_checkout_cancels_the_pending_cart_reminder(url, receiver):
     assert rep.sent == 2
     status = {r.customer_id: r.status for r in _rows(url)}
     assert status == {"C1": "cancelled", "C2": "sent", "C3": "sent"}
-    assert sorted(b["customer_id"] for _, b in receiver.posts) == ["C2", "C3"]
+    assert sorted(b["customer_id"] for b in receiver.bodies()) == ["C2", "C3"]
 
 
 def test_call_centre_complaint_gets_a_service_follow_up_within_two_hours(url):
@@ -329,7 +276,7 @@ def test_cli_deliver_once_sends_what_is_due(workspace, receiver):
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
     assert got["sent"] == 1 and got["waiting_without_webhook"] == {"call_center": 1}
-    assert [b["customer_id"] for _, b in receiver.posts] == ["C1"]
+    assert [b["customer_id"] for b in receiver.bodies()] == ["C1"]
 
 
 def test_cart_and_checkout_in_one_batch_and_the_control_group(url):

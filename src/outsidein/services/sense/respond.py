@@ -103,17 +103,6 @@ _KEEP_SENT = 20
 _SORTED: dict[frozenset[str], list[str]] = {}  # consent sets seen, sorted (few distinct)
 
 
-def _contacts(d: Mapping[str, Any] | None, default_consent: tuple[str, ...]) -> CustomerContacts:
-    if not d:
-        return CustomerContacts(consent=frozenset(default_consent))
-    return CustomerContacts(consent=frozenset(d.get("consent", default_consent)),
-                            opted_out=bool(d.get("opted_out", False)),
-                            preferred_channel=d.get("preferred_channel"),
-                            timezone=d.get("timezone"),
-                            sent=tuple([(t, c) for t, c in d.get("sent", ())]),
-                            ignored_in_a_row=int(d.get("ignored_in_a_row", 0)))
-
-
 def _contacts_dict(c: CustomerContacts, since: float) -> dict[str, Any]:
     """*c* for the store, keeping the messages sent since *since* (epoch seconds: the
     longest cap window back) and always the last one (the minimum gap counts from it)."""
@@ -371,7 +360,7 @@ class Responder:
         # outcome is credited as of when it happened
         now = max(event.epoch, sensed.evidence.ts or event.epoch)
         stage, need = sensed.stage, sensed.need
-        contacts = _heard(_contacts(state.get("contacts"), self.default_consent), event)
+        contacts = _heard(contacts_of(state.get("contacts"), self.default_consent), event)
         profile = state.get("profile")
         if event.attributes:
             profile = _profile(profile, event)

@@ -86,9 +86,10 @@ from outsidein.sense.policy import (
 from outsidein.tomltext import line_of, parse_toml, problem_error
 from outsidein.workspace import Workspace
 
-__all__ = ["DEFAULT_CATALOGUE", "NEUTRAL", "catalogue_path", "check_message", "contacts_of",
-           "line_of", "load_catalogue", "message_settings", "missing_words", "parse_catalogue",
-           "policy_doc", "policy_of", "product_names", "render_text", "utc_of"]
+__all__ = ["DEFAULT_CATALOGUE", "KEEP_SENT", "NEUTRAL", "catalogue_path", "check_message",
+           "contacts_of", "line_of", "load_catalogue", "message_settings", "missing_words",
+           "parse_catalogue", "policy_doc", "policy_of", "product_names", "profile_fields",
+           "render_text", "utc_of"]
 
 #: the catalogue shipped with Outside-In (used when the workspace names none)
 DEFAULT_CATALOGUE = "default_catalogue.toml"
@@ -206,6 +207,21 @@ def policy_of(doc: Mapping[str, Any]) -> tuple[ContactPolicy, tuple[str, ...]]:
         found = _POLICIES[key] = (ContactPolicy.from_mapping(rules, "a queued message's rules"),
                                   tuple(doc.get("default_consent", ())))
     return found
+
+
+#: Messages kept in a customer's contact facts (``state["contacts"]["sent"]``), newest last.
+KEEP_SENT = 20
+
+
+def profile_fields(state: Mapping[str, Any]) -> dict[str, str]:
+    """The message fields a customer's state knows: ``first_name`` and ``name`` from what
+    the events told (``state["profile"]``).
+
+    >>> profile_fields({"profile": {"first_name": "Ada", "name": ""}})
+    {'first_name': 'Ada'}
+    """
+    prof = state.get("profile") or {}
+    return {k: v for k in ("first_name", "name") if isinstance(v := prof.get(k), str) and v}
 
 
 def contacts_of(d: Mapping[str, Any] | None, default_consent: Sequence[str]

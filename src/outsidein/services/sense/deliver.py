@@ -37,10 +37,12 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from outsidein.errors import ConfigError
 from outsidein.sense.stages import CHANNELS
 from outsidein.services.sense.catalogue import (
+    KEEP_SENT,
     check_message,
     contacts_of,
     missing_words,
     policy_of,
+    profile_fields,
     render_text,
     utc_of,
 )
@@ -132,18 +134,13 @@ class DeliverReport:
         return asdict(self)
 
 
-def _profile_fields(state: Mapping[str, Any]) -> dict[str, str]:
-    prof = state.get("profile") or {}
-    return {k: v for k in ("first_name", "name") if isinstance(v := prof.get(k), str) and v}
-
-
 def _refill(payload: Mapping[str, Any], state: Mapping[str, Any]) -> tuple[dict[str, Any],
                                                                          list[str]]:
     """*payload* with its text filled again from what is known now; the blanks left."""
     out = dict(payload)
     if "template" not in payload:
         return out, []
-    fields = {**(payload.get("fields") or {}), **_profile_fields(state)}
+    fields = {**(payload.get("fields") or {}), **profile_fields(state)}
     out["fields"] = fields
     out["text"], missing = render_text(str(payload["template"]), fields)
     if payload.get("subject_template"):
@@ -227,7 +224,7 @@ def _count_sent(s: Any, sent: Sequence[Claimed], now: datetime) -> None:
         if state is None:
             continue
         contacts = dict(state.get("contacts") or {})
-        contacts["sent"] = [*contacts.get("sent", []), [at, c.channel]][-20:]
+        contacts["sent"] = [*contacts.get("sent", []), [at, c.channel]][-KEEP_SENT:]
         state["contacts"] = contacts
     for cid, state in states.items():
         conn.execute(update(_S).where(_S.c.customer_id == cid).values(state=state))

@@ -72,6 +72,7 @@ from outsidein.sense.stages import (
     STAGES,
 )
 from outsidein.services.sense.catalogue import (
+    KEEP_SENT,
     catalogue_path,
     check_message,
     contacts_of,
@@ -79,6 +80,7 @@ from outsidein.services.sense.catalogue import (
     message_settings,
     policy_doc,
     product_names,
+    profile_fields,
     utc_of,
 )
 from outsidein.services.sense.checks import PROFILE_TYPES
@@ -99,7 +101,6 @@ __all__ = ["DEFAULT_CONSENT", "Responder", "sweep_workspace"]
 
 #: Channels a customer is taken to accept until an event says otherwise.
 DEFAULT_CONSENT = ("email", "web", "mobile", "chat")
-_KEEP_SENT = 20
 _SORTED: dict[frozenset[str], list[str]] = {}  # consent sets seen, sorted (few distinct)
 
 
@@ -117,7 +118,7 @@ def _contacts_dict(c: CustomerContacts, since: float) -> dict[str, Any]:
         consent = _SORTED[c.consent] = sorted(c.consent)
     return {"consent": list(consent), "opted_out": c.opted_out,
             "preferred_channel": c.preferred_channel, "timezone": c.timezone,
-            "sent": [list(s) for s in sent[-_KEEP_SENT:]],
+            "sent": [list(s) for s in sent[-KEEP_SENT:]],
             "ignored_in_a_row": c.ignored_in_a_row}
 
 
@@ -327,10 +328,7 @@ class Responder:
 
     def _fill_fields(self, fields: dict[str, Any], customer: str,
                      state: Mapping[str, Any]) -> None:
-        prof = state.get("profile") or {}
-        for k in ("first_name", "name"):
-            if isinstance(prof.get(k), str) and prof[k]:
-                fields[k] = prof[k]
+        fields.update(profile_fields(state))
         name = self.product_names.get(str(fields.get("product_id") or ""))
         if name:
             fields["product_name"] = name

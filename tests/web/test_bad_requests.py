@@ -222,3 +222,28 @@ def test_schemathesis_finds_no_failure_with_all_checks(site: Any, tmp_path: Any)
          "--generation-deterministic", "--no-color"],
         cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
     assert run.returncode == 0, run.stdout[-6000:]
+
+
+def test_every_422_lists_its_errors_in_one_shape(site: Any, api: Any) -> None:
+    """A bad body caught by the request's model (POST /api/v1/insights) and a bad value
+    caught by the service (POST /api/v1/actions from a key that is no person's, which must
+    name the owner) answer the same ``errors``: ``field`` and ``problem`` (as the events API
+    and the README name them), with FastAPI's ``loc`` and ``msg`` kept beside them."""
+    machine = site.client(headers={"Authorization":
+                                   f"Bearer {site.api_key('insights:write')}"})
+    action = {"insight_id": site.insight_id, "title": "Call back", "department": "product",
+              "due": "2030-01-01", "kpi": "churn", "kpi_baseline": 1.0, "kpi_target": 0.5}
+    answers = {
+        "title": _problem(api.post("/api/v1/insights", json=_insight(title="x" * 301)), 422),
+        "owner_email": _problem(machine.post("/api/v1/actions", json=action), 422),
+        "customer_id": _problem(api.get("/api/v1/customers/bad%01id/journey"), 422),
+    }
+    for field, body in answers.items():
+        errors = body["errors"]
+        assert isinstance(errors, list) and errors, (field, body)
+        for e in errors:
+            assert set(e) == {"field", "problem", "loc", "msg"}, (field, e)
+            assert isinstance(e["field"], str) and isinstance(e["problem"], str)
+            assert e["problem"] == e["msg"] and isinstance(e["loc"], list)
+        assert errors[0]["field"] == field, (field, errors)
+        assert errors[0]["problem"] and errors[0]["problem"] in body["detail"]

@@ -305,3 +305,32 @@ def test_the_360_timeline_shows_what_was_sent_and_its_outcome(planted: Any) -> N
     j = _reader(planted).get("/api/v1/customers/C-PLANT-12/journey").json()
     sent = next(m for m in j["messages"] if m["status"] == "sent")
     assert sent["outcome"]["result"] == "responded"
+
+
+def test_the_api_reads_a_customer_whose_id_holds_slashes(planted: Any) -> None:
+    """Shopify ids ("gid://shop/Customer/9") and account paths ("acct/42") are customer ids:
+    the 360 API answers for them, encoded or not, and the routes with a suffix (journey,
+    value) still answer theirs."""
+    load_frame(planted.ws, "customers",
+               pd.DataFrame({"customer_id": ["acct/42", "gid://shop/Customer/9"],
+                             "name": ["Ada Account", "Gil Gid"]}), source="test:slash-api")
+    planted.ws.close()
+    _post_events(planted, {"event_id": "slash-api-1", "customer_id": "acct/42",
+                           "ts": "2026-03-03T10:00:00+00:00", "channel": "web",
+                           "type": "cart_add"})
+    reader = _reader(planted)
+    for path, cid, name in (
+            ("acct%2F42", "acct/42", "Ada Account"), ("acct/42", "acct/42", "Ada Account"),
+            ("gid%3A%2F%2Fshop%2FCustomer%2F9", "gid://shop/Customer/9", "Gil Gid")):
+        r = reader.get(f"/api/v1/customers/{path}")
+        assert r.status_code == 200, (path, r.text)
+        assert r.json()["customer_id"] == cid and r.json()["name"] == name
+    journey = reader.get("/api/v1/customers/acct%2F42/journey")
+    assert journey.status_code == 200, journey.text
+    assert journey.json()["customer_id"] == "acct/42" and journey.json()["events"] >= 1
+    # the value route, not the 360 (which would answer 200): no customer_value row for her
+    value = reader.get("/api/v1/customers/acct/42/value")
+    assert value.status_code == 404, value.text
+    assert "'acct/42'" in value.json()["detail"] and "customer_value" in value.json()["detail"]
+    missing = reader.get("/api/v1/customers/gid%3A%2F%2Fshop%2FCustomer%2F404")
+    assert missing.status_code == 404 and "gid://shop/Customer/404" in missing.json()["detail"]

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outsidein.domain import purchases, signed_lines
-from outsidein.services.share import AckCount, ack_counts, list_insights
+from outsidein.services.share import ack_tally
 from outsidein.services.value.scoring import CUSTOMER_VALUE
 from outsidein.store.models import share as m
 from outsidein.workspace import Workspace
@@ -279,6 +279,8 @@ class AckProgress:
     expected: int
     insights: tuple[InsightProgress, ...]
     monthly: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    #: Insights not yet acknowledged by everyone expected (``insights`` may list fewer).
+    open_count: int = 0
 
     @property
     def share(self) -> float | None:
@@ -303,20 +305,21 @@ def _months_back(today: date, months: int) -> list[str]:
 
 
 def ack_progress(session: Session, *, now: datetime | None = None,
-                 months: int = MONTHS) -> AckProgress:
-    """Acknowledged / expected per current insight (least acknowledged first) and in total."""
+                 months: int = MONTHS, open_limit: int | None = None) -> AckProgress:
+    """Acknowledged / expected per current insight (least acknowledged first) and in total.
+
+    The counting is the database's (:func:`~outsidein.services.share.ack_tally`).  With
+    *open_limit*, ``insights`` holds only the first *open_limit* insights not yet
+    acknowledged by everyone (the overview's list: a page, whatever the number of insights)
+    and ``open_count`` how many there are; the totals cover every insight either way.
+    """
     now = now or datetime.now()
-    counts: dict[int, AckCount] = ack_counts(session)
-    rows = []
-    for ins in list_insights(session):
-        c = counts.get(ins.id)
-        if c is None or not c.expected:
-            continue
-        rows.append(InsightProgress(insight_id=ins.id, title=ins.title, priority=ins.priority,
-                                    version=c.version, due_at=c.due_at,
-                                    acknowledged=c.acknowledged, expected=c.expected,
-                                    overdue=c.overdue_at(now)))
-    rows.sort(key=lambda p: (p.share, p.due_at, p.insight_id))
+    tally = ack_tally(session, open_only=open_limit is not None, limit=open_limit)
+    rows = tuple(InsightProgress(insight_id=r.insight_id, title=r.title, priority=r.priority,
+                                 version=r.version, due_at=r.due_at,
+                                 acknowledged=r.acknowledged, expected=r.expected,
+                                 overdue=r.acknowledged < r.expected and now > r.due_at)
+                 for r in tally.rows)
     keys = _months_back(now.date(), months)
     per_month = dict.fromkeys(keys, 0.0)
     start = datetime(int(keys[0][:4]), int(keys[0][5:]), 1)
@@ -326,6 +329,5 @@ def ack_progress(session: Session, *, now: datetime | None = None,
         k = _month_key(at)
         if k in per_month:
             per_month[k] += 1
-    return AckProgress(acknowledged=sum(p.acknowledged for p in rows),
-                       expected=sum(p.expected for p in rows), insights=tuple(rows),
-                       monthly=tuple(per_month.items()))
+    return AckProgress(acknowledged=tally.acknowledged, expected=tally.expected, insights=rows,
+                       monthly=tuple(per_month.items()), open_count=tally.open_count)

@@ -56,10 +56,13 @@ SESSION_MAX_AGE = 12 * 3600
 
 #: Every router of the app.  A new capability's ``web/routes/<capability>.py`` is imported
 #: above and its ``router`` added here (and its page to :data:`outsidein.web.nav.NAV`).
+#: Order matters where paths overlap: ``/api/v1/customers/{id:path}/value`` (api) and
+#: ``.../journey`` (journey) come before the customer 360's ``/api/v1/customers/{id:path}``
+#: (customers), which would otherwise take them, the id holding "/" as it may.
 ROUTERS: tuple[APIRouter, ...] = (system.router, login.router, pages.router, insights.router,
-                                  share_pages.router, admin.router, api.router,
+                                  share_pages.router, admin.router, api.router, journey.router,
                                   customers.router, table_routes.router, table_routes.api_router,
-                                  sense.router, journey.router, sense_pages.router,
+                                  sense.router, sense_pages.router,
                                   culture_survey.router,
                                   market.router, market_context.router, market_watch.router,
                                   culture.router,

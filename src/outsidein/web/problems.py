@@ -88,6 +88,44 @@ def _respond(request: Request, status: int, title: str, detail: str,
     return _error_page(request, status, title, detail, headers)
 
 
+#: Where FastAPI says a bad value was; ``field`` leaves it out, as the events API does.
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def field_error(field: str, problem_text: str, *, loc: list[Any] | None = None
+                ) -> dict[str, Any]:
+    """One entry of a 422 problem's ``errors``: the one shape every 422 of the API uses.
+
+    ``field`` and ``problem`` are what the README and the events API name (a batch's
+    rejected event has the same entries).  ``loc`` and ``msg`` repeat them as FastAPI's
+    validation errors had them, so a client written against those keeps working.
+
+    >>> e = field_error("title", "too long", loc=["body", "title"])
+    >>> e["field"], e["problem"], e["loc"], e["msg"]
+    ('title', 'too long', ['body', 'title'], 'too long')
+    """
+    return {"field": field, "problem": problem_text,
+            "loc": list(loc) if loc is not None else field.split("."), "msg": problem_text}
+
+
+def message_errors(message: str) -> list[dict[str, Any]]:
+    """The ``errors`` of a 422 raised as :class:`~outsidein.errors.DataValidationError`.
+
+    Its message names the field first, by the house rule (``"customer_id: a customer id is
+    one line of text"``, ``"due_days 'x': expected a whole number"``): the words before the
+    first ``": "``, up to the first space, are the field; a message that does not start so
+    is about the whole request (``"(request)"``).
+
+    >>> [(e["field"], e["problem"]) for e in message_errors("due_days 'x': expected a number")]
+    [('due_days', "due_days 'x': expected a number")]
+    >>> message_errors("evidence holds nan; store missing figures as null")[0]["field"]
+    '(request)'
+    """
+    head, sep, _ = message.partition(": ")
+    name = head.split(" ", 1)[0] if sep and head and not head[0].isspace() else ""
+    return [field_error(name or "(request)", message)]
+
+
 async def outsidein_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OutsideInError)
     status = exc.http_status
@@ -96,6 +134,9 @@ async def outsidein_error(request: Request, exc: Exception) -> Response:
     passing = exc.retry_after is not None
     detail = str(exc) if status < 500 or passing else exc.title
     headers = {"Retry-After": str(exc.retry_after)} if passing else None
+    if status == 422 and is_api(request):
+        return problem(status, detail, request=request, title=exc.title, headers=headers,
+                       extra={"errors": message_errors(detail)})
     return _respond(request, status, exc.title, detail, headers=headers)
 
 
@@ -122,8 +163,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    errors = []
+    for e in exc.errors():
+        loc = list(e.get("loc", ()))
+        inside = loc[1:] if loc and loc[0] in _LOCATIONS and len(loc) > 1 else loc
+        errors.append(field_error(".".join(str(p) for p in inside) or "(request)",
+                                  e.get("msg", ""), loc=loc))
+    first = errors[0] if errors else field_error("(request)", "invalid request", loc=[])
     detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
     if is_api(request):
         return problem(422, detail, request=request, extra={"errors": errors})

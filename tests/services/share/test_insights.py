@@ -205,3 +205,67 @@ def test_audit_log_lists_who_acknowledged_which_version_when(org):
         ("carol@acme.example", "1", ins.version_hash, "2026-03-02T12:00:00"),
     ]
     assert [r["user_email"] for r in as_json] == ["alice@acme.example", "carol@acme.example"]
+
+
+def test_insight_pages_follow_the_list_order_and_count_every_match(org):
+    from outsidein.services.share import awaiting_among, insight_page, next_awaiting
+
+    with session_scope(org.url) as s:
+        made = [publish(s, key=f"k{n}", title=f"I{n}", priority=("high", "low", "medium")[n % 3],
+                        now=T0 + timedelta(hours=n % 4)) for n in range(8)]
+        for ins in made[::3]:  # alice (sales) acknowledges I0, I3, I6
+            acknowledge(s, insight_id=ins.id, version_hash=ins.version_hash, user_id=org.alice)
+    with session_scope(org.url) as s:
+        everything = [i.title for i in list_insights(s)]
+        # high (I0 I3 I6), medium (I2 I5), low (I1 I4 I7); newest first, then the larger id
+        assert everything == ["I3", "I6", "I0", "I2", "I5", "I7", "I1", "I4"]
+        pages = [insight_page(s, limit=3, offset=o) for o in (0, 3, 6)]
+        assert [i.title for p in pages for i in p.items] == everything
+        assert [p.total for p in pages] == [8, 8, 8]
+        assert [p.next_offset for p in pages] == [3, 6, None]
+        beyond = insight_page(s, limit=3, offset=20)
+        assert (beyond.items, beyond.total, beyond.next_offset) == ((), 8, None)
+        waiting = insight_page(s, for_user_id=org.alice, awaiting_ack_only=True, limit=2)
+        assert [i.title for i in waiting.items] == ["I2", "I5"] and waiting.total == 5
+        ids = {i.title: i.id for i in made}
+        assert awaiting_among(s, org.alice, [ids["I0"], ids["I1"], ids["I3"]]) == {ids["I1"]}
+        # next awaiting: the one after in the order, wrapping round; never the one given
+        order = ["I2", "I5", "I7", "I1", "I4"]
+        for here, after in zip(order, order[1:] + order[:1], strict=True):
+            assert next_awaiting(s, user_id=org.alice, after_insight_id=ids[here]).title == after
+        assert next_awaiting(s, user_id=org.alice, after_insight_id=ids["I3"]).title == "I2"
+        assert next_awaiting(s, user_id=org.alice).title == "I2"
+        assert next_awaiting(s, user_id=org.dave) is None
+        with pytest.raises(DataValidationError, match="limit"):
+            insight_page(s, limit=0)
+
+
+def test_the_database_counts_acknowledgements_as_ack_counts_does(org):
+    from outsidein.services.share import ack_tally
+
+    with session_scope(org.url) as s:
+        made = [publish(s, key=f"t{n}", title=f"T{n}",
+                        departments=[["sales"], ["service"], ["sales", "service"]][n % 3],
+                        now=T0 + timedelta(days=n)) for n in range(6)]
+        for ins, who in ((made[0], org.alice), (made[0], org.bob), (made[2], org.alice),
+                         (made[2], org.carol), (made[5], org.alice), (made[1], org.carol)):
+            acknowledge(s, insight_id=ins.id, version_hash=ins.version_hash, user_id=who)
+        publish(s, key="t3", title="T3", statement="A new version: nobody has read it.",
+                departments=["sales"])
+    with session_scope(org.url) as s:
+        reference = ack_counts(s)  # the Python count, one insight at a time
+        tally = ack_tally(s)
+        assert {r.insight_id: (r.acknowledged, r.expected) for r in tally.rows} == {
+            i: (c.acknowledged, c.expected) for i, c in reference.items() if c.expected}
+        assert tally.acknowledged == sum(c.acknowledged for c in reference.values())
+        assert tally.expected == sum(c.expected for c in reference.values())
+        open_ids = {i for i, c in reference.items() if c.pending}
+        assert tally.open_count == len(open_ids) and open_ids
+        shares = [r.acknowledged / r.expected for r in tally.rows]
+        assert shares == sorted(shares)  # least acknowledged first
+        two = ack_tally(s, open_only=True, limit=2)
+        assert [r.insight_id for r in two.rows] == [r.insight_id for r in tally.rows][:2]
+        assert (two.acknowledged, two.expected, two.open_count) == (
+            tally.acknowledged, tally.expected, tally.open_count)
+        every_open = ack_tally(s, open_only=True, limit=100)
+        assert {r.insight_id for r in every_open.rows} == open_ids

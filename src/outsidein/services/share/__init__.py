@@ -59,6 +59,16 @@ from outsidein.services.share.digest import (
     enqueue_digests,
     send_digest,
 )
+from outsidein.services.share.insight_lists import (
+    AckRow,
+    AckTally,
+    InsightPage,
+    ack_tally,
+    awaiting_among,
+    insight_page,
+    list_insights,
+    next_awaiting,
+)
 from outsidein.services.share.insights import (
     AckCount,
     AckEntry,
@@ -73,9 +83,7 @@ from outsidein.services.share.insights import (
     get_insight,
     get_insight_by_key,
     list_acknowledgements,
-    list_insights,
     list_versions,
-    next_awaiting,
     publish_insight,
 )
 from outsidein.services.share.lists import (
@@ -126,4 +134,5 @@ __all__ = [
     "default_owner_email", "outbox_tick", "InsightDraft", "known_departments", "publish_draft",
     "run_outbox_worker",
     "Reminder", "remind_pending", "next_awaiting",
+    "AckRow", "AckTally", "InsightPage", "ack_tally", "awaiting_among", "insight_page",
 ]

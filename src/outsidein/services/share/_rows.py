@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
@@ -44,19 +42,6 @@ def _latest_versions(session: Session,
     stmt = select(m.InsightVersion).join(sub, and_(
         m.InsightVersion.insight_id == sub.c.insight_id, m.InsightVersion.version == sub.c.v))
     return {v.insight_id: v for v in session.scalars(stmt)}
-
-
-def _latest_version_keys(session: Session,
-                         ids: list[int]) -> dict[int, tuple[int, datetime]]:
-    """insight id -> (its latest version's row id, published_at), without loading versions."""
-    top = (select(m.InsightVersion.insight_id, func.max(m.InsightVersion.version).label("v"))
-           .where(m.InsightVersion.insight_id.in_(ids)).group_by(m.InsightVersion.insight_id)
-           .subquery())
-    stmt = select(m.InsightVersion.insight_id, m.InsightVersion.id,
-                  m.InsightVersion.published_at).join(sub := top, and_(
-                      m.InsightVersion.insight_id == sub.c.insight_id,
-                      m.InsightVersion.version == sub.c.v))
-    return {iid: (vid, when) for iid, vid, when in session.execute(stmt)}
 
 
 def _department_links(session: Session,

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from outsidein.services.share._common import DictMixin, user_by_id, utcnow
 from outsidein.services.share.alla import list_actions
-from outsidein.services.share.insights import ack_counts, list_insights
+from outsidein.services.share.insight_lists import insight_page
+from outsidein.services.share.insights import ack_counts
 from outsidein.services.share.notify import (
     DeliveryReport,
     SmtpSettings,
@@ -63,6 +64,8 @@ class Digest(DictMixin):
     awaiting_ack: tuple[DigestInsight, ...]  # not yet overdue
     overdue: tuple[DigestInsight, ...]
     actions_due: tuple[DigestAction, ...]
+    #: How many insights await in all, when the lists hold only the first of them (a limit).
+    awaiting_total: int | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -120,17 +123,22 @@ class Digest(DictMixin):
 
 
 def daily_digest(session: Session, *, for_user_id: int | None = None,
-                 now: datetime | None = None, action_horizon_days: int = 7) -> Digest:
+                 now: datetime | None = None, action_horizon_days: int = 7,
+                 limit: int | None = None) -> Digest:
     """What needs attention: unacknowledged insights (split by overdue) and actions due soon.
 
     Actions are open ones (no outcome yet) due within *action_horizon_days* or already late;
-    for a user, only the actions they own.
+    for a user, only the actions they own.  With *limit*, the insights are the first *limit*
+    (the overdue ones first) and ``awaiting_total`` says how many await in all: a page's
+    to-do reads that many, whatever the number of insights.
     """
     now = now or utcnow()
     email = user_by_id(session, for_user_id).email if for_user_id is not None else None
     awaiting: list[DigestInsight] = []
     overdue: list[DigestInsight] = []
-    waiting = list_insights(session, for_user_id=for_user_id, awaiting_ack_only=True)
+    page = insight_page(session, for_user_id=for_user_id, awaiting_ack_only=True, limit=limit,
+                        overdue_first=now)
+    waiting = page.items
     counts = ack_counts(session, [i.id for i in waiting])
     for ins in waiting:
         c = counts[ins.id]
@@ -144,7 +152,7 @@ def daily_digest(session: Session, *, for_user_id: int | None = None,
                if a.status in ("open", "overdue") and a.due <= horizon
                and (email is None or a.owner_email == email)]
     return Digest(for_email=email, generated_at=now, awaiting_ack=tuple(awaiting),
-                  overdue=tuple(overdue),
+                  overdue=tuple(overdue), awaiting_total=page.total if limit else None,
                   actions_due=tuple(DigestAction(
                       action_id=a.id, insight_id=a.insight_id, title=a.title,
                       owner_email=a.owner_email, department=a.department, due=a.due, kpi=a.kpi,

@@ -30,19 +30,14 @@ from outsidein.services.share._common import (
     content_hash,
     departments_by_name,
     loads,
-    member_departments,
     record_audit,
     user_by_email,
-    user_by_id,
     utcnow,
 )
 from outsidein.services.share._rows import (
-    _department_links,
     _departments_of,
     _insight_row,
     _latest_version,
-    _latest_version_keys,
-    _latest_versions,
 )
 from outsidein.services.share.acks import (  # re-exported: the hub's acknowledgement side
     AckCount,
@@ -60,10 +55,10 @@ from outsidein.store.models import share as m
 from outsidein.store.models.auth import Department, User
 
 __all__ = ["Insight", "InsightVersionSummary", "publish_insight", "get_insight",
-           "get_insight_by_key", "list_versions", "list_insights", "AckCount", "AckEntry",
+           "get_insight_by_key", "list_versions", "AckCount", "AckEntry",
            "AckStatus", "ack_counts",
            "Acknowledgement", "DepartmentAck", "ack_status", "acknowledge",
-           "list_acknowledgements", "next_awaiting"]
+           "list_acknowledgements"]
 
 PRIORITY_ORDER = {p: i for i, p in enumerate(m.PRIORITIES)}
 
@@ -284,81 +279,3 @@ def list_versions(session: Session, insight_id: int) -> list[InsightVersionSumma
                            .order_by(m.InsightVersion.version))
     return [InsightVersionSummary(version=v.version, version_hash=v.content_hash, title=v.title,
                                   published_at=v.published_at, due_at=v.due_at) for v in rows]
-
-
-def _acked_version_ids(session: Session, user_id: int) -> set[int]:
-    return set(session.scalars(select(m.Acknowledgement.version_id)
-                               .where(m.Acknowledgement.user_id == user_id)))
-
-
-def list_insights(
-    session: Session,
-    *,
-    department: str | None = None,
-    for_user_id: int | None = None,
-    awaiting_ack_only: bool = False,
-) -> list[Insight]:
-    """Current versions of insights, high priority first, newest first within a priority.
-
-    Parameters
-    ----------
-    department
-        Only insights addressed to this department.
-    for_user_id
-        Only insights addressed to a department this user belongs to.
-    awaiting_ack_only
-        With ``for_user_id``: those the user has not acknowledged in their current
-        version; without it: those some expected member has not acknowledged yet.
-    """
-    stmt = select(m.Insight)
-    if department is not None:
-        dept = departments_by_name(session, [department])[0]
-        stmt = stmt.where(m.Insight.id.in_(select(m.InsightDepartment.insight_id)
-                                           .where(m.InsightDepartment.department_id == dept.id)))
-    if for_user_id is not None:
-        user_by_id(session, for_user_id)
-        dept_ids = [d.id for d in member_departments(session, for_user_id)]
-        stmt = stmt.where(m.Insight.id.in_(select(m.InsightDepartment.insight_id)
-                                           .where(m.InsightDepartment.department_id.in_(dept_ids))))
-    rows = list(session.scalars(stmt))
-    ids = [r.id for r in rows]
-    latest = _latest_versions(session, ids)
-    if awaiting_ack_only and for_user_id is not None:
-        acked = _acked_version_ids(session, for_user_id)
-        rows = [r for r in rows if latest[r.id].id not in acked]
-    elif awaiting_ack_only:
-        counts = ack_counts(session, ids)
-        rows = [r for r in rows if counts[r.id].pending > 0]
-    links = _department_links(session, [r.id for r in rows])
-    owners = {u.id: u for u in session.scalars(
-        select(User).where(User.id.in_({r.owner_id for r in rows})))}
-    out = [_build_insight(r, latest[r.id], owners.get(r.owner_id),
-                          tuple(name for _, name in links.get(r.id, [])), latest[r.id].version)
-           for r in rows]
-    out.sort(key=lambda i: (PRIORITY_ORDER.get(i.priority, 9), -i.published_at.timestamp(), -i.id))
-    return out
-
-
-def next_awaiting(session: Session, *, user_id: int, after_insight_id: int | None = None
-                  ) -> Insight | None:
-    """The next insight awaiting *user_id*'s acknowledgement, other than *after_insight_id*.
-
-    In the order of :func:`list_insights` (high priority first, newest first); the one after
-    *after_insight_id* in that order when it is still awaiting, else the first.  Reads ids
-    and dates only, then builds the one insight chosen (it runs on every insight page).
-    """
-    dept_ids = [d.id for d in member_departments(session, user_id)]
-    rows = session.execute(select(m.Insight.id, m.Insight.priority).where(m.Insight.id.in_(
-        select(m.InsightDepartment.insight_id)
-        .where(m.InsightDepartment.department_id.in_(dept_ids))))).all()
-    latest = _latest_version_keys(session, [r.id for r in rows])
-    acked = _acked_version_ids(session, user_id)
-    waiting = sorted((r for r in rows if r.id in latest and latest[r.id][0] not in acked),
-                     key=lambda r: (PRIORITY_ORDER.get(r.priority, 9),
-                                    -latest[r.id][1].timestamp(), -r.id))
-    ids = [r.id for r in waiting]
-    if after_insight_id in ids:
-        pos = ids.index(after_insight_id)
-        ids = ids[pos + 1:] + ids[:pos]
-    others = [i for i in ids if i != after_insight_id]
-    return get_insight(session, others[0]) if others else None

@@ -23,6 +23,7 @@ from outsidein.web.routes._common import (
     writes,
 )
 from outsidein.web.schemas import (
+    MAX_ID,
     NAME_PATTERN,
     AckIn,
     AckOut,
@@ -69,16 +70,53 @@ def _insight(obj: Any) -> InsightOut:
     return InsightOut.model_validate(plain(obj))
 
 
+#: Insights per page of ``GET /api/v1/insights`` unless ``limit`` says otherwise, and the most
+#: one page holds (the tables API's largest page, ``per_page``, is 500 too).
+INSIGHTS_PAGE = 100
+INSIGHTS_PAGE_MAX = 500
+_PAGE_HEADERS = {"X-Total-Count": {"description": "insights that match, on every page",
+                                   "schema": {"type": "integer"}},
+                 "Link": {"description": 'RFC 8288 links to the rel="next" and rel="prev" '
+                                         "pages, when there are any",
+                          "schema": {"type": "string"}}}
+
+
+def _page_links(request: Request, page: share.InsightPage) -> str:
+    """The ``Link`` header of a page: where the next and the previous pages are."""
+    links = []
+    if page.next_offset is not None:
+        url = request.url.include_query_params(offset=page.next_offset, limit=page.limit)
+        links.append(f'<{url}>; rel="next"')
+    if page.offset > 0 and page.limit is not None:
+        url = request.url.include_query_params(offset=max(0, page.offset - page.limit),
+                                               limit=page.limit)
+        links.append(f'<{url}>; rel="prev"')
+    return ", ".join(links)
+
+
 @router.get("/insights", response_model=list[InsightOut], tags=["insights"],
-            summary="Current versions of insights, high priority first")
-def list_insights(*, department: DepartmentQuery = None,
+            summary="Current versions of insights, high priority first, a page at a time",
+            responses={200: {"headers": _PAGE_HEADERS}})
+def list_insights(*, request: Request, response: Response,
+                  department: DepartmentQuery = None,
                   awaiting_ack_only: Annotated[bool, Query(
                       description="only those not yet fully acknowledged")] = False,
+                  limit: Annotated[int, Query(
+                      ge=1, le=INSIGHTS_PAGE_MAX,
+                      description="insights on this page")] = INSIGHTS_PAGE,
+                  offset: Annotated[int, Query(
+                      ge=0, le=MAX_ID, description="how many to skip: the page's start, "
+                      "as the Link header's rel=\"next\" gives it")] = 0,
                   principal: InsightsRead,
                   session: Store) -> list[InsightOut]:
-    items = share.list_insights(session, department=department,
-                                awaiting_ack_only=awaiting_ack_only)
-    return [_insight(i) for i in items]
+    """One page of insights; ``X-Total-Count`` says how many match in all, and ``Link`` where
+    the next page is (none on the last page)."""
+    page = share.insight_page(session, department=department,
+                              awaiting_ack_only=awaiting_ack_only, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(page.total)
+    if links := _page_links(request, page):
+        response.headers["Link"] = links
+    return [_insight(i) for i in page.items]
 
 
 @router.get("/insights/{insight_id}", response_model=InsightOut, tags=["insights"])
@@ -201,7 +239,7 @@ def answers(*, request: Request,
                       answers=[AnswerOut.from_stored(a) for a in stored])
 
 
-@router.get("/customers/{customer_id}/value", response_model=CustomerValueOut, tags=["value"],
+@router.get("/customers/{customer_id:path}/value", response_model=CustomerValueOut, tags=["value"],
             summary="A customer's row of customer_value (predicted value and reasons)")
 def value_of_customer(*, request: Request,
                       customer_id: Annotated[str, Path(min_length=1, max_length=200,

@@ -101,7 +101,11 @@ def search_api(*, request: Request, q: SearchQuery,
             for h in search_customers(request.app.state.ws, q, limit=limit)]
 
 
-@router.get("/api/v1/customers/{customer_id}", response_model=CustomerOut, tags=["customers"],
+# ":path" as on the page: a Shopify id is "gid://shopify/Customer/1".  The routes with a
+# suffix (".../journey", ".../value") are registered before this router (web/app.py's
+# ROUTERS), so they match first; an id that itself ends in "/journey" reads the journey.
+@router.get("/api/v1/customers/{customer_id:path}", response_model=CustomerOut,
+            tags=["customers"],
             responses=API_ERROR_RESPONSES,
             summary="Customer 360: who, value now and over time, orders, interactions, costs, "
                     "referrals, NPS, insights; for a prospect its scores")

@@ -3,7 +3,9 @@ acknowledging it, the advocate's view and reminders, and the analysis report it 
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -18,20 +20,22 @@ from outsidein.services.share import (
     Insight,
     ack_status,
     acknowledge,
+    awaiting_among,
     export_audit_log,
     get_insight,
     list_acknowledgements,
-    list_insights,
     list_versions,
     next_awaiting,
     notify_settings,
     publish_insight,
     remind_pending,
 )
+from outsidein.services.share import insight_page as page_of_insights
 from outsidein.web.auth import ACKERS, STAFF, AckersOnly, Anyone, Principal, StaffOnly
 from outsidein.web.forms import FormState, Rules, attempt, number
 from outsidein.web.panels import FLASH
 from outsidein.web.routes._common import PathId, QueryId, Store
+from outsidein.web.schemas import MAX_ID
 from outsidein.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -58,17 +62,34 @@ PUBLISH_RULES: Rules = (("insight: a title", "title"), ("priority", "priority"),
                         ("department", "departments"))
 
 
+#: Insights per page of /insights; the rest are a "Next" link away (the page reads its own).
+PAGE_SIZE = 50
+PageNumber = Annotated[int, Query(ge=1, le=MAX_ID // PAGE_SIZE)]
+
+
+def _page_link(department: str | None, mine: bool, page: int) -> str:
+    query = {k: v for k, v in (("department", department or ""),
+                               ("mine", "true" if mine else ""),
+                               ("page", str(page) if page > 1 else "")) if v}
+    return "/insights" + (f"?{urlencode(query)}" if query else "")
+
+
 def _insights(request: Request, principal: Principal, session: Session, *,
-              department: str | None = None, mine: bool = False,
+              department: str | None = None, mine: bool = False, page: int = 1,
               form: FormState | None = None) -> HTMLResponse:
     uid = principal.user_id if mine else None
-    items = list_insights(session, department=department or None, for_user_id=uid)
+    listing = page_of_insights(session, department=department or None, for_user_id=uid,
+                               limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     awaiting: set[int] = set()
     if principal.user_id is not None and principal.role in ACKERS:
-        awaiting = {i.id for i in list_insights(session, for_user_id=principal.user_id,
-                                                awaiting_ack_only=True)}
+        awaiting = awaiting_among(session, principal.user_id, [i.id for i in listing.items])
+    pages = max(1, math.ceil(listing.total / PAGE_SIZE))
+    links = {"first": _page_link(department, mine, 1),
+             "prev": _page_link(department, mine, page - 1) if page > 1 else None,
+             "next": _page_link(department, mine, page + 1) if page < pages else None}
     return render(request, "insights.html", principal, status_code=form.status if form else 200,
-                  insights=items, awaiting=awaiting, form=form,
+                  insights=listing.items, listing=listing, page=page, pages=pages,
+                  page_links=links, awaiting=awaiting, form=form,
                   departments=list_departments(session), department=department, mine=mine,
                   priorities=("high", "medium", "low"), can_publish=principal.role in STAFF)
 
@@ -76,8 +97,10 @@ def _insights(request: Request, principal: Principal, session: Session, *,
 @router.get("/insights", response_class=HTMLResponse)
 def insights_page(*, request: Request, principal: Anyone,
                   session: Store,
-                  department: str | None = None, mine: bool = False) -> HTMLResponse:
-    return _insights(request, principal, session, department=department, mine=mine)
+                  department: str | None = None, mine: bool = False,
+                  page: PageNumber = 1) -> HTMLResponse:
+    """The insights, a page of :data:`PAGE_SIZE` at a time, with links to the others."""
+    return _insights(request, principal, session, department=department, mine=mine, page=page)
 
 
 @router.post("/insights", response_class=HTMLResponse)

@@ -43,6 +43,10 @@ router = APIRouter(include_in_schema=False)
 PANELS: tuple[PanelSource, ...] = (stage_funnel_panel, culture_panel)
 #: The to-do lists every open action a person owns due within this many days (all, in practice).
 TODO_DAYS = 3650
+#: The overview lists this many insights awaiting the person (overdue first) and this many
+#: of the least acknowledged (for staff), and says how many more there are: it reads a page.
+TODO_SHOWN = 25
+PROGRESS_SHOWN = 25
 #: Where the overview's latest alerts come from.
 ALERT_SOURCES: tuple[AlertSource, ...] = (watch_alerts,)
 
@@ -62,12 +66,13 @@ def _todo(session: Session, principal: Principal) -> Digest | None:
     """The person's own to-do: insights awaiting their acknowledgement and actions they own."""
     if principal.user is None or principal.role == "viewer":
         return None
-    return daily_digest(session, for_user_id=principal.user.id, action_horizon_days=TODO_DAYS)
+    return daily_digest(session, for_user_id=principal.user.id, action_horizon_days=TODO_DAYS,
+                        limit=TODO_SHOWN)
 
 
 def _kpi_tiles(ws: Workspace, session: Session) -> tuple[list[Panel], AckProgress]:
     """The KPI tiles (warehouse figures, then acknowledgement progress) and the progress."""
-    progress = ack_progress(session)
+    progress = ack_progress(session, open_limit=PROGRESS_SHOWN)
     try:
         kpis = warehouse_kpis(ws)
     except OutsideInError as exc:
@@ -87,6 +92,7 @@ def overview(*, request: Request, principal: Anyone,
     tiles, progress = _kpi_tiles(ws, session)
     return render(request, "overview.html", principal,
                   progress=progress.insights if principal.role in STAFF else None,
+                  progress_open=progress.open_count,
                   answers=list(stored) if stored else None,
                   answers_meta=stored.meta() if stored else {}, how_to_answer=HOW_TO_ANSWER,
                   kpi_tiles=tiles, panels=_panels(ws), alerts=_alerts(ws),

@@ -210,3 +210,20 @@ def test_an_email_link_click_is_recorded_on_the_email_channel(
     assert _stored(site, "em-1", "em-2", "em-3") == {
         "em-1": ("SQ1", "email", "email_click"), "em-2": ("SQ1", "email", "email_open"),
         "em-3": ("SQ1", "email", "unsubscribe")}
+
+
+# -- a refused request's errors: the API's one 422 shape, with each event's index ---------
+
+def test_a_refused_batch_lists_its_errors_as_every_422_of_the_api_does(
+        api: httpx.Client) -> None:
+    """Every 422 of the API lists ``errors`` as ``field``/``problem`` (with FastAPI's
+    ``loc``/``msg`` beside them): the events API's too, each error with its event's index,
+    and the rejected events themselves under ``results``."""
+    bad = [{**_event("shape-1"), "channel": "pigeon"}, {**_event("shape-2"), "ts": EDGES[0]}]
+    body = _problem(api.post(EVENTS, json=bad), 422)
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [(0, "channel"), (1, "ts")]
+    for e in body["errors"]:
+        assert set(e) == {"field", "problem", "loc", "msg", "index"}
+        assert e["msg"] == e["problem"] and e["loc"] == [e["field"]]
+    assert [r["index"] for r in body["results"]] == [0, 1]
+    assert body["results"][0]["errors"][0]["field"] == "channel"

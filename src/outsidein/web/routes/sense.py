@@ -48,7 +48,7 @@ from outsidein.services.sense.events import EventIn, EventWriter
 from outsidein.services.sense.respond import Responder
 from outsidein.services.sense.segment import Ignored, from_segment, segment_mapping
 from outsidein.web.auth import Principal, Require, key_principal
-from outsidein.web.problems import API_ERROR_RESPONSES, problem
+from outsidein.web.problems import API_ERROR_RESPONSES, field_error, problem
 from outsidein.web.schemas import NAME_PATTERN
 
 __all__ = ["EVENTS_PATH", "MAX_BATCH", "EventBody", "EventsFastPath", "EventsOut",
@@ -254,12 +254,18 @@ async def _apply(request: Request, principal: Principal, good: list[tuple[int, E
 
 def _refusal(request: Request, rejected: list[dict[str, Any]], status: int,
              index_in_detail: bool) -> Any:
-    """A problem naming the first rejected item's field (and its index, if asked)."""
+    """A problem naming the first rejected item's field (and its index, if asked).
+
+    ``errors`` has the API's one shape for a 422 (:func:`~outsidein.web.problems.field_error`:
+    ``field`` and ``problem``), each with the ``index`` of its event; ``results`` lists the
+    rejected events as a batch's answer does."""
     first = rejected[0]
     where = f"[{first['index']}]." if index_in_detail else ""
     err = (first["errors"] or [{}])[0]
+    errors = [{**field_error(e["field"], e["problem"]), "index": r["index"]}
+              for r in rejected for e in (r["errors"] or [])]
     return problem(status, f"{where}{err.get('field', '')}: {err.get('problem', 'invalid')}",
-                   request=request, extra={"errors": rejected})
+                   request=request, extra={"errors": errors, "results": rejected})
 
 
 async def _submit(app: Any, principal: Principal, good: list[tuple[int, EventIn]],

@@ -34,6 +34,17 @@ single events >= 2,000/s sustained for 60 s with p99 <= 100 ms and zero errors; 
 100 >= 20,000 events/s.
 
     python benchmarks/bench_events.py [--seconds 10] [--quick] [--workers 1,2]
+        [--only batch] [--profile DIR]
+
+``--only batch`` measures the two batch shapes alone (SQLite, no peer, no curve, no
+``kill -9``; results in ``events_batch.json``), the quick loop while working on the events
+path.  ``--profile DIR`` records the server with py-spy (next to the interpreter, e.g.
+``.venv/bin/py-spy``) while each batch shape runs: ``DIR/<store>_w<workers>_<shape>.txt``,
+collapsed stacks (``py-spy record --format raw``: one line per stack, then its sample
+count), and a summary of the functions with the most samples (``.top.txt``).  A sample is
+a thread that is not idle, waiting for the GIL included, so shares are of wall time of
+the busy threads, not of CPU; the run is slower while it is recorded.  Each batch shape
+also reports ``server_cpu_us_per_event`` (:func:`cpu_seconds`).
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -244,25 +256,118 @@ def durability(root: Path, store_url: str | None, *, seconds: float = 6.0) -> di
             "answers_before_kill": res["statuses"]}
 
 
+def cpu_seconds(group: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of process group *group*
+    (the server and its workers), from ``/proc``; 0.0 where there is no ``/proc``.
+
+    The server's CPU per event is steadier than its throughput on shared cores: it does
+    not move with what else runs there."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == group:  # fields from the state on: pgrp is the third
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def with_cpu(server: Server, run: Any) -> dict[str, Any]:
+    """*run()* (a :func:`load`), with the server's CPU microseconds per event answered."""
+    before = cpu_seconds(server.proc.pid)
+    res: dict[str, Any] = run()
+    used = cpu_seconds(server.proc.pid) - before
+    res["server_cpu_us_per_event"] = 1e6 * used / max(res["answered"] * res["batch"], 1)
+    return res
+
+
+class Profile:
+    """py-spy recording the server (and its workers) while a load runs, when *folder* is set:
+    collapsed stacks in ``folder/name.txt`` and the functions with the most samples, self
+    and inclusive, in ``folder/name.top.txt``."""
+
+    def __init__(self, folder: Path | None, name: str, pid: int) -> None:
+        self.path = folder / f"{name}.txt" if folder else None
+        self.pid = pid
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Profile:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            spy = Path(sys.executable).with_name("py-spy")
+            self.proc = subprocess.Popen(
+                [str(spy), "record", "--format", "raw", "--subprocesses", "--nonblocking",
+                 "-r", "200", "-o", str(self.path), "--pid", str(self.pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # py-spy attaches
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None or self.path is None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on ^C
+        self.proc.wait(timeout=60)
+        self.path.with_suffix(".top.txt").write_text(top_functions(self.path))
+
+
+def top_functions(path: Path, n: int = 40) -> str:
+    """The *n* functions with the most samples in a collapsed-stack file, self and
+    inclusive, as a share of all samples (idle threads are not sampled)."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    # a line is "frame;frame;... count"; with --subprocesses the first frame is the
+    # process and its command line, which runs over several lines (the server's -c script)
+    text = re.sub(r'^process \d+:".*?";', "", path.read_text(), flags=re.S | re.M)
+    for stack, count in re.findall(r"^(.*) (\d+)$", text, flags=re.M):
+        k = int(count)
+        total += k
+        frames = [f.rsplit(":", 1)[0] for f in stack.split(";")]
+        own[frames[-1]] = own.get(frames[-1], 0) + k
+        for f in set(frames):
+            inclusive[f] = inclusive.get(f, 0) + k
+
+    def table(counts: dict[str, int]) -> str:
+        rows = sorted(counts.items(), key=lambda kv: -kv[1])[:n]
+        return "\n".join(f"{100 * c / max(total, 1):5.1f}%  {f}" for f, c in rows)
+
+    return (f"{total} samples\n\nself:\n{table(own)}\n\ninclusive:\n"
+            f"{table(inclusive)}\n")
+
+
 def run_store(label: str, root: Path, store_url: str | None, seconds: float,
-              sustained: float, rates: list[int], workers: int) -> dict[str, Any]:
+              sustained: float, rates: list[int], workers: int, *, only: str = "all",
+              profile: Path | None = None) -> dict[str, Any]:
     root, key = workspace(root, store_url)
     server = Server(str(root), workers)
+    tag = f"{label}_w{workers}"
     try:
         load(server.port, key, seconds=2)  # warm-up: imports, the writer thread, caches
-        single = load(server.port, key, seconds=sustained)
-        batches = load(server.port, key, batch=100, connections=8, seconds=seconds)
-        one_customer = load(server.port, key, batch=100, connections=8, seconds=seconds,
-                            shape="one_customer")
-        curve = [load(server.port, key, seconds=seconds, rate=r) for r in rates]
+        single = (with_cpu(server, lambda: load(server.port, key, seconds=sustained))
+                  if only == "all" else None)
+        with Profile(profile, f"{tag}_batch_100", server.proc.pid):
+            batches = with_cpu(server, lambda: load(server.port, key, batch=100,
+                                                    connections=8, seconds=seconds))
+        with Profile(profile, f"{tag}_batch_100_one_customer", server.proc.pid):
+            one_customer = with_cpu(server, lambda: load(
+                server.port, key, batch=100, connections=8, seconds=seconds,
+                shape="one_customer"))
+        curve = ([load(server.port, key, seconds=seconds, rate=r) for r in rates]
+                 if only == "all" else [])
     finally:
         server.stop()
-    print(f"{label}, {workers} worker(s): single {single['events_per_s']:.0f} ev/s p99 "
-          f"{single['p99_ms']:.0f} ms; batches {batches['events_per_s']:.0f} ev/s "
-          f"(one customer per batch {one_customer['events_per_s']:.0f} ev/s)", flush=True)
+    print(f"{label}, {workers} worker(s): " + (
+        f"single {single['events_per_s']:.0f} ev/s p99 {single['p99_ms']:.0f} ms; "
+        if single else "") + f"batches {batches['events_per_s']:.0f} ev/s, server CPU "
+          f"{batches['server_cpu_us_per_event']:.0f} us/event (one customer per batch "
+          f"{one_customer['events_per_s']:.0f} ev/s, "
+          f"{one_customer['server_cpu_us_per_event']:.0f} us/event)", flush=True)
     out = {"workers": workers, "single": single, "batch_100": batches,
            "batch_100_one_customer": one_customer,
            "latency_vs_offered_load": curve}
+    if only == "batch":
+        return out
     if workers == 1:
         out["durability_kill_9"] = durability(root.with_name(root.name + "-kill9"), store_url)
         print(f"{label}: kill -9 under load: {out['durability_kill_9']}", flush=True)
@@ -297,11 +402,18 @@ def main() -> None:
                     help="seconds of the sustained single-event run")
     ap.add_argument("--workers", default="1,2", help="uvicorn worker counts to measure")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["all", "batch"], default="all",
+                    help="'batch': the two batch shapes on SQLite alone")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="folder for py-spy profiles of the server under the batch loads")
     args = ap.parse_args()
     seconds = 3.0 if args.quick else args.seconds
     sustained = 3.0 if args.quick else args.sustained
     workers = [int(w) for w in args.workers.split(",")]
     rates = [500, 1000, 2000] if args.quick else [250, 500, 1000, 1500, 2000, 2500, 3000]
+    if args.only == "batch":
+        batch_only(seconds, workers, args.profile)
+        return
     peer = Server("peer")
     try:
         peer_single = load(peer.port, "none", seconds=seconds)
@@ -338,6 +450,22 @@ def main() -> None:
                 figure[f"{tag}_kill9_applied_twice"] = d["applied_twice"]
     result["figure"] = figure
     write_result("events" + ("_quick" if args.quick else ""), result)
+
+
+def batch_only(seconds: float, workers: list[int], profile: Path | None) -> None:
+    """The batch shapes alone, on SQLite (``--only batch``)."""
+    result: dict[str, Any] = {"seconds_per_point": seconds, "sqlite": {}}
+    for n in workers:
+        with tempfile.TemporaryDirectory() as tmp:
+            result["sqlite"][f"workers_{n}"] = run_store(
+                "sqlite", Path(tmp) / "sqlite", None, seconds, 0.0, [], n, only="batch",
+                profile=profile)
+    result["figure"] = {
+        f"sqlite_{key}_{shape}_{what}": run[shape][what]
+        for key, run in result["sqlite"].items()
+        for shape in ("batch_100", "batch_100_one_customer")
+        for what in ("events_per_s", "server_cpu_us_per_event")}
+    write_result("events_batch", result)
 
 
 if __name__ == "__main__":

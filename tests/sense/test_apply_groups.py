@@ -85,3 +85,50 @@ def test_events_applied_in_groups_store_what_one_per_transaction_stores(url: str
 def _from_scratch(events: list[EventIn]) -> dict[str, Any]:
     """C1's state after *events*, decided again from scratch, one by one, in memory."""
     return decide_in_order(stage_decider(), {"C1": None}, events)[-1][0]
+
+
+def test_the_planner_is_handed_the_states_just_stored(url: str) -> None:
+    """The planner gets each decided customer's state as stored after the group (the
+    decider's queued messages are reviewed against it, without reading it back)."""
+    seen: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
+
+    def plan(session: Any, decisions: list[dict[str, Any]], states: Any) -> None:
+        seen.append((decisions, dict(states)))
+
+    first, second = _groups("p-")
+    for events in (first, second):
+        with session_scope(url) as s:
+            apply_events(s, events, stage_decider(), plan=plan)
+    with session_scope(url, write=False) as s:
+        stored = {c.customer_id: c.state for c in s.scalars(select(CustomerState).where(
+            CustomerState.customer_id.startswith("p-")))}
+    assert [sorted(states) for _, states in seen] == [["p-C1", "p-C2"], ["p-C1", "p-C3"]]
+    assert seen[1][1] == {c: stored[c] for c in ("p-C1", "p-C3")}
+    assert [d["customer_id"] for d in seen[1][0]] == [
+        "p-C1", "p-C3", "p-C1"]  # one decision per event applied, in order
+
+
+def test_a_group_larger_than_one_insert_statement_applies_every_event(url: str) -> None:
+    """A group of more events than one insert statement takes (on SQLite a statement holds
+    RETURNING_ROWS rows), repeats among them: each new event is applied once, with its own
+    decision, and each repeat answered as a duplicate with its first copy's decision."""
+    events = [EventIn(f"g-e{i}", f"g-C{i % 7}", T0 + timedelta(minutes=i), "web",
+                      ("visit", "product_view", "cart_add")[i % 3]) for i in range(150)]
+    group = [*events[:100], events[3], *events[100:], events[120]]
+    with session_scope(url) as s:
+        results = apply_events(s, group, stage_decider())
+    assert [r.status for r in results].count("applied") == 150
+    assert [r.status for r in results][100] == results[-1].status == "duplicate"
+    assert results[100].decision == results[3].decision
+    assert results[-1].decision == results[121].decision  # events[120], first sent
+    with session_scope(url, write=False) as s:
+        pairs = s.execute(select(SenseEvent.event_id, Decision.stage)
+                          .join(Decision, Decision.event_pk == SenseEvent.id)
+                          .where(SenseEvent.event_id.startswith("g-"))).all()
+    assert len(pairs) == 150
+    by_id = {r.event_id: r.decision["stage"] for r in results if r.status == "applied"}
+    assert dict(pairs) == by_id
+    with session_scope(url, write=False) as s:
+        counts = {c.customer_id: c.events for c in s.scalars(select(CustomerState).where(
+            CustomerState.customer_id.startswith("g-")))}
+    assert counts == {f"g-C{k}": len(range(k, 150, 7)) for k in range(7)}

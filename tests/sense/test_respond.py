@@ -208,3 +208,32 @@ def test_a_message_that_is_not_the_best_bet_says_it_explores() -> None:
         assert ("exploring" in line) == (d["action"] != best), line
         seen.add(d["action"])
     assert seen == {"offer_a", "offer_b"}  # both were picked, so both branches were checked
+
+
+def test_the_outbox_is_the_same_whether_the_states_are_handed_in_or_read_back(
+        tmp_path: Path) -> None:
+    """``Responder.plan`` reviews the queued messages against the states apply_events has
+    just written when it is handed them, and reads them from the store when it is not: the
+    same rows either way (names, consent, opt-out, caps and quiet hours included)."""
+    events = [ev("e1", "A", 0, "identify", first_name="Ada", consent=["email"]),
+              ev("e2", "A", 1, "cart_add"), ev("e3", "B", 2, "complaint", "call_center"),
+              ev("e4", "A", 3, "cart_add", "email"), ev("e5", "C", 4, "unsubscribe"),
+              ev("e6", "C", 5, "cart_add"), ev("e7", "B", 6, "pricing_view"),
+              ev("e8", "D", 60 * 7, "cart_add", "mobile", timezone="Asia/Tokyo")]
+    queued = []
+    for handed in (True, False):
+        url = f"sqlite:///{tmp_path / f'{handed}.sqlite'}"
+        upgrade(url)
+        r = Responder(load_catalogue(), control=ControlGroup(share=0.0))
+        plan = r.plan if handed else (
+            lambda s, decisions, states, r=r: r.plan(s, decisions))  # it reads them back
+        for group in (events[:4], events[4:]):
+            with session_scope(url) as s:
+                apply_events(s, group, r, plan=plan)
+        with session_scope(url, write=False) as s:
+            queued.append([(d.customer_id, d.action, d.channel, d.reason, d.send_at, d.status,
+                            d.last_error, d.payload) for d in s.scalars(
+                                select(Delivery).order_by(Delivery.id))])
+    assert queued[0] == queued[1]
+    assert len(queued[0]) >= 4 and {row[5] for row in queued[0]} >= {"pending", "cancelled"}
+    assert any(row[7]["fields"].get("first_name") == "Ada" for row in queued[0])

@@ -57,7 +57,7 @@ from outsidein.sense.stages import (
 from outsidein.services.sense.checks import PROFILE_TYPES, content, differs, reused
 from outsidein.services.sense.learning import as_datetime
 from outsidein.services.sense.outbox import EventFacts
-from outsidein.store.bulk import among, insert_returning, insert_rows
+from outsidein.store.bulk import among, insert_returning, insert_rows, select_among
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Decision, SenseEvent
@@ -100,8 +100,10 @@ class EventIn:
 
     @cached_property
     def epoch(self) -> float:
-        """``ts`` in seconds since 1970 (the engine's clock)."""
-        return self.ts_utc.replace(tzinfo=UTC).timestamp()
+        """``ts`` in seconds since 1970 (the engine's clock); an aware ``ts`` gives the same
+        number as its UTC reading, so it is not converted first."""
+        ts = self.ts
+        return (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)).timestamp()
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,9 @@ class EventResult:
 #: customers who go silent (:mod:`outsidein.services.sense.learning`).
 Decider = Callable[[Mapping[str, Any] | None, EventIn], tuple[dict[str, Any], dict[str, Any]]]
 #: Called in the same transaction with the decisions just recorded (dicts with ``event_pk``,
-#: ``customer_id`` and the decision's fields): the outbox queues their messages here.
-Planner = Callable[[Session, list[dict[str, Any]]], Any]
+#: ``customer_id`` and the decision's fields) and the states just written (customer -> state,
+#: as stored: no need to read them back): the outbox queues their messages here.
+Planner = Callable[[Session, list[dict[str, Any]], Mapping[str, Mapping[str, Any]]], Any]
 
 
 class Sensed(NamedTuple):
@@ -236,8 +239,7 @@ def decide_in_order(decide: Decider, states: Mapping[str, Mapping[str, Any] | No
     >>> [fields["stage"] for _, fields in out]
     ['aware', 'deciding']
     """
-    current = dict(states)
-    out = []
+    current, out = dict(states), []
     for e in events:
         state, fields = decide(current.get(e.customer_id), e)
         current[e.customer_id] = state
@@ -258,13 +260,15 @@ def _lock_states(session: Session, customers: set[str],
     if not customers:
         return {}
     t, ids = _STATES, sorted(customers)
-    query = select(t.c.customer_id, t.c.state, t.c.events).where(among(session, t.c.customer_id,
-                                                                        ids))
-    if session.get_bind().dialect.name != "sqlite":
-        insert_rows(session, t, [{"customer_id": c, "state": {}, "stage": STAGES[0],
-                                  "stage_probability": 0.0, "events": 0, "updated_at": now}
-                                 for c in ids], conflict=["customer_id"])
-        query = query.order_by(t.c.customer_id).with_for_update()
+    if session.get_bind().dialect.name == "sqlite":
+        return {c: (state or None, n) for c, state, n in select_among(
+            session, t, ("customer_id", "state", "events"), "customer_id", ids)}
+    insert_rows(session, t, [{"customer_id": c, "state": {}, "stage": STAGES[0],
+                              "stage_probability": 0.0, "events": 0, "updated_at": now}
+                             for c in ids], conflict=["customer_id"])
+    query = (select(t.c.customer_id, t.c.state, t.c.events)
+             .where(among(session, t.c.customer_id, ids))
+             .order_by(t.c.customer_id).with_for_update())
     return {c: (state or None, n) for c, state, n in session.connection().execute(query)}
 
 
@@ -274,9 +278,8 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
     """Store and apply *events* in *session* (the caller commits); one result per event.
 
     The group's new events are decided in arrival order (:func:`decide_in_order`).  One
-    statement per table
-    (:func:`~outsidein.store.bulk.insert_rows`: straight to the driver on SQLite); ORM
-    objects cost about 10x more per row here.
+    statement per table (:mod:`outsidein.store.bulk`: straight to the driver on SQLite);
+    ORM objects cost about 10x more per row here.
     """
     if not events:
         return []
@@ -295,20 +298,22 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
                                [e for e, _ in fresh]) if fresh else []
     decided: dict[str, dict[str, Any]] = {}
     decisions: list[dict[str, Any]] = []
-    counts: dict[str, int] = {}
-    touched: dict[str, dict[str, Any]] = {}
-    for (e, pk), (state, fields) in zip(fresh, outcomes, strict=True):
-        c = e.customer_id
-        counts[c] = counts.get(c, held.get(c, (None, 0))[1]) + 1
-        touched[c] = {"customer_id": c, "state": state, "stage": fields["stage"],
-                      "stage_probability": fields["stage_probability"], "events": counts[c],
-                      "updated_at": now,
-                      "pending_until": as_datetime(state.get("pending_until"))}
+    counts: dict[str, int] = {}  # events applied per customer
+    last: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # customer -> last outcome
+    for (e, pk), outcome in zip(fresh, outcomes, strict=True):
+        c, fields = e.customer_id, outcome[1]
+        counts[c] = counts.get(c, 0) + 1
+        last[c] = outcome
         decisions.append({"event_pk": pk, "customer_id": c, "decided_at": now,
                           "need": None, "action": None, "channel": None, "send_at": None,
                           "probability": 1.0, "control": False, "clues": [], "reasons": [],
                           **fields})
         decided[e.event_id] = fields
+    touched = {c: {"customer_id": c, "state": state, "stage": fields["stage"],
+                   "stage_probability": fields["stage_probability"],
+                   "events": held.get(c, (None, 0))[1] + counts[c], "updated_at": now,
+                   "pending_until": as_datetime(state.get("pending_until"))}
+               for c, (state, fields) in last.items()}
     if decisions:
         ids = dict(insert_returning(session, _DECISIONS, decisions, ["event_pk", "id"]))
         insert_rows(session, _STATES, list(touched.values()), conflict=["customer_id"],
@@ -318,7 +323,7 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
             for d, (e, pk) in zip(decisions, fresh, strict=True):  # inserted: free to add to
                 d["id"], d["event"] = ids[pk], EventFacts(pk, e.type, e.channel, e.ts_utc,
                                                           e.product_id, now)
-            plan(session, decisions)
+            plan(session, decisions, {c: row["state"] for c, row in touched.items()})
     repeats = [e.event_id for e in events if e.event_id not in decided]
     earlier = {eid: ((c, ts, ch, typ, pid), _decision_out(d)) for eid, c, ts, ch, typ, pid, d
                in session.execute(  # the stored event too: a retry must be the same event
@@ -329,13 +334,14 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
     out = []
     answered: dict[str, dict[str, Any]] = {}  # a repeat within the group: its first's answer
     first: dict[str, EventIn] = {}
+    said: dict[datetime, str] = {}  # send_at -> its text (a group's share a few instants)
     for e in events:
         if e.event_id in answered:
             changed = differs(content(first[e.event_id]), content(e))
             out.append(EventResult(e.event_id, "duplicate", {}, reused(changed)) if changed
                        else EventResult(e.event_id, "duplicate", answered[e.event_id]))
         elif e.event_id in decided:
-            answered[e.event_id] = _json_ready(decided[e.event_id])
+            answered[e.event_id] = _json_ready(decided[e.event_id], said)
             first[e.event_id] = e
             out.append(EventResult(e.event_id, "applied", answered[e.event_id]))
         else:
@@ -346,11 +352,16 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
     return out
 
 
-def _json_ready(fields: dict[str, Any]) -> dict[str, Any]:
+def _json_ready(fields: dict[str, Any], said: dict[datetime, str]) -> dict[str, Any]:
+    """*fields* with ``send_at`` as ISO text (UTC); *said* keeps those of naive times."""
     send_at = fields.get("send_at")
-    if isinstance(send_at, datetime):
-        fields = {**fields, "send_at": send_at.replace(tzinfo=UTC).isoformat()}
-    return fields
+    if not isinstance(send_at, datetime):
+        return fields
+    text = said.get(send_at) if send_at.tzinfo is None else None
+    if text is None:
+        text = send_at.replace(tzinfo=UTC).isoformat()
+        said.update({send_at: text} if send_at.tzinfo is None else {})
+    return {**fields, "send_at": text}
 
 
 @dataclass

@@ -105,14 +105,14 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 def _row(decision_id: int | None, customer_id: str, action: str, channel: str,
          when: datetime, *, payload: Mapping[str, Any] | None = None,
-         cancel_on: Sequence[str] = (), reason: str = "decision", step: str = ""
-         ) -> dict[str, Any]:
+         cancel_on: Sequence[str] = (), reason: str = "decision", step: str = "",
+         created: datetime | None = None) -> dict[str, Any]:
     return {"decision_id": decision_id, "customer_id": customer_id, "action": action,
             "channel": channel, "reason": reason, "send_at": when,
             "payload": dict(payload or {}),
             "idempotency_key": idempotency_key(decision_id, action, step), "status": "pending",
             "attempts": 0, "next_attempt_at": when, "cancel_on": list(cancel_on),
-            "last_error": None, "created_at": utcnow()}
+            "last_error": None, "created_at": created or utcnow()}
 
 
 def _insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
@@ -273,6 +273,7 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     rows: dict[str, dict[str, Any]] = {}
     gone: dict[str, list[int]] = {}  # event type -> stored rows it cancels
     rules_of: dict[tuple[str, str], list[TimingRule]] = {}  # (event type, channel) -> rules
+    created = utcnow()  # one clock reading for the rows queued together
     for d in decisions:
         did = d.get("id")
         hit = found.get(("id", did)) if did is not None else \
@@ -302,14 +303,14 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
         if d.get("action"):
             when = _naive(d.get("send_at")) or ev.decided_at
             new += _chain(did, customer, catalogue, d["action"], d.get("channel"), when,
-                          fields, (), "decision", "")
+                          fields, (), "decision", "", created)
         decided = {r["action"] for r in new if r["reason"] == "decision"}
         for rule in rules:
             if rule.action in decided:
                 continue  # the decision has just queued this message: not twice
             timed = _chain(did, customer, catalogue, rule.action, ev.channel,
                            ev.ts + timedelta(hours=rule.after_hours), fields, rule.unless,
-                           f"timing rule {rule.name}", f"rule:{rule.name}")
+                           f"timing rule {rule.name}", f"rule:{rule.name}", created)
             if timed and rule.within_hours is not None:
                 deadline = ev.ts + timedelta(hours=rule.within_hours)
                 timed[0]["payload"]["deadline"] = deadline.replace(tzinfo=UTC).isoformat()
@@ -347,8 +348,9 @@ def _fill(row: dict[str, Any]) -> None:
 
 def _chain(decision_id: int, customer: str, catalogue: Catalogue, action: str,
            channel: str | None, when: datetime, fields: Mapping[str, Any],
-           cancel_on: Sequence[str], reason: str, step: str) -> list[dict[str, Any]]:
-    """The rows of *action* and of its follow-up chain."""
+           cancel_on: Sequence[str], reason: str, step: str, created: datetime
+           ) -> list[dict[str, Any]]:
+    """The rows of *action* and of its follow-up chain (queued at *created*)."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     while True:
@@ -362,7 +364,7 @@ def _chain(decision_id: int, customer: str, catalogue: Catalogue, action: str,
             payload.update(need=entry.need, template=entry.template,
                            subject_template=entry.subject)
         out.append(_row(decision_id, customer, action, chan, when, payload=payload,
-                        cancel_on=cancel_on, reason=reason, step=step))
+                        cancel_on=cancel_on, reason=reason, step=step, created=created))
         seen.add(action)
         fu = entry.follow_up if entry is not None else None
         if fu is None or len(seen) > _MAX_CHAIN or fu.action in seen:

@@ -125,3 +125,26 @@ def test_what_the_product_does_not_know_is_said_in_neutral_words(workspace, rece
     assert body["message"]["subject"] == "Ready when you are: your item"
     assert body["message"]["text"] == ("Hi there, your item is in stock; order today and it "
                                        "ships tomorrow.")
+
+
+def test_a_product_loaded_while_the_decider_runs_is_named_in_its_messages(
+        workspace, receiver):
+    """The decider of a running server read the product names once, at start: a product
+    loaded afterwards stayed "your item" until a restart.  It reads them again when the
+    warehouse has changed (looked at every 30 s; at once here)."""
+    r = _setup(workspace, receiver, 'brand = "Acme"\n'
+               'unsubscribe_url = "https://acme.example/unsubscribe?c={customer_id}"',
+               catalogue=OFFER)
+    r.product_names.every = 0  # type: ignore[attr-defined]
+    ws = Workspace.open(workspace.root)
+    csv = ws.root / "products-new.csv"
+    csv.write_text("product_id,name,product_type,unit_cost\n"
+                   "P0002,Blue Kettle,kitchen,10\nP0003,Red Teapot,kitchen,12\n")
+    load_file(ws.warehouse(), "products", csv)
+    ws.close()
+    [d] = _apply(workspace, r, EventIn("e1", "C8", _ago(20), "web", "cart_add",
+                                       product_id="P0003", attributes={"first_name": "Bo"}))
+    assert d["action"] == "offer", d["reasons"]
+    assert _deliver(workspace)["sent"] == 1
+    [body] = receiver.bodies()
+    assert body["message"]["subject"] == "Acme: Red Teapot for Bo"

@@ -67,8 +67,10 @@ to set); :func:`check_message` applies the contact policy to one message at one 
 from __future__ import annotations
 
 import json
+import logging
 import string
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -86,10 +88,10 @@ from outsidein.sense.policy import (
 from outsidein.tomltext import line_of, parse_toml, problem_error
 from outsidein.workspace import Workspace
 
-__all__ = ["DEFAULT_CATALOGUE", "KEEP_SENT", "NEUTRAL", "catalogue_path", "check_message",
-           "contacts_of", "line_of", "load_catalogue", "message_settings", "missing_words",
-           "parse_catalogue", "policy_doc", "policy_of", "product_names", "profile_fields",
-           "render_text", "utc_of"]
+__all__ = ["DEFAULT_CATALOGUE", "KEEP_SENT", "NEUTRAL", "ProductNames", "catalogue_path",
+           "check_message", "contacts_of", "line_of", "load_catalogue", "message_settings",
+           "missing_words", "parse_catalogue", "policy_doc", "policy_of", "product_names",
+           "profile_fields", "render_text", "utc_of"]
 
 #: the catalogue shipped with Outside-In (used when the workspace names none)
 DEFAULT_CATALOGUE = "default_catalogue.toml"
@@ -332,3 +334,71 @@ def product_names(root: Path) -> dict[str, str]:
     finally:
         ws.close()
     return {str(p): str(n).strip() for p, n in rows if n is not None and str(n).strip()}
+
+
+log = logging.getLogger(__name__)
+
+
+class ProductNames(Mapping[str, str]):
+    """Product id -> name as the warehouse has them now (for ``{product_name}``): read at
+    start, and again when the warehouse has changed since (a products load while the server
+    runs), looked at no more than once every *every* seconds.
+
+    What changed is told by the warehouse's files (the DuckDB file and its write-ahead log,
+    or a folder's own time for a folder of files): a few ``stat`` calls, no query.  A read
+    that fails (the warehouse busy with a load) keeps the names read before and tries again
+    at the next look.
+
+    >>> names = ProductNames("/no/such/workspace")
+    >>> names.get("P1") is None, len(names)
+    (True, 0)
+    """
+
+    def __init__(self, root: str | Path, every: float = 30.0) -> None:
+        self.root, self.every = Path(root), every
+        try:
+            ws = Workspace.open(self.root)
+        except WorkspaceNotFoundError:
+            self._paths: tuple[Path, ...] = ()
+        else:
+            path = ws.warehouse_path
+            ws.close()
+            self._paths = (path, path.with_name(path.name + ".wal"))
+        self._stamp = self._stamp_now()
+        self._names = product_names(self.root) if self._paths else {}
+        self._looked = time.monotonic()
+
+    def _stamp_now(self) -> tuple[tuple[int, int] | None, ...]:
+        out: list[tuple[int, int] | None] = []
+        for p in self._paths:
+            try:
+                st = p.stat()
+            except OSError:
+                out.append(None)
+            else:
+                out.append((st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def _fresh(self) -> dict[str, str]:
+        now = time.monotonic()
+        if self._paths and now - self._looked >= self.every:
+            self._looked = now
+            stamp = self._stamp_now()
+            if stamp != self._stamp:
+                try:
+                    self._names = product_names(self.root)
+                except Exception:  # a load holds the warehouse: keep the names, look again
+                    log.warning("product names: the warehouse could not be read now; the "
+                                "names read before are used", exc_info=True)
+                else:
+                    self._stamp = stamp
+        return self._names
+
+    def __getitem__(self, key: str) -> str:
+        return self._fresh()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fresh())
+
+    def __len__(self) -> int:
+        return len(self._fresh())

@@ -23,7 +23,9 @@ For each event, :class:`Responder`:
 What it queues (:meth:`Responder.plan`) meets the same contact policy, now and again when
 due (:mod:`~outsidein.services.sense.deliver`); an ``unsubscribe`` cancels what is pending.
 Texts get the first name the customer gave (kept in the state's ``profile``), the product's
-name (the warehouse's ``products``) and ``[sense] brand`` / ``unsubscribe_url``.
+name (the warehouse's ``products``, read again after a load while the server runs:
+:class:`~outsidein.services.sense.catalogue.ProductNames`) and ``[sense] brand`` /
+``unsubscribe_url``.
 
 It learns from outcomes (:meth:`Responder._learn`): a click or a purchase within
 ``[sense] attribution_days`` (7) of a message is a response, a window passed without one a
@@ -73,13 +75,13 @@ from outsidein.sense.stages import (
 )
 from outsidein.services.sense.catalogue import (
     KEEP_SENT,
+    ProductNames,
     catalogue_path,
     check_message,
     contacts_of,
     load_catalogue,
     message_settings,
     policy_doc,
-    product_names,
     profile_fields,
     utc_of,
 )
@@ -266,7 +268,7 @@ class Responder:
                    scorer=configured_scorer(extra), control=control, default_consent=consent,
                    attribution_days=float(section.get("attribution_days", ATTRIBUTION_DAYS)),
                    stage_model=configured_stage_model(Path(root), extra), brand=brand,
-                   unsubscribe_url=unsubscribe, product_names=product_names(Path(root)))
+                   unsubscribe_url=unsubscribe, product_names=ProductNames(Path(root)))
 
     def plan(self, session: Session, decisions: list[dict[str, Any]],
              states: Mapping[str, Mapping[str, Any]] | None = None) -> int:

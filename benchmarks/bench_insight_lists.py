@@ -8,7 +8,9 @@ acknowledgement).  The workspace has ``--insights`` insights (default 4,000) for
 department of ten members; the first member has acknowledged every other one, so "awaiting"
 filters for real.  The server is ``uvicorn`` in its own process on 127.0.0.1 (as in
 ``bench_web_load.py``); each request is timed ``--repeat`` times after one untimed call,
-one at a time, and the median is reported (ms).
+one at a time, and the median is reported (ms).  Peer, in the same run: ``GET /healthz``
+on the same server (what a request costs with no store and no template); each figure's
+``ratio_to_peer`` is its median over the peer's.
 
     python benchmarks/bench_insight_lists.py [--insights 4000] [--repeat 15] [--keep DIR]
 
@@ -114,12 +116,19 @@ def main() -> int:
                 r = results[name]
                 print(f"{name:45s} {r['median_ms']:8.1f} ms  (min {r['min_ms']:.1f}, "
                       f"max {r['max_ms']:.1f}; {r['bytes']:,} bytes)", flush=True)
+            # the peer, in the same run: the server's cheapest answer (no store, no template)
+            peer = {"path": "/healthz", **timed(api, "/healthz", args.repeat)}
+            print(f"{'peer: /healthz':45s} {peer['median_ms']:8.1f} ms", flush=True)
+            for r in results.values():
+                r["ratio_to_peer"] = round(r["median_ms"] / peer["median_ms"], 1)
             for c in (member, advocate, api):
                 c.close()
         finally:
             server.stop()
     write_result("insight_lists", {"insights": args.insights, "people": PEOPLE,
-                                   "repeat": args.repeat, "results": results})
+                                   "repeat": args.repeat, "results": results,
+                                   "peer": {"name": "GET /healthz, same server, same run",
+                                            **peer}})
     return 0
 
 

@@ -39,6 +39,8 @@ def test_the_workspace_folder_comes_from_the_environment_when_none_is_given(tmp_
     ({"OUTSIDEIN_HTTPS": "maybe"}, "OUTSIDEIN_HTTPS='maybe': expected 1 or 0"),
     ({"OUTSIDEIN_WEBHOOK_URL": "hooks.example"},
      "OUTSIDEIN_WEBHOOK_URL='hooks.example': expected an http:// or https:// URL"),
+    ({"OUTSIDEIN_WEB_THREADS": "0"},
+     "OUTSIDEIN_WEB_THREADS='0': expected a number of threads from 1 to 256"),
 ])
 def test_a_bad_value_is_one_clear_config_error(env, message):
     with pytest.raises(ConfigError) as info:
@@ -69,14 +71,14 @@ def test_every_variable_is_parsed():
         "OUTSIDEIN_HTTPS": "1", "OUTSIDEIN_WEBHOOK_URL": "https://hooks.example/x",
         "OUTSIDEIN_SMTP_HOST": "mx", "OUTSIDEIN_SMTP_PORT": "587",
         "OUTSIDEIN_SMTP_PASSWORD": "s3cret", "OUTSIDEIN_CHROMIUM": "/opt/chromium",
-        "OUTSIDEIN_DEBUG": "0", "UNRELATED": "x",
+        "OUTSIDEIN_DEBUG": "0", "OUTSIDEIN_WEB_THREADS": "4", "UNRELATED": "x",
     })
     assert s == Settings(
         workspace=Path("~/acme").expanduser(), warehouse_backend="pyspark",
         warehouse_path="w.duckdb", store_url="sqlite:///s.sqlite", time_unit="days",
         load_memory_limit="512MB", https=True, webhook_url="https://hooks.example/x",
         smtp_host="mx", smtp_port=587, smtp_password="s3cret", chromium="/opt/chromium",
-        debug=False)
+        debug=False, web_threads=4)
     assert "s3cret" not in repr(s)
 
 

@@ -113,6 +113,12 @@ def _port(value: str) -> int:
     return int(value)
 
 
+def _threads(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 256:
+        raise ValueError("expected a number of threads from 1 to 256, like 8")
+    return int(value)
+
+
 #: field of :class:`Settings` -> how its ``OUTSIDEIN_<FIELD>`` value is parsed and checked
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "workspace": _path,
@@ -128,6 +134,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "smtp_password": _text,
     "chromium": _text,
     "debug": _flag,
+    "web_threads": _threads,
 }
 
 
@@ -165,6 +172,8 @@ class Settings:
     chromium: str | None = None
     #: ``OUTSIDEIN_DEBUG=1``: tracebacks and debug logging on the command line
     debug: bool = False
+    #: ``OUTSIDEIN_WEB_THREADS``: threads for the web app's sync routes, per worker process
+    web_threads: int = 8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -127,3 +127,29 @@ def test_api_key_use_is_recorded_without_a_write_per_request(site: Any) -> None:
     with session_scope(site.ws.store_url, write=False) as s:
         again = next(k for k in accounts.list_api_keys(s) if k.prefix == prefix)
     assert again.last_used_at == first.last_used_at  # written at most once a minute
+
+
+@pytest.mark.parametrize(("env", "threads"), [(None, 8), ("3", 3)])
+def test_the_sync_routes_run_on_a_few_threads_not_forty(tmp_path: Any, monkeypatch: Any,
+                                                       env: str | None, threads: int) -> None:
+    """anyio's 40 threads took turns on the interpreter lock with 32 clients at once (83
+    req/s, p99 1.2 s in bench_web_load.py; 8 threads: 109 req/s, p99 0.45 s): the app runs
+    its sync routes on 8 (``OUTSIDEIN_WEB_THREADS`` sets another number)."""
+    import anyio
+
+    from outsidein.web.app import create_app
+    from outsidein.workspace import Workspace
+
+    if env is None:
+        monkeypatch.delenv("OUTSIDEIN_WEB_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OUTSIDEIN_WEB_THREADS", env)
+    Workspace.init(tmp_path / "ws").close()
+    app = create_app(tmp_path / "ws")
+
+    async def serving() -> tuple[int, int]:  # what the server's start-up leaves
+        before = anyio.to_thread.current_default_thread_limiter().total_tokens
+        async with app.router.lifespan_context(app):
+            return before, anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(serving) == (40, threads)

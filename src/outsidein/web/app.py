@@ -86,6 +86,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the event writer for about 150 ms, which was the events API's p99 (bench_events.py).
     gc.collect()
     gc.freeze()
+    # The sync routes' threads: a few, not anyio's 40.  With 32 clients at once, 40 threads
+    # took turns on the one interpreter lock and a writer holding the store's lock waited
+    # behind them all (bench_web_load.py, 32 clients: 83 req/s, p99 1,169 ms with 40; 109
+    # req/s, p99 449 ms with 8; 126 req/s, p99 414 ms with 4-6).  8 leaves room for a few
+    # slow requests (an export, a PDF) without holding the quick ones up.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = Settings.from_env(
+    ).web_threads
     yield
     writer = getattr(app.state, "event_writer", None)
     if writer is not None:  # apply what is queued before the process ends

@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outsidein.domain import purchases, signed_lines
-from outsidein.services.share import ack_tally
+from outsidein.services.share import AckRow, ack_tally
 from outsidein.services.value.scoring import CUSTOMER_VALUE
 from outsidein.store.models import share as m
 from outsidein.workspace import Workspace
@@ -249,16 +249,10 @@ def _warehouse_kpis(ws: Workspace, months: int) -> list[Kpi]:
 
 
 @dataclass(frozen=True)
-class InsightProgress:
-    """How far one insight's current version has been acknowledged."""
+class InsightProgress(AckRow):
+    """How far one insight's current version has been acknowledged (the counts of
+    :class:`~outsidein.services.share.AckRow`), and whether it is overdue."""
 
-    insight_id: int
-    title: str
-    priority: str
-    version: int
-    due_at: datetime
-    acknowledged: int
-    expected: int
     overdue: bool
 
     @property
@@ -315,10 +309,7 @@ def ack_progress(session: Session, *, now: datetime | None = None,
     """
     now = now or datetime.now()
     tally = ack_tally(session, open_only=open_limit is not None, limit=open_limit)
-    rows = tuple(InsightProgress(insight_id=r.insight_id, title=r.title, priority=r.priority,
-                                 version=r.version, due_at=r.due_at,
-                                 acknowledged=r.acknowledged, expected=r.expected,
-                                 overdue=r.acknowledged < r.expected and now > r.due_at)
+    rows = tuple(InsightProgress(**vars(r), overdue=r.acknowledged < r.expected and now > r.due_at)
                  for r in tally.rows)
     keys = _months_back(now.date(), months)
     per_month = dict.fromkeys(keys, 0.0)

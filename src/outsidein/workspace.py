@@ -109,6 +109,27 @@ class Workspace:
         """The DuckDB warehouse file."""
         return (self.root / self.config.warehouse_path).resolve()
 
+    def warehouse_stamp(self) -> tuple[tuple[str, int | None, int | None], ...] | None:
+        """What changes when the DuckDB warehouse changes: the time and size of its file and
+        of its write-ahead log (``None`` for one not there); a few ``stat`` calls, no query.
+
+        ``None`` for another backend, which gives no such cheap sign: a result read from it
+        is not kept on this key.  The caches of figures read from the warehouse (the
+        overview's KPIs, the culture-KPI links, the product names of messages) key on it.
+        """
+        if self.config.warehouse_backend != "duckdb":
+            return None
+        path = self.warehouse_path
+        out: list[tuple[str, int | None, int | None]] = []
+        for f in (path, path.with_name(path.name + ".wal")):
+            try:
+                st = f.stat()
+            except OSError:  # not there (yet): that too is a state
+                out.append((str(f), None, None))
+            else:
+                out.append((str(f), st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
     @property
     def store_url(self) -> str:
         """The store's SQLAlchemy URL, relative SQLite paths resolved in the workspace.

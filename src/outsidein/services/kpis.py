@@ -177,15 +177,6 @@ def _clv(con: Any, months: int) -> tuple[float | None, dict[str, float]]:
             {k: series[k] for k in sorted(series)[-months:]})
 
 
-def _stamp(ws: Workspace) -> tuple[Any, ...] | None:
-    """What changes when the DuckDB warehouse file changes (None: not a DuckDB file)."""
-    if ws.config.warehouse_backend != "duckdb" or not ws.warehouse_path.is_file():
-        return None
-    wal = ws.warehouse_path.with_name(ws.warehouse_path.name + ".wal")
-    files = [ws.warehouse_path] + ([wal] if wal.is_file() else [])
-    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
-
-
 #: The last figures computed per warehouse file state (the overview reads them on every visit).
 _CACHE: dict[tuple[Any, ...], list[Kpi]] = {}
 
@@ -196,12 +187,12 @@ def warehouse_kpis(ws: Workspace, months: int = MONTHS) -> list[Kpi]:
     Without order lines each KPI is there with ``missing`` saying how to fill it.  The figures
     of a DuckDB warehouse are kept until its file changes.
     """
-    stamp = _stamp(ws)
+    stamp = ws.warehouse_stamp()
     key = (stamp, months)
     if stamp is not None and key in _CACHE:
         return _CACHE[key]
     kpis = _warehouse_kpis(ws, months)
-    if stamp is not None and _stamp(ws) == stamp:
+    if stamp is not None and ws.warehouse_stamp() == stamp:
         _CACHE.clear()
         _CACHE[key] = kpis
     return kpis

@@ -324,15 +324,6 @@ _CACHE: dict[tuple[Any, ...], KpiLinks] = {}
 _CACHE_MAX = 16
 
 
-def _warehouse_stamp(ws: Workspace) -> tuple[Any, ...] | None:
-    """What changes when the DuckDB warehouse changes (None: another backend, not cached)."""
-    if ws.config.warehouse_backend != "duckdb":
-        return None
-    files = [ws.warehouse_path, ws.warehouse_path.with_name(ws.warehouse_path.name + ".wal")]
-    return tuple((f.stat().st_mtime_ns, f.stat().st_size) if f.is_file() else None
-                 for f in files)
-
-
 def kpi_links(ws: Workspace, *, upto: str | None = None, org: str | None = None) -> KpiLinks:
     """The culture scores of the workspace's organisation (or *org*) in the waves up to
     *upto* (default: all) against the customer KPIs after each (see the module doc).
@@ -340,7 +331,7 @@ def kpi_links(ws: Workspace, *, upto: str | None = None, org: str | None = None)
     Kept in memory until a response arrives, a wave changes or the DuckDB warehouse file
     does, so the Culture page and the report pay for it once."""
     cfg = kpi_link_settings(ws.config.extra)
-    stamp = _warehouse_stamp(ws)
+    stamp = ws.warehouse_stamp()
     with session_scope(ws.store_url, write=False) as s:
         state = tuple((w.id, w.responses, w.status, w.closed_at) for w in list_waves(s))
     key = (ws.store_url, upto, org, repr(cfg), (ws.config.extra.get("culture") or {}).get("org"),
@@ -348,7 +339,7 @@ def kpi_links(ws: Workspace, *, upto: str | None = None, org: str | None = None)
     if stamp is not None and key in _CACHE:
         return _CACHE[key]
     found = _kpi_links(ws, cfg, upto, org)
-    if stamp is not None and _warehouse_stamp(ws) == stamp:
+    if stamp is not None and ws.warehouse_stamp() == stamp:
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[key] = found

@@ -312,27 +312,20 @@ def message_settings(section: Mapping[str, Any]) -> tuple[str | None, str | None
     return (brand.strip() if brand else None), url
 
 
-def product_names(root: Path) -> dict[str, str]:
+def product_names(ws: Workspace) -> dict[str, str]:
     """Product id -> name from the workspace's warehouse ``products`` (for
     ``{product_name}``); empty when there is no warehouse or no such table."""
-    try:
-        ws = Workspace.open(root)
-    except WorkspaceNotFoundError:
-        return {}
     rows: list[tuple[Any, Any]] = []
-    try:
-        if ws.config.warehouse_backend == "duckdb":
-            with ws.duckdb_reader() as con:
-                if con is not None and ("products",) in con.execute("SHOW TABLES").fetchall():
-                    rows = con.execute("SELECT product_id, name FROM products "
-                                       "WHERE name IS NOT NULL").fetchall()
-        else:
-            with ws.reader(missing_ok=True) as con:
-                if con is not None and "products" in con.list_tables():
-                    df = con.table("products").select("product_id", "name").execute()
-                    rows = list(zip(df["product_id"], df["name"], strict=True))
-    finally:
-        ws.close()
+    if ws.config.warehouse_backend == "duckdb":
+        with ws.duckdb_reader() as con:
+            if con is not None and ("products",) in con.execute("SHOW TABLES").fetchall():
+                rows = con.execute("SELECT product_id, name FROM products "
+                                   "WHERE name IS NOT NULL").fetchall()
+    else:
+        with ws.reader(missing_ok=True) as con:
+            if con is not None and "products" in con.list_tables():
+                df = con.table("products").select("product_id", "name").execute()
+                rows = list(zip(df["product_id"], df["name"], strict=True))
     return {str(p): str(n).strip() for p, n in rows if n is not None and str(n).strip()}
 
 
@@ -341,13 +334,14 @@ log = logging.getLogger(__name__)
 
 class ProductNames(Mapping[str, str]):
     """Product id -> name as the warehouse has them now (for ``{product_name}``): read at
-    start, and again when the warehouse has changed since (a products load while the server
-    runs), looked at no more than once every *every* seconds.
+    start, and again when a DuckDB warehouse has changed since (a products load while the
+    server runs), looked at no more than once every *every* seconds.
 
-    What changed is told by the warehouse's files (the DuckDB file and its write-ahead log,
-    or a folder's own time for a folder of files): a few ``stat`` calls, no query.  A read
-    that fails (the warehouse busy with a load) keeps the names read before and tries again
-    at the next look.
+    What changed is told by :meth:`~outsidein.workspace.Workspace.warehouse_stamp` (a few
+    ``stat`` calls, no query).  Another backend gives no such cheap sign: its names are
+    read at start only (restart the server after loading products there).  A read that
+    fails (the warehouse busy with a load) keeps the names read before and tries again at
+    the next look.
 
     >>> names = ProductNames("/no/such/workspace")
     >>> names.get("P1") is None, len(names)
@@ -355,38 +349,31 @@ class ProductNames(Mapping[str, str]):
     """
 
     def __init__(self, root: str | Path, every: float = 30.0) -> None:
-        self.root, self.every = Path(root), every
+        self.every = every
         try:
-            ws = Workspace.open(self.root)
+            self._ws: Workspace | None = Workspace.open(Path(root))
         except WorkspaceNotFoundError:
-            self._paths: tuple[Path, ...] = ()
-        else:
-            path = ws.warehouse_path
-            ws.close()
-            self._paths = (path, path.with_name(path.name + ".wal"))
-        self._stamp = self._stamp_now()
-        self._names = product_names(self.root) if self._paths else {}
+            self._ws = None
+        self._stamp = self._ws.warehouse_stamp() if self._ws is not None else None
+        self._names = self._read() if self._ws is not None else {}
         self._looked = time.monotonic()
 
-    def _stamp_now(self) -> tuple[tuple[int, int] | None, ...]:
-        out: list[tuple[int, int] | None] = []
-        for p in self._paths:
-            try:
-                st = p.stat()
-            except OSError:
-                out.append(None)
-            else:
-                out.append((st.st_mtime_ns, st.st_size))
-        return tuple(out)
+    def _read(self) -> dict[str, str]:
+        assert self._ws is not None
+        try:
+            return product_names(self._ws)
+        finally:
+            self._ws.close()
 
     def _fresh(self) -> dict[str, str]:
         now = time.monotonic()
-        if self._paths and now - self._looked >= self.every:
+        if self._stamp is not None and now - self._looked >= self.every:
+            assert self._ws is not None
             self._looked = now
-            stamp = self._stamp_now()
+            stamp = self._ws.warehouse_stamp()
             if stamp != self._stamp:
                 try:
-                    self._names = product_names(self.root)
+                    self._names = self._read()
                 except Exception:  # a load holds the warehouse: keep the names, look again
                     log.warning("product names: the warehouse could not be read now; the "
                                 "names read before are used", exc_info=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from outsidein.services.sense.events import EventIn, apply_events
 from outsidein.services.sense.respond import Responder
 from outsidein.store.db import session_scope
 from outsidein.store.migrate import upgrade
-from outsidein.store.models.sense import Delivery
+from outsidein.store.models.sense import CustomerState, Delivery
 
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 14:00 UTC: outside quiet hours in UTC
 
@@ -212,9 +213,9 @@ def test_a_message_that_is_not_the_best_bet_says_it_explores() -> None:
 
 def test_the_outbox_is_the_same_whether_the_states_are_handed_in_or_read_back(
         tmp_path: Path) -> None:
-    """``Responder.plan`` reviews the queued messages against the states apply_events has
-    just written when it is handed them, and reads them from the store when it is not: the
-    same rows either way (names, consent, opt-out, caps and quiet hours included)."""
+    """``Responder.plan`` reviews the queued messages against the states apply_events hands
+    it, those it has just written: the same rows as with the states read back from the
+    store (names, consent, opt-out, caps and quiet hours included)."""
     events = [ev("e1", "A", 0, "identify", first_name="Ada", consent=["email"]),
               ev("e2", "A", 1, "cart_add"), ev("e3", "B", 2, "complaint", "call_center"),
               ev("e4", "A", 3, "cart_add", "email"), ev("e5", "C", 4, "unsubscribe"),
@@ -225,8 +226,14 @@ def test_the_outbox_is_the_same_whether_the_states_are_handed_in_or_read_back(
         url = f"sqlite:///{tmp_path / f'{handed}.sqlite'}"
         upgrade(url)
         r = Responder(load_catalogue(), control=ControlGroup(share=0.0))
-        plan = r.plan if handed else (
-            lambda s, decisions, states, r=r: r.plan(s, decisions))  # it reads them back
+
+        def read_back(s: Any, decisions: Any, states: Any, r: Responder = r) -> int:
+            t = CustomerState.__table__  # the states as the store has them now
+            stored = {c: st or {} for c, st in s.connection().execute(
+                select(t.c.customer_id, t.c.state).where(t.c.customer_id.in_(sorted(states))))}
+            return r.plan(s, decisions, stored)
+
+        plan = r.plan if handed else read_back
         for group in (events[:4], events[4:]):
             with session_scope(url) as s:
                 apply_events(s, group, r, plan=plan)

@@ -52,7 +52,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outsidein.sense.bandit import ControlGroup, ThompsonBandit
@@ -96,7 +95,6 @@ from outsidein.services.sense.learning import (
 from outsidein.services.sense.outbox import cancel_customers, plan_deliveries
 from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
 from outsidein.store.db import session_scope
-from outsidein.store.models.sense import CustomerState
 from outsidein.workspace import Workspace
 
 __all__ = ["DEFAULT_CONSENT", "Responder", "sweep_workspace"]
@@ -271,19 +269,19 @@ class Responder:
                    unsubscribe_url=unsubscribe, product_names=ProductNames(Path(root)))
 
     def plan(self, session: Session, decisions: list[dict[str, Any]],
-             states: Mapping[str, Mapping[str, Any]] | None = None) -> int:
+             states: Mapping[str, Mapping[str, Any]]) -> int:
         """Queue the chosen messages, their follow-ups and timing rules in the outbox, and
         share what was learned (a :data:`~outsidein.services.sense.events.Planner`).
 
         Every row is reviewed (:meth:`_review`) against the customers' contact facts as
         stored after these events: *states* (customer -> state, as
-        :func:`~outsidein.services.sense.events.apply_events` has just written them), or
-        read from the store when not given; an ``unsubscribe`` cancels the customer's
-        pending messages, queued before or now.
+        :func:`~outsidein.services.sense.events.apply_events` has just written them: no
+        second read and JSON parse of each, about 5% of the events path's time); an
+        ``unsubscribe`` cancels the customer's pending messages, queued before or now.
         """
         self.learning.share(session)
         added = plan_deliveries(session, decisions, self.catalogue,
-                                review=lambda rows: self._review(session, rows, states))
+                                review=lambda rows: self._review(rows, states))
         gone = [str(d["customer_id"]) for d in decisions
                 if getattr(d.get("event"), "type", None) == "unsubscribe"]
         if gone:
@@ -291,21 +289,13 @@ class Responder:
                              "messages (unsubscribe)")
         return added
 
-    def _review(self, session: Session, rows: list[dict[str, Any]],
-                known: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def _review(self, rows: list[dict[str, Any]],
+                states: Mapping[str, Mapping[str, Any]]) -> None:
         """Fill the rows' fields (first name, product name, brand, unsubscribe link), give
         each the rules it goes under, and apply them to the follow-ups and timing-rule
         messages now: cancelled (opt-out, suppression, consent) or postponed (quiet hours,
-        caps, the gap), the rule in words in ``last_error``.
-
-        The customers' states are *known* (those just written: no second read and JSON
-        parse of each, about 5% of the events path's time) or read from the store."""
-        if known is None:
-            t = CustomerState.__table__
-            known = {c: st or {} for c, st in session.connection().execute(
-                select(t.c.customer_id, t.c.state).where(
-                    t.c.customer_id.in_(sorted({r["customer_id"] for r in rows}))))}
-        states: Mapping[str, Mapping[str, Any]] = known
+        caps, the gap), the rule in words in ``last_error``; *states*: customer -> state,
+        as just stored."""
         # the messages decided now count as ignored only once their time has passed: a
         # follow-up is suppressed by the ones ignored before (and when due, by all)
         decided: dict[str, int] = {}

@@ -57,9 +57,9 @@ and any number of ``[[timing]]`` tables, each a timing rule:
 
 What a queued message says, and whether it may go
 -------------------------------------------------
-The outbox and the deliverer share these: :func:`render_text` fills a template with what
-is known, neutral words for a fact about the customer that is not (:data:`NEUTRAL`: "Hi
-there,"), and names the placeholders left blank (``{brand}``, ``{unsubscribe_url}``: the
+The outbox and the deliverer share these: :func:`fill_message` (through
+:func:`render_text`) fills a message's template with what is known, neutral words for a
+fact about the customer that is not (:data:`NEUTRAL`: "Hi there,"), and names the placeholders left blank (``{brand}``, ``{unsubscribe_url}``: the
 ``[sense]`` settings ``brand`` and ``unsubscribe_url``; :func:`missing_words` says which
 to set); :func:`check_message` applies the contact policy to one message at one time.
 """
@@ -89,9 +89,9 @@ from outsidein.tomltext import line_of, parse_toml, problem_error
 from outsidein.workspace import Workspace
 
 __all__ = ["DEFAULT_CATALOGUE", "KEEP_SENT", "NEUTRAL", "ProductNames", "catalogue_path",
-           "check_message", "contacts_of", "line_of", "load_catalogue", "message_settings",
-           "missing_words", "parse_catalogue", "policy_doc", "policy_of", "product_names",
-           "profile_fields", "render_text", "utc_of"]
+           "check_message", "contacts_of", "fill_message", "line_of", "load_catalogue",
+           "message_settings", "missing_words", "parse_catalogue", "policy_doc", "policy_of",
+           "product_names", "profile_fields", "render_text", "utc_of"]
 
 #: the catalogue shipped with Outside-In (used when the workspace names none)
 DEFAULT_CATALOGUE = "default_catalogue.toml"
@@ -171,6 +171,25 @@ def render_text(text: str, fields: Mapping[str, Any]) -> tuple[str, list[str]]:
                 word = word[0].upper() + word[1:]
         out.append(word)
     return "".join(out), missing
+
+
+def fill_message(payload: dict[str, Any], fields: Mapping[str, Any]) -> list[str]:
+    """Fill a queued message's ``text`` (from its ``template``) and ``subject`` (from its
+    ``subject_template``, when it has one) with *fields*, in place (:func:`render_text`);
+    the placeholders left blank.  A payload without a template is left as it is.  The one
+    way a message's words are made: when it is queued and again when it is sent.
+
+    >>> p = {"template": "Hi {first_name}", "subject_template": "{brand} news"}
+    >>> fill_message(p, {}), p["text"], p["subject"]
+    (['brand'], 'Hi there', ' news')
+    """
+    if "template" not in payload:
+        return []
+    payload["text"], missing = render_text(str(payload["template"]), fields)
+    if "subject_template" in payload:
+        payload["subject"], more = render_text(str(payload["subject_template"] or ""), fields)
+        missing += more
+    return missing
 
 
 def missing_words(names: Sequence[str]) -> str:

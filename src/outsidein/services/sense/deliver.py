@@ -12,7 +12,7 @@ facts (the ``contacts`` of their stored state) and applies :func:`check_message`
 opt-out, a suppression or a missing consent cancels the row; quiet hours, the caps and the
 minimum gap postpone it to when they allow it (``send_at`` moved on).  Each cancelled or
 postponed row keeps the rule in words in ``last_error``.  The text is filled again with
-what is known now (a first name learnt since it was queued, :func:`render_text`); a
+what is known now (a first name learnt since it was queued, :func:`fill_message`); a
 placeholder still without a value and without neutral wording holds the row (``held``,
 saying which setting is missing).  A follow-up or timing-rule message that is sent is
 added to the customer's recent messages, so the caps and the gap count it.
@@ -40,10 +40,10 @@ from outsidein.services.sense.catalogue import (
     KEEP_SENT,
     check_message,
     contacts_of,
+    fill_message,
     missing_words,
     policy_of,
     profile_fields,
-    render_text,
     utc_of,
 )
 from outsidein.store.db import session_scope
@@ -142,11 +142,7 @@ def _refill(payload: Mapping[str, Any], state: Mapping[str, Any]) -> tuple[dict[
         return out, []
     fields = {**(payload.get("fields") or {}), **profile_fields(state)}
     out["fields"] = fields
-    out["text"], missing = render_text(str(payload["template"]), fields)
-    if payload.get("subject_template"):
-        out["subject"], more = render_text(str(payload["subject_template"]), fields)
-        missing += more
-    return out, missing
+    return out, fill_message(out, fields)
 
 
 #: a claimed row that is not posted: (row, status, new send_at, why in words)

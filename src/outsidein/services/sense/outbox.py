@@ -50,7 +50,7 @@ from sqlalchemy import String, Table, bindparam, cast, or_, select, update
 from sqlalchemy.orm import Session
 
 from outsidein.sense.catalogue import Catalogue, TimingRule
-from outsidein.services.sense.catalogue import missing_words, render_text
+from outsidein.services.sense.catalogue import fill_message, missing_words
 from outsidein.services.sense.deliver import (
     Claimed,
     DeliverReport,
@@ -233,7 +233,7 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     decider's contact policy; follow-ups and timing-rule messages are queued if *allow*
     (when given) accepts them, and a timing rule's message carries its ``deadline`` (event
     time + ``within_hours``).  *review* (when given) sees every row before it is stored.
-    Then each text is filled (:func:`~outsidein.services.sense.catalogue.render_text`); a
+    Then each text is filled (:func:`~outsidein.services.sense.catalogue.fill_message`); a
     blank placeholder queues the row ``held``, saying which setting is missing.  One read,
     one insert and one update in all.  Returns the rows added.
     """
@@ -336,14 +336,9 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
 
 def _fill(row: dict[str, Any]) -> None:
     """Fill a row's subject and text from its fields; hold it if one would be blank."""
-    payload = row["payload"]
-    if "template" not in payload:
-        return
-    fields = payload.get("fields") or {}
-    payload["text"], missing = render_text(payload["template"], fields)
-    payload["subject"], more = render_text(payload.get("subject_template") or "", fields)
-    if (missing or more) and row["status"] == "pending":
-        row.update(status="held", last_error=missing_words([*missing, *more])[:500])
+    missing = fill_message(row["payload"], row["payload"].get("fields") or {})
+    if missing and row["status"] == "pending":
+        row.update(status="held", last_error=missing_words(missing)[:500])
 
 
 def _chain(decision_id: int, customer: str, catalogue: Catalogue, action: str,

@@ -59,9 +59,10 @@ What a queued message says, and whether it may go
 -------------------------------------------------
 The outbox and the deliverer share these: :func:`fill_message` (through
 :func:`render_text`) fills a message's template with what is known, neutral words for a
-fact about the customer that is not (:data:`NEUTRAL`: "Hi there,"), and names the placeholders left blank (``{brand}``, ``{unsubscribe_url}``: the
-``[sense]`` settings ``brand`` and ``unsubscribe_url``; :func:`missing_words` says which
-to set); :func:`check_message` applies the contact policy to one message at one time.
+fact about the customer that is not (:data:`NEUTRAL`: "Hi there,"), and names the
+placeholders left blank (``{brand}``, ``{unsubscribe_url}``: the ``[sense]`` settings
+``brand`` and ``unsubscribe_url``; :func:`missing_words` says which to set);
+:func:`check_message` applies the contact policy to one message at one time.
 """
 
 from __future__ import annotations

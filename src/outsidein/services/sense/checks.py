@@ -38,7 +38,8 @@ class EventIn(Protocol):
 
 __all__ = ["CONTENT_FIELDS", "EARLIEST_TS", "EVENT_CHANNELS", "EVENT_TYPES", "MAX_AHEAD",
            "PROFILE_TYPES", "TS_RANGE", "all_accepted", "blank_problem", "channel_problem",
-           "content", "differs", "event_problems", "reused", "ts_problem", "type_problem"]
+           "content", "differs", "epoch_of", "event_problems", "reused", "ts_problem",
+           "type_problem"]
 
 #: Channels an event may name (the engine's, :data:`~outsidein.sense.stages.CHANNELS`).
 EVENT_CHANNELS: tuple[str, ...] = CHANNELS
@@ -62,6 +63,16 @@ TS_RANGE = ("accepted: from 1970-01-01T00:00:00Z to 1 day after the server's clo
             "may be backfilled, the future may not)")
 
 
+def epoch_of(ts: datetime) -> float:
+    """*ts* (aware, or naive UTC) in seconds since 1970: an aware time's own reading, with
+    no conversion to UTC (which overflows at the ends of the calendar).
+
+    >>> epoch_of(datetime(2026, 1, 1)), epoch_of(datetime(2026, 1, 1, 1, tzinfo=UTC))
+    (1767225600.0, 1767229200.0)
+    """
+    return (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)).timestamp()
+
+
 def ts_problem(ts: datetime, now: datetime | None = None) -> str | None:
     """Why *ts* (aware, or naive UTC) is not accepted, or ``None`` (*now*: the server's clock).
 
@@ -70,9 +81,7 @@ def ts_problem(ts: datetime, now: datetime | None = None) -> str | None:
     >>> ts_problem(datetime(2026, 3, 2, 10, tzinfo=UTC)) is None
     True
     """
-    # compared as seconds since 1970 (one call: an aware comparison costs as much; and no
-    # conversion to UTC, which overflows at the ends of the calendar)
-    seconds = (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)).timestamp()
+    seconds = epoch_of(ts)  # one call: an aware comparison costs as much
     if seconds < 0.0:
         return f"{ts.isoformat()} is before 1970-01-01; {TS_RANGE}"
     now = now or datetime.now(UTC)
@@ -109,9 +118,7 @@ def all_accepted(events: Iterable[EventIn], now: datetime | None = None) -> bool
     hi = (now or datetime.now(UTC)).timestamp() + _MAX_AHEAD_S
     channels, types = _CHANNEL_SET, _TYPE_SET
     for e in events:
-        ts = e.ts
-        seconds = (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)).timestamp()
-        if not (0.0 <= seconds <= hi and e.channel in channels and e.type in types
+        if not (0.0 <= epoch_of(e.ts) <= hi and e.channel in channels and e.type in types
                 and e.event_id.strip() and e.customer_id.strip()):
             return False
     return True

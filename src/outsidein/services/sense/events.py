@@ -54,7 +54,7 @@ from outsidein.sense.stages import (
     STAGE_NEED,
     STAGES,
 )
-from outsidein.services.sense.checks import PROFILE_TYPES, content, differs, reused
+from outsidein.services.sense.checks import PROFILE_TYPES, content, differs, epoch_of, reused
 from outsidein.services.sense.learning import as_datetime
 from outsidein.services.sense.outbox import EventFacts
 from outsidein.store.bulk import among, insert_returning, insert_rows, select_among
@@ -100,10 +100,8 @@ class EventIn:
 
     @cached_property
     def epoch(self) -> float:
-        """``ts`` in seconds since 1970 (the engine's clock); an aware ``ts`` gives the same
-        number as its UTC reading, so it is not converted first."""
-        ts = self.ts
-        return (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)).timestamp()
+        """``ts`` in seconds since 1970 (the engine's clock, :func:`epoch_of`)."""
+        return epoch_of(self.ts)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ def test_section_shows_the_funnel_and_the_simulation(workspace):
     section = sense_section(workspace)
     assert "Proof on a simulated market" in section.body_html
     assert "of the oracle&#x27;s gain" in section.body_html
+    assert "95% interval" in section.body_html  # 300 customers over 8 weeks: a wide one
+    assert "too small to judge" in section.body_html
     assert section.body_html.count("plotly-graph-div") == 3  # funnel, comparison, learning
     page = build_report(workspace).read_text()
     assert 'id="sense"' in page and "Sense and respond" in page

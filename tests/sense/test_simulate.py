@@ -75,3 +75,19 @@ def test_the_evidence_scorer_can_drive_the_simulation_too() -> None:
     out = simulate_market(seed=4, customers=400, weeks=12, sensor="evidence")
     assert out["sensor"] == "evidence"
     assert 0 < out["stage_accuracy"] < out["bayes_limit_accuracy"]
+
+
+def test_the_share_comes_with_an_interval_that_says_when_the_market_is_too_small(runs) -> None:
+    big = runs[11]
+    lo, hi = big["share_of_oracle_gain_interval"]
+    assert lo < big["share_of_oracle_gain"] < hi
+    assert hi - lo <= 0.3 and big["judgeable"]
+    assert big["oracle_gain_conversions"] == (big["policies"]["oracle"]["conversions"]
+                                              - big["policies"]["none"]["conversions"])
+    d_lo, d_hi = big["sense_and_respond_minus_push_interval"]
+    sr, push = big["policies"]["sense_and_respond"], big["policies"]["push"]
+    assert d_lo < sr["conversions"] - push["conversions"] < d_hi
+    for seed in TEST_SEEDS:  # a few extra conversions to share: too few to judge by
+        small = simulate_market(seed=seed, customers=100, weeks=4)
+        assert not small["judgeable"], small["share_of_oracle_gain_interval"]
+        assert small["oracle_gain_conversions"] < 30

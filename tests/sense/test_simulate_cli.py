@@ -46,3 +46,14 @@ def test_without_json_it_prints_a_table_in_words(workspace: Workspace) -> None:
     text = " ".join(_simulate(workspace.root).split())
     assert "Sense and respond" in text and "No message" in text and "opt-outs" in text
     assert "of the extra conversions an oracle" in text
+
+
+def test_a_market_too_small_to_judge_by_says_so(workspace: Workspace) -> None:
+    r = CliRunner().invoke(cli, ["--workspace", str(workspace.root), "sense", "simulate",
+                                 "--seed", "12", "--customers", "100", "--weeks", "4"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "95% interval" in text
+    assert "Too small to judge" in text and "simulate more customers or more weeks" in text
+    big = " ".join(_simulate(workspace.root).split())
+    assert "95% interval" in big and "Too small to judge" not in big

@@ -96,7 +96,12 @@ def simulate_cmd(
     respond page and the report, when there is a workspace.
     """
     # loaded when the command runs (start-up)
-    from outsidein.services.sense.analysis import POLICY_LABELS, run_simulation, save_simulation
+    from outsidein.services.sense.analysis import (
+        POLICY_LABELS,
+        run_simulation,
+        save_simulation,
+        share_words,
+    )
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         job = pool.submit(run_simulation, seed, customers, weeks)
@@ -127,12 +132,14 @@ def simulate_cmd(
         table.add_row(label, f"{p['conversions']:,}", f"{p['revenue']:,.0f}",
                       f"{p['messages']:,}", f"{p['opt_outs']:,}")
     console.print(table)
+    share, caveat = share_words(result)
     console.print(
-        f"Sense and respond reaches {result['share_of_oracle_gain']:.0%} of the extra "
-        "conversions an oracle that knows every customer's true stage gets over sending "
-        f"nothing. It sensed the right stage {result['stage_accuracy']:.1%} of the time; the "
-        f"best possible from the same clues is {result['bayes_limit_accuracy']:.1%}.",
-        highlight=False)
+        f"Sense and respond reaches {share} of the extra conversions an oracle that knows "
+        "every customer's true stage gets over sending nothing. It sensed the right stage "
+        f"{result['stage_accuracy']:.1%} of the time; the best possible from the same clues "
+        f"is {result['bayes_limit_accuracy']:.1%}.", highlight=False)
+    if caveat:
+        console.print(f"[bold]{caveat[0].upper() + caveat[1:]}.[/]", highlight=False)
     if saved:
         console.print(f"kept in {saved} (the Sense & respond page and the report show it)",
                       highlight=False)

@@ -31,6 +31,7 @@ from outsidein.services.sense.analysis import (
     learning_figure,
     read_simulation,
     sense_summary,
+    share_words,
 )
 from outsidein.services.sense.campaigns import CampaignSummary, campaign_summary
 
@@ -80,10 +81,13 @@ def _simulation_html(sim: dict[str, Any] | None) -> str:
              f"nothing, pushing the same sales message weekly won "
              f"{pol['push']['conversions'] - none:,} more, and an oracle that knows every "
              f"customer's true stage {pol['oracle']['conversions'] - none:,} more: sense and "
-             f"respond reached {sim['share_of_oracle_gain']:.0%} of the oracle's gain. It sensed "
+             f"respond reached {share_words(sim)[0]} of the oracle's gain. It sensed "
              f"the right stage {sim['stage_accuracy']:.1%} of the time, against "
              f"{sim['bayes_limit_accuracy']:.1%} for the best possible sensor (the Bayes "
              "limit: forward filtering with the market's true parameters).")
+    caveat = share_words(sim)[1]
+    if caveat:
+        words += f" Note: {caveat}."
     table = pd.DataFrame([{"policy": label, "conversions": f"{pol[p]['conversions']:,}",
                            "revenue (simulated units)": f"{pol[p]['revenue']:,.0f}",
                            "messages sent": f"{pol[p]['messages']:,}",
@@ -109,7 +113,7 @@ def sense_section(ws: Workspace) -> Section | None:
                     "now and need a retention message.")
     if sim is not None:
         headline += (f" On a simulated market, sense and respond reached "
-                     f"{sim['share_of_oracle_gain']:.0%} of what an all-knowing oracle gains.")
+                     f"{share_words(sim)[0]} of what an all-knowing oracle gains.")
     return Section(title="Sense and respond: where customers are in the buying cycle",
                    anchor="sense", summary=headline,
                    body_html=(_funnel_html(summary) + _campaigns_html(campaigns)

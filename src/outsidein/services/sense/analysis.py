@@ -347,6 +347,27 @@ def run_simulation(seed: int = 21, customers: int = 3000, weeks: int = 40) -> di
     return result
 
 
+def share_words(sim: dict[str, Any]) -> tuple[str, str | None]:
+    """The share of the oracle's gain in words ("75% (95% interval 71% to 80%)"), and a
+    caveat when the simulated market was too small to judge by (None otherwise).  Results
+    kept before the interval existed give the share alone."""
+    share = sim.get("share_of_oracle_gain")
+    if share is None or share != share:  # NaN: the oracle gained nothing over no message
+        return "no measurable share", ("the oracle gained no conversion over sending nothing: "
+                                       "simulate more customers or more weeks")
+    words = f"{share:.0%}"
+    interval = sim.get("share_of_oracle_gain_interval")
+    if interval:
+        words += f" (95% interval {interval[0]:.0%} to {interval[1]:.0%})"
+    if sim.get("judgeable", True):
+        return words, None
+    return words, (f"too small to judge: over {sim.get('weeks')} weeks the oracle gains only "
+                   f"{int(sim.get('oracle_gain_conversions') or 0):,} conversions over sending "
+                   f"nothing among {int(sim.get('customers') or 0):,} customers, so the share "
+                   "moves a lot from one seed to the next; simulate more customers or more "
+                   "weeks (3,000 over 40 weeks give an interval about a tenth wide)")
+
+
 def _plain(o: Any) -> Any:
     if hasattr(o, "tolist"):  # numpy arrays and scalars
         return o.tolist()

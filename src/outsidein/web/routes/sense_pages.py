@@ -34,6 +34,7 @@ from outsidein.services.sense.analysis import (
     learning_figure,
     read_simulation,
     sense_summary,
+    share_words,
 )
 from outsidein.services.sense.campaigns import campaign_summary
 from outsidein.services.sense.learned import choice_curve, learned_rates
@@ -91,8 +92,11 @@ def simulation_view(sim: dict[str, Any] | None) -> dict[str, Any] | None:
                f"{push['conversions'] - pol['none']['conversions']:,} for pushing the same sales "
                f"message to everyone weekly, with {sr['messages']:,} messages instead of "
                f"{push['messages']:,} and {sr['opt_outs']:,} opt-outs instead of "
-               f"{push['opt_outs']:,}. It reached {sim['share_of_oracle_gain']:.0%} of what an "
+               f"{push['opt_outs']:,}. It reached {share_words(sim)[0]} of what an "
                "oracle that knows every customer's true stage gains.")
+    caveat = share_words(sim)[1]
+    if caveat:
+        verdict += f" Note: {caveat}."
     if not beats:
         verdict += " In this run it did not beat pushing on all three counts."
     return {"rows": rows, "verdict": verdict, "beats_push": beats,

@@ -157,6 +157,8 @@ class Post(NamedTuple):
     path: str
     key: str  # its Idempotency-Key header ("" without one)
     body: dict[str, Any]
+    raw: bytes = b""  # the body's bytes as received (what a signature covers)
+    headers: dict[str, str] = {}  # noqa: RUF012 (a NamedTuple default, never mutated)
 
 
 class Webhook:
@@ -172,11 +174,12 @@ class Webhook:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.loads(raw)
                 time.sleep(outer.delay)
                 with outer.lock:
                     outer.posts.append(Post(self.path, self.headers.get("Idempotency-Key", ""),
-                                            body))
+                                            body, raw, dict(self.headers.items())))
                     code = outer.script.pop(0) if outer.script else 200
                 self.send_response(code)
                 self.send_header("Content-Length", "2")

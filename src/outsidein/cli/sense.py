@@ -282,9 +282,11 @@ def deliver_cmd(
     """Send the messages that are due from the outbox to each channel's webhook.
 
     Webhooks are set per channel in outsidein.toml, in the section sense.webhooks (e.g.
-    email = "https://..."). Each message is posted as JSON with an Idempotency-Key header; failed
-    tries are retried later with growing waits. A message may reach a receiver twice after
-    a crash, always with the same key: receivers skip keys they have seen.
+    email = "https://..."). Each message is posted as JSON with an Idempotency-Key header and
+    signed (Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature; the
+    secret: 'outsidein sense webhook-secret'); failed tries are retried later with growing
+    waits. A message may reach a receiver twice after a crash, always with the same key:
+    receivers skip keys they have seen.
     """
     # loaded when the command runs (start-up)
     from outsidein.services.sense.outbox import (
@@ -293,11 +295,13 @@ def deliver_cmd(
         unroutable,
         webhooks_from_config,
     )
+    from outsidein.services.sense.signing import webhook_signer  # as above
 
     ws = workspace(ctx)
     try:
         hooks = webhooks_from_config((ws.config.extra.get("sense") or {}).get("webhooks"))
         url = ws.store_url
+        signer = webhook_signer(ws.root)
     finally:
         ws.close()
     if not hooks and not as_json:
@@ -311,7 +315,7 @@ def deliver_cmd(
 
     try:
         total = deliver_loop(url, hooks, once=once or (seconds is None and not hooks),
-                             seconds=seconds, batch=batch, on_pass=show_pass)
+                             seconds=seconds, batch=batch, on_pass=show_pass, signer=signer)
     except KeyboardInterrupt:
         return
     waiting = unroutable(url, hooks)
@@ -327,3 +331,41 @@ def deliver_cmd(
     for channel, n in waiting.items():
         console.print(f"{n:,} {channel} messages wait: no webhook for {channel} in "
                       "[sense.webhooks]", highlight=False, markup=False)
+
+
+@sense_app.command("webhook-secret")
+def webhook_secret_cmd(
+    ctx: typer.Context,
+    rotate: Annotated[bool, typer.Option(
+        "--rotate", help="make a new secret; the old one keeps signing too for 24 hours")] = False,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Print the secret that signs every webhook message (for the receivers' owners).
+
+    Each message 'outsidein sense deliver' posts carries the Standard Webhooks headers
+    webhook-id, webhook-timestamp and webhook-signature. A receiver checks them with any
+    Standard Webhooks library and this secret, e.g. in Python:
+    standardwebhooks.Webhook(secret).verify(body, headers). After --rotate, messages carry
+    both signatures for 24 hours, so receivers can switch secrets without a gap.
+    """
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.signing import rotate_webhook_secret, webhook_signer
+
+    ws = workspace(ctx)
+    try:
+        signer = rotate_webhook_secret(ws.root) if rotate else webhook_signer(ws.root)
+    finally:
+        ws.close()
+    until = signer.previous_until.isoformat(timespec="seconds") if signer.previous_until else None
+    if as_json:
+        print_json({"secret": signer.secret, "previous_signs_until": until,
+                    "headers": ["webhook-id", "webhook-timestamp", "webhook-signature"],
+                    "scheme": "Standard Webhooks v1 (HMAC-SHA256)"})
+        return
+    console.print(signer.secret, highlight=False, markup=False)
+    if rotate:
+        console.print(f"new secret; the previous one also signs until {until} (UTC), so "
+                      "receivers can switch to the new one meanwhile", highlight=False)
+    console.print("receivers verify webhook-id, webhook-timestamp and webhook-signature with a "
+                  "Standard Webhooks library and this secret (keep it secret)",
+                  highlight=False)

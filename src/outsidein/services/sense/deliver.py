@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+import orjson
 from sqlalchemy import Table, and_, func, or_, select, update
 
 from outsidein.errors import ConfigError
@@ -46,6 +47,7 @@ from outsidein.services.sense.catalogue import (
     profile_fields,
     utc_of,
 )
+from outsidein.services.sense.signing import WebhookSigner
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Delivery
@@ -279,11 +281,20 @@ def claim_due(url: str, now: datetime, *, channels: Sequence[str], batch: int = 
 
 
 def post_claimed(client: httpx.Client, claimed: Claimed, webhooks: Mapping[str, str],
-                 timeout: float = DeliveryPolicy.timeout_s) -> tuple[str, str | None]:
-    """POST one claimed row to its channel's webhook: ("sent"|"retry"|"failed", error)."""
+                 timeout: float = DeliveryPolicy.timeout_s, signer: WebhookSigner | None = None
+                 ) -> tuple[str, str | None]:
+    """POST one claimed row to its channel's webhook: ("sent"|"retry"|"failed", error).
+
+    With a *signer*, the exact bytes posted are signed (Standard Webhooks headers,
+    :mod:`~outsidein.services.sense.signing`), ``webhook-id`` being the idempotency key.
+    """
+    content = orjson.dumps(claimed.body())
+    headers = {"Idempotency-Key": claimed.idempotency_key, "Content-Type": "application/json"}
+    if signer is not None:
+        headers.update(signer.headers(claimed.idempotency_key, content))
     try:
-        resp = client.post(webhooks[claimed.channel], json=claimed.body(), timeout=timeout,
-                           headers={"Idempotency-Key": claimed.idempotency_key})
+        resp = client.post(webhooks[claimed.channel], content=content, timeout=timeout,
+                           headers=headers)
     except httpx.TimeoutException:
         return "retry", f"no answer within {timeout:g} s"
     except httpx.TransportError as exc:
@@ -331,8 +342,10 @@ def record_outcomes(url: str, outcomes: Sequence[tuple[Claimed, str, str | None]
 
 def deliver_due(url: str, webhooks: Mapping[str, str], now: datetime | None = None,
                 batch: int = 100, *, policy: DeliveryPolicy = DeliveryPolicy(),
-                client: httpx.Client | None = None) -> DeliverReport:
-    """One pass: claim what is due (on channels with a webhook), post it, record it."""
+                client: httpx.Client | None = None, signer: WebhookSigner | None = None
+                ) -> DeliverReport:
+    """One pass: claim what is due (on channels with a webhook), post it (signed with
+    *signer*), record it."""
     when = _naive(now) or utcnow()
     claimed = claim_due(url, when, channels=list(webhooks), batch=batch,
                         lease_s=policy.lease_s)
@@ -356,7 +369,7 @@ def deliver_due(url: str, webhooks: Mapping[str, str], now: datetime | None = No
             if time.monotonic() - start > policy.lease_s / 2:
                 outcomes.append((c, "release", None))
                 continue
-            outcomes.append((c, *post_claimed(http, c, webhooks, policy.timeout_s)))
+            outcomes.append((c, *post_claimed(http, c, webhooks, policy.timeout_s, signer)))
     finally:
         if own:
             http.close()
@@ -367,7 +380,8 @@ def deliver_due(url: str, webhooks: Mapping[str, str], now: datetime | None = No
 def deliver_loop(url: str, webhooks: Mapping[str, str], *, once: bool = False,
                  seconds: float | None = None, batch: int = 100, idle_s: float = 1.0,
                  policy: DeliveryPolicy = DeliveryPolicy(),
-                 on_pass: Callable[[DeliverReport], None] | None = None) -> DeliverReport:
+                 on_pass: Callable[[DeliverReport], None] | None = None,
+                 signer: WebhookSigner | None = None) -> DeliverReport:
     """Run :func:`deliver_due` until nothing is due (*once*), for *seconds*, or for ever.
 
     A full batch is followed at once by the next; otherwise the loop waits *idle_s*.
@@ -376,7 +390,8 @@ def deliver_loop(url: str, webhooks: Mapping[str, str], *, once: bool = False,
     end = None if seconds is None else time.monotonic() + seconds
     with httpx.Client() as client:
         while True:
-            rep = deliver_due(url, webhooks, batch=batch, policy=policy, client=client)
+            rep = deliver_due(url, webhooks, batch=batch, policy=policy, client=client,
+                              signer=signer)
             total.add(rep)
             if on_pass is not None and rep.claimed:
                 on_pass(rep)

@@ -15,3 +15,9 @@ def receiver() -> Iterator[Webhook]:
     r = Webhook()
     yield r
     r.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest) -> str:
+    """The store's URL: SQLite, and PostgreSQL when ``OUTSIDEIN_TEST_POSTGRES_URL`` is set."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")

@@ -333,6 +333,47 @@ def deliver_cmd(
                       "[sense.webhooks]", highlight=False, markup=False)
 
 
+@sense_app.command("requeue")
+def requeue_cmd(
+    ctx: typer.Context,
+    channel: Annotated[list[str] | None, typer.Option(
+        help="only this channel's messages (repeat for several)")] = None,
+    max_age_hours: Annotated[float, typer.Option(
+        min=0.0, help="only messages due within this many hours; older ones stay failed")
+    ] = 24.0,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Put the messages that failed back in the outbox, once the cause is mended.
+
+    A message fails for good when its webhook refuses it (a mistyped URL's 404, say) or after
+    the last try. Correct the webhook in outsidein.toml, then run this: the failed messages
+    due within the last --max-age-hours (24) are due again now, with the same idempotency
+    key, for the next 'outsidein sense deliver'. A message an event has cancelled meanwhile
+    (a checkout after a cart reminder) is cancelled instead; older ones stay failed.
+    """
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.requeue import failed_count, requeue_failed
+
+    ws = workspace(ctx)
+    try:
+        url = ws.store_url
+    finally:
+        ws.close()
+    rep = requeue_failed(url, channels=channel or None, max_age_hours=max_age_hours)
+    left = failed_count(url)
+    if as_json:
+        print_json({**rep.to_dict(), "still_failed": left})
+        return
+    console.print(f"{rep.requeued:,} failed messages are due again now; {rep.cancelled:,} "
+                  f"were cancelled by what the customer did meanwhile; {rep.too_old:,} were "
+                  f"due more than {max_age_hours:g} hours ago and stay failed.", highlight=False)
+    if rep.requeued:
+        console.print("next: 'outsidein sense deliver --once' sends them", highlight=False)
+    if left:
+        console.print(f"{left:,} messages stay failed (widen --max-age-hours to take older "
+                      "ones)", highlight=False)
+
+
 @sense_app.command("webhook-secret")
 def webhook_secret_cmd(
     ctx: typer.Context,

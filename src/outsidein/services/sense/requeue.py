@@ -1,0 +1,97 @@
+"""Failed messages back in the outbox, once what made them fail is mended.
+
+A message fails for good when its webhook answers a client error (a mistyped URL's 404, a
+receiver that refused the body) or after the deliverer's last try.  Once the cause is
+mended (the URL corrected in ``[sense.webhooks]``, the receiver fixed), ``outsidein sense
+requeue`` puts those messages back as pending, due now, so the next ``outsidein sense
+deliver`` sends them: the user corrects the mistake without losing the messages.
+
+Choices made here
+-----------------
+* **Only what is still worth sending.**  A failed message due more than
+  ``max_age_hours`` (24) ago stays failed (an offer or a cart reminder of last week is no
+  longer timely; widen the window to take it too).  A message that an event has cancelled
+  meanwhile is cancelled instead: an event of a type in its ``cancel_on`` (a checkout
+  after an abandoned-cart advice) received after the message was queued.
+* **The same message, not a new one.**  The idempotency key stays, so a receiver that did
+  receive it before failing its answer skips it; the tries start again from zero; the
+  earlier error is kept in ``last_error`` ("re-queued after: HTTP 404 ...").
+* **The contact policy still decides when it is due**: the deliverer screens every
+  message again (opt-out, consent, quiet hours, caps, the gap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Table, func, select, update
+
+from outsidein.store.db import session_scope
+from outsidein.store.models.base import utcnow
+from outsidein.store.models.sense import Delivery, SenseEvent
+
+__all__ = ["RequeueReport", "requeue_failed"]
+
+_T: Table = Delivery.__table__  # type: ignore[assignment]
+_E: Table = SenseEvent.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class RequeueReport:
+    """What a re-queue did with the failed messages it looked at."""
+
+    requeued: int = 0
+    cancelled: int = 0  # an event meanwhile cancels them (e.g. a checkout after a cart advice)
+    too_old: int = 0  # due before the window: left failed
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
+                   max_age_hours: float = 24.0, now: datetime | None = None) -> RequeueReport:
+    """Put the failed messages due within *max_age_hours* back in the outbox, due now.
+
+    *channels* limits it to those channels (default: every channel).  One transaction.
+    """
+    when = now or utcnow()
+    since = when - timedelta(hours=max_age_hours)
+    rep = RequeueReport()
+    with session_scope(url) as s:
+        conn = s.connection()
+        query = select(_T.c.id, _T.c.customer_id, _T.c.send_at, _T.c.cancel_on,
+                       _T.c.created_at, _T.c.last_error).where(_T.c.status == "failed")
+        if channels:
+            query = query.where(_T.c.channel.in_(list(channels)))
+        rows = conn.execute(query.order_by(_T.c.id)).all()
+        fresh = [r for r in rows if r.send_at >= since]
+        rep.too_old = len(rows) - len(fresh)
+        for r in fresh:
+            cancel_on = list(r.cancel_on or ())
+            acted = None
+            if cancel_on:
+                acted = conn.execute(
+                    select(_E.c.type).where(_E.c.customer_id == r.customer_id,
+                                            _E.c.type.in_(cancel_on),
+                                            _E.c.received_at >= r.created_at)
+                    .order_by(_E.c.received_at).limit(1)).scalar()
+            if acted is not None:
+                conn.execute(update(_T).where(_T.c.id == r.id, _T.c.status == "failed").values(
+                    status="cancelled", lease_until=None, lease_owner=None,
+                    last_error=f"cancelled by {acted} (after: {r.last_error or 'failing'})"[:500]))
+                rep.cancelled += 1
+                continue
+            conn.execute(update(_T).where(_T.c.id == r.id, _T.c.status == "failed").values(
+                status="pending", attempts=0, next_attempt_at=when, lease_until=None,
+                lease_owner=None,
+                last_error=f"re-queued after: {r.last_error or 'failing'}"[:500]))
+            rep.requeued += 1
+    return rep
+
+
+def failed_count(url: str) -> int:
+    """Messages that failed for good (what ``requeue`` can put back)."""
+    with session_scope(url, write=False) as s:
+        return int(s.execute(select(func.count()).where(_T.c.status == "failed")).scalar() or 0)

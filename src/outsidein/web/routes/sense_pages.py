@@ -41,6 +41,7 @@ from outsidein.services.sense.learned import choice_curve, learned_rates
 from outsidein.store.db import session_scope
 from outsidein.web.auth import Anyone
 from outsidein.web.panels import Panel
+from outsidein.web.routes.outbox import outbox_view
 from outsidein.web.templating import render
 from outsidein.workspace import Workspace
 
@@ -117,6 +118,7 @@ def sense_page(*, request: Request, principal: Anyone) -> HTMLResponse:
     with session_scope(ws.store_url, write=False) as session:
         learned, curve = learned_rates(session), choice_curve(session)
     return render(request, "sense.html", principal, s=summary, stages=stages,
+                  outbox=outbox_view(ws),
                   learned=learned, choice_fig=curve, campaigns=campaign_summary(ws),
                   funnel_fig=funnel_figure(summary.funnel) if not summary.empty else None,
                   funnel_line=funnel_words(summary), how_to_fill=HOW_TO_FILL,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as StillRunning
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -410,3 +411,47 @@ def webhook_secret_cmd(
     console.print("receivers verify webhook-id, webhook-timestamp and webhook-signature with a "
                   "Standard Webhooks library and this secret (keep it secret)",
                   highlight=False)
+
+
+@sense_app.command("catalogue")
+def catalogue_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(
+        help="a catalogue file (.toml, .yaml or .yml) to check; default: the workspace's, "
+             "with its [sense] settings")] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Check an action catalogue and list its messages and timing rules.
+
+    Run it after each edit: a mistake is one line naming the file, line, field and problem
+    (exit code 2), so a catalogue is corrected without starting the server, which refuses
+    a bad one.
+    """
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.catalogue import catalogue_path, load_catalogue
+    from outsidein.services.sense.respond import Responder  # as above
+
+    if file is None:  # the workspace's catalogue and every [sense] setting, as serve checks
+        ws = workspace(ctx)
+        try:
+            Responder.for_workspace(ws.root, ws.config.extra)
+            file = catalogue_path(ws.config.extra.get("sense"), ws.root)
+        finally:
+            ws.close()
+    cat = load_catalogue(file)
+    where = str(file) if file is not None else "the catalogue shipped with Outside-In"
+    if as_json:
+        print_json({"file": where, "actions": [
+            {"name": e.name, "need": e.need, "channels": list(e.channels),
+             "stages": list(e.stages), "value": e.value, "weight": e.weight}
+            for e in cat.entries], "timing": [r.name for r in cat.timing]})
+        return
+    n, k = len(cat.entries), len(cat.timing)
+    table = Table(title=f"{where}: {n} message{'s' * (n != 1)}, {k} timing "
+                        f"rule{'s' * (k != 1)}")
+    for col in ("message", "need", "channels", "stages", "value x weight"):
+        table.add_column(col)
+    for e in cat.entries:
+        table.add_row(e.name, e.need, ", ".join(e.channels),
+                      ", ".join(e.stages) or "any", f"{e.value:g} x {e.weight:g}")
+    console.print(table)

@@ -11,7 +11,9 @@ file, the line, the field and the problem, e.g.::
 
 The format (TOML)
 -----------------
-``version = 1`` (optional), then one ``[[actions]]`` table per message:
+The same fields may be written in YAML, in a file named ``.yaml`` or ``.yml``: ``actions:``
+a list of messages, ``timing:`` a list of rules.  ``version = 1`` (optional), then one
+``[[actions]]`` table per message:
 
 ``name`` (required)
     Unique name of the message (what decisions and the outbox record).
@@ -86,6 +88,8 @@ from outsidein.sense.policy import (
     CustomerContacts,
     eligible_actions,
 )
+from outsidein.services.sense.catalogue_yaml import YAML_SUFFIXES, parse_yaml_catalogue
+from outsidein.services.sense.checks import known_zone
 from outsidein.tomltext import line_of, parse_toml, problem_error
 from outsidein.workspace import Workspace
 
@@ -107,7 +111,9 @@ def parse_catalogue(text: str, source: str = "catalogue") -> Catalogue:
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """Read the catalogue file at *path* (default: the one shipped with Outside-In)."""
+    """Read the catalogue file at *path* (default: the one shipped with Outside-In): YAML
+    when its name ends in ``.yaml`` or ``.yml``
+    (:mod:`~outsidein.services.sense.catalogue_yaml`), else TOML."""
     if path is None:
         text = files("outsidein.services.sense").joinpath(DEFAULT_CATALOGUE).read_text("utf-8")
         return parse_catalogue(text, DEFAULT_CATALOGUE)
@@ -117,6 +123,8 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     except OSError as exc:
         raise ConfigError(f"{p}: the action catalogue cannot be read ({exc.strerror}); fix "
                           "[sense] catalogue in outsidein.toml") from exc
+    if p.suffix.lower() in YAML_SUFFIXES:
+        return parse_yaml_catalogue(text, str(p))
     return parse_catalogue(text, str(p))
 
 
@@ -248,13 +256,17 @@ def profile_fields(state: Mapping[str, Any]) -> dict[str, str]:
 
 def contacts_of(d: Mapping[str, Any] | None, default_consent: Sequence[str]
                 ) -> CustomerContacts:
-    """The contact facts kept in a customer's state (``state["contacts"]``)."""
+    """The contact facts kept in a customer's state (``state["contacts"]``); a time zone
+    this machine does not know reads as none (the policy's default): one kept before the
+    events API refused them would fail every decision and delivery of the customer."""
     if not d:
         return CustomerContacts(consent=frozenset(default_consent))
+    zone = d.get("timezone")
     return CustomerContacts(consent=frozenset(d.get("consent", default_consent)),
                             opted_out=bool(d.get("opted_out", False)),
                             preferred_channel=d.get("preferred_channel"),
-                            timezone=d.get("timezone"),
+                            timezone=zone if isinstance(zone, str) and known_zone(zone)
+                            else None,
                             sent=tuple([(float(t), str(c)) for t, c in d.get("sent", ())]),
                             ignored_in_a_row=int(d.get("ignored_in_a_row", 0)))
 

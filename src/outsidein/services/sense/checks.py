@@ -6,13 +6,20 @@ interaction types, then the outcome types it learns from), ids that are not blan
 server's clock: history may be backfilled, the future may not (a ``ts`` years ahead would
 hold the customer's messages back until then).  Each check says why in words, naming what
 is accepted.  (Split from :mod:`outsidein.services.sense.events`, which re-exports it.)
+
+The attributes the contact policy reads (:data:`CONTACT_ATTRIBUTES`) are checked too: a
+``timezone`` that is not an IANA zone, a ``consent`` that is not a list of channels or a
+``preferred_channel`` that is not a channel is refused, naming ``attributes.<name>``; kept,
+a zone no one knows failed every later event of the customer (quiet hours read it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from outsidein.sense.stages import CHANNELS, INTERACTION_TYPES, OUTCOME_TYPES
 
@@ -34,12 +41,15 @@ class EventIn(Protocol):
     @property
     def product_id(self) -> str | None: ...
     @property
+    def attributes(self) -> Mapping[str, Any]: ...
+    @property
     def ts_utc(self) -> datetime: ...
 
-__all__ = ["CONTENT_FIELDS", "EARLIEST_TS", "EVENT_CHANNELS", "EVENT_TYPES", "MAX_AHEAD",
-           "PROFILE_TYPES", "TS_RANGE", "all_accepted", "blank_problem", "channel_problem",
-           "content", "differs", "epoch_of", "event_problems", "reused", "ts_problem",
-           "type_problem"]
+__all__ = ["CONTACT_ATTRIBUTES", "CONTENT_FIELDS", "EARLIEST_TS", "EVENT_CHANNELS",
+           "EVENT_TYPES", "MAX_AHEAD", "PROFILE_TYPES", "TS_RANGE", "all_accepted",
+           "attribute_problems", "blank_problem", "channel_problem", "content", "differs",
+           "epoch_of", "event_problems", "known_zone", "reused", "ts_problem", "type_problem",
+           "zone_problem"]
 
 #: Channels an event may name (the engine's, :data:`~outsidein.sense.stages.CHANNELS`).
 EVENT_CHANNELS: tuple[str, ...] = CHANNELS
@@ -112,15 +122,71 @@ def blank_problem(value: str) -> str | None:
     return f"{value!r} is blank; expected an id that is not only white space"
 
 
+#: Event attributes the contact policy reads (checked by :func:`attribute_problems`).
+CONTACT_ATTRIBUTES = frozenset({"timezone", "consent", "preferred_channel"})
+
+
+@lru_cache(maxsize=1024)
+def known_zone(name: str) -> bool:
+    """Whether *name* is an IANA time zone this machine knows (``Europe/Paris``).
+
+    >>> known_zone("Europe/Paris"), known_zone("Mars/Olympus"), known_zone("")
+    (True, False, False)
+    """
+    if not name or name != name.strip():
+        return False
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
+
+
+def zone_problem(value: Any) -> str | None:
+    """Why *value* is not a time zone (``None`` is: the zone is not known), or ``None``."""
+    if value is None or isinstance(value, str) and known_zone(value):
+        return None
+    return (f"{value!r} is not a time zone; expected an IANA name such as Europe/Paris or "
+            "America/New_York")
+
+
+def attribute_problems(attributes: Mapping[str, Any], prefix: str = "attributes"
+                       ) -> list[tuple[str, str]]:
+    """Each contact attribute (:data:`CONTACT_ATTRIBUTES`) of *attributes* that the contact
+    policy could not use, and why, the field named ``<prefix>.<name>``.
+
+    >>> attribute_problems({"consent": ["email", "sms"], "first_name": "Ada"})
+    [('attributes.consent', "'sms' is not a channel; expected one of store, call_center, web,
+    email, mobile, chat, social")]
+    """
+    found: list[tuple[str, str]] = []
+    if (problem := zone_problem(attributes.get("timezone"))) is not None:
+        found.append((f"{prefix}.timezone", problem))
+    if "consent" in attributes:
+        consent = attributes["consent"]
+        if not isinstance(consent, list) or not all(isinstance(x, str) for x in consent):
+            found.append((f"{prefix}.consent", f"{consent!r} is not a list of channels; "
+                          'expected e.g. ["email", "web"] ([] withdraws every channel)'))
+        elif bad := next((p for x in consent if (p := channel_problem(x))), None):
+            found.append((f"{prefix}.consent", bad))
+    pref = attributes.get("preferred_channel")
+    if pref is not None and (problem := channel_problem(pref if isinstance(pref, str)
+                                                        else repr(pref))):
+        found.append((f"{prefix}.preferred_channel", problem))
+    return found
+
+
 def all_accepted(events: Iterable[EventIn], now: datetime | None = None) -> bool:
     """Whether every event passes :func:`event_problems` (the usual case, checked in one loop
     at about 0.6 us an event: the events API's batches)."""
     hi = (now or datetime.now(UTC)).timestamp() + _MAX_AHEAD_S
-    channels, types = _CHANNEL_SET, _TYPE_SET
+    channels, types, contact = _CHANNEL_SET, _TYPE_SET, CONTACT_ATTRIBUTES
     for e in events:
         if not (0.0 <= epoch_of(e.ts) <= hi and e.channel in channels and e.type in types
                 and e.event_id.strip() and e.customer_id.strip()):
             return False
+        if e.attributes and not contact.isdisjoint(e.attributes):
+            return False  # rare: the contact attributes are checked one by one
     return True
 
 
@@ -139,6 +205,8 @@ def event_problems(event: EventIn, now: datetime | None = None) -> list[tuple[st
         ("ts", ts_problem(event.ts, now)),
         ("channel", channel_problem(event.channel)),
         ("type", type_problem(event.type))) if problem]
+    if event.attributes:
+        found += attribute_problems(event.attributes)
     return found
 
 

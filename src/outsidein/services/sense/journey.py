@@ -9,8 +9,9 @@ outcomes.  Every list is **newest first**: ``history`` (the stage now heads it),
 
 Messages come from the outbox (``sense_deliveries``): the decision's own message and the
 follow-ups and timing-rule messages it queued.  Each says what happened to it: queued
-(held until a later time, e.g. the end of quiet hours), being sent, sent at a time on a
-channel, retried, failed, or cancelled and by which event.  The store keeps no outcome per
+(postponed to a later time, e.g. the end of quiet hours), held (never sent: a setting its
+words need is missing), being sent, sent at a time on a channel, retried, failed, or
+cancelled and by which event.  The store keeps no outcome per
 message, so it is derived here from the stored events, as the engine credits it: a click or
 a purchase (:data:`~outsidein.sense.stages.OUTCOME_TYPES`) within the attribution window
 (``[sense] attribution_days``, default :data:`~outsidein.sense.stages.ATTRIBUTION_DAYS`)
@@ -132,6 +133,9 @@ def _delivery_words(m: Delivery, now: datetime, reasons: list[Any] | None = None
     if m.status == "failed":
         tries = f"{m.attempts} tr{'y' if m.attempts == 1 else 'ies'}"
         return f"failed {on} after {tries}" + (f": {why}" if why else "")
+    if m.status == "held":  # never sent: a setting its words need is missing
+        why = why.removeprefix("held:").strip()
+        return f"held, never sent {on}: {why}" if why else f"held, never sent {on}"
     if m.status == "sending":
         return f"being sent {on} (try {m.attempts + 1})"
     if m.attempts:  # pending again after a failed try
@@ -140,11 +144,11 @@ def _delivery_words(m: Delivery, now: datetime, reasons: list[Any] | None = None
                 + (f" ({why})" if why else ""))
     if why:  # postponed by the contact policy (quiet hours, a cap, the minimum gap)
         why = re.sub(r"^postponed to .*? UTC:\s*", "", why)
-        return f"held until {_when(m.send_at)} {on}: {why}"
+        return f"postponed to {_when(m.send_at)} {on}: {why}"
     if m.send_at > now:
         rule = next((str(r) for r in reasons or () if "quiet hours" in str(r)), "") \
             if m.reason == "decision" else ""  # the decision's own, kept for later
-        return (f"held until {_when(m.send_at)} {on}: {rule}" if rule else
+        return (f"postponed to {_when(m.send_at)} {on}: {rule}" if rule else
                 f"queued to go {_when(m.send_at)} {on}")
     return f"queued {on} since {_when(m.send_at)}, not sent yet (no deliverer has sent it)"
 

@@ -203,8 +203,11 @@ class _Cancellable:
     send_at: datetime
     id: int | None = None  # a row already stored
     row: dict[str, Any] | None = None  # a row of this call, not inserted yet
+    cancelled: bool = False
 
 
+#: how a timing rule's rows begin their ``reason`` (then the rule's name)
+_RULE = "timing rule "
 #: (customer id, action, channel, send_at) -> whether a follow-up or timing-rule message
 #: may be queued (the contact policy's consent and opt-out, when the caller has them)
 Allow = Callable[[str, str, str, datetime], bool]
@@ -262,14 +265,22 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
     customers = {str(d["customer_id"]) for d in decisions}
     types = {ev.type for _, ev in found.values()} or {""}
     waiting: dict[str, list[_Cancellable]] = {}
-    # only the rows that one of these event types may cancel (the JSON text names it)
-    for rid, cust, cancel_on, send_at in conn.execute(
-            select(_T.c.id, _T.c.customer_id, _T.c.cancel_on, _T.c.send_at)
+    # a timing rule's message still waiting, per (customer, reason): the rule does not
+    # queue another until it has gone or been cancelled (three carts: one reminder)
+    by_rule: dict[tuple[str, str], list[_Cancellable]] = {}
+    # only the rows that one of these event types may cancel (the JSON text names it), and
+    # the timing rules' rows
+    for rid, cust, cancel_on, send_at, reason in conn.execute(
+            select(_T.c.id, _T.c.customer_id, _T.c.cancel_on, _T.c.send_at, _T.c.reason)
             .where(among(session, _T.c.customer_id, sorted(customers)),
                    _T.c.status == "pending",
-                   or_(*(cast(_T.c.cancel_on, String).like(f'%"{t}"%') for t in types)))):
+                   or_(_T.c.reason.like(f"{_RULE}%"),
+                       *(cast(_T.c.cancel_on, String).like(f'%"{t}"%') for t in types)))):
+        w = _Cancellable(cancel_on or (), send_at, id=rid)
         if cancel_on:
-            waiting.setdefault(cust, []).append(_Cancellable(cancel_on, send_at, id=rid))
+            waiting.setdefault(cust, []).append(w)
+        if reason.startswith(_RULE):
+            by_rule.setdefault((cust, reason), []).append(w)
     rows: dict[str, dict[str, Any]] = {}
     gone: dict[str, list[int]] = {}  # event type -> stored rows it cancels
     rules_of: dict[tuple[str, str], list[TimingRule]] = {}  # (event type, channel) -> rules
@@ -285,6 +296,7 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
         mine = waiting.get(customer, [])
         for w in [w for w in mine if ev.type in w.cancel_on and w.send_at > ev.ts]:
             mine.remove(w)
+            w.cancelled = True
             if w.row is not None:
                 w.row.update(status="cancelled", last_error=f"cancelled by {ev.type}")
             elif w.id is not None:
@@ -308,9 +320,11 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
         for rule in rules:
             if rule.action in decided:
                 continue  # the decision has just queued this message: not twice
+            if any(not w.cancelled for w in by_rule.get((customer, _RULE + rule.name), ())):
+                continue  # the rule's last message still waits: one is enough
             timed = _chain(did, customer, catalogue, rule.action, ev.channel,
                            ev.ts + timedelta(hours=rule.after_hours), fields, rule.unless,
-                           f"timing rule {rule.name}", f"rule:{rule.name}", created)
+                           _RULE + rule.name, f"rule:{rule.name}", created)
             if timed and rule.within_hours is not None:
                 deadline = ev.ts + timedelta(hours=rule.within_hours)
                 timed[0]["payload"]["deadline"] = deadline.replace(tzinfo=UTC).isoformat()
@@ -321,9 +335,12 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
         for r in new:
             if r["idempotency_key"] not in rows:
                 rows[r["idempotency_key"]] = r
+                w = _Cancellable(r["cancel_on"], r["send_at"], row=r)
                 if r["cancel_on"]:
-                    mine.append(_Cancellable(r["cancel_on"], r["send_at"], row=r))
+                    mine.append(w)
                     waiting[customer] = mine
+                if r["reason"].startswith(_RULE) and r["status"] == "pending":
+                    by_rule.setdefault((customer, r["reason"]), []).append(w)
     for event_type, stored in gone.items():
         _cancel(session, stored, event_type)
     queued = list(rows.values())

@@ -22,11 +22,12 @@ messages, as the Segment spec writes them) becomes one
 An ``identify`` becomes an event of type ``identify`` (not an interaction: it moves no
 evidence and asks for no message) whose attributes are its ``traits``: the customer's
 ``first_name`` (or ``firstName``, ``name``) for the messages, and ``consent``, ``timezone``
-and ``preferred_channel`` for the contact policy.  Segment's other calls are normal
-traffic, not interactions: ``alias`` (identities) and ``group`` (accounts), and a
-``track`` name that is not mapped, are :class:`Ignored` with the reason (the source
-answers them with a 2xx that says so: Segment retries a 4xx or 5xx and logs it as an
-error).
+and ``preferred_channel`` for the contact policy (a zone, consent or channel the policy
+could not use is refused, naming ``traits.<name>``, as the events API does).  Segment's
+other calls are normal traffic, not interactions: ``alias`` (identities) and ``group``
+(accounts), and a ``track`` name that is not mapped, are :class:`Ignored` with the reason
+(the source answers them with a 2xx that says so: Segment retries a 4xx or 5xx and logs it
+as an error).
 
 >>> e = from_segment({"type": "track", "event": "Product Added", "messageId": "m1",
 ...                   "userId": "C1", "timestamp": "2026-03-02T10:00:00Z",
@@ -45,7 +46,13 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from outsidein.errors import ConfigError, DataValidationError
-from outsidein.services.sense.checks import blank_problem, channel_problem, ts_problem, type_problem
+from outsidein.services.sense.checks import (
+    attribute_problems,
+    blank_problem,
+    channel_problem,
+    ts_problem,
+    type_problem,
+)
 from outsidein.services.sense.events import EventIn
 
 __all__ = ["DEFAULT_EVENTS", "EMAIL_EVENTS", "Ignored", "SegmentMapping", "from_segment",
@@ -162,6 +169,9 @@ def from_segment(message: Any, mapping: SegmentMapping | None = None) -> EventIn
     props = message.get(where) or {}
     if not isinstance(props, Mapping):
         raise DataValidationError(f"{where}: expected a JSON object")
+    if found := attribute_problems(props, where):
+        field, problem = found[0]
+        raise DataValidationError(f"{field}: {problem}")
     product = props.get("product_id")
     if product is not None and (not isinstance(product, str | int) or isinstance(product, bool)
                                 or _id_problem(str(product))):

@@ -42,7 +42,9 @@ from outsidein.services.sense.checks import (
     EVENT_CHANNELS,
     EVENT_TYPES,
     all_accepted,
+    channel_problem,
     event_problems,
+    type_problem,
 )
 from outsidein.services.sense.events import EventIn, EventWriter
 from outsidein.services.sense.respond import Responder
@@ -65,8 +67,9 @@ _CODE = r"^[A-Za-z0-9_.:-]+$"
 
 
 def _text_only(value: Any) -> Any:
-    """A time comes as ISO 8601 text (pydantic would read a number as seconds since 1970)."""
-    if not isinstance(value, str):
+    """A time comes as ISO 8601 text (pydantic would read a number, or text of digits such
+    as 20261129, as seconds since 1970: 1970-08-23); every such time holds a ':'."""
+    if not isinstance(value, str) or ":" not in value:
         raise ValueError("expected a time as ISO 8601 text with its zone, e.g. "
                          "2026-03-02T10:00:00+01:00")
     return value
@@ -98,7 +101,11 @@ class EventBody(BaseModel):
     type: Annotated[str, Field(min_length=1, max_length=60, pattern=_CODE,
                                json_schema_extra={"enum": list(EVENT_TYPES)})]
     product_id: Annotated[str | None, Field(max_length=200, pattern=NAME_PATTERN)] = None
-    attributes: Annotated[dict[str, Any], Field(max_length=50)] = Field(default_factory=dict)
+    attributes: Annotated[dict[str, Any], Field(
+        max_length=50, description="anything else about the event; the engine reads "
+        "first_name, and for the contact policy timezone (an IANA name such as Europe/Paris), "
+        "consent (a list of channels) and preferred_channel (a channel): a value it could "
+        "not use is refused, naming attributes.<name>")] = Field(default_factory=dict)
 
 
 class EventResultOut(BaseModel):
@@ -154,9 +161,37 @@ def event_writer(request: Request | Any) -> EventWriter:
     return writer
 
 
+#: An event's fields, named when a field is not one of them.
+_FIELDS = ", ".join(EventBody.model_fields)
+_TS_FORM = "expected ISO 8601 text with its zone, e.g. 2026-03-02T10:00:00+01:00"
+
+
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"field": ".".join(str(p) for p in e["loc"]) or "(event)", "problem": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)]
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "(event)", "problem": _words(e)}
+            for e in exc.errors(include_url=False)]
+
+
+def _words(e: Any) -> str:
+    """A validation error in words a sender can act on (pydantic's own words name its
+    classes and patterns: "instance of EventBody", "should match pattern '^[^\\x00-...'")."""
+    kind, value, loc = e["type"], e.get("input"), e["loc"]
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    if not loc:  # the item itself
+        return f"expected an event (a JSON object), got {shown}"
+    if kind == "extra_forbidden":
+        return (f"not a field of an event; the fields are {_FIELDS} (anything else goes in "
+                "attributes)")
+    if loc == ("channel",) and isinstance(value, str):
+        return channel_problem(value) or e["msg"]
+    if loc == ("type",) and isinstance(value, str):
+        return type_problem(value) or e["msg"]
+    if loc == ("ts",) and kind != "missing":
+        why = ("it has none" if kind == "timezone_aware" else
+               str(e["msg"]).partition(", ")[2] if kind.startswith("datetime") else "")
+        return f"{shown} is not a time with its zone{f' ({why})' if why else ''}; {_TS_FORM}"
+    if kind == "string_pattern_mismatch":
+        return f"{shown} holds a control character (a newline, tab or NUL); send plain text"
+    return str(e["msg"]).removeprefix("Value error, ")
 
 
 def _check(items: list[Any]) -> tuple[list[tuple[int, EventIn]], list[EventResultOut]]:
@@ -214,6 +249,13 @@ async def post_events(*, request: Request, principal: EventsWrite) -> Any:
 
 def _items(body: Any) -> list[Any]:
     """The events of a request body: one object, or a list of 1 to MAX_BATCH."""
+    if isinstance(body, dict) and "event_id" not in body:
+        wrapped = next((k for k in ("events", "batch", "data") if isinstance(body.get(k), list)),
+                       None)
+        if wrapped is not None:
+            raise DataValidationError(f"body: a batch is a JSON array of events at the top "
+                                      f"level ([{{...}}, {{...}}]), not an object with "
+                                      f"{wrapped!r}; send the list itself")
     items = [body] if isinstance(body, dict) else body
     if not isinstance(items, list) or not items:
         raise DataValidationError("body: expected one event (a JSON object) or a batch of "
@@ -228,7 +270,10 @@ async def _json_body(request: Request) -> Any:
     try:
         return orjson.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise DataValidationError(f"body: not valid JSON ({exc})") from exc
+        sent = request.headers.get("content-type", "")
+        hint = (f"; it was sent as {sent.split(';')[0]}: send JSON with Content-Type: "
+                "application/json" if sent and "json" not in sent.lower() else "")
+        raise DataValidationError(f"body: not valid JSON ({exc}){hint}") from exc
 
 
 async def _apply(request: Request, principal: Principal, good: list[tuple[int, EventIn]],

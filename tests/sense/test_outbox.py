@@ -74,6 +74,12 @@ def _apply(url: str, events: list[EventIn], action: str | None = "upgrade_offer"
         return plan_deliveries(s, decisions, CATALOGUE)
 
 
+def _minutes_since_t0() -> float:
+    """Minutes from T0 to now (for events the command line, on the real clock, must find
+    recent: a message due more than a day ago expires)."""
+    return (datetime.now(UTC).replace(tzinfo=None) - T0).total_seconds() / 60.0
+
+
 def ev(eid: str, customer: str, minutes: float, typ: str, channel: str = "web") -> EventIn:
     return EventIn(event_id=eid, customer_id=customer, ts=T0 + timedelta(minutes=minutes),
                    channel=channel, type=typ)
@@ -171,7 +177,7 @@ def test_nothing_due_is_lost_when_a_lease_expires(url, receiver):
 
 def test_two_concurrent_deliverers_never_send_a_row_twice(url, receiver):
     n = 30
-    _apply(url, [ev(f"e{i}", f"C{i}", 0, "pricing_view") for i in range(n)])
+    _apply(url, [ev(f"e{i}", f"C{i}", _minutes_since_t0() - 5, "pricing_view") for i in range(n)])
     receiver.delay = 0.003
     hooks, claimed = {"email": receiver.url}, [0, 0]
 
@@ -264,8 +270,9 @@ def test_back_off_is_capped():
 
 def test_cli_deliver_once_sends_what_is_due(workspace, receiver):
     url = workspace.store_url
-    _apply(url, [ev("e1", "C1", 0, "pricing_view"), ev("k1", "C2", 0, "complaint",
-                                                       channel="call_center")])
+    ago = _minutes_since_t0() - 5  # five minutes ago: due, and not expired
+    _apply(url, [ev("e1", "C1", ago, "pricing_view"), ev("k1", "C2", ago, "complaint",
+                                                         channel="call_center")])
     cfg = workspace.root / "outsidein.toml"
     cfg.write_text(cfg.read_text() + f'\n[sense.webhooks]\nemail = "{receiver.url}"\n')
     exe = Path(sys.executable).parent / "outsidein"
@@ -310,3 +317,23 @@ def test_a_slow_pass_hands_back_what_it_could_not_try_in_time(url, receiver):
     assert (rep.sent, rep.released) == (1, 2) and len(receiver.posts) == 1
     assert [(r.status, r.attempts) for r in _rows(url)] == [
         ("sent", 1), ("pending", 0), ("pending", 0)]
+
+
+def test_a_message_due_long_ago_expires_instead_of_going_late(url, receiver):
+    """History posted to the events API is answered as of its time: its messages were due
+    then, and the deliverer cancels them rather than sending last season's offer now."""
+    _apply(url, [ev("old", "C1", 0, "pricing_view"), ev("new", "C2", 60 * 47, "pricing_view")])
+    hooks = {"email": receiver.url}
+    rep = deliver_due(url, hooks, now=T0 + timedelta(hours=48))
+    assert (rep.sent, rep.cancelled) == (1, 1)
+    assert [b["customer_id"] for b in receiver.bodies()] == ["C2"]
+    old = next(r for r in _rows(url) if r.customer_id == "C1")
+    assert old.status == "cancelled" and old.attempts == 0
+    assert (old.last_error or "").startswith("expired: due 2026-03-02 09:00 UTC, more than 24 "
+                                             "hours before it could go")
+    # a longer limit, or none, lets an old message go
+    _apply(url, [ev("old2", "C3", 0, "pricing_view")])
+    never = DeliveryPolicy.from_settings({"message_expiry_hours": 0})
+    assert deliver_due(url, hooks, now=T0 + timedelta(days=30), policy=never).sent == 1
+    with pytest.raises(ConfigError, match="message_expiry_hours"):
+        DeliveryPolicy.from_settings({"message_expiry_hours": "soon"})

@@ -16,7 +16,7 @@ from oi_testkit import Webhook
 from outsidein.sense.bandit import ControlGroup
 from outsidein.services.sense.catalogue import load_catalogue
 from outsidein.services.sense.events import EventIn, apply_events
-from outsidein.services.sense.outbox import deliver_due
+from outsidein.services.sense.outbox import DeliveryPolicy, deliver_due
 from outsidein.services.sense.respond import Responder
 from outsidein.store.db import session_scope
 from outsidein.store.models.sense import Delivery
@@ -51,8 +51,9 @@ def test_carts_added_one_after_another_get_one_abandoned_cart_message(
         assert [s for s, _ in _rule_rows(sqlite_url, who)] == ["pending"], who
     assert _rule_rows(sqlite_url, "C1")[0][1] >= (T0 + timedelta(hours=1)).replace(
         tzinfo=None)  # an hour after the first cart, or later (the minimum gap)
-    deliver_due(sqlite_url, receiver.hooks(),
-                now=(T0 + timedelta(days=5)).replace(tzinfo=None))
+    deliver_due(sqlite_url, receiver.hooks(),  # every message of the five days, none expired
+                now=(T0 + timedelta(days=5)).replace(tzinfo=None),
+                policy=DeliveryPolicy(expire_after_s=None))
     sent = [b["action"] for b in receiver.bodies() if b["customer_id"] == "C1"]
     assert sent.count("cart_advice") <= 2, sent  # the rule's and the offer's follow-up
 

@@ -23,7 +23,7 @@ from outsidein.services.sense.signing import (
 )
 from outsidein.workspace import Workspace
 
-from .test_outbox import T0, _apply, ev
+from .test_outbox import T0, _apply, _minutes_since_t0, ev
 
 
 def test_every_message_posted_is_signed_and_the_receiver_verifies_it(sqlite_url, receiver,
@@ -84,7 +84,7 @@ def test_the_deliver_command_signs_with_the_secret_the_secret_command_prints(
     secret = json.loads(shown.output)["secret"]
     toml = workspace.root / "outsidein.toml"
     toml.write_text(toml.read_text() + f'\n[sense.webhooks]\nemail = "{receiver.url}"\n')
-    _apply(workspace.store_url, [ev("e1", "C1", 0, "pricing_view")])  # due since 2026-03-02
+    _apply(workspace.store_url, [ev("e1", "C1", _minutes_since_t0() - 5, "pricing_view")])
     out = runner.invoke(cli, ["--workspace", str(workspace.root), "sense", "deliver", "--once"])
     assert out.exit_code == 0, out.output
     assert receiver.posts, out.output

@@ -292,6 +292,7 @@ def deliver_cmd(
     # loaded when the command runs (start-up)
     from outsidein.services.sense.outbox import (
         DeliverReport,
+        DeliveryPolicy,
         deliver_loop,
         unroutable,
         webhooks_from_config,
@@ -300,7 +301,9 @@ def deliver_cmd(
 
     ws = workspace(ctx)
     try:
-        hooks = webhooks_from_config((ws.config.extra.get("sense") or {}).get("webhooks"))
+        section = ws.config.extra.get("sense") or {}
+        hooks = webhooks_from_config(section.get("webhooks"))
+        policy = DeliveryPolicy.from_settings(section)
         url = ws.store_url
         signer = webhook_signer(ws.root)
     finally:
@@ -316,7 +319,8 @@ def deliver_cmd(
 
     try:
         total = deliver_loop(url, hooks, once=once or (seconds is None and not hooks),
-                             seconds=seconds, batch=batch, on_pass=show_pass, signer=signer)
+                             seconds=seconds, batch=batch, on_pass=show_pass, signer=signer,
+                             policy=policy)
     except KeyboardInterrupt:
         return
     waiting = unroutable(url, hooks)

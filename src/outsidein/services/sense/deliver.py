@@ -53,8 +53,8 @@ from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Delivery
 
 __all__ = ["Claimed", "DeliverReport", "DeliveryPolicy", "claim_due", "deliver_due",
-           "deliver_loop", "post_claimed", "record_outcomes", "screen_claimed", "unroutable",
-           "webhooks_from_config"]
+           "deliver_loop", "expire_claimed", "post_claimed", "record_outcomes", "screen_claimed",
+           "unroutable", "webhooks_from_config"]
 
 _T: Table = Delivery.__table__  # type: ignore[assignment]
 _S: Table = CustomerState.__table__  # type: ignore[assignment]
@@ -79,6 +79,21 @@ class DeliveryPolicy:
     max_backoff_s: float = 3600.0
     lease_s: float = 120.0
     timeout_s: float = 10.0
+    #: a message due longer ago than this is cancelled, not sent (None: never)
+    expire_after_s: float | None = 24 * 3600.0
+
+    @classmethod
+    def from_settings(cls, section: Mapping[str, Any] | None) -> DeliveryPolicy:
+        """``[sense] message_expiry_hours`` (default 24; 0: messages never expire).
+
+        >>> DeliveryPolicy.from_settings({"message_expiry_hours": 6}).expire_after_s
+        21600.0
+        """
+        raw = (section or {}).get("message_expiry_hours", 24)
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 <= raw < 1e6:
+            raise ConfigError("outsidein.toml [sense] message_expiry_hours: expected a number of "
+                              f"hours >= 0 (0: messages never expire), got {raw!r}")
+        return cls(expire_after_s=float(raw) * 3600.0 if raw else None)
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the *attempts*-th failed try.
@@ -149,6 +164,35 @@ def _refill(payload: Mapping[str, Any], state: Mapping[str, Any]) -> tuple[dict[
 
 #: a claimed row that is not posted: (row, status, new send_at, why in words)
 Screened = tuple[Claimed, str, datetime | None, str]
+
+
+def expire_claimed(url: str, claimed: Sequence[Claimed], now: datetime,
+                   expire_after_s: float | None) -> tuple[list[Claimed], int]:
+    """Cancel the claimed rows due more than *expire_after_s* before *now*; the rest.
+
+    A message that could not go for that long is no longer timely ("order today, it ships
+    tomorrow" a week late): an event from the history posted to the events API is answered
+    as of its time, and a deliverer stopped for days finds its backlog due long ago.
+    """
+    if expire_after_s is None:
+        return list(claimed), 0
+    cutoff = now - timedelta(seconds=expire_after_s)
+    stale = [c for c in claimed if c.send_at < cutoff]
+    if not stale:
+        return list(claimed), 0
+    hours = f"{expire_after_s / 3600:g}"
+    with session_scope(url) as s:
+        conn = s.connection()
+        for c in stale:
+            words = (f"expired: due {c.send_at:%Y-%m-%d %H:%M} UTC, more than {hours} hours "
+                     "before it could go (an event from the history, or the deliverer was "
+                     "stopped); [sense] message_expiry_hours sets the limit")
+            conn.execute(update(_T).where(_T.c.id == c.id, _T.c.status == "sending",
+                                          _T.c.lease_owner == c.owner)
+                         .values(status="cancelled", lease_until=None,
+                                 attempts=_T.c.attempts - 1, last_error=words))
+    gone = {c.id for c in stale}
+    return [c for c in claimed if c.id not in gone], len(stale)
 
 
 def screen_claimed(url: str, claimed: Sequence[Claimed], now: datetime
@@ -352,6 +396,8 @@ def deliver_due(url: str, webhooks: Mapping[str, str], now: datetime | None = No
     rep = DeliverReport(claimed=len(claimed))
     if not claimed:
         return rep
+    claimed, expired = expire_claimed(url, claimed, when, policy.expire_after_s)
+    rep.cancelled += expired
     claimed, screened = screen_claimed(url, claimed, when)
     for _, status, _, _ in screened:
         kind = {"pending": "postponed", "cancelled": "cancelled"}.get(status, "held")

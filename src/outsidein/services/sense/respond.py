@@ -92,7 +92,7 @@ from outsidein.services.sense.learning import (
     pending_until,
     sweep_silent_customers,
 )
-from outsidein.services.sense.outbox import cancel_customers, plan_deliveries
+from outsidein.services.sense.outbox import DeliveryPolicy, cancel_customers, plan_deliveries
 from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
 from outsidein.store.db import session_scope
 from outsidein.workspace import Workspace
@@ -259,6 +259,7 @@ class Responder:
         ``[sense.evidence]`` (the scorer's weights and half-lives)."""
         section = dict(extra.get("sense", {}))
         brand, unsubscribe = message_settings(section)
+        DeliveryPolicy.from_settings(section)  # checked here too: serve names a bad one at start
         policy = ContactPolicy.from_mapping(section.get("policy", {}))
         consent = tuple(section.get("default_consent", DEFAULT_CONSENT))
         control = ControlGroup(share=float(section.get("control_share", 0.05)))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -27,7 +27,8 @@ from outsidein.sense.policy import CatalogAction
 from outsidein.sense.stages import CHANNELS, INTERACTION_TYPES, MESSAGE_NEEDS, STAGES
 
 __all__ = ["AGENT_CHANNELS", "AUDIENCES", "TEMPLATE_FIELDS", "Catalogue", "CatalogueEntry",
-           "CatalogueProblem", "FollowUp", "TimingRule", "build_catalogue", "template_fields"]
+           "CatalogueProblem", "CatalogueProblems", "FollowUp", "TimingRule", "build_catalogue",
+           "every_problem", "template_fields"]
 
 #: the fields a content template may use, each in ``{braces}``
 TEMPLATE_FIELDS: tuple[str, ...] = (
@@ -51,6 +52,32 @@ class CatalogueProblem(ValueError):
     def __init__(self, path: tuple[str | int, ...], field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.path, self.field, self.problem = path, field, problem
+
+
+class CatalogueProblems(CatalogueProblem):
+    """Several bad values at once (the first is this error's own path, field and problem):
+    a user mends a file in one round, not one round per mistake."""
+
+    def __init__(self, problems: list[CatalogueProblem]) -> None:
+        first = problems[0]
+        super().__init__(first.path, first.field, first.problem)
+        self.problems = problems
+
+
+def every_problem(p: CatalogueProblem, say: Callable[[CatalogueProblem], str]) -> str:
+    """One line per bad value (a :class:`CatalogueProblems` has several), each said by
+    *say*; the first line is what a single problem would say.
+
+    >>> two = CatalogueProblems([CatalogueProblem(("a",), "a", "bad"),
+    ...                          CatalogueProblem(("b",), "b", "worse")])
+    >>> print(every_problem(two, str))
+    a: bad (and 1 more below)
+    b: worse
+    """
+    lines = [say(q) for q in getattr(p, "problems", [p])]
+    if len(lines) > 1:
+        lines[0] += f" (and {len(lines) - 1} more below)"
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -318,7 +345,9 @@ def _rule(d: Any, i: int) -> TimingRule:
 def build_catalogue(doc: Mapping[str, Any]) -> Catalogue:
     """Check *doc* (the parsed file) and build the :class:`Catalogue`.
 
-    Raises :class:`CatalogueProblem` at the first bad value.
+    Raises :class:`CatalogueProblem` for a bad value, or :class:`CatalogueProblems` listing
+    every bad entry when there are several (each action and timing rule is checked, then the
+    names they refer to).
 
     >>> try:
     ...     build_catalogue({"actions": [{"name": "a", "need": "gossip", "template": "x"}]})
@@ -332,22 +361,43 @@ def build_catalogue(doc: Mapping[str, Any]) -> Catalogue:
     actions = doc.get("actions")
     if not isinstance(actions, list) or not actions:
         raise CatalogueProblem(("actions",), "actions", "needs at least one [[actions]] table")
-    entries = tuple(_entry(d, i) for i, d in enumerate(actions))
+    problems: list[CatalogueProblem] = []
+    built: list[tuple[int, CatalogueEntry]] = []
+    for i, d in enumerate(actions):
+        try:
+            built.append((i, _entry(d, i)))
+        except CatalogueProblem as p:
+            problems.append(p)
     seen: set[str] = set()
-    for i, e in enumerate(entries):
+    for i, e in built:
         if e.name in seen:
-            raise CatalogueProblem(("actions", i, "name"), "name", f"{e.name!r} is used twice")
+            problems.append(CatalogueProblem(("actions", i, "name"), "name",
+                                             f"{e.name!r} is used twice"))
         seen.add(e.name)
-    for i, e in enumerate(entries):
-        if e.follow_up is not None and e.follow_up.action not in seen:
-            raise CatalogueProblem(("actions", i, "follow_up", "action"), "follow_up.action",
-                                   f"{e.follow_up.action!r} is not an action of this file")
+    # a name of a bad entry counts as known: its own error says what to mend
+    known = seen | {str(d.get("name")) for d in actions if isinstance(d, Mapping)}
+    for i, e in built:
+        if e.follow_up is not None and e.follow_up.action not in known:
+            problems.append(CatalogueProblem(
+                ("actions", i, "follow_up", "action"), "follow_up.action",
+                f"{e.follow_up.action!r} is not an action of this file"))
     timing = doc.get("timing", [])
     if not isinstance(timing, list):
-        raise CatalogueProblem(("timing",), "timing", "must be [[timing]] tables")
-    rules = tuple(_rule(d, i) for i, d in enumerate(timing))
-    for i, r in enumerate(rules):
-        if r.action not in seen:
-            raise CatalogueProblem(("timing", i, "action"), "action",
-                                   f"{r.action!r} is not an action of this file")
-    return Catalogue(entries, rules)
+        problems.append(CatalogueProblem(("timing",), "timing", "must be [[timing]] tables"))
+        timing = []
+    rules: list[TimingRule] = []
+    for i, d in enumerate(timing):
+        try:
+            r = _rule(d, i)
+        except CatalogueProblem as p:
+            problems.append(p)
+            continue
+        if r.action not in known:
+            problems.append(CatalogueProblem(("timing", i, "action"), "action",
+                                             f"{r.action!r} is not an action of this file"))
+        rules.append(r)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise CatalogueProblems(problems)
+    return Catalogue(tuple(e for _, e in built), tuple(rules))

@@ -81,7 +81,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from outsidein.errors import ConfigError, WorkspaceNotFoundError
-from outsidein.sense.catalogue import Catalogue, CatalogueProblem, build_catalogue
+from outsidein.sense.catalogue import (
+    Catalogue,
+    CatalogueProblem,
+    build_catalogue,
+    every_problem,
+)
 from outsidein.sense.policy import (
     CatalogAction,
     ContactPolicy,
@@ -107,7 +112,10 @@ def parse_catalogue(text: str, source: str = "catalogue") -> Catalogue:
     try:
         return build_catalogue(doc)
     except CatalogueProblem as p:
-        raise problem_error(source, text, doc, p.path, p.field, p.problem) from p
+        raise ConfigError(every_problem(
+            p, lambda q: str(problem_error(source, text, doc, q.path, q.field, q.problem)))
+        ) from p
+
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:

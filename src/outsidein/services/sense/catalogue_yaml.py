@@ -26,7 +26,12 @@ from typing import Any
 import yaml
 
 from outsidein.errors import ConfigError
-from outsidein.sense.catalogue import Catalogue, CatalogueProblem, build_catalogue
+from outsidein.sense.catalogue import (
+    Catalogue,
+    CatalogueProblem,
+    build_catalogue,
+    every_problem,
+)
 
 __all__ = ["YAML_SUFFIXES", "parse_yaml", "parse_yaml_catalogue"]
 
@@ -96,13 +101,15 @@ def parse_yaml_catalogue(text: str, source: str = "catalogue.yaml") -> Catalogue
     try:
         return build_catalogue(doc)
     except CatalogueProblem as p:
-        label = ""
-        if len(p.path) >= 2 and isinstance(p.path[1], int):
-            items = doc.get(str(p.path[0]))
-            item = items[p.path[1]] if isinstance(items, list) and p.path[1] < len(items) \
-                else None
-            name = item.get("name") if isinstance(item, Mapping) else None
-            label = f"{p.path[0]} #{p.path[1] + 1}" + (
-                f" {name!r}" if isinstance(name, str) else "") + ", "
-        raise ConfigError(f"{source} line {line(p.path)}: {label}field {p.field}: "
-                          f"{p.problem}") from p
+        def say(q: CatalogueProblem) -> str:
+            label = ""
+            if len(q.path) >= 2 and isinstance(q.path[1], int):
+                items = doc.get(str(q.path[0]))
+                item = items[q.path[1]] if isinstance(items, list) and q.path[1] < len(items) \
+                    else None
+                name = item.get("name") if isinstance(item, Mapping) else None
+                label = f"{q.path[0]} #{q.path[1] + 1}" + (
+                    f" {name!r}" if isinstance(name, str) else "") + ", "
+            return f"{source} line {line(q.path)}: {label}field {q.field}: {q.problem}"
+
+        raise ConfigError(every_problem(p, say)) from p

@@ -79,3 +79,35 @@ def test_the_requeue_command_says_what_it_did(workspace: Workspace, receiver) ->
     words = runner.invoke(cli, ["--workspace", str(workspace.root), "sense", "requeue"])
     assert words.exit_code == 0, words.output
     assert "0 failed messages are due again now" in " ".join(words.output.split())
+
+
+def test_a_held_message_goes_once_the_setting_it_needs_is_added(workspace: Workspace,
+                                                                receiver) -> None:
+    from outsidein.services.sense.events import EventIn
+
+    from .test_delivery_words import OFFER, _ago, _deliver, _setup
+    from .test_delivery_words import _apply as apply_live
+
+    r = _setup(workspace, receiver, catalogue=OFFER)
+    [d] = apply_live(workspace, r, EventIn("e1", "C1", _ago(10), "web", "cart_add",
+                                           product_id="P0002"))
+    assert d["action"] == "offer", d["reasons"]
+    with session_scope(workspace.store_url, write=False) as s:  # held as it was queued
+        assert s.scalars(select(Delivery.status)).all() == ["held"]
+    assert _deliver(workspace)["sent"] == 0 and receiver.posts == []
+    cfg = workspace.root / "outsidein.toml"
+    cfg.write_text(cfg.read_text().replace(
+        "[sense]\n", '[sense]\nbrand = "Acme"\n'
+                     'unsubscribe_url = "https://acme.example/u?c={customer_id}"\n', 1))
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["--workspace", str(workspace.root), "sense", "requeue",
+                                "--json"])
+    assert json.loads(plain.output)["requeued"] == 0  # held ones only with --held
+    out = runner.invoke(cli, ["--workspace", str(workspace.root), "sense", "requeue", "--held",
+                              "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == {"requeued": 1, "cancelled": 0, "too_old": 0,
+                                      "still_failed": 0}
+    assert _deliver(workspace)["sent"] == 1
+    [body] = receiver.bodies()
+    assert "Acme" in body["message"]["text"] and "acme.example/u?c=C1" in body["message"]["text"]

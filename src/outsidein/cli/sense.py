@@ -346,6 +346,9 @@ def requeue_cmd(
     max_age_hours: Annotated[float, typer.Option(
         min=0.0, help="only messages due within this many hours; older ones stay failed")
     ] = 24.0,
+    held: Annotated[bool, typer.Option(
+        "--held", help="the held messages too (once the [sense] setting they need is set)")
+    ] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Put the messages that failed back in the outbox, once the cause is mended.
@@ -354,22 +357,25 @@ def requeue_cmd(
     the last try. Correct the webhook in outsidein.toml, then run this: the failed messages
     due within the last --max-age-hours (24) are due again now, with the same idempotency
     key, for the next 'outsidein sense deliver'. A message an event has cancelled meanwhile
-    (a checkout after a cart reminder) is cancelled instead; older ones stay failed.
+    (a checkout after a cart reminder) is cancelled instead; older ones stay failed. With
+    --held, the messages held for a missing [sense] setting (brand, unsubscribe_url) too.
     """
     # loaded when the command runs (start-up)
     from outsidein.services.sense.requeue import failed_count, requeue_failed
 
     ws = workspace(ctx)
     try:
-        url = ws.store_url
+        url, settings = ws.store_url, dict(ws.config.extra.get("sense") or {})
     finally:
         ws.close()
-    rep = requeue_failed(url, channels=channel or None, max_age_hours=max_age_hours)
-    left = failed_count(url)
+    rep = requeue_failed(url, channels=channel or None, max_age_hours=max_age_hours, held=held,
+                         settings=settings)
+    left = failed_count(url, held=held)
     if as_json:
         print_json({**rep.to_dict(), "still_failed": left})
         return
-    console.print(f"{rep.requeued:,} failed messages are due again now; {rep.cancelled:,} "
+    console.print(f"{rep.requeued:,} {'failed or held' if held else 'failed'} messages are "
+                  f"due again now; {rep.cancelled:,} "
                   f"were cancelled by what the customer did meanwhile; {rep.too_old:,} were "
                   f"due more than {max_age_hours:g} hours ago and stay failed.", highlight=False)
     if rep.requeued:

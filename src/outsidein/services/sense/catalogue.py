@@ -78,7 +78,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from outsidein.errors import ConfigError, WorkspaceNotFoundError
 from outsidein.sense.catalogue import (
@@ -101,7 +101,7 @@ from outsidein.workspace import Workspace
 __all__ = ["DEFAULT_CATALOGUE", "KEEP_SENT", "NEUTRAL", "ProductNames", "catalogue_path",
            "check_message", "contacts_of", "fill_message", "line_of", "load_catalogue",
            "message_settings", "missing_words", "parse_catalogue", "policy_doc", "policy_of",
-           "product_names", "profile_fields", "render_text", "utc_of"]
+           "product_names", "profile_fields", "render_text", "setting_fields", "utc_of"]
 
 #: the catalogue shipped with Outside-In (used when the workspace names none)
 DEFAULT_CATALOGUE = "default_catalogue.toml"
@@ -350,6 +350,23 @@ def message_settings(section: Mapping[str, Any]) -> tuple[str | None, str | None
                               f"(e.g. \"https://example.com/unsubscribe?c={{customer_id}}\"), "
                               f"got {url!r}")
     return (brand.strip() if brand else None), url
+
+
+def setting_fields(brand: str | None, unsubscribe_url: str | None, customer_id: str
+                   ) -> dict[str, str]:
+    """The ``{brand}`` and ``{unsubscribe_url}`` fields of one customer's message, from the
+    ``[sense]`` settings (:func:`message_settings`); a setting not given gives no field.
+
+    >>> setting_fields("Acme", "https://a.example/u?c={customer_id}", "acct/42")
+    {'brand': 'Acme', 'unsubscribe_url': 'https://a.example/u?c=acct%2F42'}
+    """
+    out: dict[str, str] = {}
+    if brand:
+        out["brand"] = brand
+    if unsubscribe_url:
+        out["unsubscribe_url"] = unsubscribe_url.replace("{customer_id}",
+                                                         quote(customer_id, safe=""))
+    return out
 
 
 def product_names(ws: Workspace) -> dict[str, str]:

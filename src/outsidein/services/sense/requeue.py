@@ -1,7 +1,9 @@
 """Failed messages back in the outbox, once what made them fail is mended.
 
 A message fails for good when its webhook answers a client error (a mistyped URL's 404, a
-receiver that refused the body) or after the deliverer's last try.  Once the cause is
+receiver that refused the body) or after the deliverer's last try; it is held when its text
+needs a ``[sense]`` setting that is not there (``brand``, ``unsubscribe_url``): ``--held``
+takes those back too once the setting is added.  Once the cause is
 mended (the URL corrected in ``[sense.webhooks]``, the receiver fixed), ``outsidein sense
 requeue`` puts those messages back as pending, due now, so the next ``outsidein sense
 deliver`` sends them: the user corrects the mistake without losing the messages.
@@ -22,12 +24,14 @@ Choices made here
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Table, func, select, update
 
+from outsidein.services.sense.catalogue import message_settings, setting_fields
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import Delivery, SenseEvent
@@ -51,18 +55,25 @@ class RequeueReport:
 
 
 def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
-                   max_age_hours: float = 24.0, now: datetime | None = None) -> RequeueReport:
+                   max_age_hours: float = 24.0, now: datetime | None = None,
+                   held: bool = False, settings: Mapping[str, Any] | None = None
+                   ) -> RequeueReport:
     """Put the failed messages due within *max_age_hours* back in the outbox, due now.
 
-    *channels* limits it to those channels (default: every channel).  One transaction.
+    *channels* limits it to those channels (default: every channel); *held* takes the held
+    messages too (held for a ``[sense]`` setting their text needs: once it is set, they
+    can go), their ``{brand}`` and ``{unsubscribe_url}`` filled from *settings* (the
+    ``[sense]`` section as it is now).  One transaction.
     """
+    brand, unsubscribe = message_settings(settings or {})
     when = now or utcnow()
     since = when - timedelta(hours=max_age_hours)
     rep = RequeueReport()
     with session_scope(url) as s:
         conn = s.connection()
         query = select(_T.c.id, _T.c.customer_id, _T.c.send_at, _T.c.cancel_on,
-                       _T.c.created_at, _T.c.last_error).where(_T.c.status == "failed")
+                       _T.c.created_at, _T.c.last_error, _T.c.status, _T.c.payload).where(
+            _T.c.status.in_(("failed", "held") if held else ("failed",)))
         if channels:
             query = query.where(_T.c.channel.in_(list(channels)))
         rows = conn.execute(query.order_by(_T.c.id)).all()
@@ -78,20 +89,29 @@ def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
                                             _E.c.received_at >= r.created_at)
                     .order_by(_E.c.received_at).limit(1)).scalar()
             if acted is not None:
-                conn.execute(update(_T).where(_T.c.id == r.id, _T.c.status == "failed").values(
+                conn.execute(update(_T).where(_T.c.id == r.id, _T.c.status == r.status).values(
                     status="cancelled", lease_until=None, lease_owner=None,
                     last_error=f"cancelled by {acted} (after: {r.last_error or 'failing'})"[:500]))
                 rep.cancelled += 1
                 continue
-            conn.execute(update(_T).where(_T.c.id == r.id, _T.c.status == "failed").values(
-                status="pending", attempts=0, next_attempt_at=when, lease_until=None,
+            refill: dict[str, Any] = {}
+            if r.status == "held":  # the settings as they are now, for the deliverer's text
+                payload = dict(r.payload or {})
+                payload["fields"] = {**(payload.get("fields") or {}),
+                                     **setting_fields(brand, unsubscribe, r.customer_id)}
+                refill = {"payload": payload}
+            conn.execute(update(_T).where(_T.c.id == r.id, _T.c.status == r.status).values(
+                **refill, status="pending", attempts=0, next_attempt_at=when, lease_until=None,
                 lease_owner=None,
                 last_error=f"re-queued after: {r.last_error or 'failing'}"[:500]))
             rep.requeued += 1
     return rep
 
 
-def failed_count(url: str) -> int:
-    """Messages that failed for good (what ``requeue`` can put back)."""
+def failed_count(url: str, held: bool = False) -> int:
+    """Messages that failed for good, and held ones with *held* (what ``requeue`` can put
+    back)."""
+    statuses = ("failed", "held") if held else ("failed",)
     with session_scope(url, write=False) as s:
-        return int(s.execute(select(func.count()).where(_T.c.status == "failed")).scalar() or 0)
+        return int(s.execute(select(func.count()).where(_T.c.status.in_(statuses))).scalar()
+                   or 0)

@@ -50,7 +50,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -82,6 +81,7 @@ from outsidein.services.sense.catalogue import (
     message_settings,
     policy_doc,
     profile_fields,
+    setting_fields,
     utc_of,
 )
 from outsidein.services.sense.checks import PROFILE_TYPES
@@ -334,11 +334,7 @@ class Responder:
         name = self.product_names.get(str(fields.get("product_id") or ""))
         if name:
             fields["product_name"] = name
-        if self.brand:
-            fields["brand"] = self.brand
-        if self.unsubscribe_url:
-            fields["unsubscribe_url"] = self.unsubscribe_url.replace(
-                "{customer_id}", quote(customer, safe=""))
+        fields.update(setting_fields(self.brand, self.unsubscribe_url, customer))
 
     def sweep(self, session: Session, now: datetime | None = None) -> int:
         """Score as ignored the messages of customers silent past the attribution window;

@@ -82,6 +82,8 @@ def test_a_batch_applies_the_good_events_and_names_each_bad_one(site: Any) -> No
     assert by_index[1]["errors"][0]["field"] == "ts"
     assert by_index[3]["errors"][0]["field"] == "channel"
     assert {e["field"] for e in by_index[4]["errors"]} >= {"customer_id", "ts", "channel", "type"}
+    for e in by_index[4]["errors"] + by_index[1]["errors"]:  # the one shape of every 422's errors
+        assert e["loc"] == e["field"].split(".") and e["msg"] == e["problem"], e
 
 
 def test_bad_requests_get_a_422_naming_the_field(site: Any) -> None:

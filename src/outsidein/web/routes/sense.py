@@ -167,7 +167,7 @@ _TS_FORM = "expected ISO 8601 text with its zone, e.g. 2026-03-02T10:00:00+01:00
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"field": ".".join(str(p) for p in e["loc"]) or "(event)", "problem": _words(e)}
+    return [field_error(".".join(str(p) for p in e["loc"]) or "(event)", _words(e))
             for e in exc.errors(include_url=False)]
 
 
@@ -221,7 +221,7 @@ def _check(items: list[Any]) -> tuple[list[tuple[int, EventIn]], list[EventResul
         event = EventIn(**e.__dict__)
         if found := event_problems(event, now):
             bad.append(EventResultOut(index=i, event_id=eid, status="rejected", errors=[
-                {"field": name, "problem": problem} for name, problem in found]))
+                field_error(name, problem) for name, problem in found]))
         else:
             good.append((i, event))
     return good, bad
@@ -326,7 +326,7 @@ async def _submit(app: Any, principal: Principal, good: list[tuple[int, EventIn]
         {"index": i, "event_id": r.event_id, "status": r.status, "decision": r.decision,
          "errors": None} if r.problem is None else
         {"index": i, "event_id": r.event_id, "status": "rejected", "decision": None,
-         "errors": [{"field": id_field, "problem": r.problem}]}
+         "errors": [field_error(id_field, r.problem)]}
         for (i, _), r in zip(good, results, strict=True)]
     if bad:
         out = sorted(out + [b.model_dump() for b in bad], key=lambda r: r["index"])
@@ -457,7 +457,7 @@ async def segment_source(*, request: Request, principal: EventsWrite) -> Any:
         except DataValidationError as exc:
             field, _, text = str(exc).partition(": ")
             bad.append(EventResultOut(index=i, event_id=eid, status="rejected",
-                                      errors=[{"field": field, "problem": text}]))
+                                      errors=[field_error(field, text)]))
             continue
         if isinstance(event, Ignored):  # Segment retries a 4xx: normal traffic gets a 2xx
             ignored.append({"index": i, "event_id": eid, "status": "ignored", "decision": None,

@@ -162,3 +162,22 @@ def test_a_tuple_of_actions_decided_on_again_gets_the_answers_a_fresh_look_gives
     # the comparison met every rule, so none of them can hide behind the kept results
     assert seen_rules >= {"stage", "consent", "channel_cap", "quiet_hours", "global_cap",
                           "min_gap", "opt_out", "suppressed"}
+
+
+def test_a_kept_answer_in_quiet_hours_gives_each_decision_its_own_local_time() -> None:
+    """The answer kept for a state of the channels with quiet hours in it is written anew for
+    each decision: its local time and the end of the quiet hours, the other channels' words
+    as they are (even with braces in a channel's name)."""
+    pol = ContactPolicy(quiet_channels=("e{1}mail", "mobile"))
+    acts = (CatalogAction("tips", "advice", channels=("e{1}mail", "mobile")),)
+    both = CustomerContacts(consent=frozenset({"e{1}mail", "mobile"}), timezone="Europe/Paris")
+    mobile = both._replace(consent=frozenset({"mobile"}))
+    quiet = "quiet hours 21:00-08:00 for {} ({} in Europe/Paris)"
+    for when, local in ((at(2026, 3, 10, 23, "Europe/Paris"), "23:00"),
+                        (at(2026, 3, 11, 2, "Europe/Paris") + 1800, "02:30")):
+        (f,) = eligible_actions(acts, both, when, pol).filtered
+        assert f.reason == quiet.format("e{1}mail", local) + "; " + quiet.format("mobile", local)
+        assert (f.rule, f.retry_at) == ("quiet_hours", at(2026, 3, 11, 8, "Europe/Paris"))
+        (f,) = eligible_actions(acts, mobile, when, pol).filtered
+        assert f.reason == "no consent for e{1}mail; " + quiet.format("mobile", local)
+        assert (f.rule, f.retry_at) == ("quiet_hours", at(2026, 3, 11, 8, "Europe/Paris"))

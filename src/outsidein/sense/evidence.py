@@ -68,6 +68,9 @@ _DAY = 86400.0
 _LN2 = math.log(2.0)
 _K = len(STAGES)
 _SERVICE = _K  # index of the service evidence after the seven stages
+# builds a NamedTuple without its generated ``__new__`` (a Python call): the clues of every
+# decision
+_new = tuple.__new__
 
 #: interaction type (or "channel:type") -> {stage or "service": weight}
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
@@ -212,12 +215,12 @@ class EvidenceState:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for a per-customer store)."""
         return {"ts": self.ts, "ev": list(self.ev), "last_buy": self.last_buy,
-                "recent": [list(r) for r in self.recent]}
+                "recent": list(map(list, self.recent))}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> EvidenceState:
         # as :meth:`to_dict` wrote it (numbers stay numbers, names stay strings)
-        return cls(d.get("ts"), list(d["ev"]), [tuple(r) for r in d.get("recent", ())],
+        return cls(d.get("ts"), list(d["ev"]), list(map(tuple, d.get("recent", ()))),
                    d.get("last_buy"))
 
     def __repr__(self) -> str:
@@ -242,12 +245,15 @@ class Clue(NamedTuple):
         >>> Clue("complaint", "call_center", 2.0, "at_risk", 1.87).words
         'complaint (call_center) 2.0 days ago: +1.87 toward at risk'
         """
-        toward = f"{self.contribution:+.2f} toward {STAGE_LABELS[self.stage]}"
-        if self.type == "silence":
-            return f"no interaction for {self.days_ago:.0f} days: {toward}"
-        when = (f"{self.days_ago * 24:.0f} hours ago" if self.days_ago < 1
-                else f"{self.days_ago:.1f} days ago")
-        return f"{self.type} ({self.channel}) {when}: {toward}"
+        typ, channel, days, stage, contribution = self  # one f-string each: said per event
+        if typ == "silence":
+            return (f"no interaction for {days:.0f} days: {contribution:+.2f} toward "
+                    f"{STAGE_LABELS[stage]}")
+        if days < 1:
+            return (f"{typ} ({channel}) {days * 24:.0f} hours ago: {contribution:+.2f} toward "
+                    f"{STAGE_LABELS[stage]}")
+        return (f"{typ} ({channel}) {days:.1f} days ago: {contribution:+.2f} toward "
+                f"{STAGE_LABELS[stage]}")
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:
@@ -291,6 +297,13 @@ class EvidenceScorer:
         self.prior_ = [float(cfg.prior.get(s, 0.0)) for s in STAGES]
         self._rows: dict[tuple[str, str], tuple[tuple[int, float], ...]] = {}
         self._dense: dict[tuple[str, str], tuple[float, ...]] = {}
+        # read on every decision: the settings as plain attributes, the silence's ramps
+        # (at risk, then lapsed over twice the days) worked out once
+        lo, hi = cfg.silence_days
+        self._silence_ramps = (lo, hi, cfg.silence_weight, 2 * lo, 2 * hi,
+                               1.5 * cfg.silence_weight)
+        self._keep, self._temperature = cfg.max_clues, cfg.temperature
+        self._service_threshold = cfg.service_threshold
         return self
 
     def _fitted(self) -> None:
@@ -303,28 +316,30 @@ class EvidenceScorer:
         """A customer with no interaction yet."""
         return EvidenceState()
 
-    def _decay(self, state: EvidenceState, ts: float) -> None:
-        if state.ts is not None:
-            dt = ts - state.ts
-            if dt > 0:
-                exp = math.exp
-                state.ev = [e * exp(-r * dt) if e else 0.0
-                            for e, r in zip(state.ev, self.rates_, strict=True)]
-            elif dt < 0:  # a late event: counted as of now, not decayed backwards
-                return
-        state.ts = ts
-
     def update(self, state: EvidenceState, ts: float, channel: str, type: str) -> EvidenceState:
         """Decay the state to ``ts`` and add the interaction's weights (in place; returns it).
 
         Unknown interaction types add no evidence but still count as activity.
         """
         try:
-            row = self._row(channel, type)
+            row = self._rows.get((channel, type))
         except AttributeError:
             self._fitted()
             raise
-        self._decay(state, ts)
+        if row is None:
+            row = self._row(channel, type)
+        last = state.ts
+        if last is None:
+            state.ts = ts
+        else:
+            dt = ts - last
+            if dt > 0:  # decayed to now
+                exp = math.exp
+                state.ev = [e * exp(-r * dt) if e else 0.0
+                            for e, r in zip(state.ev, self.rates_, strict=True)]
+                state.ts = ts
+            elif not dt < 0:  # a late event is counted as of now, not decayed backwards
+                state.ts = ts
         ev = state.ev
         reset = self.resets_.get(type)
         if reset:
@@ -337,7 +352,7 @@ class EvidenceScorer:
             state.last_buy = ts
         recent = state.recent
         recent.append((ts, channel, type))
-        if len(recent) > self.config_.max_clues:
+        if len(recent) > self._keep:
             del recent[0]
         return state
 
@@ -348,23 +363,23 @@ class EvidenceScorer:
     def scores(self, state: EvidenceState, now: float | None = None) -> list[float]:
         """Evidence per stage as of ``now``: decayed evidence + prior + silence."""
         try:
-            out = list(self.prior_)
+            prior = self.prior_
         except AttributeError:
             self._fitted()
             raise
         ts = state.ts
         if ts is None:
-            return out
-        dt = 0.0 if now is None else max(now - ts, 0.0)
+            return list(prior)
+        dt = 0.0 if now is None else now - ts
+        if dt < 0.0:
+            dt = 0.0
         ev = state.ev
         if dt == 0.0:  # scored right after an update: nothing decays
-            for i in range(_K):
-                out[i] += ev[i]
+            out = [p + e for p, e in zip(prior, ev, strict=False)]  # the stages, not service
         else:
             exp = math.exp
-            for i in range(_K):
-                if ev[i]:
-                    out[i] += ev[i] * exp(-self.rates_[i] * dt)
+            out = [p + e * exp(-r * dt) if e else p
+                   for p, e, r in zip(prior, ev, self.rates_, strict=False)]
         risk, lapse = self._silence(state, ts + dt)
         out[5] += risk
         out[6] += lapse
@@ -374,11 +389,10 @@ class EvidenceScorer:
         # a customer who bought and went quiet drifts to at risk, then lapsed; a prospect
         # who went quiet drifts to lapsed (days since the last interaction: on the demo this
         # beat days since the last purchase, 0.82 against 0.79 accuracy)
-        cfg = self.config_
-        lo, hi = cfg.silence_days
+        lo, hi, weight, lo2, hi2, weight2 = self._silence_ramps
         days = (now - state.ts) / _DAY if state.ts is not None else 0.0
-        risk = cfg.silence_weight * _ramp(days, lo, hi) if state.last_buy is not None else 0.0
-        return risk, 1.5 * cfg.silence_weight * _ramp(days, 2 * lo, 2 * hi)
+        risk = weight * _ramp(days, lo, hi) if state.last_buy is not None else 0.0
+        return risk, weight2 * _ramp(days, lo2, hi2)
 
     def proba(self, state: EvidenceState, now: float | None = None) -> list[float]:
         """Stage probabilities (softmax of :meth:`scores`), in :data:`STAGES` order."""
@@ -399,11 +413,15 @@ class EvidenceScorer:
         """
         s = self.scores(state, now)
         m = max(s)
-        t = self.config_.temperature
+        t = self._temperature
         exp = math.exp
         z = 0.0
-        for x in s:
-            z += exp((x - m) / t)
+        if t == 1.0:  # the default: dividing by it changes nothing
+            for x in s:
+                z += exp(x - m)
+        else:
+            for x in s:
+                z += exp((x - m) / t)
         return s.index(m), 1.0 / z
 
     def stage(self, state: EvidenceState, now: float | None = None) -> str:
@@ -423,7 +441,8 @@ class EvidenceScorer:
     def message_need(self, state: EvidenceState, now: float | None = None,
                      stage: str | None = None) -> str:
         """The message need: "service" while service evidence is high, else the stage's."""
-        if self.service_evidence(state, now) >= self.config_.service_threshold:
+        service = self.service_evidence(state, now) if state.ev[_SERVICE] else 0.0
+        if service >= self._service_threshold:
             return "service"
         return STAGE_NEED[stage or self.stage(state, now)]
 
@@ -435,13 +454,17 @@ class EvidenceScorer:
         says each one, e.g. ``"complaint (call_center) 2.0 days ago: +1.87 toward at risk"``
         (rendered on demand: the hot path keeps the numbers).
         """
-        self._fitted()
+        try:
+            rates = self.rates_
+        except AttributeError:
+            self._fitted()
+            raise
         now = state.ts if now is None else now
         if now is None:
             return []
         stage = stage or self.stage(state, now)
         k = STAGE_INDEX[stage]
-        rate = self.rates_[k]
+        rate = rates[k]
         found: list[tuple[float, float, str, str]] = []  # (contribution, ts, channel, type)
         resets, dense, exp = self.resets_, self._dense, math.exp
         for ts, channel, typ in state.recent:
@@ -456,7 +479,7 @@ class EvidenceScorer:
             if pull > 0:
                 found.append((pull, now if state.ts is None else state.ts, "", "silence"))
         found.sort(reverse=True)  # largest push toward the stage first
-        return [Clue(typ, channel, (now - ts) / _DAY, stage, c)  # objects for the shown only
+        return [_new(Clue, (typ, channel, (now - ts) / _DAY, stage, c))  # for the shown only
                 for c, ts, channel, typ in found[:top]]
 
     def _dense_row(self, channel: str, typ: str) -> tuple[float, ...]:

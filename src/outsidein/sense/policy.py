@@ -20,11 +20,11 @@ Choices made here
   (the catalogue's messages for a need, as the live decider keeps them), the stage rule's
   removals and each action's channel order are kept per (stage, clue channel, preferred
   channel); each decision then only looks at the customer's channels (consent, caps,
-  quiet hours) and the result made for the same state of those channels is reused, but
-  one with quiet hours in it (its words give the local time).  A list is looked at afresh
-  on every call.  ``tests/sense/test_policy.py`` checks that the kept answers equal the
-  fresh ones over 3,000 random customers, words and retry times included.  It took the
-  engine path of ``benchmarks/bench_decisions.py`` from about 22,000 to 30,000 decisions/s.
+  quiet hours) and the result made for the same state of those channels is reused (with
+  quiet hours, the decision's local time and retry time written into it).  A list is looked
+  at afresh on every call.  ``tests/sense/test_policy.py`` checks that the kept answers
+  equal the fresh ones over 3,000 random customers, words and retry times included.  The
+  words of a rule are made once per its numbers (``_WORDS``).
 
 How it is wired: ``[sense.policy]`` in ``outsidein.toml`` fills :class:`ContactPolicy`
 (:meth:`ContactPolicy.from_mapping`); each customer's state in the store keeps their
@@ -181,6 +181,20 @@ class PolicyResult(NamedTuple):
 
 _OFFSETS: dict[tuple[str, int], float] = {}
 
+# builds a NamedTuple without its generated ``__new__`` (a Python call): for the results
+# made on every decision
+_new = tuple.__new__
+
+# words and channel blocks met again and again (a rule's numbers -> its words), made once
+_WORDS: dict[tuple[Any, ...], Any] = {}
+
+
+def _remember(key: tuple[Any, ...], words: Any) -> Any:
+    if len(_WORDS) > 4096:  # a cache of pure results, bounded
+        _WORDS.clear()
+    _WORDS[key] = words
+    return words
+
 
 def local_hour(ts: float, timezone: str) -> float:
     """Hour of the day (with fraction) at ``ts`` in ``timezone``.
@@ -211,33 +225,42 @@ def _quiet_end(ts: float, hour: float, end: int) -> float:
     return ts + wait * 3600.0
 
 
-def _hours(h: float) -> str:
-    return f"{int(h):02d}:{int(round((h % 1) * 60)) % 60:02d}"
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _verdict(order: tuple[tuple[str, str], ...],
-             blocks: list[tuple[str, str, float | None] | None]) -> tuple[str, str, Any]:
-    """The first open channel of ``order``, or the rule that closed them all, in words.
+# A channel's block: None (open), (rule, words, retry_at), or ("quiet_hours", channel) whose
+# words (the local time) and retry time are the decision's, written in when it is answered
+_Block = tuple[str, str, float | None] | tuple[str, str] | None
 
-    ``blocks`` holds each of the order's channels' block (None: open), as far as they were
-    looked at: the first open channel ends the look.
+
+def _verdict(order: tuple[tuple[str, str], ...], blocks: list[_Block]) -> tuple[Any, ...]:
+    """The first open channel of ``order``, or the rule that closed them all, in words
+    (with quiet hours, ``("quiet", rule, template)``: ``template.format(head, tail)`` gives
+    the words, with the decision's local time: :func:`_quiet_now`).
+
+    ``blocks`` holds each of the order's channels' block, as far as they were looked at.
     """
     for (ch, because), block in zip(order, blocks, strict=False):
         if block is None:
             return ("open", ch, because)
     if not blocks:
         return ("channels", "the action has no channel", None)
-    if len(blocks) == 1:
-        return blocks[0]  # type: ignore[return-value]
-    why: list[tuple[str, str, float | None]] = blocks  # type: ignore[assignment]
+    why: list[tuple[str, ...]] = blocks  # type: ignore[assignment]
     # the rule shown is the first channel's that is more than a missing consent
-    rules = [r for r, _, _ in why if r != "consent"] or ["consent"]
-    retry = [t for _, _, t in why if t is not None]
-    return (rules[0], "; ".join(w for _, w, _ in why), min(retry) if retry else None)
+    rule = next((b[0] for b in why if b[0] != "consent"), "consent")
+    if any(len(b) == 2 for b in why):  # a quiet channel's words: head + channel + tail
+        return ("quiet", rule, "; ".join(["{0}" + _literal(b[1]) + "{1}" if len(b) == 2
+                                          else _literal(b[1]) for b in why]))
+    if len(why) == 1:
+        return why[0]
+    retry = [b[2] for b in why if b[2] is not None]  # type: ignore[misc]
+    return (rule, "; ".join(b[1] for b in why), min(retry) if retry else None)
+
+
+def _literal(words: str) -> str:
+    """*words* in a :meth:`str.format` template, as they are."""
+    return words.replace("{", "{{").replace("}", "}}")
 
 
 def _channel_order(chans: tuple[str, ...], clue: str | None, preferred: str | None
@@ -258,9 +281,9 @@ class _Context:
     ``steps`` has one item per action, in the tuple's order: the :class:`Filtered` the
     stage rule made of it, or ``(name, k)`` with ``k`` its channel order in ``orders``
     (actions with the same channels share one verdict per decision).  ``channels`` are the
-    orders' channels, each once.  ``results`` keeps the :class:`PolicyResult` made for each
-    state of those channels (open, or blocked and why) seen, but one with quiet hours in it
-    (their words give the local time).
+    orders' channels, each once.  ``results`` keeps the :class:`PolicyResult` made for
+    each state of those channels seen (with quiet hours: the eligible, and the removals
+    whose words and retry time are each decision's to write, :func:`_verdict`).
     """
 
     __slots__ = ("channels", "orders", "results", "steps")
@@ -270,7 +293,35 @@ class _Context:
         self.steps = steps
         self.orders = orders
         self.channels = tuple(dict.fromkeys(ch for order in orders for ch, _ in order))
-        self.results: dict[tuple[Any, ...], PolicyResult] = {}
+        self.results: dict[tuple[Any, ...], Any] = {}
+
+    def result(self, blocks: list[_Block]) -> Any:
+        """What the channels' *blocks* (one per channel of :attr:`channels`) come to."""
+        blocked = dict(zip(self.channels, blocks, strict=True))
+        verdicts: list[tuple[Any, ...]] = []
+        for order in self.orders:
+            seen: list[_Block] = []
+            for ch, _ in order:
+                seen.append(blocked[ch])
+                if seen[-1] is None:
+                    break
+            verdicts.append(_verdict(order, seen))
+        ok: list[Eligible] = []
+        gone: list[Any] = []
+        for step in self.steps:
+            if isinstance(step, Filtered):
+                gone.append(step)
+                continue
+            name, k = step
+            v = verdicts[k]
+            if v[0] == "open":
+                ok.append(Eligible(name, v[1], v[2]))
+            elif v[0] == "quiet":
+                gone.append((name, v[1], v[2]))  # its words written per decision
+            else:
+                gone.append(Filtered(name, v[0], v[1], v[2]))
+        late = any(g.__class__ is not Filtered for g in gone)  # quiet hours: words to write
+        return (tuple(ok), tuple(gone)) if late else PolicyResult(tuple(ok), tuple(gone))
 
 
 class _Plan:
@@ -284,6 +335,11 @@ class _Plan:
         self.actions = actions
         self.names = tuple(a.name for a in actions)
         self.contexts: dict[tuple[str | None, str | None, str | None], _Context] = {}
+
+    def all_out(self, rule: str, reason: str, retry_at: float | None = None) -> PolicyResult:
+        """Every action removed by *rule*, for *reason*."""
+        return _new(PolicyResult, ((), tuple([  # type: ignore[no-any-return]
+            _new(Filtered, (n, rule, reason, retry_at)) for n in self.names])))
 
     def context(self, stage: str | None, clue: str | None, preferred: str | None) -> _Context:
         key = (stage, clue, preferred)
@@ -345,16 +401,16 @@ def eligible_actions(actions: Sequence[CatalogAction], customer: CustomerContact
         Channel of the interaction that triggered the decision (tried first).
     """
     plan = _plan(actions)
-
-    def all_out(rule: str, reason: str, retry_at: float | None = None) -> PolicyResult:
-        return PolicyResult((), tuple([Filtered(n, rule, reason, retry_at)
-                                       for n in plan.names]))
-
     if customer.opted_out:
-        return all_out("opt_out", "the customer opted out of all messages")
-    if policy.max_ignored and customer.ignored_in_a_row >= policy.max_ignored:
-        return all_out("suppressed", f"suppressed: the last {customer.ignored_in_a_row} messages "
-                       f"were ignored (limit {policy.max_ignored}) until the customer engages")
+        return plan.all_out("opt_out", "the customer opted out of all messages")
+    ignored, max_ignored = customer.ignored_in_a_row, policy.max_ignored
+    key: tuple[Any, ...]
+    if max_ignored and ignored >= max_ignored:
+        key = ("suppressed", ignored, max_ignored, max_ignored.__class__)
+        words = _WORDS.get(key) or _remember(key, (
+            f"suppressed: the last {ignored} messages were ignored (limit {max_ignored}) until "
+            "the customer engages"))
+        return plan.all_out("suppressed", words)
     sent = customer.sent
     if sent:
         g_max, g_days = policy.global_cap
@@ -368,69 +424,70 @@ def eligible_actions(actions: Sequence[CatalogAction], customer: CustomerContact
                 if ts_ < first:
                     first = ts_
         if n_recent >= g_max:
-            return all_out("global_cap", f"global frequency cap: {_plural(n_recent, 'message')}"
-                           f" in the last {g_days:g} days (limit {g_max})", first + window)
+            key = ("global_cap", n_recent, g_max, g_max.__class__, g_days)
+            words = _WORDS.get(key) or _remember(key, (
+                f"global frequency cap: {_plural(n_recent, 'message')} in the last "
+                f"{g_days:g} days (limit {g_max})"))
+            return plan.all_out("global_cap", words, first + window)
         gap_h = (now - last) / 3600.0
         if gap_h < policy.min_gap_hours:
-            return all_out("min_gap", f"minimum gap: last message {gap_h:.1f} hours ago "
-                           f"(at least {policy.min_gap_hours:g} hours between messages)",
-                           last + policy.min_gap_hours * 3600.0)
+            return plan.all_out("min_gap", f"minimum gap: last message {gap_h:.1f} hours ago "
+                                f"(at least {policy.min_gap_hours:g} hours between messages)",
+                                last + policy.min_gap_hours * 3600.0)
     ctx = plan.context(stage, clue_channel, customer.preferred_channel)
     quiet: tuple[str, str, float] | tuple[()] | None = None
-    # each channel's block now: None (open) or (rule, words, retry_at)
-    blocks: list[tuple[str, str, float | None] | None] = []
+    consent, caps, quiet_channels = customer.consent, policy.channel_caps, policy.quiet_channels
+    # each channel's block now: None (open), (rule, words, retry_at) or ("quiet_hours",
+    # channel), whose words and retry time are this decision's (``quiet``)
+    blocks: list[_Block] = []
     for ch in ctx.channels:
-        out: tuple[str, str, float | None] | None = None
-        if ch not in customer.consent:
-            out = ("consent", f"no consent for {ch}", None)
-        elif sent and ch in policy.channel_caps:
-            c_max, c_days = policy.channel_caps[ch]
+        out: _Block = None
+        if ch not in consent:
+            key = ("consent", ch)
+            out = _WORDS.get(key) or _remember(key, ("consent", f"no consent for {ch}", None))
+        elif sent and ch in caps:
+            c_max, c_days = caps[ch]
             window, n = c_days * _DAY, 0
             for ts_, ch_ in sent:
                 if ch_ == ch and now - ts_ < window:
                     n += 1
             if n >= c_max:
-                out = ("channel_cap", f"{ch} frequency cap: {_plural(n, 'message')} in "
-                       f"the last {c_days:g} days (limit {c_max})", None)
-        if out is None and ch in policy.quiet_channels:
+                key = ("channel_cap", ch, n, c_max, c_max.__class__, c_days)
+                out = _WORDS.get(key) or _remember(key, (
+                    "channel_cap", f"{ch} frequency cap: {_plural(n, 'message')} in the last "
+                    f"{c_days:g} days (limit {c_max})", None))
+        if out is None and ch in quiet_channels:
             if quiet is None:  # once per decision: is it quiet now, and until when
-                tz = customer.timezone or policy.default_timezone
-                start, end = policy.quiet_hours
-                hour = local_hour(now, tz)
-                quiet = ((f"quiet hours {start:02d}:00-{end:02d}:00 for ",
-                          f" ({_hours(hour)} in {tz})", _quiet_end(now, hour, end))
-                         if _in_quiet(hour, start, end) else ())
+                quiet = _quiet_now(customer, now, policy)
             if quiet:
-                out = ("quiet_hours", quiet[0] + ch + quiet[1], quiet[2])
+                out = ("quiet_hours", ch)
         blocks.append(out)
     key = tuple(blocks)
     found = ctx.results.get(key)
-    if found is not None:
-        return found
-    blocked = dict(zip(ctx.channels, blocks, strict=True))
-    verdicts: list[tuple[str, str, Any]] = []
-    for order in ctx.orders:
-        seen: list[tuple[str, str, float | None] | None] = []
-        for ch, _ in order:
-            seen.append(blocked[ch])
-            if seen[-1] is None:
-                break
-        verdicts.append(_verdict(order, seen))
-    ok: list[Eligible] = []
-    gone: list[Filtered] = []
-    for step in ctx.steps:
-        if isinstance(step, Filtered):
-            gone.append(step)
-            continue
-        name, k = step
-        v = verdicts[k]
-        if v[0] == "open":
-            ok.append(Eligible(name, v[1], v[2]))
-        else:
-            gone.append(Filtered(name, v[0], v[1], v[2]))
-    result = PolicyResult(tuple(ok), tuple(gone))
-    if not quiet:  # the same channels' state gives the same result (but the local time)
-        if len(ctx.results) > 1024:
+    if found is None:
+        found = ctx.result(blocks)
+        if len(ctx.results) > 1024:  # a cache of pure results, bounded
             ctx.results.clear()
-        ctx.results[key] = result
-    return result
+        ctx.results[key] = found
+    if found.__class__ is PolicyResult:
+        return found  # type: ignore[return-value]
+    eligible, steps = found  # with quiet hours: their words and retry time are now's
+    head, tail, retry_at = quiet  # type: ignore[misc]
+    return _new(PolicyResult, (eligible, tuple([  # type: ignore[no-any-return]
+        step if step.__class__ is Filtered
+        else _new(Filtered, (step[0], step[1], step[2].format(head, tail), retry_at))
+        for step in steps])))
+
+
+def _quiet_now(customer: CustomerContacts, now: float, policy: ContactPolicy
+               ) -> tuple[str, str, float] | tuple[()]:
+    """Quiet hours now: the words before and after a channel's name, and their end; or ()."""
+    tz = customer.timezone or policy.default_timezone
+    start, end = policy.quiet_hours
+    hour = local_hour(now, tz)
+    if not _in_quiet(hour, start, end):
+        return ()
+    key = ("quiet", start, end)
+    head = _WORDS.get(key) or _remember(key, f"quiet hours {start:02d}:00-{end:02d}:00 for ")
+    minute = int(round((hour % 1) * 60)) % 60
+    return (head, f" ({int(hour):02d}:{minute:02d} in {tz})", _quiet_end(now, hour, end))

@@ -75,17 +75,17 @@ def _simulation_html(sim: dict[str, Any] | None) -> str:
         return _p(f"No market simulation yet: {HOW_TO_SIMULATE}.", "muted")
     pol = sim["policies"]
     none = pol["none"]["conversions"]
+    share, caveat = share_words(sim)
     words = (f"On {int(sim.get('customers') or 0):,} simulated customers over "
              f"{sim.get('weeks')} weeks (seed {sim.get('seed')}), sense and respond won "
              f"{pol['sense_and_respond']['conversions'] - none:,} conversions more than sending "
              f"nothing, pushing the same sales message weekly won "
              f"{pol['push']['conversions'] - none:,} more, and an oracle that knows every "
              f"customer's true stage {pol['oracle']['conversions'] - none:,} more: sense and "
-             f"respond reached {share_words(sim)[0]} of the oracle's gain. It sensed "
+             f"respond reached {share} of the oracle's gain. It sensed "
              f"the right stage {sim['stage_accuracy']:.1%} of the time, against "
              f"{sim['bayes_limit_accuracy']:.1%} for the best possible sensor (the Bayes "
              "limit: forward filtering with the market's true parameters).")
-    caveat = share_words(sim)[1]
     if caveat:
         words += f" Note: {caveat}."
     table = pd.DataFrame([{"policy": label, "conversions": f"{pol[p]['conversions']:,}",

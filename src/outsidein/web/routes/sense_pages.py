@@ -86,6 +86,7 @@ def simulation_view(sim: dict[str, Any] | None) -> dict[str, Any] | None:
              "revenue": f"{pol[p]['revenue']:,.0f}", "messages": f"{pol[p]['messages']:,}",
              "opt_outs": f"{pol[p]['opt_outs']:,}"} for p, label in POLICY_LABELS.items()]
     sr, push = pol["sense_and_respond"], pol["push"]
+    share, caveat = share_words(sim)
     beats = (sr["conversions"] > push["conversions"] and sr["messages"] < push["messages"]
              and sr["opt_outs"] < push["opt_outs"])
     verdict = (f"Sense and respond won {sr['conversions'] - pol['none']['conversions']:,} "
@@ -93,9 +94,8 @@ def simulation_view(sim: dict[str, Any] | None) -> dict[str, Any] | None:
                f"{push['conversions'] - pol['none']['conversions']:,} for pushing the same sales "
                f"message to everyone weekly, with {sr['messages']:,} messages instead of "
                f"{push['messages']:,} and {sr['opt_outs']:,} opt-outs instead of "
-               f"{push['opt_outs']:,}. It reached {share_words(sim)[0]} of what an "
+               f"{push['opt_outs']:,}. It reached {share} of what an "
                "oracle that knows every customer's true stage gains.")
-    caveat = share_words(sim)[1]
     if caveat:
         verdict += f" Note: {caveat}."
     if not beats:

@@ -9,7 +9,9 @@ the test suite rather than opening a hole.
   password or "log out everywhere" ends it at once); no session -> the login page;
   wrong role -> 403 page; a state-changing request needs the CSRF token.
 - API (``/api/v1``): ``Authorization: Bearer <key>`` checked against the key's scopes, or
-  the browser's session (the role's scopes, plus ``X-CSRF-Token`` on writes).
+  the browser's session (the role's scopes, plus ``X-CSRF-Token`` on writes).  Routes made
+  with ``Require(..., basic=True)`` (the Segment source) also take the key as HTTP Basic
+  credentials, as Segment's libraries send their write key: ``base64("<key>:")``.
 
 The check reads the store in the thread pool, never on the event loop, and writes nothing
 on the request's path but an API key's ``last_used_at``, at most once a minute per key.
@@ -17,6 +19,8 @@ on the request's path but an API key's ``last_used_at``, at most once a minute p
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 import time
@@ -145,9 +149,10 @@ class Require:
     """
 
     def __init__(self, *, roles: tuple[str, ...] = ALL_ROLES, scope: str | None = None,
-                 cache_keys: bool = False) -> None:
+                 cache_keys: bool = False, basic: bool = False) -> None:
         self.scope = scope
         self.cache_keys = cache_keys
+        self.basic = basic
         self.api = scope is not None
         self.roles = (tuple(r for r in ALL_ROLES if scope in ROLE_SCOPES[r]) if scope
                       else tuple(roles))
@@ -157,8 +162,13 @@ class Require:
 
     async def __call__(self, request: Request) -> Principal:
         auth = request.headers.get("authorization", "")
+        secret = None
         if self.scope is not None and auth[:7].lower() == "bearer ":
-            principal = await self._key_principal(request, auth[7:].strip())
+            secret = auth[7:].strip()
+        elif self.scope is not None and self.basic and auth[:6].lower() == "basic ":
+            secret = basic_key(auth[6:].strip())
+        if secret is not None and self.scope is not None:
+            principal = await self._key_principal(request, secret)
             if not principal.allows(self.scope):
                 raise PermissionDeniedError(
                     f"API key {principal.name[7:]} lacks scope {self.scope!r} "
@@ -187,6 +197,24 @@ class Require:
         if not self.cache_keys:
             return await run_in_threadpool(_from_key, url, secret)
         return await key_principal(url, secret)
+
+
+def basic_key(credentials: str) -> str:
+    """The API key in HTTP Basic *credentials*: the user name (Segment sends its write key
+    so, with no password), or the password when the user name is empty.
+
+    >>> basic_key(base64.b64encode(b"oi_abc:").decode())
+    'oi_abc'
+    """
+    try:
+        user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthenticationError("Authorization: Basic credentials are not base64 of "
+                                  "'<API key>:'") from None
+    if not (user or password):
+        raise AuthenticationError("Authorization: Basic credentials hold no API key; send "
+                                  "base64 of '<API key>:'")
+    return user or password
 
 
 async def key_principal(url: str, secret: str) -> Principal:

@@ -48,7 +48,6 @@ from outsidein.services.sense.checks import (
 )
 from outsidein.services.sense.events import EventIn, EventWriter
 from outsidein.services.sense.respond import Responder
-from outsidein.services.sense.segment import Ignored, from_segment, segment_mapping
 from outsidein.web.auth import Principal, Require, key_principal
 from outsidein.web.problems import API_ERROR_RESPONSES, field_error, problem
 from outsidein.web.schemas import NAME_PATTERN
@@ -420,55 +419,3 @@ def _replay(body: bytes, first: Any = None) -> Any:
         return {"type": "http.disconnect"}
 
     return receive
-
-
-
-def _segment_messages(body: Any) -> list[Any]:
-    if isinstance(body, dict) and body.get("type") == "batch" or (
-            isinstance(body, dict) and "batch" in body and "type" not in body):
-        items = body.get("batch")
-        if not isinstance(items, list) or not items:
-            raise DataValidationError("batch: expected a non-empty list of messages")
-        return items
-    if isinstance(body, dict):
-        return [body]
-    raise DataValidationError("body: expected a Segment message or {\"batch\": [...]}")
-
-
-@router.post("/sources/segment", response_model=SegmentOut, tags=["sense"],
-             summary="A Segment webhook destination: track, page, screen, identify, batch "
-                     "(alias, group and track names not mapped are acknowledged as ignored)",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"type": "object"}}}}})
-async def segment_source(*, request: Request, principal: EventsWrite) -> Any:
-    body = await _json_body(request)
-    items = _segment_messages(body)
-    if len(items) > MAX_BATCH:
-        raise DataValidationError(f"batch: {len(items)} messages; send at most {MAX_BATCH}")
-    mapping = segment_mapping(request.app.state.ws.config.extra.get("sense", {}).get("segment"))
-    good: list[tuple[int, EventIn]] = []
-    bad: list[EventResultOut] = []
-    ignored: list[dict[str, Any]] = []
-    for i, item in enumerate(items):
-        eid = item.get("messageId") if isinstance(item, dict) else None
-        eid = eid if isinstance(eid, str) else None
-        try:
-            event = from_segment(item, mapping)
-        except DataValidationError as exc:
-            field, _, text = str(exc).partition(": ")
-            bad.append(EventResultOut(index=i, event_id=eid, status="rejected",
-                                      errors=[field_error(field, text)]))
-            continue
-        if isinstance(event, Ignored):  # Segment retries a 4xx: normal traffic gets a 2xx
-            ignored.append({"index": i, "event_id": eid, "status": "ignored", "decision": None,
-                            "errors": None, "note": event.reason})
-        else:
-            good.append((i, event))
-    answer = await _apply(request, principal, good, bad, "segment", id_field="messageId",
-                          index_in_detail=len(items) > 1 or "batch" in body,
-                          ignored=len(ignored))
-    if not isinstance(answer, dict):  # a problem: nothing accepted
-        return answer
-    if ignored:
-        answer["results"] = sorted(answer["results"] + ignored, key=lambda r: r["index"])
-    return {**answer, "ignored": len(ignored)}

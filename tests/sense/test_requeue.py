@@ -111,3 +111,28 @@ def test_a_held_message_goes_once_the_setting_it_needs_is_added(workspace: Works
     assert _deliver(workspace)["sent"] == 1
     [body] = receiver.bodies()
     assert "Acme" in body["message"]["text"] and "acme.example/u?c=C1" in body["message"]["text"]
+
+
+def test_a_stopped_deliverers_expired_backlog_can_be_sent_after_all(url, receiver) -> None:
+    """The deliverer was stopped for two days: its messages expired.  A team that wants them
+    sent anyway takes them back with ``expired``; they go once, with their key, and are
+    not expired again."""
+    _apply(url, [ev("e1", "C1", 0, "pricing_view")])
+    hooks = {"email": receiver.url}
+    two_days = T0 + timedelta(hours=48)
+    assert deliver_due(url, hooks, now=two_days).cancelled == 1
+    [row] = _rows(url)
+    assert row.status == "cancelled" and (row.last_error or "").startswith("expired:")
+    assert requeue_failed(url, now=two_days).requeued == 0  # not without asking
+    assert requeue_failed(url, now=two_days, expired=True).too_old == 1  # the window holds
+    rep = requeue_failed(url, now=two_days, expired=True, max_age_hours=72)
+    assert (rep.requeued, rep.too_old) == (1, 0)
+    [row] = _rows(url)
+    assert row.status == "pending" and "re-queued after: expired:" in (row.last_error or "")
+    assert deliver_due(url, hooks, now=two_days + timedelta(minutes=1)).sent == 1
+    assert [b["customer_id"] for b in receiver.bodies()] == ["C1"]
+    # a message cancelled by the customer's own action is not taken back
+    _apply(url, [ev("c1", "C2", 0, "cart_add")], action=None)
+    _apply(url, [ev("c2", "C2", 10, "checkout")], action=None)
+    deliver_due(url, hooks, now=T0 + timedelta(minutes=61))
+    assert requeue_failed(url, now=two_days, expired=True, max_age_hours=72).requeued == 0

@@ -349,6 +349,9 @@ def requeue_cmd(
     held: Annotated[bool, typer.Option(
         "--held", help="the held messages too (once the [sense] setting they need is set)")
     ] = False,
+    expired: Annotated[bool, typer.Option(
+        "--expired", help="the messages cancelled as too late (message_expiry_hours) too: "
+                          "the backlog of a stopped deliverer, sent after all")] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Put the messages that failed back in the outbox, once the cause is mended.
@@ -358,7 +361,8 @@ def requeue_cmd(
     due within the last --max-age-hours (24) are due again now, with the same idempotency
     key, for the next 'outsidein sense deliver'. A message an event has cancelled meanwhile
     (a checkout after a cart reminder) is cancelled instead; older ones stay failed. With
-    --held, the messages held for a missing [sense] setting (brand, unsubscribe_url) too.
+    --held, the messages held for a missing [sense] setting (brand, unsubscribe_url) too;
+    with --expired, those cancelled as too late (widen --max-age-hours to reach them).
     """
     # loaded when the command runs (start-up)
     from outsidein.services.sense.requeue import failed_count, requeue_failed
@@ -369,8 +373,8 @@ def requeue_cmd(
     finally:
         ws.close()
     rep = requeue_failed(url, channels=channel or None, max_age_hours=max_age_hours, held=held,
-                         settings=settings)
-    left = failed_count(url, held=held)
+                         settings=settings, expired=expired)
+    left = failed_count(url, held=held, expired=expired)
     if as_json:
         print_json({**rep.to_dict(), "still_failed": left})
         return

@@ -3,7 +3,9 @@
 A message fails for good when its webhook answers a client error (a mistyped URL's 404, a
 receiver that refused the body) or after the deliverer's last try; it is held when its text
 needs a ``[sense]`` setting that is not there (``brand``, ``unsubscribe_url``): ``--held``
-takes those back too once the setting is added.  Once the cause is
+takes those back too once the setting is added; ``--expired`` takes back the messages the
+deliverer cancelled as too late (``[sense] message_expiry_hours``: it was stopped for a day,
+say), due again now, for a team that wants its backlog sent after all.  Once the cause is
 mended (the URL corrected in ``[sense.webhooks]``, the receiver fixed), ``outsidein sense
 requeue`` puts those messages back as pending, due now, so the next ``outsidein sense
 deliver`` sends them: the user corrects the mistake without losing the messages.
@@ -29,7 +31,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 
 from outsidein.services.sense.catalogue import message_settings, setting_fields
 from outsidein.store.db import session_scope
@@ -37,6 +39,10 @@ from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import Delivery, SenseEvent
 
 __all__ = ["RequeueReport", "requeue_failed"]
+
+#: How the deliverer's words for an expired message begin (:func:`deliver.expire_claimed`)
+EXPIRED = "expired:"
+
 
 _T: Table = Delivery.__table__  # type: ignore[assignment]
 _E: Table = SenseEvent.__table__  # type: ignore[assignment]
@@ -56,14 +62,16 @@ class RequeueReport:
 
 def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
                    max_age_hours: float = 24.0, now: datetime | None = None,
-                   held: bool = False, settings: Mapping[str, Any] | None = None
-                   ) -> RequeueReport:
+                   held: bool = False, settings: Mapping[str, Any] | None = None,
+                   expired: bool = False) -> RequeueReport:
     """Put the failed messages due within *max_age_hours* back in the outbox, due now.
 
     *channels* limits it to those channels (default: every channel); *held* takes the held
     messages too (held for a ``[sense]`` setting their text needs: once it is set, they
     can go), their ``{brand}`` and ``{unsubscribe_url}`` filled from *settings* (the
-    ``[sense]`` section as it is now).  One transaction.
+    ``[sense]`` section as it is now).  *expired* takes the messages cancelled as expired
+    too, due again now (their due time moves to now, or the deliverer would expire them
+    again).  One transaction.
     """
     brand, unsubscribe = message_settings(settings or {})
     when = now or utcnow()
@@ -73,7 +81,7 @@ def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
         conn = s.connection()
         query = select(_T.c.id, _T.c.customer_id, _T.c.send_at, _T.c.cancel_on,
                        _T.c.created_at, _T.c.last_error, _T.c.status, _T.c.payload).where(
-            _T.c.status.in_(("failed", "held") if held else ("failed",)))
+            _which(held, expired))
         if channels:
             query = query.where(_T.c.channel.in_(list(channels)))
         rows = conn.execute(query.order_by(_T.c.id)).all()
@@ -100,6 +108,8 @@ def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
                 payload["fields"] = {**(payload.get("fields") or {}),
                                      **setting_fields(brand, unsubscribe, r.customer_id)}
                 refill = {"payload": payload}
+            if r.status == "cancelled":  # expired: due now, or it would expire again
+                refill["send_at"] = when
             conn.execute(update(_T).where(_T.c.id == r.id, _T.c.status == r.status).values(
                 **refill, status="pending", attempts=0, next_attempt_at=when, lease_until=None,
                 lease_owner=None,
@@ -108,10 +118,16 @@ def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
     return rep
 
 
-def failed_count(url: str, held: bool = False) -> int:
-    """Messages that failed for good, and held ones with *held* (what ``requeue`` can put
-    back)."""
-    statuses = ("failed", "held") if held else ("failed",)
+def failed_count(url: str, held: bool = False, expired: bool = False) -> int:
+    """Messages that failed for good, and held ones with *held*, expired ones with
+    *expired* (what ``requeue`` can put back)."""
     with session_scope(url, write=False) as s:
-        return int(s.execute(select(func.count()).where(_T.c.status.in_(statuses))).scalar()
-                   or 0)
+        return int(s.execute(select(func.count()).where(_which(held, expired))).scalar() or 0)
+
+
+def _which(held: bool, expired: bool) -> Any:
+    """The rows a re-queue looks at: failed, and held or expired ones if asked."""
+    cond: Any = _T.c.status.in_(("failed", "held") if held else ("failed",))
+    if expired:
+        cond = or_(cond, and_(_T.c.status == "cancelled", _T.c.last_error.like(f"{EXPIRED}%")))
+    return cond

@@ -52,7 +52,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,9 @@ class ControlGroup:
 
     share: float = 0.05
     salt: str = "outsidein"
+    #: answers already worked out, per customer (asked on every decision)
+    _memo: dict[str, bool] = field(default_factory=dict, init=False, repr=False,
+                                   compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.share < 1.0:
@@ -82,7 +85,13 @@ class ControlGroup:
 
     def contains(self, customer_id: str) -> bool:
         """Whether the customer is held out (the same answer every time for one salt)."""
-        return _held_out(self.salt, self.share, customer_id)
+        held = self._memo.get(customer_id)
+        if held is None:
+            memo = self._memo
+            if len(memo) >= 1 << 18:  # bounded: a pure function's answers
+                memo.clear()
+            held = memo[customer_id] = _held_out(self.salt, self.share, customer_id)
+        return held
 
 
 @functools.lru_cache(maxsize=1 << 18)  # a pure function: memoised for repeat customers
@@ -319,14 +328,23 @@ class ThompsonBandit:
         Returns ``(action index, probability it was chosen)``.
         """
         elig = tuple(range(len(self.actions))) if eligible is None else tuple(eligible)
-        hit = self._winners.get((stage, elig)) if hasattr(self, "_winners") else None
+        try:
+            hit = self._winners.get((stage, elig))
+        except AttributeError:
+            hit = None
         if hit is None:
             self._check()
             if not elig:
                 raise ValueError("ThompsonBandit.choose: no eligible action")
             hit = self._table(stage, elig)
         won, prob = hit
-        a = won[int(self._next_uniform() * self.pool_size)]
+        u = self._u  # the next of the pre-drawn uniforms (_next_uniform, inlined: per decision)
+        if u < len(self._uniform):
+            self._u = u + 1
+            u = self._uniform[u]
+        else:
+            u = self._next_uniform()
+        a = won[int(u * self.pool_size)]
         return a, prob[a]
 
     def decide(self, customer_id: str, stage: int, eligible: Sequence[int] | None = None,

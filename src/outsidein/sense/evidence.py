@@ -336,7 +336,7 @@ class EvidenceScorer:
             if dt > 0:  # decayed to now
                 exp = math.exp
                 state.ev = [e * exp(-r * dt) if e else 0.0
-                            for e, r in zip(state.ev, self.rates_, strict=True)]
+                            for e, r in zip(state.ev, self.rates_)]  # noqa: B905 (both _K + 1)
                 state.ts = ts
             elif not dt < 0:  # a late event is counted as of now, not decayed backwards
                 state.ts = ts
@@ -374,8 +374,10 @@ class EvidenceScorer:
         if dt < 0.0:
             dt = 0.0
         ev = state.ev
-        if dt == 0.0:  # scored right after an update: nothing decays
+        if dt == 0.0:  # scored right after an update: nothing decays, and no silence yet
             out = [p + e for p, e in zip(prior, ev, strict=False)]  # the stages, not service
+            if self._silence_ramps[0] >= 0.0:  # a ramp starting at 0 days or later is 0 now
+                return out
         else:
             exp = math.exp
             out = [p + e * exp(-r * dt) if e else p

@@ -138,6 +138,20 @@ class CustomerContacts(NamedTuple):
     sent: tuple[tuple[float, str], ...] = ()
     ignored_in_a_row: int = 0
 
+    def with_send(self, ts: float, channel: str, keep: int | None = None) -> CustomerContacts:
+        """These contacts with a message sent at *ts* on *channel* (and only the last *keep*
+        sends, if given): what a decision that sends does to them.
+
+        >>> CustomerContacts().with_send(1.0, "email").with_send(2.0, "web", keep=1).sent
+        ((2.0, 'web'),)
+        """
+        sent = self[4]
+        if keep is not None:  # at most *keep* (>= 1) with the new one
+            sent = sent[max(len(sent) - keep + 1, 0):]
+        # tuple.__new__: without the generated __new__ and _replace's Python steps
+        return _new(CustomerContacts, (self[0], self[1], self[2], self[3],  # type: ignore[no-any-return]
+                                       (*sent, (ts, channel)), self[5]))
+
 
 @dataclass(frozen=True)
 class CatalogAction:

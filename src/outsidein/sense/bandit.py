@@ -338,10 +338,10 @@ class ThompsonBandit:
                 raise ValueError("ThompsonBandit.choose: no eligible action")
             hit = self._table(stage, elig)
         won, prob = hit
-        u = self._u  # the next of the pre-drawn uniforms (_next_uniform, inlined: per decision)
-        if u < len(self._uniform):
-            self._u = u + 1
-            u = self._uniform[u]
+        i = self._u  # the next of the pre-drawn uniforms (_next_uniform, inlined: per decision)
+        if i < len(self._uniform):
+            self._u = i + 1
+            u = self._uniform[i]
         else:
             u = self._next_uniform()
         a = won[int(u * self.pool_size)]

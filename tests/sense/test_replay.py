@@ -133,3 +133,35 @@ def test_a_customer_with_live_events_is_not_rebuilt(small_demo: Path, tmp_path: 
         live = s.execute(select(SenseEvent.source, SenseEvent.customer_id).where(
             SenseEvent.event_id == "live-1")).one()
     assert tuple(live) == ("api", who)
+
+
+def test_a_history_of_orders_only_is_replayed_as_checkouts(tmp_path: Path) -> None:
+    """CDNOW-like data: orders, no interactions.  Each order is one checkout (two orders at
+    the same time stay two, a return is none); at the history's end a customer silent for
+    months reads as lapsed, one who bought last week does not."""
+    root = tmp_path / "ws"
+    Workspace.init(root).close()
+    csv = tmp_path / "orders.csv"
+    csv.write_text("order_id,customer_id,product_id,ts,quantity,revenue,is_return\n"
+                   "O1,OLD,P1,2026-01-05,1,10.0,false\n"
+                   "O1,OLD,P2,2026-01-05,1,5.0,false\n"  # a second line of the same order
+                   "O2,OLD,P1,2026-01-20,1,10.0,false\n"
+                   "O3,NEW,P1,2026-06-20,1,10.0,false\n"
+                   "O4,NEW,P2,2026-06-20,1,8.0,false\n"  # another order at the same time
+                   "R1,NEW,P2,2026-06-25,1,-8.0,true\n"
+                   "O5,LAST,P1,2026-06-30,1,12.0,false\n")
+    r = _run("-w", str(root), "load", "order_lines", str(csv))
+    assert r.returncode == 0, r.stderr
+    hint = _run("-w", str(root), "sense", "replay")
+    assert hint.returncode == 2 and "sense replay --orders" in hint.stderr
+    report = _json("-w", str(root), "sense", "replay", "--orders")
+    assert (report["events_read"], report["applied"], report["customers"]) == (5, 5, 3)
+    assert report["history_end"].startswith("2026-06-30")
+    assert report["stages_at_end"].get("lapsed") == 1  # OLD: silent since January
+    with Workspace.open(root) as ws, session_scope(ws.store_url, write=False) as s:
+        ids = set(s.scalars(select(SenseEvent.event_id)))
+        stages = dict(s.execute(select(CustomerState.customer_id, CustomerState.stage)).all())
+    assert ids == {f"wh:order:O{i}" for i in range(1, 6)}
+    assert stages["LAST"] == "purchased"
+    again = _json("-w", str(root), "sense", "replay", "--orders")
+    assert (again["applied"], again["duplicates"]) == (0, 5)

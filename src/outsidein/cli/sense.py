@@ -33,6 +33,10 @@ def replay_cmd(
         min=1, help="replay at most this many interactions (the oldest)")] = None,
     last_days: Annotated[float | None, typer.Option(
         "--last-days", min=1, help="replay only the last this many days of the history")] = None,
+    orders: Annotated[bool, typer.Option(
+        "--orders", help="replay the order lines instead, one checkout per order (for a "
+                         "history of orders only: senses purchased, loyal, at risk, lapsed)")
+    ] = False,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Run the warehouse's interactions, oldest first, through the engine the events API uses.
@@ -50,21 +54,31 @@ def replay_cmd(
     ws = workspace(ctx)
     try:
         with progress(enabled=not as_json) as bar:
-            report = replay_interactions(ws, limit=limit, last_days=last_days, progress=bar)
+            report = replay_interactions(ws, limit=limit, last_days=last_days, progress=bar,
+                                         orders=orders)
     finally:
         ws.close()
     if as_json:
         print_json(report.to_dict())
         return
     rate = report.events_read / report.seconds if report.seconds else 0.0
-    console.print(f"{report.events_read:,} interactions read, {report.applied:,} applied, "
+    what = "orders" if orders else "interactions"
+    console.print(f"{report.events_read:,} {what} read, {report.applied:,} applied, "
                   f"{report.duplicates:,} applied before; {report.customers:,} customers "
                   f"({report.seconds:.1f} s, {rate:,.0f} a second)", highlight=False)
     if report.applied:
-        table = Table(title="customers' stage at each interaction")
+        table = Table(title=f"customers' stage at each of their {what}")
         table.add_column("stage")
-        table.add_column("interactions", justify="right")
+        table.add_column(what, justify="right")
         for stage, n in report.stages.items():
+            table.add_row(stage.replace("_", " "), f"{n:,}")
+        console.print(table)
+    if report.stages_at_end:
+        end = (report.history_end or "")[:10]
+        table = Table(title=f"customers by their stage at the end of the history ({end})")
+        table.add_column("stage")
+        table.add_column("customers", justify="right")
+        for stage, n in report.stages_at_end.items():
             table.add_row(stage.replace("_", " "), f"{n:,}")
         console.print(table)
     else:

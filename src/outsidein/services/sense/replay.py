@@ -11,6 +11,15 @@ generated from), the stage sensed at each event is compared with it, mapped to t
 five labels (:func:`outsidein.sense.stages.to_demo_stage`): the share that agree is
 ``stage_accuracy``.
 
+Orders as checkouts (``orders=True``, ``outsidein sense replay --orders``)
+----------------------------------------------------------------------------
+Most companies' history is orders, not interactions (CDNOW's is).  With ``orders`` the
+replay reads ``order_lines`` instead: one ``checkout`` per order (its first line's time;
+returns left out), on channel :data:`ORDER_CHANNEL`, its id ``wh:order:<order_id>`` (two
+orders at the same time stay two) and ``{"order_id": ...}`` as its attributes.  Checkouts
+alone sense purchased, loyal, at risk and lapsed (the silence after a purchase): the
+stages a retention team needs; the stages before a purchase need interactions.
+
 A replay after a partial one: older rows rebuild the customers they belong to
 ---------------------------------------------------------------------------------
 ``outsidein demo`` replays only the last :data:`~outsidein.cli.demo.DEMO_REPLAY_DAYS` days;
@@ -45,6 +54,7 @@ from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from outsidein.errors import MissingDataError
+from outsidein.sense.evidence import EvidenceState
 from outsidein.sense.stages import STAGE_TO_DEMO
 from outsidein.services.sense.events import Decider, EventIn, apply_events, stage_decider
 from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
@@ -62,6 +72,8 @@ __all__ = ["CHUNK", "ReplayReport", "key_of", "replay_interactions"]
 CHUNK = 5000
 #: ``sense_events.source`` of the events a replay applies.
 SOURCE = "replay"
+#: The channel of an order replayed as a checkout (order lines carry none)
+ORDER_CHANNEL = "web"
 
 
 @dataclass
@@ -81,6 +93,10 @@ class ReplayReport:
     rebuilt_customers: int = 0
     #: customers with live events whose older rows were applied as late arrivals
     late_customers: int = 0
+    #: the replayed customers by their stage as of the newest event replayed (the history's
+    #: end: silence since a purchase reads as at risk, then lapsed), and that time (UTC)
+    stages_at_end: dict[str, int] = field(default_factory=dict)
+    history_end: str | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,16 +110,20 @@ def key_of(customer_id: str, ts: datetime, channel: str, typ: str) -> str:
 
 def _events(batch: Any) -> list[EventIn]:
     cols = batch.to_pydict()
+    orders = cols.get("order_id") or [None] * batch.num_rows
     out = []
-    for cid, ts, ch, typ, pid, attrs in zip(cols["customer_id"], cols["ts"], cols["channel"],
-                                            cols["type"], cols["product_id"],
-                                            cols["attributes"], strict=True):
+    for cid, ts, ch, typ, pid, attrs, order in zip(
+            cols["customer_id"], cols["ts"], cols["channel"], cols["type"], cols["product_id"],
+            cols["attributes"], orders, strict=True):
         ts = ts if ts.tzinfo is None else ts.astimezone(UTC).replace(tzinfo=None)
         try:
             extra = json.loads(attrs) if attrs else {}
         except ValueError:
             extra = {"raw": attrs}
-        out.append(EventIn(event_id=key_of(cid, ts, ch, typ), customer_id=cid, ts=ts,
+        if order is not None:
+            extra = {"order_id": order}
+        out.append(EventIn(event_id=f"wh:order:{order}" if order is not None
+                           else key_of(cid, ts, ch, typ), customer_id=cid, ts=ts,
                            channel=ch, type=typ, product_id=pid,
                            attributes=extra if isinstance(extra, dict) else {"value": extra}))
     return out
@@ -149,7 +169,8 @@ def _behind(table: Any, done: dict[str, tuple[int, datetime]]) -> set[str]:
         "customer_id": pa.array(ids, pa.string()),
         "upto": pa.array(upto, pa.timestamp("us", tz="UTC" if aware else None)),
         "n": pa.array([done[c][0] for c in ids], pa.int64())}))
-    keys = table.select("customer_id", "ts", "channel", "type").distinct()
+    keys = table.select("customer_id", "ts", "channel", "type",
+                        *(["order_id"] if "order_id" in table.columns else [])).distinct()
     joined = keys.join(applied, "customer_id")
     joined = joined.filter(joined.ts <= joined.upto)
     counted = joined.group_by(["customer_id", "n"]).aggregate(rows=joined.count())
@@ -170,11 +191,29 @@ def _forget(session: Session, customers: list[str]) -> int:
     return int(getattr(gone, "rowcount", 0) or 0)
 
 
+def _orders_as_checkouts(con: Any) -> Any:
+    """``order_lines`` as one checkout interaction per order (see the module doc)."""
+    import ibis  # Ibis: only when asked (start-up)
+
+    lines = con.table("order_lines")
+    lines = lines.filter(lines.customer_id.notnull() & lines.ts.notnull()
+                         & lines.order_id.notnull())
+    if "is_return" in lines.columns:
+        lines = lines.filter(~lines.is_return.fill_null(False))
+    per = lines.group_by(["order_id", "customer_id"]).aggregate(ts=lines.ts.min())
+    return per.select(customer_id=per.customer_id, ts=per.ts,
+                      channel=ibis.literal(ORDER_CHANNEL), type=ibis.literal("checkout"),
+                      product_id=ibis.null().cast("string"),
+                      attributes=ibis.null().cast("string"), order_id=per.order_id)
+
+
 def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                         limit: int | None = None, last_days: float | None = None,
-                        progress: Progress | None = None) -> ReplayReport:
+                        progress: Progress | None = None, orders: bool = False
+                        ) -> ReplayReport:
     """Apply the warehouse's interactions, oldest first, and report (see the module doc).
 
+    *orders* replays the order lines as checkouts instead (see the module doc).
     *last_days* replays only the interactions of the last that many days of the history
     (the demo does: the stages sensed now rest mostly on recent evidence).  A customer who
     already has replayed events and has rows pending in this run's scope older than the
@@ -184,20 +223,22 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
     Raises
     ------
     MissingDataError
-        The warehouse has no ``interactions`` rows.
+        The warehouse has no ``interactions`` rows (with *orders*: no order lines).
     """
-    decide = decide or stage_decider(configured_scorer(ws.config.extra),
+    scorer = configured_scorer(ws.config.extra)
+    decide = decide or stage_decider(scorer,
                                      model=configured_stage_model(ws.root, ws.config.extra))
+    newest = None
     report = ReplayReport()
     t0 = time.perf_counter()
     stage_count: Counter[str] = Counter()
     confusion: dict[str, Counter[str]] = {}
     customers: set[str] = set()
     with ws.reader() as con:
-        if "interactions" not in con.list_tables():
-            raise MissingDataError("the warehouse has no interactions table; load one with "
-                                   "'outsidein load interactions FILE'")
-        everything = table = con.table("interactions")
+        what = "order lines" if orders else "interactions"
+        if ("order_lines" if orders else "interactions") not in con.list_tables():
+            raise MissingDataError(_missing(orders))
+        everything = table = _orders_as_checkouts(con) if orders else con.table("interactions")
         since: datetime | None = None
         if last_days is not None:
             newest = table.ts.max().execute()
@@ -226,20 +267,21 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                 "decisions that may have sent messages)")
         total = int(table.count().execute())
         if total == 0:
-            raise MissingDataError("the warehouse has no interactions yet; load them with "
-                                   "'outsidein load interactions FILE'")
+            raise MissingDataError(_missing(orders))
         total = min(total, limit) if limit else total
-        truth = _truth(con)
-        ordered = table.order_by(["ts", "customer_id", "channel", "type"])
+        truth = None if orders else _truth(con)
+        ordered = table.order_by(["ts", "customer_id", "channel", "type",
+                                  *(["order_id"] if orders else [])])
         if limit:
             ordered = ordered.limit(limit)
-        task = progress.add_task("replaying interactions", total=total) if progress else None
+        task = progress.add_task(f"replaying {what}", total=total) if progress else None
         for batch in ordered.to_pyarrow_batches(chunk_size=CHUNK):
             events = _events(batch)
             with session_scope(ws.store_url) as s:
                 results = apply_events(s, events, decide, source=SOURCE)
             for e, r in zip(events, results, strict=True):
                 customers.add(e.customer_id)
+                newest = e.epoch if newest is None else max(newest, e.epoch)
                 if r.status == "duplicate":
                     report.duplicates += 1
                     continue
@@ -254,12 +296,15 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                 progress.update(task, advance=len(events))
     report.customers = len(customers)
     report.stages = dict(stage_count.most_common())
+    if newest is not None:
+        report.stages_at_end = _stages_at(ws.store_url, scorer, sorted(customers), newest)
+        report.history_end = datetime.fromtimestamp(newest, UTC).isoformat()
     report.confusion = {t: dict(c) for t, c in sorted(confusion.items())}
     report.compared = sum(sum(c.values()) for c in confusion.values())
     if report.compared:
         right = sum(c.get(t, 0) for t, c in confusion.items())
         report.stage_accuracy = right / report.compared
-    elif truth is None:
+    elif truth is None and not orders:
         report.notes.append("no truth_stages table: stage accuracy needs known stages "
                             "(the demo writes them)")
     if report.duplicates:
@@ -267,3 +312,26 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                             "(replays apply each interaction once)")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _stages_at(url: str, scorer: Any, customers: list[str], now: float) -> dict[str, int]:
+    """*customers* by the stage their decayed evidence gives at *now* (epoch seconds)."""
+    st = cast(Table, CustomerState.__table__)
+    count: Counter[str] = Counter()
+    with session_scope(url, write=False) as s:
+        for i in range(0, len(customers), CHUNK):
+            part = customers[i:i + CHUNK]
+            for state in s.scalars(select(st.c.state).where(among(s, st.c.customer_id, part))):
+                ev = (state or {}).get("evidence")
+                if ev:
+                    count[scorer.stage(EvidenceState.from_dict(ev), now)] += 1
+    return dict(count.most_common())
+
+
+def _missing(orders: bool) -> str:
+    if orders:
+        return ("the warehouse has no order lines yet; load them with 'outsidein load "
+                "order_lines FILE'")
+    return ("the warehouse has no interactions yet; load them with 'outsidein load "
+            "interactions FILE', or, with only orders, replay them as checkouts: "
+            "'outsidein sense replay --orders'")

@@ -42,13 +42,13 @@ action catalogue file gives the :class:`CatalogAction` list.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from outsidein.errors import ConfigError
+from outsidein.sense.clock import in_quiet, local_hour, quiet_end
 
 __all__ = ["CatalogAction", "ContactPolicy", "CustomerContacts", "Eligible", "Filtered",
            "PolicyResult", "eligible_actions", "local_hour"]
@@ -193,8 +193,6 @@ class PolicyResult(NamedTuple):
         return [f"{f.action}: {f.reason}" for f in self.filtered]
 
 
-_OFFSETS: dict[tuple[str, int], float] = {}
-
 # builds a NamedTuple without its generated ``__new__`` (a Python call): for the results
 # made on every decision
 _new = tuple.__new__
@@ -208,35 +206,6 @@ def _remember(key: tuple[Any, ...], words: Any) -> Any:
         _WORDS.clear()
     _WORDS[key] = words
     return words
-
-
-def local_hour(ts: float, timezone: str) -> float:
-    """Hour of the day (with fraction) at ``ts`` in ``timezone``.
-
-    >>> local_hour(0.0, "Asia/Tokyo")
-    9.0
-    """
-    # a zone's UTC offset changes only at transitions that fall on quarter hours (UTC) for
-    # every modern rule, so it is cached per (zone, quarter hour): a look-up, not a
-    # zoneinfo conversion, per decision
-    key = (timezone, int(ts // 900))
-    off = _OFFSETS.get(key)
-    if off is None:
-        u = dt.datetime.fromtimestamp(ts, ZoneInfo(timezone)).utcoffset()
-        off = u.total_seconds() if u is not None else 0.0
-        if len(_OFFSETS) > 65536:
-            _OFFSETS.clear()
-        _OFFSETS[key] = off
-    return ((ts + off) % 86400.0) / 3600.0
-
-
-def _in_quiet(hour: float, start: int, end: int) -> bool:
-    return (start <= hour < end) if start < end else (hour >= start or hour < end)
-
-
-def _quiet_end(ts: float, hour: float, end: int) -> float:
-    wait = (end - hour) % 24.0
-    return ts + wait * 3600.0
 
 
 def _plural(n: int, word: str) -> str:
@@ -499,9 +468,9 @@ def _quiet_now(customer: CustomerContacts, now: float, policy: ContactPolicy
     tz = customer.timezone or policy.default_timezone
     start, end = policy.quiet_hours
     hour = local_hour(now, tz)
-    if not _in_quiet(hour, start, end):
+    if not in_quiet(hour, start, end):
         return ()
     key = ("quiet", start, end)
     head = _WORDS.get(key) or _remember(key, f"quiet hours {start:02d}:00-{end:02d}:00 for ")
     minute = int(round((hour % 1) * 60)) % 60
-    return (head, f" ({int(hour):02d}:{minute:02d} in {tz})", _quiet_end(now, hour, end))
+    return (head, f" ({int(hour):02d}:{minute:02d} in {tz})", quiet_end(now, hour, end))

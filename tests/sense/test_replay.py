@@ -111,7 +111,8 @@ def test_a_full_replay_after_a_partial_one_equals_one_full_replay(small_demo: Pa
     again = _run("-w", str(twice), "sense", "replay")
     assert again.returncode == 0, again.stderr
     assert "nothing new to replay" in again.stdout
-    assert "customers' stage at each interaction" not in again.stdout  # no empty table
+    assert "customers' stage at each of their" not in again.stdout  # no empty table
+    assert "at the end of the history" not in again.stdout
 
 
 def test_a_customer_with_live_events_is_not_rebuilt(small_demo: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as StillRunning
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -73,17 +73,12 @@ def replay_cmd(
         for stage, n in report.stages.items():
             table.add_row(stage.replace("_", " "), f"{n:,}")
         console.print(table)
-    if report.stages_at_end:
-        end = (report.history_end or "")[:10]
-        table = Table(title=f"customers by their stage at the end of the history ({end})")
-        table.add_column("stage")
-        table.add_column("customers", justify="right")
-        for stage, n in report.stages_at_end.items():
-            table.add_row(stage.replace("_", " "), f"{n:,}")
-        console.print(table)
+        if report.stages_at_end:
+            _stages_at_end(report)
     else:
-        console.print("nothing new to replay: every interaction read had been applied "
-                      "before (load new ones with 'outsidein load interactions FILE')",
+        table_name = "order_lines" if orders else "interactions"
+        console.print(f"nothing new to replay: every one of the {what} read had been applied "
+                      f"before (load new ones with 'outsidein load {table_name} FILE')",
                       highlight=False)
     if report.stage_accuracy is not None:
         console.print(f"sensed stage agrees with the known stage for "
@@ -91,6 +86,16 @@ def replay_cmd(
                       highlight=False)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False)
+
+
+def _stages_at_end(report: Any) -> None:
+    end = (report.history_end or "")[:10]
+    table = Table(title=f"customers by their stage at the end of the history ({end})")
+    table.add_column("stage")
+    table.add_column("customers", justify="right")
+    for stage, n in report.stages_at_end.items():
+        table.add_row(stage.replace("_", " "), f"{n:,}")
+    console.print(table)
 
 
 @sense_app.command("simulate")

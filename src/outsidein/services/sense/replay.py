@@ -228,7 +228,7 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
     scorer = configured_scorer(ws.config.extra)
     decide = decide or stage_decider(scorer,
                                      model=configured_stage_model(ws.root, ws.config.extra))
-    newest = None
+    latest: float | None = None  # the newest event replayed (epoch seconds)
     report = ReplayReport()
     t0 = time.perf_counter()
     stage_count: Counter[str] = Counter()
@@ -281,7 +281,7 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                 results = apply_events(s, events, decide, source=SOURCE)
             for e, r in zip(events, results, strict=True):
                 customers.add(e.customer_id)
-                newest = e.epoch if newest is None else max(newest, e.epoch)
+                latest = e.epoch if latest is None else max(latest, e.epoch)
                 if r.status == "duplicate":
                     report.duplicates += 1
                     continue
@@ -296,9 +296,9 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                 progress.update(task, advance=len(events))
     report.customers = len(customers)
     report.stages = dict(stage_count.most_common())
-    if newest is not None:
-        report.stages_at_end = _stages_at(ws.store_url, scorer, sorted(customers), newest)
-        report.history_end = datetime.fromtimestamp(newest, UTC).isoformat()
+    if latest is not None:
+        report.stages_at_end = _stages_at(ws.store_url, scorer, sorted(customers), latest)
+        report.history_end = datetime.fromtimestamp(latest, UTC).isoformat()
     report.confusion = {t: dict(c) for t, c in sorted(confusion.items())}
     report.compared = sum(sum(c.values()) for c in confusion.values())
     if report.compared:

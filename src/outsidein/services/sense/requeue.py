@@ -33,10 +33,12 @@ from typing import Any
 
 from sqlalchemy import Table, and_, func, or_, select, update
 
+from outsidein.errors import DataValidationError
 from outsidein.services.sense.catalogue import message_settings, setting_fields
+from outsidein.services.sense.checks import channel_problem
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
-from outsidein.store.models.sense import Delivery, SenseEvent
+from outsidein.store.models.sense import Decision, Delivery, SenseEvent
 
 __all__ = ["RequeueReport", "requeue_failed"]
 
@@ -46,6 +48,9 @@ EXPIRED = "expired:"
 
 _T: Table = Delivery.__table__  # type: ignore[assignment]
 _E: Table = SenseEvent.__table__  # type: ignore[assignment]
+_D: Table = Decision.__table__  # type: ignore[assignment]
+#: The event a message's decision answered (what "meanwhile" is counted from)
+_TRIGGER = _E.alias("trigger")
 
 
 @dataclass
@@ -66,13 +71,17 @@ def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
                    expired: bool = False) -> RequeueReport:
     """Put the failed messages due within *max_age_hours* back in the outbox, due now.
 
-    *channels* limits it to those channels (default: every channel); *held* takes the held
+    *channels* limits it to those channels (default: every channel; a name that is not a
+    channel is a :class:`DataValidationError`); *held* takes the held
     messages too (held for a ``[sense]`` setting their text needs: once it is set, they
     can go), their ``{brand}`` and ``{unsubscribe_url}`` filled from *settings* (the
     ``[sense]`` section as it is now).  *expired* takes the messages cancelled as expired
     too, due again now (their due time moves to now, or the deliverer would expire them
     again).  One transaction.
     """
+    for channel in channels or ():  # a typo would re-queue nothing and say so quietly
+        if problem := channel_problem(channel):
+            raise DataValidationError(f"channel: {problem}")
     brand, unsubscribe = message_settings(settings or {})
     when = now or utcnow()
     since = when - timedelta(hours=max_age_hours)
@@ -80,8 +89,10 @@ def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
     with session_scope(url) as s:
         conn = s.connection()
         query = select(_T.c.id, _T.c.customer_id, _T.c.send_at, _T.c.cancel_on,
-                       _T.c.created_at, _T.c.last_error, _T.c.status, _T.c.payload).where(
-            _which(held, expired))
+                       _T.c.created_at, _T.c.last_error, _T.c.status, _T.c.payload,
+                       _D.c.event_pk, _TRIGGER.c.ts.label("trigger_ts")).select_from(
+            _T.outerjoin(_D, _D.c.id == _T.c.decision_id)
+            .outerjoin(_TRIGGER, _TRIGGER.c.id == _D.c.event_pk)).where(_which(held, expired))
         if channels:
             query = query.where(_T.c.channel.in_(list(channels)))
         rows = conn.execute(query.order_by(_T.c.id)).all()
@@ -93,8 +104,7 @@ def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
             if cancel_on:
                 acted = conn.execute(
                     select(_E.c.type).where(_E.c.customer_id == r.customer_id,
-                                            _E.c.type.in_(cancel_on),
-                                            _E.c.received_at >= r.created_at)
+                                            _E.c.type.in_(cancel_on), _after(r))
                     .order_by(_E.c.received_at).limit(1)).scalar()
             if acted is not None:
                 conn.execute(update(_T).where(_T.c.id == r.id, _T.c.status == r.status).values(
@@ -116,6 +126,16 @@ def requeue_failed(url: str, *, channels: Sequence[str] | None = None,
                 last_error=f"re-queued after: {r.last_error or 'failing'}"[:500]))
             rep.requeued += 1
     return rep
+
+
+def _after(row: Any) -> Any:
+    """The events that came after *row* was queued: received since, or (a backfill, whose
+    events of one batch are all received at once) happened after the event its decision
+    answered, as the engine judges a cancellation by event time."""
+    cond: Any = _E.c.received_at >= row.created_at
+    if row.trigger_ts is not None:
+        cond = or_(cond, and_(_E.c.ts > row.trigger_ts, _E.c.id != row.event_pk))
+    return cond
 
 
 def failed_count(url: str, held: bool = False, expired: bool = False) -> int:

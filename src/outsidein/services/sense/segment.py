@@ -16,7 +16,8 @@ messages, as the Segment spec writes them) becomes one
   must be the engine's);
 - ``channel``: ``properties.channel``, else ``email`` for Segment's email events
   (:data:`EMAIL_EVENTS`) and email opens and clicks, else ``mobile`` for ``screen`` or a
-  mobile library, else ``[sense.segment] channel`` (default ``web``);
+  phone (a mobile library, or ``context.os.name`` iOS or Android), else
+  ``[sense.segment] channel`` (default ``web``);
 - ``product_id`` = ``properties.product_id``; ``attributes`` = ``properties``.
 
 An ``identify`` becomes an event of type ``identify`` (not an interaction: it moves no
@@ -44,6 +45,8 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
+
+import orjson
 
 from outsidein.errors import ConfigError, DataValidationError
 from outsidein.services.sense.checks import (
@@ -83,6 +86,10 @@ class Ignored(NamedTuple):
     """A message acknowledged but not applied, and why."""
 
     reason: str
+
+
+#: ``context.os.name`` / ``context.device.type`` of a phone (Segment's mobile libraries)
+_PHONE_SYSTEMS = frozenset({"ios", "ipados", "android"})
 _CODE = re.compile(r"[^a-z0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
@@ -121,7 +128,11 @@ def _snake(name: str) -> str:
 def _time(message: Mapping[str, Any]) -> datetime:
     for field in ("timestamp", "originalTimestamp", "sentAt", "receivedAt"):
         value = message.get(field)
-        if isinstance(value, str) and value:
+        if value is not None and not isinstance(value, str):  # given, so not skipped for another
+            raise DataValidationError(f"{field}: {_shown(value)} is not a time; expected ISO "
+                                      "8601 text with its zone, e.g. 2026-03-02T10:00:00Z (a "
+                                      "number is not read as seconds since 1970)")
+        if value:
             try:
                 ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError as exc:
@@ -145,26 +156,37 @@ def from_segment(message: Any, mapping: SegmentMapping | None = None) -> EventIn
     if isinstance(kind, str) and kind in _NOT_INTERACTIONS:
         return Ignored(f"{kind}: {_NOT_INTERACTIONS[kind]}")
     if kind not in ("track", "page", "screen", "identify"):
-        raise DataValidationError(f"type: {kind!r}; expected track, page, screen, identify, "
+        got = "required" if kind is None else f"got {_shown(kind)}"
+        raise DataValidationError(f"type: {got}; expected track, page, screen, identify, "
                                   "alias or group (or send them in a batch)")
     name = message.get("event")
     if kind == "track":
-        if not isinstance(name, str) or not name:
+        if name is not None and not isinstance(name, str):
+            raise DataValidationError(f"event: expected the event's name as text, got "
+                                      f"{_shown(name)}")
+        if not name:
             raise DataValidationError("event: required for a track message")
         if name not in mapping.events:
             return Ignored(f"event: {name!r} is not mapped to an interaction type; nothing "
                            "stored (map it in [sense.segment.events] in outsidein.toml, e.g. "
                            f"{name!r} = \"product_view\")")
     event_id = message.get("messageId")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 200:
+    if event_id is not None and not isinstance(event_id, str):
+        raise DataValidationError(f"messageId: expected text of 1 to 200 characters, got "
+                                  f"{_shown(event_id)}")
+    if not event_id or len(event_id) > 200:
         raise DataValidationError("messageId: required, text of 1 to 200 characters")
     if problem := _id_problem(event_id):
         raise DataValidationError(f"messageId: {problem}")
-    who = message.get("userId") or message.get("anonymousId")
-    if not isinstance(who, str | int) or isinstance(who, bool) or not str(who):
+    field, who = next(((f, v) for f in ("userId", "anonymousId")
+                       if (v := message.get(f)) is not None and v != ""), ("userId", None))
+    if who is None:
         raise DataValidationError("userId: required (or anonymousId)")
+    if not isinstance(who, str | int) or isinstance(who, bool):
+        raise DataValidationError(f"{field}: expected an id (text or a whole number), got "
+                                  f"{_shown(who)}")
     if problem := _id_problem(str(who)):
-        raise DataValidationError(f"userId: {problem}")
+        raise DataValidationError(f"{field}: {problem}")
     where = "traits" if kind == "identify" else "properties"
     props = message.get(where) or {}
     if not isinstance(props, Mapping):
@@ -192,12 +214,35 @@ def from_segment(message: Any, mapping: SegmentMapping | None = None) -> EventIn
     elif name in EMAIL_EVENTS or typ in _EMAIL_TYPES:
         channel = "email"
     else:
-        mobile = kind == "screen" or "ios" in library or "android" in library
+        mobile = kind == "screen" or _on_a_phone(library, context)
         channel = "mobile" if mobile else mapping.channel
     return EventIn(event_id=event_id, customer_id=str(who), ts=_time(message),
                    channel=channel, type=typ,
                    product_id=str(product) if product is not None else None,
                    attributes=dict(props))
+
+
+def _on_a_phone(library: str, context: Mapping[str, Any]) -> bool:
+    """Whether a message came from a phone app: a mobile library (Segment's older
+    analytics-ios/-android, and analytics-swift, Apple's only) or, for the libraries that
+    also run on servers (analytics-kotlin, React Native, Flutter), the device's system as
+    ``context.os.name`` or ``context.device.type`` tells it."""
+    name = library.lower()
+    if any(m in name for m in ("ios", "android", "swift")):
+        return True
+    found = [part.get(key) for part, key in ((context.get("os"), "name"),
+                                             (context.get("device"), "type"))
+             if isinstance(part, Mapping)]
+    return any(isinstance(v, str) and v.strip().lower() in _PHONE_SYSTEMS for v in found)
+
+
+def _shown(value: Any) -> str:
+    """*value* as the sender wrote it (JSON, not Python's repr), cut to 60 characters."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _id_problem(value: str) -> str | None:

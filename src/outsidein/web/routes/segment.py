@@ -7,6 +7,9 @@ paths Segment's own libraries post to when given ``host=<server>/api/v1/sources/
 ``events:write``, as ``Authorization: Bearer <key>`` or as HTTP Basic credentials with the
 key as the user name (what the libraries send with their write key).  Event names map to
 interaction types through ``[sense.segment]`` (:mod:`outsidein.services.sense.segment`).
+A gzipped body (``Content-Encoding: gzip``, one member or several) is read up to
+:data:`MAX_INFLATED` once inflated (413 beyond); another encoding is a 415 naming it; any
+other path under the source is a 404 that says which ``host`` to give a library.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from outsidein.errors import DataValidationError, NotFoundError
 from outsidein.services.sense.events import EventIn
 from outsidein.services.sense.segment import Ignored, from_segment, segment_mapping
 from outsidein.web.auth import Principal, Require
-from outsidein.web.problems import API_ERROR_RESPONSES, field_error
+from outsidein.web.problems import (
+    API_ERROR_RESPONSES,
+    PROBLEM_SCHEMA,
+    field_error,
+    problem,
+)
 from outsidein.web.routes.sense import (
     MAX_BATCH,
     EventResultOut,
@@ -30,7 +38,7 @@ from outsidein.web.routes.sense import (
     _json_body,
 )
 
-router = APIRouter(prefix="/api/v1", responses=API_ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", responses={**API_ERROR_RESPONSES, 415: PROBLEM_SCHEMA})
 #: The most a gzipped body may come to (Segment's own limit for a batch is 500 KB)
 MAX_INFLATED = 16 * 1024 * 1024
 
@@ -61,7 +69,7 @@ def _segment_messages(body: Any) -> list[Any]:
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"type": "object"}}}}})
 async def segment_source(*, request: Request, principal: SegmentWrite) -> Any:
-    return await _segment(request, principal, await _body(request))
+    return await _answer(request, principal, None)
 
 
 @router.post("/sources/segment/v1/{kind}", response_model=SegmentOut, tags=["sense"],
@@ -75,8 +83,38 @@ async def segment_library_source(*, request: Request, principal: SegmentWrite,
     if kind not in SEGMENT_LIBRARY_PATHS:
         raise NotFoundError(f"/api/v1/sources/segment/v1/{kind}: not a Segment path; expected "
                             f"one of {', '.join(SEGMENT_LIBRARY_PATHS)}")
-    body = await _body(request)
-    if kind not in ("batch", "import") and isinstance(body, dict) and "type" not in body:
+    return await _answer(request, principal, kind)
+
+
+@router.post("/sources/segment/{rest:path}", include_in_schema=False)
+async def segment_wrong_path(*, request: Request, principal: SegmentWrite, rest: str) -> Any:
+    """Any other path under the source (a library given ``host=.../segment/v1`` posts to
+    ``.../v1/v1/batch``): a 404 that says which host to give; a trailing slash (a webhook
+    destination's URL written so) is the source itself."""
+    if not rest.strip("/"):
+        return await _answer(request, principal, None)
+    raise NotFoundError(f"/api/v1/sources/segment/{rest}: not a Segment path; give a Segment "
+                        "library host=<server>/api/v1/sources/segment (it adds /v1/batch "
+                        "itself), or post to /api/v1/sources/segment/v1/<"
+                        f"{'|'.join(SEGMENT_LIBRARY_PATHS)}>")
+
+
+class _Refused(Exception):
+    """A body refused with *status* (413: too large once inflated; 415: an encoding the
+    source does not read), not the usual 422."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+async def _answer(request: Request, principal: Principal, kind: str | None) -> Any:
+    try:
+        body = await _body(request)
+    except _Refused as exc:
+        return problem(exc.status, str(exc), request=request,
+                       title="Unsupported content encoding" if exc.status == 415 else None)
+    if kind not in (None, "batch", "import") and isinstance(body, dict) and "type" not in body:
         body = {**body, "type": kind}  # Segment's HTTP API: the path says the type
     return await _segment(request, principal, body)
 
@@ -84,20 +122,41 @@ async def segment_library_source(*, request: Request, principal: SegmentWrite,
 async def _body(request: Request) -> Any:
     """The JSON body, inflated first when sent with ``Content-Encoding: gzip`` (the
     libraries' ``gzip=True``), up to :data:`MAX_INFLATED` bytes."""
-    if request.headers.get("content-encoding", "").strip().lower() != "gzip":
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
         return await _json_body(request)
-    inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        raw = inflate.decompress(await request.body(), MAX_INFLATED)
-    except zlib.error as exc:
-        raise DataValidationError(f"body: sent as gzip but not gzip ({exc})") from exc
-    if inflate.unconsumed_tail:
-        raise DataValidationError(f"body: more than {MAX_INFLATED // 2**20} MB once inflated; "
-                                  "send smaller batches")
+    if encoding not in ("gzip", "x-gzip"):
+        raise _Refused(415, f"Content-Encoding {encoding!r}: the Segment source reads gzip or "
+                            "no encoding; send the JSON plain or gzipped")
+    raw = _inflate(await request.body())
     try:
         return orjson.loads(raw)
     except ValueError as exc:
-        raise DataValidationError(f"body: not valid JSON ({exc})") from exc
+        raise DataValidationError(f"body: not valid JSON once inflated ({exc})") from exc
+
+
+def _inflate(data: bytes) -> bytes:
+    """*data* inflated: every gzip member (RFC 1952 lets a body hold several), at most
+    :data:`MAX_INFLATED` bytes; cut-short data or bytes after the end are refused."""
+    out = bytearray()
+    rest, member = data, 0
+    while True:
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            out += inflate.decompress(rest, MAX_INFLATED + 1 - len(out))
+        except zlib.error as exc:
+            where = "sent as gzip but not gzip" if not member else (
+                f"the bytes after gzip member {member} are not gzip")
+            raise DataValidationError(f"body: {where} ({exc})") from exc
+        if len(out) > MAX_INFLATED or inflate.unconsumed_tail:
+            raise _Refused(413, f"the request body is more than {MAX_INFLATED // 2**20} MB "
+                                "once inflated; send smaller batches")
+        if not inflate.eof:
+            raise DataValidationError(f"body: the gzip data is cut short ({len(data):,} bytes "
+                                      "came); send the whole body")
+        rest, member = inflate.unused_data, member + 1
+        if not rest:
+            return bytes(out)
 
 
 async def _segment(request: Request, principal: Principal, body: Any) -> Any:

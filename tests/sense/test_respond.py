@@ -244,3 +244,28 @@ def test_the_outbox_is_the_same_whether_the_states_are_handed_in_or_read_back(
     assert queued[0] == queued[1]
     assert len(queued[0]) >= 4 and {row[5] for row in queued[0]} >= {"pending", "cancelled"}
     assert any(row[7]["fields"].get("first_name") == "Ada" for row in queued[0])
+
+
+def test_browsing_after_a_purchase_gets_one_onboarding_message_not_one_per_page(url: str
+                                                                                ) -> None:
+    """After a checkout the need is service (onboarding), which the caps and the gap do not
+    hold back; but it is not the customer asking for help, so page views after a purchase
+    do not each queue another "getting started" message while the first awaits its
+    outcome.  A complaint asks for help: it is still answered."""
+    r = Responder(load_catalogue())
+    who = _treated(1, r.control)[0]
+    views = [ev(f"v{i}", who, 5 * i, "product_view") for i in range(1, 7)]
+    with session_scope(url) as s:
+        out = apply_events(s, [ev("b1", who, 0, "checkout"), *views], r, plan=r.plan)
+    sent = [o.decision["action"] for o in out if o.decision["action"] is not None]
+    assert len(sent) == 1, [(o.decision["stage"], o.decision["action"]) for o in out]
+    held = out[1].decision  # the first view, five minutes after the checkout
+    assert held["stage"] == "purchased" and held["need"] == "service"
+    assert held["action"] is None
+    assert any(line.startswith("not onboarding_help: sent 0.1 hours ago and still awaiting")
+               for line in held["reasons"]), held["reasons"]
+    with session_scope(url) as s:
+        [complaint] = apply_events(s, [ev("k1", who, 40, "complaint", "call_center")], r,
+                                   plan=r.plan)
+    assert complaint.decision["need"] == "service"
+    assert complaint.decision["action"] is not None, complaint.decision["reasons"]

@@ -51,7 +51,7 @@ from outsidein.errors import ConfigError
 from outsidein.sense.clock import in_quiet, local_hour, quiet_end
 
 __all__ = ["CatalogAction", "ContactPolicy", "CustomerContacts", "Eligible", "Filtered",
-           "PolicyResult", "eligible_actions", "local_hour"]
+           "PolicyResult", "eligible_actions", "local_hour", "not_while_awaited"]
 
 _DAY = 86400.0
 
@@ -201,10 +201,10 @@ _new = tuple.__new__
 _WORDS: dict[tuple[Any, ...], Any] = {}
 
 
-def _remember(key: tuple[Any, ...], words: Any) -> Any:
-    if len(_WORDS) > 4096:  # a cache of pure results, bounded
-        _WORDS.clear()
-    _WORDS[key] = words
+def _remember(key: tuple[Any, ...], words: Any, memo: dict[Any, Any] = _WORDS) -> Any:
+    if len(memo) > 4096:  # a cache of pure results, bounded
+        memo.clear()
+    memo[key] = words
     return words
 
 
@@ -474,3 +474,27 @@ def _quiet_now(customer: CustomerContacts, now: float, policy: ContactPolicy
     head = _WORDS.get(key) or _remember(key, f"quiet hours {start:02d}:00-{end:02d}:00 for ")
     minute = int(round((hour % 1) * 60)) % 60
     return (head, f" ({int(hour):02d}:{minute:02d} in {tz})", quiet_end(now, hour, end))
+
+
+# (actions, names awaited) -> the actions without them (one tuple: eligible_actions' plan)
+_WITHOUT: dict[tuple[Any, frozenset[str]], tuple[CatalogAction, ...]] = {}
+
+
+def not_while_awaited(actions: tuple[CatalogAction, ...], sent: Sequence[Sequence[Any]],
+                      now: float) -> tuple[tuple[CatalogAction, ...], list[str]]:
+    """*actions* without those *sent* (``[ts, name, ...]``) whose outcome is still awaited,
+    and why: uncapped messages go once at a time, not once per event.
+
+    >>> act = CatalogAction("onboarding", "service")
+    >>> not_while_awaited((act,), [[0.0, "onboarding", 3]], 5400.0)[1]
+    ['not onboarding: sent 1.5 hours ago and still awaiting its outcome (once until then)']
+    """
+    waiting = {str(p[1]): float(p[0]) for p in sent}
+    gone = frozenset(a.name for a in actions if a.name in waiting)
+    if not gone:
+        return actions, []
+    kept = _WITHOUT.get((actions, gone))
+    if kept is None:
+        kept = _remember((actions, gone), tuple(a for a in actions if a.name not in gone), _WITHOUT)
+    return kept, [f"not {n}: sent {max(now - waiting[n], 0.0) / 3600.0:.1f} hours ago and still "
+                  "awaiting its outcome (once until then)" for n in sorted(gone)]

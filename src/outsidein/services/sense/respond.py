@@ -62,6 +62,7 @@ from outsidein.sense.policy import (
     CustomerContacts,
     PolicyResult,
     eligible_actions,
+    not_while_awaited,
 )
 from outsidein.sense.sequence import LiveStageClassifier
 from outsidein.sense.stages import (
@@ -366,6 +367,11 @@ class Responder:
             self._messages_for(need, stage)  # an identify (who they are) asks for none
         if candidates:
             rules = self._service_policy if need == "service" else self.policy
+            if need == "service" and pending and self.scorer.service_evidence(
+                    sensed.evidence, now) < self.scorer.config_.service_threshold:
+                # onboarding, uncapped, not asked for: once at a time, not once per event
+                candidates, waits = not_while_awaited(candidates, pending, now)
+                fields["reasons"] += waits
             seen = contacts._replace(consent=contacts.consent | free) if free else contacts
             result = eligible_actions(candidates, seen, now, rules, stage=stage,
                                       clue_channel=event.channel)

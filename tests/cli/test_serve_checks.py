@@ -37,3 +37,31 @@ def test_serve_refuses_a_broken_action_catalogue_and_names_file_line_and_field(
     assert r.returncode == 2, r.stderr
     said = " ".join(r.stderr.split())
     assert f"cat.toml line {line}" in said and "field channels" in said and "'socail'" in said
+
+
+def _refused(tmp_path: Path, settings: str) -> str:
+    """What ``serve`` says when it refuses *settings* appended to outsidein.toml."""
+    ws = Workspace.init(tmp_path / "acme")
+    ws.close()
+    with (ws.root / "outsidein.toml").open("a") as f:
+        f.write(settings)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSIDEIN_")}
+    r = subprocess.run([str(OUTSIDEIN), "--workspace", str(ws.root), "serve", "--port",
+                        str(port)], capture_output=True, text=True, timeout=60,
+                       env={**env, "COLUMNS": "300"})
+    assert r.returncode == 2, r.stderr
+    return " ".join(r.stderr.split())
+
+
+def test_serve_refuses_a_bad_segment_mapping_instead_of_failing_every_segment_post(
+        tmp_path: Path) -> None:
+    said = _refused(tmp_path, '\n[sense.segment.events]\n"Product Viewed" = "product_veiw"\n')
+    assert "product_veiw" in said and "segment" in said
+
+
+def test_serve_refuses_a_webhook_for_a_channel_that_does_not_exist(tmp_path: Path) -> None:
+    said = _refused(tmp_path, '\n[sense.webhooks]\nsms = "https://hooks.example.com/sms"\n')
+    assert "sms" in said and "webhooks" in said

@@ -49,11 +49,18 @@ def register(app: typer.Typer) -> None:
 
 def _check_sense(ws: Any) -> None:
     """Refuse to start when the sense-and-respond settings do not load (the action catalogue,
-    the contact policy, the stage model): the error names the file, line and field, here
-    and now, not in the log on the first event."""
-    from outsidein.services.sense.respond import Responder  # loaded when the command runs
+    the contact policy, the stage model, the Segment source's event names, the channels'
+    webhooks): the error names the file, line and field, here and now, not in the log on
+    the first event (a bad ``[sense.segment]`` made every Segment post a 500)."""
+    # loaded when the command runs (start-up)
+    from outsidein.services.sense.deliver import webhooks_from_config
+    from outsidein.services.sense.respond import Responder
+    from outsidein.services.sense.segment import segment_mapping
 
     Responder.for_workspace(ws.root, ws.config.extra)
+    section = ws.config.extra.get("sense") or {}
+    segment_mapping(section.get("segment"))
+    webhooks_from_config(section.get("webhooks"))
 
 
 def _start_outbox(store_url: str, extra: dict[str, Any], stop: threading.Event,

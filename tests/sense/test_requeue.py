@@ -10,6 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from outsidein.cli import app as cli
+from outsidein.services.sense.journey import customer_journey
 from outsidein.services.sense.outbox import deliver_due
 from outsidein.services.sense.requeue import requeue_failed
 from outsidein.store.db import session_scope
@@ -78,7 +79,7 @@ def test_the_requeue_command_says_what_it_did(workspace: Workspace, receiver) ->
                                       "still_failed": 0}
     words = runner.invoke(cli, ["--workspace", str(workspace.root), "sense", "requeue"])
     assert words.exit_code == 0, words.output
-    assert "0 failed messages are due again now" in " ".join(words.output.split())
+    assert "0 messages (failed) due again now" in " ".join(words.output.split())
 
 
 def test_a_held_message_goes_once_the_setting_it_needs_is_added(workspace: Workspace,
@@ -136,3 +137,13 @@ def test_a_stopped_deliverers_expired_backlog_can_be_sent_after_all(url, receive
     _apply(url, [ev("c2", "C2", 10, "checkout")], action=None)
     deliver_due(url, hooks, now=T0 + timedelta(minutes=61))
     assert requeue_failed(url, now=two_days, expired=True, max_age_hours=72).requeued == 0
+
+
+def test_the_journey_says_a_failed_messages_tries_once(url, receiver) -> None:
+    _apply(url, [ev("e1", "C1", 0, "pricing_view")])
+    receiver.script = [404]
+    deliver_due(url, {"email": receiver.url}, now=T0 + timedelta(minutes=1))
+    with session_scope(url, write=False) as s:
+        [message] = customer_journey(s, "C1").to_dict()["messages"]
+    assert message["words"].startswith("failed by email after 1 try: HTTP 404"), message
+    assert "tries)" not in message["words"]

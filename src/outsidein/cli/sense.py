@@ -366,7 +366,7 @@ def requeue_cmd(
         min=0.0, help="only messages due within this many hours; older ones stay failed")
     ] = 24.0,
     held: Annotated[bool, typer.Option(
-        "--held", help="the held messages too (once the [sense] setting they need is set)")
+        "--held", help="the held messages too (once the \\[sense] setting they need is set)")
     ] = False,
     expired: Annotated[bool, typer.Option(
         "--expired", help="the messages cancelled as too late (message_expiry_hours) too: "
@@ -380,7 +380,7 @@ def requeue_cmd(
     due within the last --max-age-hours (24) are due again now, with the same idempotency
     key, for the next 'outsidein sense deliver'. A message an event has cancelled meanwhile
     (a checkout after a cart reminder) is cancelled instead; older ones stay failed. With
-    --held, the messages held for a missing [sense] setting (brand, unsubscribe_url) too;
+    --held, the messages held for a missing \\[sense] setting (brand, unsubscribe_url) too;
     with --expired, those cancelled as too late (widen --max-age-hours to reach them).
     """
     # loaded when the command runs (start-up)
@@ -397,15 +397,19 @@ def requeue_cmd(
     if as_json:
         print_json({**rep.to_dict(), "still_failed": left})
         return
-    console.print(f"{rep.requeued:,} {'failed or held' if held else 'failed'} messages are "
-                  f"due again now; {rep.cancelled:,} "
-                  f"were cancelled by what the customer did meanwhile; {rep.too_old:,} were "
-                  f"due more than {max_age_hours:g} hours ago and stay failed.", highlight=False)
+    kinds = "/".join(["failed", *(["held"] if held else []), *(["expired"] if expired else [])])
+    console.print(f"{_messages(rep.requeued)} ({kinds}) due again now; {rep.cancelled:,} "
+                  f"cancelled by what the customer did meanwhile; {rep.too_old:,} due more "
+                  f"than {max_age_hours:g} hours ago, left as they were.", highlight=False)
     if rep.requeued:
         console.print("next: 'outsidein sense deliver --once' sends them", highlight=False)
     if left:
-        console.print(f"{left:,} messages stay failed (widen --max-age-hours to take older "
-                      "ones)", highlight=False)
+        console.print(f"{_messages(left)} ({kinds}) are left (widen --max-age-hours to take "
+                      "older ones)", highlight=False)
+
+
+def _messages(n: int) -> str:
+    return f"{n:,} message" + ("" if n == 1 else "s")
 
 
 @sense_app.command("webhook-secret")

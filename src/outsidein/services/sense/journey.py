@@ -132,6 +132,7 @@ def _delivery_words(m: Delivery, now: datetime, reasons: list[Any] | None = None
         return f"cancelled before it went: {why}" if why else "cancelled before it went"
     if m.status == "failed":
         tries = f"{m.attempts} tr{'y' if m.attempts == 1 else 'ies'}"
+        why = re.sub(r" \(after \d+ tries\)$", "", why)  # the deliverer's count: said once
         return f"failed {on} after {tries}" + (f": {why}" if why else "")
     if m.status == "held":  # never sent: a setting its words need is missing
         why = why.removeprefix("held:").strip()

@@ -123,8 +123,8 @@ class EventsOut(BaseModel):
 
 
 class SegmentResultOut(BaseModel):
-    """One Segment message's result; an ``ignored`` one (``alias``, ``group``, ``identify``,
-    a ``track`` name not mapped) has a *note* saying why."""
+    """One Segment message's result; an ``ignored`` one (``alias``, ``group``, a ``track``
+    name not mapped) has a *note* saying why (an ``identify`` is applied: its traits)."""
 
     index: int
     event_id: str | None = None

@@ -43,3 +43,21 @@ def test_the_outbox_says_what_was_sent_what_waits_what_failed_and_what_to_do(url
 def test_an_empty_outbox_has_nothing_to_advise(url) -> None:
     h = outbox_health(url, {})
     assert h.empty and h.channels == [] and h.advice() == [] and h.lag_minutes is None
+
+
+def test_messages_being_retried_and_expired_ones_are_shown_with_what_to_do(url, receiver
+                                                                          ) -> None:
+    _apply(url, [ev("e1", "C1", 0, "pricing_view"), ev("old", "C2", -60 * 24 * 3,
+                                                        "pricing_view")])
+    hooks = {"email": receiver.url}
+    receiver.script = [503]  # C1's receiver is down for now; C2's offer is three days late
+    rep = deliver_due(url, hooks, now=T0 + timedelta(minutes=1))
+    assert (rep.retrying, rep.cancelled) == (1, 1)
+    h = outbox_health(url, hooks, now=T0 + timedelta(minutes=2))
+    assert (h.retrying, h.expired) == (1, 1)
+    [problem] = h.problems
+    assert problem["customer_id"] == "C1" and "503" in problem["reason"]
+    advice = " | ".join(h.advice())
+    assert "1 message is being tried again" in advice
+    assert "requeue --expired" in advice
+    assert h.to_dict()["expired"] == 1

@@ -6,7 +6,9 @@ failed, cancelled and held, whether the channel has a webhook, how late the olde
 message is (the deliverer's lag), and the latest failed or held messages with their reason.
 :meth:`OutboxHealth.advice` says in words what a person can do: set the missing webhook,
 start the deliverer, mend a webhook and re-queue (``outsidein sense requeue``), add the
-setting a held message needs.
+setting a held message needs (``requeue --held``), send expired ones after all
+(``requeue --expired``); messages being tried again after a failed try are counted and
+shown with their last error.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import Table, and_, case, func, select
 
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
@@ -40,6 +42,10 @@ class OutboxHealth:
     lag_minutes: float | None = None
     problems: list[dict[str, Any]] = field(default_factory=list)
     as_of: str = ""
+    #: of the cancelled, those the deliverer found too late (``message_expiry_hours``)
+    expired: int = 0
+    #: waiting to be tried again after a failed try (a webhook answered 5xx, say)
+    retrying: int = 0
 
     @property
     def empty(self) -> bool:
@@ -59,13 +65,26 @@ class OutboxHealth:
         if self.totals.get("failed"):
             out.append(f"{self.totals['failed']:,} messages failed (the reasons are below): "
                        "once the webhook is mended, 'outsidein sense requeue' sends them again")
+        if self.retrying:
+            out.append(f"{_count(self.retrying)} being tried again after a failed try "
+                       "(a webhook that answered with an error or did not answer): they go by "
+                       "themselves once it answers; the last error is below")
         if self.totals.get("held"):
             out.append(f"{self.totals['held']:,} messages are held: a [sense] setting they need "
-                       "is missing (the reasons say which)")
+                       "is missing (the reasons say which); once it is set, 'outsidein sense "
+                       "requeue --held' sends them")
+        if self.expired:
+            out.append(f"{_count(self.expired)} expired, found too late to send (was the "
+                       "deliverer stopped?); 'outsidein sense requeue --expired "
+                       "--max-age-hours N' sends those due within N hours after all")
         return out
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "advice": self.advice()}
+
+
+def _count(n: int) -> str:
+    return f"{n:,} message is" if n == 1 else f"{n:,} messages are"
 
 
 def _duration(minutes: float) -> str:
@@ -86,10 +105,15 @@ def outbox_health(url: str, webhooks: Mapping[str, str], *, now: datetime | None
                            .group_by(_T.c.channel, _T.c.status)).all()
         due_rows = s.execute(select(_T.c.channel, func.count(), func.min(_T.c.send_at))
                              .where(due).group_by(_T.c.channel)).all()
+        retry = and_(_T.c.status == "pending", _T.c.attempts > 0)
+        expired, retrying = s.execute(select(
+            func.sum(case((and_(_T.c.status == "cancelled",
+                                _T.c.last_error.like("expired:%")), 1), else_=0)),
+            func.sum(case((retry, 1), else_=0)))).one()
         latest = s.execute(
             select(_T.c.id, _T.c.customer_id, _T.c.action, _T.c.channel, _T.c.status,
                    _T.c.send_at, _T.c.attempts, _T.c.last_error)
-            .where(_T.c.status.in_(("failed", "held"))).order_by(_T.c.id.desc())
+            .where(_T.c.status.in_(("failed", "held")) | retry).order_by(_T.c.id.desc())
             .limit(problems)).all()
     by: dict[str, dict[str, Any]] = {}
     for channel, status, n in counts:
@@ -112,4 +136,5 @@ def outbox_health(url: str, webhooks: Mapping[str, str], *, now: datetime | None
                    "channel": r.channel, "status": r.status,
                    "send_at": r.send_at.isoformat(timespec="minutes"), "attempts": r.attempts,
                    "reason": r.last_error or ""} for r in latest],
-        as_of=when.isoformat(timespec="seconds"))
+        as_of=when.isoformat(timespec="seconds"), expired=int(expired or 0),
+        retrying=int(retrying or 0))

@@ -3,6 +3,7 @@ no acknowledged event lost to ``kill -9``."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import socket
@@ -99,6 +100,10 @@ def test_bad_requests_get_a_422_naming_the_field(site: Any) -> None:
     assert _problem(c.post("/api/v1/events", content=b"{not json",
                            headers={"content-type": "application/json"}), 422)
     assert _problem(c.post("/api/v1/events", json={**_event("s-2"), "extra": 1}), 422)
+    packed = _problem(c.post("/api/v1/events", content=gzip.compress(b'{"event_id": "z"}'),
+                             headers={"content-type": "application/json",
+                                      "content-encoding": "gzip"}), 422)["detail"]
+    assert "Content-Encoding gzip" in packed and "send the JSON plain" in packed
 
 
 def test_only_an_events_write_key_may_send(site: Any) -> None:

@@ -270,8 +270,12 @@ async def _json_body(request: Request) -> Any:
         return orjson.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
         sent = request.headers.get("content-type", "")
+        packed = request.headers.get("content-encoding", "").strip().lower()
         hint = (f"; it was sent as {sent.split(';')[0]}: send JSON with Content-Type: "
                 "application/json" if sent and "json" not in sent.lower() else "")
+        if packed not in ("", "identity"):
+            hint = (f"; it was sent with Content-Encoding {packed}, which this route does not "
+                    "read: send the JSON plain (the Segment source reads gzip)")
         raise DataValidationError(f"body: not valid JSON ({exc}){hint}") from exc
 
 

@@ -202,18 +202,19 @@ def test_two_concurrent_deliverers_never_send_a_row_twice(url, receiver):
 
 def test_checkout_cancels_the_pending_cart_reminder(url, receiver):
     _apply(url, [ev("a1", "C1", 0, "cart_add"), ev("b1", "C2", 0, "cart_add"),
-                 ev("c1", "C3", 0, "cart_add")], action=None)
+                 ev("c1", "C3", 0, "cart_add"), ev("d1", "C4", 0, "cart_add")], action=None)
     rows = _rows(url)
     assert [(r.customer_id, r.action, r.send_at) for r in rows] == [
-        (c, "cart_advice", T0 + timedelta(hours=1)) for c in ("C1", "C2", "C3")]
+        (c, "cart_advice", T0 + timedelta(hours=1)) for c in ("C1", "C2", "C3", "C4")]
     # C1 buys 20 minutes later: cancelled.  C3 buys two hours later: too late to cancel.
-    _apply(url, [ev("a2", "C1", 20, "checkout"), ev("c2", "C3", 120, "checkout")],
-           action=None)
+    # C4 buys at the very minute the reminder falls due: cancelled, not sent after the buy.
+    _apply(url, [ev("a2", "C1", 20, "checkout"), ev("c2", "C3", 120, "checkout"),
+                 ev("d2", "C4", 60, "checkout")], action=None)
     rep = deliver_due(url, {"email": receiver.url, "web": receiver.url},
                       now=T0 + timedelta(hours=3))
     assert rep.sent == 2
     status = {r.customer_id: r.status for r in _rows(url)}
-    assert status == {"C1": "cancelled", "C2": "sent", "C3": "sent"}
+    assert status == {"C1": "cancelled", "C2": "sent", "C3": "sent", "C4": "cancelled"}
     assert sorted(b["customer_id"] for b in receiver.bodies()) == ["C2", "C3"]
 
 

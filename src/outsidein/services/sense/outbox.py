@@ -294,7 +294,9 @@ def plan_deliveries(session: Session, decisions: Sequence[Mapping[str, Any]],
         did, ev = hit
         customer = str(d["customer_id"])
         mine = waiting.get(customer, [])
-        for w in [w for w in mine if ev.type in w.cancel_on and w.send_at > ev.ts]:
+        # a cancelling event at the very time a message falls due cancels it too (the
+        # deliverer could not have sent it before the customer acted)
+        for w in [w for w in mine if ev.type in w.cancel_on and w.send_at >= ev.ts]:
             mine.remove(w)
             w.cancelled = True
             if w.row is not None:

@@ -52,10 +52,9 @@ def _check_sense(ws: Any) -> None:
     the contact policy, the stage model, the Segment source's event names, the channels'
     webhooks): the error names the file, line and field, here and now, not in the log on
     the first event (a bad ``[sense.segment]`` made every Segment post a 500)."""
-    # loaded when the command runs (start-up)
-    from outsidein.services.sense.deliver import webhooks_from_config
-    from outsidein.services.sense.respond import Responder
-    from outsidein.services.sense.segment import segment_mapping
+    from outsidein.services.sense.deliver import webhooks_from_config  # start-up: when run
+    from outsidein.services.sense.respond import Responder  # start-up: loaded when run
+    from outsidein.services.sense.segment import segment_mapping  # start-up: when run
 
     Responder.for_workspace(ws.root, ws.config.extra)
     section = ws.config.extra.get("sense") or {}

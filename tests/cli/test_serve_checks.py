@@ -17,32 +17,22 @@ OUTSIDEIN = Path(sys.executable).parent / "outsidein"
 
 def test_serve_refuses_a_broken_action_catalogue_and_names_file_line_and_field(
         tmp_path: Path) -> None:
-    ws = Workspace.init(tmp_path / "acme")
-    ws.close()
     shipped = files("outsidein.services.sense").joinpath(DEFAULT_CATALOGUE).read_text("utf-8")
     broken = shipped.replace('channels = [', 'channels = ["socail", ', 1)
     assert broken != shipped
-    (ws.root / "cat.toml").write_text(broken)
-    with (ws.root / "outsidein.toml").open("a") as f:
-        f.write('\n[sense]\ncatalogue = "cat.toml"\n')
     line = next(i for i, t in enumerate(broken.splitlines(), 1) if "socail" in t)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTSIDEIN_")}
-    # a server that starts anyway would run until the timeout: the test fails either way
-    r = subprocess.run([str(OUTSIDEIN), "--workspace", str(ws.root), "serve", "--port",
-                        str(port)], capture_output=True, text=True, timeout=60,
-                       env={**env, "COLUMNS": "300"})
-    assert r.returncode == 2, r.stderr
-    said = " ".join(r.stderr.split())
+    said = _refused(tmp_path, '\n[sense]\ncatalogue = "cat.toml"\n', {"cat.toml": broken})
     assert f"cat.toml line {line}" in said and "field channels" in said and "'socail'" in said
 
 
-def _refused(tmp_path: Path, settings: str) -> str:
-    """What ``serve`` says when it refuses *settings* appended to outsidein.toml."""
+def _refused(tmp_path: Path, settings: str, extra: dict[str, str] | None = None) -> str:
+    """What ``serve`` says when it refuses *settings* appended to outsidein.toml (with the
+    *extra* files written in the workspace first); a server that starts anyway would run
+    until the timeout: the test fails either way."""
     ws = Workspace.init(tmp_path / "acme")
     ws.close()
+    for name, text in (extra or {}).items():
+        (ws.root / name).write_text(text)
     with (ws.root / "outsidein.toml").open("a") as f:
         f.write(settings)
     with socket.socket() as s:

@@ -20,16 +20,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request
 
-from outsidein.errors import DataValidationError, NotFoundError
+from outsidein.errors import DataValidationError, NotFoundError, OutsideInError
 from outsidein.services.sense.events import EventIn
 from outsidein.services.sense.segment import Ignored, from_segment, segment_mapping
 from outsidein.web.auth import Principal, Require
-from outsidein.web.problems import (
-    API_ERROR_RESPONSES,
-    PROBLEM_SCHEMA,
-    field_error,
-    problem,
-)
+from outsidein.web.problems import API_ERROR_RESPONSES, PROBLEM_SCHEMA, field_error
 from outsidein.web.routes.sense import (
     MAX_BATCH,
     EventResultOut,
@@ -99,21 +94,17 @@ async def segment_wrong_path(*, request: Request, principal: SegmentWrite, rest:
                         f"{'|'.join(SEGMENT_LIBRARY_PATHS)}>")
 
 
-class _Refused(Exception):
+class _Refused(OutsideInError):
     """A body refused with *status* (413: too large once inflated; 415: an encoding the
-    source does not read), not the usual 422."""
+    source does not read), not the usual 422: answered by the app's error handler."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, title: str) -> None:
         super().__init__(detail)
-        self.status = status
+        self.http_status, self.title = status, title
 
 
 async def _answer(request: Request, principal: Principal, kind: str | None) -> Any:
-    try:
-        body = await _body(request)
-    except _Refused as exc:
-        return problem(exc.status, str(exc), request=request,
-                       title="Unsupported content encoding" if exc.status == 415 else None)
+    body = await _body(request)
     if kind not in (None, "batch", "import") and isinstance(body, dict) and "type" not in body:
         body = {**body, "type": kind}  # Segment's HTTP API: the path says the type
     return await _segment(request, principal, body)
@@ -127,7 +118,8 @@ async def _body(request: Request) -> Any:
         return await _json_body(request)
     if encoding not in ("gzip", "x-gzip"):
         raise _Refused(415, f"Content-Encoding {encoding!r}: the Segment source reads gzip or "
-                            "no encoding; send the JSON plain or gzipped")
+                            "no encoding; send the JSON plain or gzipped",
+                       "Unsupported content encoding")
     raw = _inflate(await request.body())
     try:
         return orjson.loads(raw)
@@ -150,7 +142,7 @@ def _inflate(data: bytes) -> bytes:
             raise DataValidationError(f"body: {where} ({exc})") from exc
         if len(out) > MAX_INFLATED or inflate.unconsumed_tail:
             raise _Refused(413, f"the request body is more than {MAX_INFLATED // 2**20} MB "
-                                "once inflated; send smaller batches")
+                                "once inflated; send smaller batches", "Content too large")
         if not inflate.eof:
             raise DataValidationError(f"body: the gzip data is cut short ({len(data):,} bytes "
                                       "came); send the whole body")

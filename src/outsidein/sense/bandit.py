@@ -49,7 +49,6 @@ process's counts in the store (:meth:`ThompsonBandit.set_counts` reads them back
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,7 +74,7 @@ class ControlGroup:
 
     share: float = 0.05
     salt: str = "outsidein"
-    #: answers already worked out, per customer (asked on every decision)
+    #: answers already worked out, per customer (asked on every decision; the one memo)
     _memo: dict[str, bool] = field(default_factory=dict, init=False, repr=False,
                                    compare=False, hash=False)
 
@@ -94,7 +93,10 @@ class ControlGroup:
         return held
 
 
-@functools.lru_cache(maxsize=1 << 18)  # a pure function: memoised for repeat customers
+#: The control group of a decision that names none (its answers kept, as any group's)
+_DEFAULT_CONTROL = ControlGroup()
+
+
 def _held_out(salt: str, share: float, customer_id: str) -> bool:
     h = hashlib.blake2b(f"{salt}:{customer_id}".encode(), digest_size=8).digest()
     return int.from_bytes(h, "big") < share * 2.0**64
@@ -354,7 +356,7 @@ class ThompsonBandit:
         The probability is that of the whole decision: ``share`` for a held-out customer,
         ``(1 - share) x`` the Thompson probability for a treated one.
         """
-        cg = control or ControlGroup()
+        cg = control or _DEFAULT_CONTROL
         if cg.contains(customer_id):
             return None, cg.share
         a, p = self.choose(stage, eligible)

@@ -367,8 +367,8 @@ class Responder:
             self._messages_for(need, stage)  # an identify (who they are) asks for none
         if candidates:
             rules = self._service_policy if need == "service" else self.policy
-            if need == "service" and pending and self.scorer.service_evidence(
-                    sensed.evidence, now) < self.scorer.config_.service_threshold:
+            if need == "service" and pending and not self.scorer.asks_for_service(
+                    sensed.evidence, now):
                 # onboarding, uncapped, not asked for: once at a time, not once per event
                 candidates, waits = not_while_awaited(candidates, pending, now)
                 fields["reasons"] += waits

@@ -52,9 +52,9 @@ from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Delivery
 
-__all__ = ["Claimed", "DeliverReport", "DeliveryPolicy", "claim_due", "deliver_due",
-           "deliver_loop", "expire_claimed", "post_claimed", "record_outcomes", "screen_claimed",
-           "unroutable", "webhooks_from_config"]
+__all__ = ["EXPIRED", "Claimed", "DeliverReport", "DeliveryPolicy", "claim_due",
+           "deliver_due", "deliver_loop", "expire_claimed", "expired_rows", "post_claimed",
+           "record_outcomes", "screen_claimed", "unroutable", "webhooks_from_config"]
 
 _T: Table = Delivery.__table__  # type: ignore[assignment]
 _S: Table = CustomerState.__table__  # type: ignore[assignment]
@@ -166,6 +166,16 @@ def _refill(payload: Mapping[str, Any], state: Mapping[str, Any]) -> tuple[dict[
 Screened = tuple[Claimed, str, datetime | None, str]
 
 
+#: How the words of a message cancelled as too late begin (:func:`expire_claimed`)
+EXPIRED = "expired:"
+
+
+def expired_rows() -> Any:
+    """The outbox rows cancelled as too late (what ``requeue --expired`` takes back and the
+    outbox card counts)."""
+    return and_(_T.c.status == "cancelled", _T.c.last_error.like(f"{EXPIRED}%"))
+
+
 def expire_claimed(url: str, claimed: Sequence[Claimed], now: datetime,
                    expire_after_s: float | None) -> tuple[list[Claimed], int]:
     """Cancel the claimed rows due more than *expire_after_s* before *now*; the rest.
@@ -184,7 +194,7 @@ def expire_claimed(url: str, claimed: Sequence[Claimed], now: datetime,
     with session_scope(url) as s:
         conn = s.connection()
         for c in stale:
-            words = (f"expired: due {c.send_at:%Y-%m-%d %H:%M} UTC, more than {hours} hours "
+            words = (f"{EXPIRED} due {c.send_at:%Y-%m-%d %H:%M} UTC, more than {hours} hours "
                      "before it could go (an event from the history, or the deliverer was "
                      "stopped); [sense] message_expiry_hours sets the limit")
             conn.execute(update(_T).where(_T.c.id == c.id, _T.c.status == "sending",

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, case, func, select
 
+from outsidein.services.sense.deliver import expired_rows
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import Delivery
@@ -107,8 +108,7 @@ def outbox_health(url: str, webhooks: Mapping[str, str], *, now: datetime | None
                              .where(due).group_by(_T.c.channel)).all()
         retry = and_(_T.c.status == "pending", _T.c.attempts > 0)
         expired, retrying = s.execute(select(
-            func.sum(case((and_(_T.c.status == "cancelled",
-                                _T.c.last_error.like("expired:%")), 1), else_=0)),
+            func.sum(case((expired_rows(), 1), else_=0)),
             func.sum(case((retry, 1), else_=0)))).one()
         latest = s.execute(
             select(_T.c.id, _T.c.customer_id, _T.c.action, _T.c.channel, _T.c.status,

@@ -36,15 +36,12 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from outsidein.errors import DataValidationError
 from outsidein.services.sense.catalogue import message_settings, setting_fields
 from outsidein.services.sense.checks import channel_problem
+from outsidein.services.sense.deliver import expired_rows
 from outsidein.store.db import session_scope
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import Decision, Delivery, SenseEvent
 
 __all__ = ["RequeueReport", "requeue_failed"]
-
-#: How the deliverer's words for an expired message begin (:func:`deliver.expire_claimed`)
-EXPIRED = "expired:"
-
 
 _T: Table = Delivery.__table__  # type: ignore[assignment]
 _E: Table = SenseEvent.__table__  # type: ignore[assignment]
@@ -149,5 +146,5 @@ def _which(held: bool, expired: bool) -> Any:
     """The rows a re-queue looks at: failed, and held or expired ones if asked."""
     cond: Any = _T.c.status.in_(("failed", "held") if held else ("failed",))
     if expired:
-        cond = or_(cond, and_(_T.c.status == "cancelled", _T.c.last_error.like(f"{EXPIRED}%")))
+        cond = or_(cond, expired_rows())
     return cond

@@ -9,7 +9,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as StillRunning
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -67,14 +67,11 @@ def replay_cmd(
                   f"{report.duplicates:,} applied before; {report.customers:,} customers "
                   f"({report.seconds:.1f} s, {rate:,.0f} a second)", highlight=False)
     if report.applied:
-        table = Table(title=f"customers' stage at each of their {what}")
-        table.add_column("stage")
-        table.add_column(what, justify="right")
-        for stage, n in report.stages.items():
-            table.add_row(stage.replace("_", " "), f"{n:,}")
-        console.print(table)
+        _stage_table(f"customers' stage at each of their {what}", what, report.stages)
         if report.stages_at_end:
-            _stages_at_end(report)
+            _stage_table("customers by their stage at the end of the history "
+                         f"({(report.history_end or '')[:10]})", "customers",
+                         report.stages_at_end)
     else:
         table_name = "order_lines" if orders else "interactions"
         console.print(f"nothing new to replay: every one of the {what} read had been applied "
@@ -88,12 +85,11 @@ def replay_cmd(
         console.print(f"note: {note}", highlight=False)
 
 
-def _stages_at_end(report: Any) -> None:
-    end = (report.history_end or "")[:10]
-    table = Table(title=f"customers by their stage at the end of the history ({end})")
+def _stage_table(title: str, counted: str, counts: dict[str, int]) -> None:
+    table = Table(title=title)
     table.add_column("stage")
-    table.add_column("customers", justify="right")
-    for stage, n in report.stages_at_end.items():
+    table.add_column(counted, justify="right")
+    for stage, n in counts.items():
         table.add_row(stage.replace("_", " "), f"{n:,}")
     console.print(table)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from segment import analytics
+from segment.analytics.request import APIError
 from sqlalchemy import select
 
 from outsidein.store.db import session_scope
@@ -93,3 +94,43 @@ def test_basic_credentials_are_checked_as_a_bearer_key_is(site: Any) -> None:
                                        "type": "visit"}, headers=_basic(good))
     assert r.status_code == 401
     assert _stored(site, "auth-") == {"auth-1": "visit"}
+
+
+def _failures_of(site: Any, key: str, host: str) -> list[Any]:
+    """What Segment's library reports when it sends one message with *key* to *host*."""
+    client = analytics.Client(write_key=key, host=host, sync_mode=True, max_retries=0)
+    try:  # in sync mode the library raises what it would hand to on_error
+        client.track(user_id="LIB-9", event="Product Added", message_id="err-1",
+                     timestamp=datetime(2026, 3, 2, 10, tzinfo=UTC))
+    except APIError as exc:
+        return [exc]
+    return []
+
+
+def test_the_library_reports_our_errors_with_their_code_and_message(site: Any) -> None:
+    """Segment's libraries raise APIError(status, body["code"], body["message"]); without
+    those two members they logged "Unknown error" and lost our words."""
+    (bad_key,) = _failures_of(site, "not-a-key", site.url + BASE)
+    assert (bad_key.status, bad_key.code) == (401, "unauthorized")
+    assert "key" in bad_key.message.lower()
+    # a library given the server alone posts to /v1/batch: told which host to give
+    (no_path,) = _failures_of(site, site.api_key("events:write"), site.url)
+    assert (no_path.status, no_path.code) == (404, "not_found")
+    assert "host is <server>/api/v1/sources/segment" in no_path.message
+    assert _stored(site, "err-") == {}
+
+
+def test_the_problem_answers_keep_their_rfc_9457_members_beside_segments(site: Any) -> None:
+    c = site.client()
+    r = c.post(BASE + "/v1/batch", content=b"{", headers={
+        **_basic(site.api_key("events:write")), "Content-Type": "application/json"})
+    body = r.json()
+    assert r.status_code == 422 and r.headers["content-type"].startswith(
+        "application/problem+json")
+    assert body["code"] == "invalid_request" and body["message"] == body["detail"]
+    assert body["title"] and body["status"] == 422
+    # the rest of the API is unchanged: no Segment members
+    r = site.client().post("/api/v1/events", content=b"{", headers={
+        "Authorization": f"Bearer {site.api_key('events:write')}",
+        "Content-Type": "application/json"})
+    assert r.status_code == 422 and "code" not in r.json()

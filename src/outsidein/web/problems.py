@@ -48,8 +48,22 @@ API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Where Segment's libraries post: the Segment source, and ``/v1/...`` at the root (a library
+#: given ``host=<server>`` without the source's path)
+SEGMENT_PATHS = ("/api/v1/sources/segment", "/v1/")
+#: Segment's error ``code`` by status: its libraries raise ``APIError(status, body["code"],
+#: body["message"])`` and log "Unknown error" (the reason only) when either is missing
+_SEGMENT_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden",
+                  404: "not_found", 405: "method_not_allowed", 409: "conflict",
+                  413: "payload_too_large", 415: "unsupported_media_type",
+                  422: "invalid_request", 429: "rate_limited", 500: "server_error",
+                  503: "unavailable"}
+
+
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """The request is the API's (answered in problem+json): ``/api/``, and ``/v1/``, where
+    only a Segment library sent to the wrong host posts."""
+    return request.url.path.startswith(("/api/", "/v1/"))
 
 
 def problem(status: int, detail: str, *, request: Request | None = None, title: str | None = None,
@@ -60,6 +74,8 @@ def problem(status: int, detail: str, *, request: Request | None = None, title: 
                             "status": status, "detail": detail}
     if request is not None:
         body["instance"] = request.url.path
+        if request.url.path.startswith(SEGMENT_PATHS):  # also in the shape Segment's use
+            body.update(code=_SEGMENT_CODES.get(status, "error"), message=detail)
     if extra:
         body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -158,6 +174,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     if status == 405:
         headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    if status == 404 and request.url.path.startswith(SEGMENT_PATHS[1]):
+        detail = (f"{request.url.path}: no such address; a Segment library's host is "
+                  "<server>/api/v1/sources/segment (it adds /v1/batch itself)")
     return _respond(request, status, _TITLES.get(status, "Error"), detail, headers=headers)
 
 

@@ -46,7 +46,11 @@ def test_replay_fills_journeys_once_and_senses_stages(demo_ws: Workspace, tmp_pa
         truth = con.table("truth_stages").order_by(["ts", "customer_id", "channel", "type"])
         stages = Counter(truth.limit(LIMIT).stage.to_pyarrow().to_pylist())
         with session_scope(ws.store_url, write=False) as s:
-            assert s.scalar(select(func.count()).select_from(Decision)) == LIMIT
+            decided = select(func.count()).select_from(Decision).join(
+                SenseEvent, Decision.event_pk == SenseEvent.id)
+            assert s.scalar(decided.where(SenseEvent.source == "replay")) == LIMIT
+            # and one decision per stage change by silence up to the history's end
+            assert s.scalar(decided) == LIMIT + report["silence_events"]
             assert s.scalar(select(func.count()).select_from(CustomerState)) == \
                 report["customers"]
     guess = max(stages.values()) / LIMIT  # always answering the commonest true stage
@@ -160,9 +164,10 @@ def test_a_history_of_orders_only_is_replayed_as_checkouts(tmp_path: Path) -> No
     assert report["history_end"].startswith("2026-06-30")
     assert report["stages_at_end"].get("lapsed") == 1  # OLD: silent since January
     with Workspace.open(root) as ws, session_scope(ws.store_url, write=False) as s:
-        ids = set(s.scalars(select(SenseEvent.event_id)))
+        ids = set(s.scalars(select(SenseEvent.event_id).where(SenseEvent.source == "replay")))
         stages = dict(s.execute(select(CustomerState.customer_id, CustomerState.stage)).all())
     assert ids == {f"wh:order:O{i}" for i in range(1, 6)}
     assert stages["LAST"] == "purchased"
+    assert stages["OLD"] == "lapsed"  # stored too: the silence is sensed, not only reported
     again = _json("-w", str(root), "sense", "replay", "--orders")
     assert (again["applied"], again["duplicates"]) == (0, 5)

@@ -264,24 +264,32 @@ def stage_model_cmd(
 
 @sense_app.command("sweep")
 def sweep_cmd(ctx: typer.Context, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
-    """Score as ignored the messages of customers silent past the attribution window.
+    """Score as ignored the messages of customers silent past the attribution window, and
+    sense the stages that changed by silence (a purchase fades, at risk, lapsed).
 
     A message's outcome is normally scored at the customer's next event; this scores those
-    of customers who never came back. The web app's event writer does it every minute;
-    run this where events arrive only through replays, or from cron.
+    of customers who never came back. A stage changed by silence is applied as a silence
+    event as of the newest event's time, with its decision (an at-risk customer gets a
+    retention message). The web app's event writer does both every minute; run this where
+    events arrive only through replays, or from cron.
     """
     # loaded when the command runs (start-up)
     from outsidein.services.sense.respond import sweep_workspace
+    from outsidein.services.sense.silence import sweep_silence_workspace  # start-up, too
 
     ws = workspace(ctx)
     try:
         swept = sweep_workspace(ws)
+        with progress(enabled=not as_json) as bar:
+            silent = sweep_silence_workspace(ws, progress=bar)
     finally:
         ws.close()
     if as_json:
-        print_json({"customers_swept": swept})
+        print_json({"customers_swept": swept, "silence": silent.to_dict()})
     else:
-        console.print(f"{swept:,} customers' unanswered messages scored as ignored",
+        console.print(f"{swept:,} customers' unanswered messages scored as ignored; "
+                      f"{silent.changed:,} customers changed stage by silence "
+                      f"({silent.events:,} silence events, as of {silent.as_of})",
                       highlight=False)
 
 

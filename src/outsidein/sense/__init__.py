@@ -18,6 +18,7 @@ from outsidein.sense.policy import (
     eligible_actions,
 )
 from outsidein.sense.sequence import StageClassifier, history_features
+from outsidein.sense.silence import next_stage_change
 from outsidein.sense.simulate import Market, simulate_market
 from outsidein.sense.stages import MESSAGE_NEEDS, STAGE_NEED, STAGES, need_for, stage_info
 
@@ -29,5 +30,5 @@ __all__: list[str] = [
     "ControlGroup", "CustomerContacts", "EvidenceConfig", "EvidenceScorer", "EvidenceState",
     "Market", "PolicyResult", "StageHMM", "ThompsonBandit", "bayes_limit_accuracy",
     "StageClassifier", "eligible_actions", "forward_filter", "history_features", "need_for",
-    "simulate_market", "stage_info",
+    "next_stage_change", "simulate_market", "stage_info",
 ]

@@ -198,7 +198,10 @@ class EvidenceScorer:
     def update(self, state: EvidenceState, ts: float, channel: str, type: str) -> EvidenceState:
         """Decay the state to ``ts`` and add the interaction's weights (in place; returns it).
 
-        Unknown interaction types add no evidence but still count as activity.
+        Unknown interaction types add no evidence but still count as activity.  A
+        ``"silence"`` (the sweep's event for a stage changed by silence,
+        :mod:`outsidein.sense.silence`) is no interaction: the state is left as it is (its
+        ``ts`` stays the last interaction's, which the silence counts from).
         """
         try:
             row = self._rows.get((channel, type))
@@ -207,6 +210,8 @@ class EvidenceScorer:
             raise
         if row is None:
             row = self._row(channel, type)
+        if not row and type == "silence":  # only types without weights pay the comparison
+            return state
         last = state.ts
         if last is None:
             state.ts = ts
@@ -274,6 +279,53 @@ class EvidenceScorer:
         days = (now - state.ts) / _DAY if state.ts is not None else 0.0
         risk = weight * _ramp(days, lo, hi) if state.last_buy is not None else 0.0
         return risk, weight2 * _ramp(days, lo2, hi2)
+
+    def drift(self, state: EvidenceState, now: float
+              ) -> tuple[list[float], list[float], list[float], float]:
+        """How far and how fast each stage's score (:meth:`scores`) can still move under
+        silence from ``now`` on: the search of :func:`outsidein.sense.silence.next_stage_change`.
+
+        Returns, per stage in :data:`STAGES` order, the fastest its score can move (per
+        second: a bound for every later time until the next break), how far it can still
+        fall and how far still rise (the rest of its decay and of its silence pull), and the
+        next break (epoch seconds: a silence ramp starts or ends there; ``inf`` when none is
+        ahead).  A ramp that jumps (``silence_days`` with start = full) moves infinitely
+        fast at its break.
+
+        >>> sc = EvidenceScorer().fit()
+        >>> bought = sc.update(sc.new_state(), 0.0, "web", "checkout")
+        >>> speed, fall, rise, brk = sc.drift(bought, 0.0)
+        >>> round(fall[3], 2), round(rise[6], 2), brk / 86400.0
+        (4.0, 3.75, 30.0)
+        """
+        ts = state.ts
+        zeros = [0.0] * _K
+        if ts is None:
+            return zeros, list(zeros), list(zeros), math.inf
+        dt = now - ts if now > ts else 0.0
+        speed, fall, rise = [], [], []
+        for e, r in zip(state.ev, self.rates_[:_K], strict=False):  # the stages, not service
+            e = e * math.exp(-r * dt) if e else 0.0
+            speed.append(r * abs(e))
+            fall.append(e if e > 0 else 0.0)
+            rise.append(-e if e < 0 else 0.0)
+        lo, hi, weight, lo2, hi2, weight2 = self._silence_ramps
+        days, brk = dt / _DAY, math.inf
+        for k, a, b, w in ((5, lo, hi, weight if state.last_buy is not None else 0.0),
+                           (6, lo2, hi2, weight2)):
+            left = w * (1.0 - _ramp(days, a, b))  # the pull still to come
+            if not left:
+                continue
+            rise[k] += max(left, 0.0)
+            fall[k] += max(-left, 0.0)
+            if days < a:
+                brk = min(brk, ts + a * _DAY)
+            elif b > a:
+                speed[k] += abs(w) / ((b - a) * _DAY)
+                brk = min(brk, ts + b * _DAY)
+            else:  # the pull jumps right after now
+                speed[k] = math.inf
+        return speed, fall, rise, brk
 
     def proba(self, state: EvidenceState, now: float | None = None) -> list[float]:
         """Stage probabilities (softmax of :meth:`scores`), in :data:`STAGES` order."""

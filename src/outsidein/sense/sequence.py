@@ -322,8 +322,15 @@ class LiveStageClassifier:
               top: int = 3) -> tuple[dict[str, Any], str, float, list[str]]:
         """``(new state, stage, its probability, clues in words)`` for one event.
 
-        Channels and types the model never saw leave their one-hot columns empty.
+        Channels and types the model never saw leave their one-hot columns empty.  A
+        ``"silence"`` (the sweep's event for a stage changed by silence) is no interaction:
+        the model is asked about the history as of *ts* with the interaction's type and
+        channel unknown (as its occlusion clues ask), so the days since the previous
+        interaction and the last checkout and the recent activity speak; the state is kept.
         """
+        if typ == "silence":  # the history as it was, asked about as of ts
+            _, stage, p, clues = self.sense(state, ts, "", "no interaction", top)
+            return dict(state or {}), stage, p, clues
         ch, ty = self._ch.get(channel), self._ty.get(typ)
         state, row = self.tracker.update(state, ts, -1 if ch is None else ch,
                                          -1 if ty is None else ty)

@@ -25,7 +25,7 @@ __all__ = ["HEAD_REVISION", "MIGRATIONS", "alembic_config", "current_revision",
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The latest migration (a test checks it against the migrations folder).
-HEAD_REVISION = "0010_culture_imports"
+HEAD_REVISION = "0011_sense_resense_at"
 _current: set[str] = set()
 _lock = threading.Lock()
 

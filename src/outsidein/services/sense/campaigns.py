@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import func, or_, select
 
+from outsidein.sense.silence import SILENCE
 from outsidein.sense.stages import STAGE_LABELS, STAGES
 from outsidein.store.db import session_scope
 from outsidein.store.models.sense import Decision, SenseEvent
@@ -90,7 +91,11 @@ def _stages_at(ws: Workspace, contacts: pd.DataFrame) -> pd.Series:
                                          order_by=(SenseEvent.ts, Decision.id))
     steps = (select(Decision.customer_id, SenseEvent.ts.label("ts"), Decision.stage,
                     prev.label("prev"))
-             .join(SenseEvent, SenseEvent.id == Decision.event_pk).subquery())
+             .join(SenseEvent, SenseEvent.id == Decision.event_pk)
+             # the stage the customer's interactions showed: a replay senses silence only
+             # after each customer's last interaction, so counting it would put the
+             # contacts of that one gap, and no other, at at risk or lapsed
+             .where(SenseEvent.type != SILENCE).subquery())
     with session_scope(ws.store_url, write=False) as s:
         rows = s.execute(select(steps.c.customer_id, steps.c.ts, steps.c.stage)
                          .where(or_(steps.c.prev.is_(None), steps.c.prev != steps.c.stage))

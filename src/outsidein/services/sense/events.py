@@ -310,13 +310,15 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
     touched = {c: {"customer_id": c, "state": state, "stage": fields["stage"],
                    "stage_probability": fields["stage_probability"],
                    "events": held.get(c, (None, 0))[1] + counts[c], "updated_at": now,
-                   "pending_until": as_datetime(state.get("pending_until"))}
-               for c, (state, fields) in last.items()}
+                   "pending_until": as_datetime(state.get("pending_until")),
+                   "resense_at": (None if (t := (state.get("evidence") or {}).get("ts")) is None
+                                  else t + 3600.0)}
+               for c, (state, fields) in last.items()}  # resense_at: silence.FIRST_LOOK_S
     if decisions:
         ids = dict(insert_returning(session, _DECISIONS, decisions, ["event_pk", "id"]))
         insert_rows(session, _STATES, list(touched.values()), conflict=["customer_id"],
                     update=["state", "stage", "stage_probability", "events", "updated_at",
-                            "pending_until"])
+                            "pending_until", "resense_at"])
         if plan is not None:  # with the decision ids and the events: nothing to read back
             for d, (e, pk) in zip(decisions, fresh, strict=True):  # inserted: free to add to
                 d["id"], d["event"] = ids[pk], EventFacts(pk, e.type, e.channel, e.ts_utc,

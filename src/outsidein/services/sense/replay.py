@@ -20,6 +20,11 @@ orders at the same time stay two) and ``{"order_id": ...}`` as its attributes.  
 alone sense purchased, loyal, at risk and lapsed (the silence after a purchase): the
 stages a retention team needs; the stages before a purchase need interactions.
 
+At the end of the history, the sweep of silence
+(:func:`~outsidein.services.sense.silence.sweep_silence_all`, with the replay's decider)
+applies each customer's stage changes by silence up to the newest event, so the stored
+stages (the Sense page's funnel, the journeys) agree with ``stages_at_end``.
+
 A replay after a partial one: older rows rebuild the customers they belong to
 ---------------------------------------------------------------------------------
 ``outsidein demo`` replays only the last :data:`~outsidein.cli.demo.DEMO_REPLAY_DAYS` days;
@@ -57,6 +62,8 @@ from outsidein.errors import MissingDataError
 from outsidein.sense.evidence import EvidenceState
 from outsidein.sense.stages import STAGE_TO_DEMO
 from outsidein.services.sense.events import Decider, EventIn, apply_events, stage_decider
+from outsidein.services.sense.silence import SOURCE as SILENT
+from outsidein.services.sense.silence import sweep_silence_all
 from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
 from outsidein.store.bulk import among
 from outsidein.store.db import session_scope
@@ -97,6 +104,10 @@ class ReplayReport:
     #: end: silence since a purchase reads as at risk, then lapsed), and that time (UTC)
     stages_at_end: dict[str, int] = field(default_factory=dict)
     history_end: str | None = None
+    #: customers whose stage changed by silence up to the end, and the silence events
+    #: applied (:mod:`outsidein.services.sense.silence`): the stored stages then agree
+    silence_customers: int = 0
+    silence_events: int = 0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,8 +160,8 @@ def _replayed(session: Session, since: datetime | None
     done = {c: (int(n or 0), ts) for c, n, ts in session.execute(
         select(e.customer_id, in_scope, func.max(e.ts)).where(e.source == SOURCE)
         .group_by(e.customer_id))}
-    live = set(session.scalars(select(e.customer_id).where(e.source != SOURCE).distinct())) \
-        if done else set()
+    live = set(session.scalars(select(e.customer_id).where(  # silence: from the history
+        e.source.notin_((SOURCE, SILENT))).distinct())) if done else set()
     return done, live
 
 
@@ -180,11 +191,14 @@ def _behind(table: Any, done: dict[str, tuple[int, datetime]]) -> set[str]:
 
 def _forget(session: Session, customers: list[str]) -> int:
     """Delete the replayed events, their decisions and the state of *customers* (who have
-    no live events); how many events went."""
+    no live events); how many events went.  Their silence events go too: the sweep at the
+    end finds them again from the whole history."""
     ev, st = cast(Table, SenseEvent.__table__), cast(Table, CustomerState.__table__)
-    replayed = select(ev.c.id).where(ev.c.source == SOURCE,
-                                     among(session, ev.c.customer_id, customers))
-    session.execute(delete(Decision).where(Decision.event_pk.in_(replayed)))
+    session.execute(delete(Decision).where(Decision.event_pk.in_(
+        select(ev.c.id).where(ev.c.source.in_((SOURCE, SILENT)),
+                              among(session, ev.c.customer_id, customers)))))
+    session.execute(delete(ev).where(ev.c.source == SILENT,
+                                     among(session, ev.c.customer_id, customers)))
     gone = session.execute(delete(ev).where(ev.c.source == SOURCE,
                                             among(session, ev.c.customer_id, customers)))
     session.execute(delete(st).where(among(session, st.c.customer_id, customers)))
@@ -296,6 +310,13 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                 progress.update(task, advance=len(events))
     report.customers = len(customers)
     report.stages = dict(stage_count.most_common())
+    silent = sweep_silence_all(ws.store_url, decide, scorer, progress=progress)
+    report.silence_customers, report.silence_events = silent.changed, silent.events
+    if silent.events:
+        report.notes.append(
+            f"stages changed by silence up to {(silent.as_of or '')[:10]}: "
+            f"{silent.changed:,} customers ({silent.events:,} silence events), so their "
+            "stored stage and journey agree with the end-of-history table")
     if latest is not None:
         report.stages_at_end = _stages_at(ws.store_url, scorer, sorted(customers), latest)
         report.history_end = datetime.fromtimestamp(latest, UTC).isoformat()

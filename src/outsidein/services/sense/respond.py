@@ -65,6 +65,7 @@ from outsidein.sense.policy import (
     not_while_awaited,
 )
 from outsidein.sense.sequence import LiveStageClassifier
+from outsidein.sense.silence import SILENCE
 from outsidein.sense.stages import (
     ATTRIBUTION_DAYS,
     OUTCOME_TYPES,
@@ -375,6 +376,12 @@ class Responder:
             seen = contacts._replace(consent=contacts.consent | free) if free else contacts
             result = eligible_actions(candidates, seen, now, rules, stage=stage,
                                       clue_channel=event.channel)
+            if not result.eligible and event.type == SILENCE and (opens := [  # none waits
+                    t for f in result.filtered if f.rule == "quiet_hours" and (t := f.retry_at)]):
+                now = min(opens)  # a silence asks for no answer now: its message waits
+                fields["reasons"].append("a silence: decided for when the quiet hours end")
+                result = eligible_actions(candidates, seen, now, rules, stage=stage,
+                                          clue_channel=event.channel)
             pending, contacts = self._respond(event, fields, result, contacts, pending, now)
         else:
             _no_message_for(fields, event.type)

@@ -48,6 +48,7 @@ from outsidein.services.sense.checks import (
 )
 from outsidein.services.sense.events import EventIn, EventWriter
 from outsidein.services.sense.respond import Responder
+from outsidein.services.sense.silence import housekeeping
 from outsidein.web.auth import Principal, Require, key_principal
 from outsidein.web.problems import API_ERROR_RESPONSES, field_error, problem
 from outsidein.web.schemas import NAME_PATTERN
@@ -154,7 +155,7 @@ def event_writer(request: Request | Any) -> EventWriter:
         ws = state.ws
         responder = Responder.for_workspace(ws.root, ws.config.extra)
         state.event_writer = EventWriter(state.store_url, responder, plan=responder.plan,
-                                         housekeeping=responder.sweep)
+                                         housekeeping=housekeeping(responder))
         gc.freeze()  # the decider's catalogue, bandit and caches: as start-up's (app.py)
     writer: EventWriter = state.event_writer
     return writer

@@ -181,3 +181,17 @@ def test_a_kept_answer_in_quiet_hours_gives_each_decision_its_own_local_time() -
         (f,) = eligible_actions(acts, mobile, when, pol).filtered
         assert f.reason == "no consent for e{1}mail; " + quiet.format("mobile", local)
         assert (f.rule, f.retry_at) == ("quiet_hours", at(2026, 3, 11, 8, "Europe/Paris"))
+
+
+def test_the_minimum_gap_is_to_the_last_message_before_not_one_planned_later() -> None:
+    """A catch-up (a sweep applying a long silence's steps in one group) checks an early
+    follow-up against contacts that already hold a message planned weeks later: that one
+    is no "last message -648.0 hours ago", and it does not hold the follow-up back."""
+    now = at(2026, 3, 10, 12, "UTC")
+    base = dict(consent=frozenset({"email"}), timezone="UTC")
+    later = CustomerContacts(**base, sent=((now + 27 * DAY, "email"),))
+    res = eligible_actions([TIPS], later, now, POLICY)
+    assert [e.action for e in res.eligible] == ["tips"]
+    both = CustomerContacts(**base, sent=((now + 27 * DAY, "email"), (now - 5 * 3600, "email")))
+    (f,) = eligible_actions([TIPS], both, now, POLICY).filtered
+    assert f.reason.startswith("minimum gap: last message 5.0 hours ago")

@@ -60,6 +60,8 @@ __all__ = ["DEFAULT_HALF_LIVES", "DEFAULT_WEIGHTS", "Clue", "EvidenceConfig", "E
 _DAY = 86400.0
 _LN2 = math.log(2.0)
 _K = len(STAGES)
+#: The stages before a first purchase: a buyer gets no prior for them (:meth:`scores`)
+_PROSPECT_STAGES = frozenset({"aware", "considering", "deciding"})
 _SERVICE = _K  # index of the service evidence after the seven stages
 # builds a NamedTuple without its generated ``__new__`` (a Python call): the clues of every
 # decision
@@ -174,6 +176,11 @@ class EvidenceScorer:
         self.resets_ = {t: tuple(STAGE_INDEX[s] for s in stages)
                         for t, stages in cfg.resets.items()}
         self.prior_ = [float(cfg.prior.get(s, 0.0)) for s in STAGES]
+        # a customer who has bought is past looking: the prior's pull to a prospect's
+        # stage is not theirs, so a faded purchase goes to loyal, then at risk and lapsed,
+        # not back to aware (where a welcome offer would greet a customer of 10 days)
+        self._buyer_prior = [0.0 if s in _PROSPECT_STAGES else p
+                             for s, p in zip(STAGES, self.prior_, strict=True)]
         self._rows: dict[tuple[str, str], tuple[tuple[int, float], ...]] = {}
         self._dense: dict[tuple[str, str], tuple[float, ...]] = {}
         # read on every decision: the settings as plain attributes, the silence's ramps
@@ -245,9 +252,10 @@ class EvidenceScorer:
         return self.update(state, float(event["ts"]), str(event["channel"]), str(event["type"]))
 
     def scores(self, state: EvidenceState, now: float | None = None) -> list[float]:
-        """Evidence per stage as of ``now``: decayed evidence + prior + silence."""
+        """Evidence per stage as of ``now``: decayed evidence + prior (a prospect's stages
+        have none once the customer has bought) + silence."""
         try:
-            prior = self.prior_
+            prior = self.prior_ if state.last_buy is None else self._buyer_prior
         except AttributeError:
             self._fitted()
             raise

@@ -55,7 +55,8 @@ class EvidenceConfig:
     resets
         Interaction type -> stages whose evidence it clears (a checkout ends the search).
     prior
-        Evidence every customer starts with (before any interaction: aware).
+        Evidence every customer starts with (before any interaction: aware); a customer who
+        has bought keeps only its share for the stages after a purchase.
     service_threshold
         Service evidence at or above which the message need is "service".
     silence_days

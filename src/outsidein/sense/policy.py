@@ -400,8 +400,8 @@ def eligible_actions(actions: Sequence[CatalogAction], customer: CustomerContact
         window = g_days * _DAY
         n_recent, first, last = 0, now, -1e300
         for ts_, _ in sent:  # plain loop: a handful of sends, faster than generators
-            if ts_ > last:
-                last = ts_
+            if last < ts_ <= now:  # the gap is to the last send before: one planned later
+                last = ts_  # (a catch-up's follow-ups) read "-648 hours ago" and held it
             if now - ts_ < window:
                 n_recent += 1
                 if ts_ < first:

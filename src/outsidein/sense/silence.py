@@ -32,9 +32,9 @@ look first.
 >>> bought = sc.update(sc.new_state(), 0.0, "web", "checkout")
 >>> t = next_stage_change(sc, bought, 0.0)
 >>> round(t / 86400.0, 2), sc.stage(bought, t - 1), sc.stage(bought, t)
-(9.0, 'purchased', 'aware')
+(11.6, 'purchased', 'loyal')
 >>> [round(x / 86400.0) for x in stage_changes(sc, bought, 0.0, 365 * 86400.0)]
-[9, 39, 120]
+[12, 34, 120]
 >>> next_stage_change(sc, bought, 121 * 86400.0) is None  # lapsed for good
 True
 """

@@ -63,7 +63,8 @@ from outsidein.workspace import Workspace
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-__all__ = ["FIRST_LOOK_S", "SILENCE_BATCH", "SOURCE", "SilenceSweep", "SweepClock",
+__all__ = ["FIRST_LOOK_S", "LIVE_BATCH", "SILENCE_BATCH", "SOURCE", "SilenceSweep",
+           "SweepClock",
            "event_id", "housekeeping", "sweep_silence", "sweep_silence_all",
            "sweep_silence_workspace"]
 
@@ -72,6 +73,12 @@ __all__ = ["FIRST_LOOK_S", "SILENCE_BATCH", "SOURCE", "SilenceSweep", "SweepCloc
 FIRST_LOOK_S = 3600.0
 #: Customers looked at in one transaction at most.
 SILENCE_BATCH = 2000
+#: Customers the web app's event writer looks at per housekeeping round (a minute): the
+#: round holds the writer (about 0.25-0.5 ms a customer on two cores), so a live events
+#: API waits at most about a quarter of a second for it; 720,000 customers a day.  A
+#: backlog (a store just upgraded, whose every customer is due) is for ``outsidein sense
+#: sweep``, which runs to the end.
+LIVE_BATCH = 500
 #: ``sense_events.source`` of the silence events.
 SOURCE = "sweep"
 #: Stage changes applied per customer in one look at most (the scorer's stages change a
@@ -228,7 +235,7 @@ def housekeeping(responder: Responder) -> Callable[[Session], SilenceSweep]:
     def run(session: Session) -> SilenceSweep:
         responder.sweep(session)
         return sweep_silence(session, responder, responder.scorer, plan=responder.plan,
-                             clock=clock)
+                             clock=clock, limit=LIVE_BATCH)
 
     return run
 

@@ -219,10 +219,12 @@ def test_after_a_replay_the_funnel_is_the_end_of_history_table(tmp_path: Path) -
     with Workspace.init(tmp_path / "ws") as ws:
         load_file(ws, "order_lines", csv)
         report = replay_interactions(ws, orders=True)
-        funnel = {r["stage"]: r["customers"] for r in sense_summary(ws, detail=False).funnel
-                  if r["customers"]}
+        summary = sense_summary(ws, detail=False)
+        funnel = {r["stage"]: r["customers"] for r in summary.funnel if r["customers"]}
         assert report.silence_events > 0
         assert funnel == report.stages_at_end
+        # the page says how many events were the customers' and how many silence's
+        assert (summary.events, summary.silences) == (report.applied, report.silence_events)
         again = sweep_silence_all(ws.store_url, stage_decider(SC), SC)
         assert again.events == 0
 

@@ -49,7 +49,9 @@ def _funnel_html(s: SenseSummary) -> str:
     if s.empty:
         return _p(f"No customer events have reached the engine yet: {HOW_TO_FILL}.", "muted")
     at_risk = s.stage_count("at_risk")
-    words = (f"{s.customers:,} customers sensed from {s.events:,} events; {at_risk:,} are at "
+    silences = f" and {s.silences:,} stage changes by silence" if s.silences else ""
+    words = (f"{s.customers:,} customers sensed from {s.events:,} events{silences}; "
+             f"{at_risk:,} are at "
              f"risk right now. {s.decisions:,} decisions, {s.messages:,} messages chosen"
              + (f"; the control group holds {s.control_customers:,} customers "
                 f"({s.control_share:.1%})." if s.control_share else "."))

@@ -41,6 +41,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from outsidein.errors import DataValidationError
+from outsidein.sense.silence import SILENCE
 from outsidein.sense.simulate import POLICIES, simulate_market
 from outsidein.sense.stages import ATTRIBUTION_DAYS, OUTCOME_TYPES, STAGE_LABELS, STAGES
 from outsidein.store.db import session_scope
@@ -118,7 +119,8 @@ class SenseSummary:
     """The store's sense tables in figures (see the module doc)."""
 
     customers: int = 0
-    events: int = 0
+    events: int = 0  # the customers' own (the events API, Segment, a replay)
+    silences: int = 0  # stage changes by silence (the sweep's events, not the customers')
     decisions: int = 0
     funnel: list[dict[str, Any]] = field(default_factory=list)
     by_action: list[dict[str, Any]] = field(default_factory=list)
@@ -275,15 +277,17 @@ def sense_summary(ws: Workspace, *, detail: bool = True) -> SenseSummary:
     days = _attribution_days(ws)
     with session_scope(ws.store_url, write=False) as s:
         try:
-            events = int(s.scalar(select(func.count()).select_from(SenseEvent)) or 0)
+            total, silences = s.execute(select(  # one scan for both counts
+                func.count(), func.count().filter(SenseEvent.type == SILENCE))).one()
         except (OperationalError, ProgrammingError):  # a store without the sense tables
             return SenseSummary()
+        events, silences = int(total or 0) - int(silences or 0), int(silences or 0)
         funnel, customers = _funnel(s)
         if events == 0 and customers == 0:
             return SenseSummary()
         if not detail:
-            return SenseSummary(customers=customers, events=events, funnel=funnel,
-                                attribution_days=days)
+            return SenseSummary(customers=customers, events=events, silences=silences,
+                                funnel=funnel, attribution_days=days)
         decisions = int(s.scalar(select(func.count()).select_from(Decision)) or 0)
         decided = int(s.scalar(select(func.count(func.distinct(Decision.customer_id)))) or 0)
         control = int(s.scalar(select(func.count(func.distinct(Decision.customer_id)))
@@ -295,8 +299,9 @@ def sense_summary(ws: Workspace, *, detail: bool = True) -> SenseSummary:
                                 .where(SenseEvent.type.in_(OUTCOME_TYPES))) or 0)
         last = s.scalar(select(func.max(SenseEvent.ts)))
         return SenseSummary(
-            customers=customers, events=events, decisions=decisions, funnel=funnel,
-            by_action=_by_action(s), control_customers=control, decided_customers=decided,
+            customers=customers, events=events, silences=silences, decisions=decisions,
+            funnel=funnel, by_action=_by_action(s), control_customers=control,
+            decided_customers=decided,
             outcome_events=outcomes, messages=messages, lift=_lift(s, outcomes, messages, days),
             last_event=last.isoformat(sep=" ", timespec="minutes") if last else None,
             attribution_days=days)

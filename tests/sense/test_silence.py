@@ -146,6 +146,7 @@ def test_a_silent_buyer_is_sensed_in_the_stage_of_now_and_the_journey_shows_when
     with session_scope(url, write=False) as s:
         journey = customer_journey(s, "QUIET", now=_at(50))
     assert journey.stage == "at_risk"
+    assert (journey.events, journey.silences) == (1, done.events)  # the checkout, apart
     step = journey.history[0]
     assert step["stage"] == "at_risk" and step["moved_by"] == "silence (web)"
     since = datetime.fromisoformat(step["since"])

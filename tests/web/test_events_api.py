@@ -235,6 +235,32 @@ def test_the_journey_shows_stage_changes_and_decisions(site: Any) -> None:
     assert "purchased" in panel and "checkout (web)" in panel
 
 
+def test_the_journey_api_and_page_count_silence_apart_from_the_customers_events(
+        site: Any) -> None:
+    """A buyer who went quiet: the sweep's stage changes show in the journey, counted apart
+    from the one event the customer sent."""
+    from outsidein.services.sense.silence import sweep_silence_workspace  # the sweep: here only
+
+    c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
+    for eid, who, typ, ts in (("q-1", "QUIET-1", "checkout", "2026-01-05T10:00:00+00:00"),
+                              ("q-2", "OTHER-1", "visit", "2026-07-30T10:00:00+00:00")):
+        r = c.post("/api/v1/events", json={**_event(eid, who, typ), "ts": ts})
+        assert r.json()["applied"] == 1, r.text
+    swept = sweep_silence_workspace(site.ws)
+    assert swept.changed >= 1
+    reader = site.client(headers={"Authorization": f"Bearer {site.api_key('value:read')}"})
+    j = reader.get("/api/v1/customers/QUIET-1/journey").json()
+    assert j["stage"] == "lapsed"  # 206 days without a word after one purchase
+    assert (j["events"], j["silences"]) == (1, len(j["history"]) - 1)
+    assert j["silences"] >= 2 and j["history"][0]["moved_by"].startswith("silence")
+    load_frame(site.ws, "customers", pd.DataFrame({"customer_id": ["QUIET-1"]}),
+               source="test:silence")
+    site.ws.close()
+    panel = site.login("viewer").get("/customers/QUIET-1").text
+    panel = panel[panel.index("Buying stage and journey"):]
+    assert "stage changes by silence" in panel and "moved by silence" in panel
+
+
 def test_a_segment_webhook_feeds_the_same_engine(site: Any) -> None:
     c = site.client(headers={"Authorization": f"Bearer {site.api_key('events:write')}"})
     ts = "2026-03-02T10:00:00.000Z"

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outsidein.errors import NotFoundError
+from outsidein.sense.silence import SILENCE
 from outsidein.sense.stages import ATTRIBUTION_DAYS, OUTCOME_TYPES, STAGE_LABELS, stage_info
 from outsidein.store.models.base import utcnow
 from outsidein.store.models.sense import CustomerState, Decision, Delivery, SenseEvent
@@ -75,7 +76,8 @@ class Journey:
     stage_label: str | None = None
     stage_definition: str | None = None
     stage_probability: float | None = None
-    events: int = 0
+    events: int = 0  # the customer's own (a silence is not theirs)
+    silences: int = 0  # stage changes by silence (the sweep's events)
     updated_at: str | None = None
     attribution_days: float = float(ATTRIBUTION_DAYS)
     clues: list[str] = field(default_factory=list)
@@ -242,9 +244,11 @@ def customer_journey(session: Session, customer_id: str, *, limit: int = 50,
             "sent": sent, "outcome": own["outcome"] if own is not None else None,
             "messages": mine})
     last = rows[-1][4] if rows else None
+    silences = sum(1 for r in rows if r[2] == SILENCE)
     return Journey(customer_id=customer_id, stage=state.stage, stage_label=info.label,
                    stage_definition=info.definition, stage_probability=state.stage_probability,
-                   events=state.events, updated_at=_utc(state.updated_at),
+                   events=state.events - silences, silences=silences,
+                   updated_at=_utc(state.updated_at),
                    attribution_days=days,
                    clues=list(last.clues) if last else [], history=history,
                    decisions=decisions, messages=messages[:limit])

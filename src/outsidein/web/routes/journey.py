@@ -37,7 +37,9 @@ class JourneyOut(BaseModel):
     stage_label: str | None
     stage_definition: str | None
     stage_probability: float | None
-    events: int
+    events: int = Field(description="the customer's own events sensed")
+    silences: int = Field(0, description="stage changes by silence: the sweep's events, "
+                          "each a step of 'history' moved by 'silence'")
     updated_at: str | None
     attribution_days: float = Field(
         description="days after a message in which a click or purchase is its response")
@@ -101,7 +103,10 @@ def journey_panel(ws: Workspace, customer_id: str) -> Section:
     figures: dict[str, Any] = {
         "stage now": j.stage_label,
         "how sure": f"{j.stage_probability:.0%}" if j.stage_probability is not None else None,
-        "events sensed": j.events, "what it means": j.stage_definition}
+        "events sensed": j.events}
+    if j.silences:
+        figures["stage changes by silence"] = j.silences
+    figures["what it means"] = j.stage_definition
     if j.messages:
         figures["messages sent"] = (f"{len(sent)} of the {len(j.messages)} queued; "
                                     f"{answered} answered by a click or purchase within "

@@ -52,7 +52,7 @@ from typing import Any, NamedTuple
 
 from outsidein.errors import NotFittedError
 from outsidein.sense.evidence_config import DEFAULT_HALF_LIVES, DEFAULT_WEIGHTS, EvidenceConfig
-from outsidein.sense.stages import STAGE_INDEX, STAGE_LABELS, STAGE_NEED, STAGES
+from outsidein.sense.stages import SILENCE, STAGE_INDEX, STAGE_LABELS, STAGE_NEED, STAGES
 
 __all__ = ["DEFAULT_HALF_LIVES", "DEFAULT_WEIGHTS", "Clue", "EvidenceConfig", "EvidenceScorer",
            "EvidenceState"]
@@ -217,7 +217,7 @@ class EvidenceScorer:
             raise
         if row is None:
             row = self._row(channel, type)
-        if not row and type == "silence":  # only types without weights pay the comparison
+        if not row and type == SILENCE:  # only types without weights pay the comparison
             return state
         last = state.ts
         if last is None:

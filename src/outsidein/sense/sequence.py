@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from outsidein.errors import DataValidationError, NotFittedError
+from outsidein.sense.stages import SILENCE
 
 __all__ = ["N_FIXED", "HistoryTracker", "LiveStageClassifier", "StageClassifier",
            "history_features"]
@@ -328,7 +329,7 @@ class LiveStageClassifier:
         channel unknown (as its occlusion clues ask), so the days since the previous
         interaction and the last checkout and the recent activity speak; the state is kept.
         """
-        if typ == "silence":  # the history as it was, asked about as of ts
+        if typ == SILENCE:  # the history as it was, asked about as of ts
             _, stage, p, clues = self.sense(state, ts, "", "no interaction", top)
             return dict(state or {}), stage, p, clues
         ch, ty = self._ch.get(channel), self._ty.get(typ)

@@ -44,11 +44,14 @@ from __future__ import annotations
 import math
 
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
+from outsidein.sense.stages import SILENCE
 
-__all__ = ["FLOOR_S", "MAX_STEPS", "SILENCE", "next_stage_change", "stage_changes"]
+__all__ = ["FIRST_LOOK_S", "FLOOR_S", "MAX_STEPS", "SILENCE", "next_stage_change",
+           "stage_changes"]
 
-#: The type of the event a stage change by silence is applied as (it adds no evidence).
-SILENCE = "silence"
+#: Seconds after a customer's latest evidence the sweep first looks at them (the events
+#: path stores it as ``resense_at``).
+FIRST_LOOK_S = 3600.0
 #: The shortest step of the search (seconds).
 FLOOR_S = 60.0
 #: Steps after which the search gives up (a tie held between two moving scores).

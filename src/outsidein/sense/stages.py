@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "ATTRIBUTION_DAYS", "OUTCOME_TYPES",
+    "ATTRIBUTION_DAYS", "OUTCOME_TYPES", "SILENCE",
     "CHANNELS",
     "DEMO_STAGES",
     "DEMO_TO_STAGE",
@@ -132,6 +132,9 @@ INTERACTION_TYPES: tuple[str, ...] = (
 )
 
 
+#: The type of the event a stage change by silence is applied as (the sweep's,
+#: :mod:`outsidein.sense.silence`): no interaction, it adds no evidence.
+SILENCE = "silence"
 #: Event types that count as the outcome of a message: a click or a purchase.
 OUTCOME_TYPES: tuple[str, ...] = ("email_click", "click", "checkout", "purchase", "order")
 #: Days after a message in which an outcome is credited to it (``[sense] attribution_days``).

@@ -49,11 +49,8 @@ from sqlalchemy.orm import Session
 from outsidein.errors import ConflictError
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.sequence import LiveStageClassifier
-from outsidein.sense.stages import (
-    STAGE_LABELS,
-    STAGE_NEED,
-    STAGES,
-)
+from outsidein.sense.silence import FIRST_LOOK_S
+from outsidein.sense.stages import STAGE_LABELS, STAGE_NEED, STAGES
 from outsidein.services.sense.checks import PROFILE_TYPES, content, differs, epoch_of, reused
 from outsidein.services.sense.learning import as_datetime
 from outsidein.services.sense.outbox import EventFacts
@@ -312,8 +309,8 @@ def apply_events(session: Session, events: Sequence[EventIn], decide: Decider, *
                    "events": held.get(c, (None, 0))[1] + counts[c], "updated_at": now,
                    "pending_until": as_datetime(state.get("pending_until")),
                    "resense_at": (None if (t := (state.get("evidence") or {}).get("ts")) is None
-                                  else t + 3600.0)}
-               for c, (state, fields) in last.items()}  # resense_at: silence.FIRST_LOOK_S
+                                  else t + FIRST_LOOK_S)}
+               for c, (state, fields) in last.items()}
     if decisions:
         ids = dict(insert_returning(session, _DECISIONS, decisions, ["event_pk", "id"]))
         insert_rows(session, _STATES, list(touched.values()), conflict=["customer_id"],

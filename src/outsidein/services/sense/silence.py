@@ -53,7 +53,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
-from outsidein.sense.silence import SILENCE, next_stage_change
+from outsidein.sense.silence import FIRST_LOOK_S, SILENCE, next_stage_change
 from outsidein.services.sense.events import Decider, EventIn, Planner, apply_events
 from outsidein.services.sense.respond import Responder
 from outsidein.store.db import session_scope
@@ -68,9 +68,6 @@ __all__ = ["FIRST_LOOK_S", "LIVE_BATCH", "SILENCE_BATCH", "SOURCE", "SilenceSwee
            "event_id", "housekeeping", "sweep_silence", "sweep_silence_all",
            "sweep_silence_workspace"]
 
-#: Seconds after a customer's latest evidence the sweep first looks at them (the events
-#: path stores it as ``resense_at``).
-FIRST_LOOK_S = 3600.0
 #: Customers looked at in one transaction at most.
 SILENCE_BATCH = 2000
 #: Customers the web app's event writer looks at per housekeeping round (a minute): the

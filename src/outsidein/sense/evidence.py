@@ -63,6 +63,11 @@ _K = len(STAGES)
 #: The stages before a first purchase: a buyer gets no prior for them (:meth:`scores`)
 _PROSPECT_STAGES = frozenset({"aware", "considering", "deciding"})
 _SERVICE = _K  # index of the service evidence after the seven stages
+#: A customer's first checkout adds nothing toward loyal (:meth:`EvidenceScorer.update`): a
+#: one-time buyer who does nothing more stays "purchased" until silence makes them at risk,
+#: and is not thanked for a loyalty they have not shown; a repeat purchase, opens, clicks
+#: and reviews are the loyal stage's clues
+_LOYAL = STAGE_INDEX["loyal"]
 # builds a NamedTuple without its generated ``__new__`` (a Python call): the clues of every
 # decision
 _new = tuple.__new__
@@ -72,18 +77,20 @@ class EvidenceState:
 
     ``ev`` holds the seven stages then the service evidence; ``recent`` holds the last
     interactions as ``(ts, channel, type)``; ``last_buy`` is the time of the last checkout
-    (None for a prospect).
+    (None for a prospect) and ``first_buy`` that of the first one (None for a prospect, and
+    for a state kept before 2026-11-30, whose first purchase counted toward loyal).
     """
 
-    __slots__ = ("ev", "last_buy", "recent", "ts")
+    __slots__ = ("ev", "first_buy", "last_buy", "recent", "ts")
 
     def __init__(self, ts: float | None = None, ev: list[float] | None = None,
                  recent: list[tuple[float, str, str]] | None = None,
-                 last_buy: float | None = None):
+                 last_buy: float | None = None, first_buy: float | None = None):
         self.ts = ts
         self.ev = ev if ev is not None else [0.0] * (_K + 1)
         self.recent = recent if recent is not None else []
         self.last_buy = last_buy
+        self.first_buy = first_buy
 
     @property
     def bought(self) -> bool:
@@ -91,18 +98,19 @@ class EvidenceState:
         return self.last_buy is not None
 
     def copy(self) -> EvidenceState:
-        return EvidenceState(self.ts, list(self.ev), list(self.recent), self.last_buy)
+        return EvidenceState(self.ts, list(self.ev), list(self.recent), self.last_buy,
+                             self.first_buy)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (for a per-customer store)."""
         return {"ts": self.ts, "ev": list(self.ev), "last_buy": self.last_buy,
-                "recent": list(map(list, self.recent))}
+                "first_buy": self.first_buy, "recent": list(map(list, self.recent))}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> EvidenceState:
         # as :meth:`to_dict` wrote it (numbers stay numbers, names stay strings)
         return cls(d.get("ts"), list(d["ev"]), list(map(tuple, d.get("recent", ()))),
-                   d.get("last_buy"))
+                   d.get("last_buy"), d.get("first_buy"))
 
     def __repr__(self) -> str:
         ev = ", ".join(f"{s}={v:.2f}" for s, v in zip((*STAGES, "service"), self.ev, strict=True)
@@ -208,7 +216,16 @@ class EvidenceScorer:
         Unknown interaction types add no evidence but still count as activity.  A
         ``"silence"`` (the sweep's event for a stage changed by silence,
         :mod:`outsidein.sense.silence`) is no interaction: the state is left as it is (its
-        ``ts`` stays the last interaction's, which the silence counts from).
+        ``ts`` stays the last interaction's, which the silence counts from).  A customer's
+        first ``checkout`` adds nothing toward loyal (:data:`_LOYAL`); later ones do.
+
+        >>> sc = EvidenceScorer().fit()
+        >>> once = sc.update(sc.new_state(), 0.0, "web", "checkout")
+        >>> [sc.stage(once, d * 86400.0) for d in (1, 20, 40)]
+        ['purchased', 'purchased', 'at_risk']
+        >>> twice = sc.update(once.copy(), 30 * 86400.0, "web", "checkout")
+        >>> sc.stage(twice, 50 * 86400.0)
+        'loyal'
         """
         try:
             row = self._rows.get((channel, type))
@@ -236,11 +253,14 @@ class EvidenceScorer:
         if reset:
             for i in reset:
                 ev[i] = 0.0
+        if type == "checkout":
+            if state.last_buy is None:  # a first purchase is no loyalty yet: a repeat is
+                row = tuple((i, w) for i, w in row if i != _LOYAL)
+                state.first_buy = ts
+            state.last_buy = ts
         if row:
             for i, w in row:
                 ev[i] += w
-        if type == "checkout":
-            state.last_buy = ts
         recent = state.recent
         recent.append((ts, channel, type))
         if len(recent) > self._keep:
@@ -418,7 +438,7 @@ class EvidenceScorer:
             if typ in resets and k in resets[typ]:
                 found.clear()  # this interaction cleared the stage's earlier evidence
             w = (dense.get((channel, typ)) or self._dense_row(channel, typ))[k]
-            if w:
+            if w and not (k == _LOYAL and ts == state.first_buy and typ == "checkout"):
                 found.append((w * exp(-rate * (now - ts)) if now > ts else w, ts, channel, typ))
         if k >= 5:
             risk, lapse = self._silence(state, now)

@@ -32,9 +32,13 @@ look first.
 >>> bought = sc.update(sc.new_state(), 0.0, "web", "checkout")
 >>> t = next_stage_change(sc, bought, 0.0)
 >>> round(t / 86400.0, 2), sc.stage(bought, t - 1), sc.stage(bought, t)
-(11.6, 'purchased', 'loyal')
+(30.07, 'purchased', 'at_risk')
 >>> [round(x / 86400.0) for x in stage_changes(sc, bought, 0.0, 365 * 86400.0)]
-[12, 34, 120]
+[30, 120]
+>>> again = sc.update(bought.copy(), 30 * 86400.0, "web", "checkout")  # a repeat buyer
+>>> [(round(x / 86400.0), sc.stage(again, x))
+...  for x in stage_changes(sc, again, 30 * 86400.0, 400 * 86400.0)]
+[(42, 'loyal'), (64, 'at_risk'), (150, 'lapsed')]
 >>> next_stage_change(sc, bought, 121 * 86400.0) is None  # lapsed for good
 True
 """
@@ -46,8 +50,8 @@ import math
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.stages import SILENCE
 
-__all__ = ["FIRST_LOOK_S", "FLOOR_S", "MAX_STEPS", "SILENCE", "next_stage_change",
-           "stage_changes"]
+__all__ = ["FIRST_LOOK_S", "FLOOR_S", "MAX_CHANGES", "MAX_STEPS", "SILENCE",
+           "next_stage_change", "stage_changes"]
 
 #: Seconds after a customer's latest evidence the sweep first looks at them (the events
 #: path stores it as ``resense_at``).
@@ -56,6 +60,10 @@ FIRST_LOOK_S = 3600.0
 FLOOR_S = 60.0
 #: Steps after which the search gives up (a tie held between two moving scores).
 MAX_STEPS = 10_000
+#: Stage changes found in one call of :func:`stage_changes` at most (and applied per
+#: customer in one look of the sweep): the scorer's stages change a few times under
+#: silence (a purchase fades, at risk, lapsed).
+MAX_CHANGES = 16
 _FOREVER = 100 * 365.25 * 86400.0  # where the search stops without a horizon
 
 
@@ -127,7 +135,7 @@ def _bisect(scorer: EvidenceScorer, state: EvidenceState, ref: int, lo: float,
 
 
 def stage_changes(scorer: EvidenceScorer, state: EvidenceState, after: float, until: float,
-                  *, limit: int = 16) -> list[float]:
+                  *, limit: int = MAX_CHANGES) -> list[float]:
     """Every stage change under silence in (*after*, *until*], oldest first (at most
     *limit*); each as :func:`next_stage_change` gives it."""
     out: list[float] = []

@@ -187,7 +187,10 @@ def customer_journey(session: Session, customer_id: str, *, limit: int = 50,
         if not history or history[-1]["stage"] != d.stage:
             history.append({"stage": d.stage, "stage_label": STAGE_LABELS[d.stage],
                             "since": _utc(ts), "probability": d.stage_probability,
-                            "moved_by": f"{typ} ({channel})", "event_id": event_id,
+                            # a silence has no channel of its own (its row keeps the last
+                            # interaction's, which chooses the message's channel)
+                            "moved_by": typ if typ == SILENCE else f"{typ} ({channel})",
+                            "event_id": event_id,
                             "clues": list(d.clues)})
     history.reverse()
 

@@ -53,7 +53,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from outsidein.sense.evidence import EvidenceScorer, EvidenceState
-from outsidein.sense.silence import FIRST_LOOK_S, SILENCE, next_stage_change
+from outsidein.sense.silence import FIRST_LOOK_S, MAX_CHANGES, SILENCE, next_stage_change
 from outsidein.services.sense.events import Decider, EventIn, Planner, apply_events
 from outsidein.services.sense.respond import Responder
 from outsidein.store.db import session_scope
@@ -78,9 +78,6 @@ SILENCE_BATCH = 2000
 LIVE_BATCH = 500
 #: ``sense_events.source`` of the silence events.
 SOURCE = "sweep"
-#: Stage changes applied per customer in one look at most (the scorer's stages change a
-#: few times under silence: a purchase fades, at risk, lapsed).
-_MAX_CHANGES = 16
 _ID_ROOM = 200  # sense_events.event_id's length
 
 _STATES = cast(Table, CustomerState.__table__)
@@ -176,7 +173,7 @@ def _looks(rows: Sequence[Any], scorer: EvidenceScorer, clock: float
         t: float | None = _start(state, ev.ts)
         while True:
             t = next_stage_change(scorer, ev, t)  # type: ignore[arg-type]
-            if t is None or t > clock or len(events) >= _MAX_CHANGES:
+            if t is None or t > clock or len(events) >= MAX_CHANGES:
                 break
             at = datetime.fromtimestamp(t, UTC).replace(tzinfo=None)
             events.append(EventIn(event_id(customer_id, at), customer_id, at, channel, SILENCE))

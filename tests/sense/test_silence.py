@@ -234,6 +234,42 @@ def test_after_a_replay_the_funnel_is_the_end_of_history_table(tmp_path: Path) -
         assert again.events == 0
 
 
+@pytest.mark.parametrize("chunk", [1, 5000])  # one order per chunk, and all in one
+def test_a_replay_shows_the_silence_between_two_purchases_where_it_fell(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    # a customer who bought, went quiet for eight months and came back: at risk and lapsed
+    # in between, at the times the scorer gives, as a live server's sweep would have shown
+    import outsidein.services.sense.replay as replay  # its chunk size, set for this test
+
+    monkeypatch.setattr(replay, "CHUNK", chunk)
+    csv = tmp_path / "orders.csv"
+    csv.write_text("order_id,customer_id,product_id,ts,quantity,revenue\n"
+                   "O1,BACK,P1,1997-01-01,1,10.0\nO2,OTHER,P1,1997-05-01,1,10.0\n"
+                   "O3,BACK,P1,1997-09-01,1,10.0\nO4,SOON,P1,1997-01-01,1,10.0\n"
+                   "O5,SOON,P1,1997-01-03,1,10.0\n")
+    with Workspace.init(tmp_path / "ws") as ws:
+        load_file(ws, "order_lines", csv)
+        report = replay_interactions(ws, orders=True)
+        with session_scope(ws.store_url, write=False) as s:
+            journey = customer_journey(s, "BACK", now=datetime(1997, 9, 1))
+            soon = customer_journey(s, "SOON", now=datetime(1997, 9, 1))
+    first, back = _epoch(datetime(1997, 1, 1)), _epoch(datetime(1997, 9, 1))
+    bought = SC.update(SC.new_state(), first, "web", "checkout")
+    truth = stage_changes(SC, bought, first, back)  # the scorer asked directly
+    assert [SC.stage(bought, t) for t in truth] == ["at_risk", "lapsed"]
+    steps = list(reversed(journey.history))  # oldest first
+    assert [(h["stage"], h["moved_by"]) for h in steps] == [
+        ("purchased", "checkout (web)"), ("at_risk", "silence"), ("lapsed", "silence"),
+        ("purchased", "checkout (web)")]
+    assert [datetime.fromisoformat(h["since"]).timestamp() for h in steps[1:3]] == \
+        pytest.approx(truth, abs=1.0)
+    assert journey.silences == 2
+    # two days between purchases: no silence in between; after the last one, to 09-01
+    assert [h["stage"] for h in reversed(soon.history)] == ["purchased", "loyal", "at_risk",
+                                                             "lapsed"]
+    assert report.silence_customers == 3 and report.applied == 5
+
+
 def test_with_the_learned_stage_model_a_silence_asks_it_about_the_history_as_of_then() -> None:
     # a classifier that learned: a long gap since the previous interaction means lapsed
     rng = np.random.default_rng(0)

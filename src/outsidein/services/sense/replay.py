@@ -20,10 +20,17 @@ orders at the same time stay two) and ``{"order_id": ...}`` as its attributes.  
 alone sense purchased, loyal, at risk and lapsed (the silence after a purchase): the
 stages a retention team needs; the stages before a purchase need interactions.
 
-At the end of the history, the sweep of silence
-(:func:`~outsidein.services.sense.silence.sweep_silence_all`, with the replay's decider)
-applies each customer's stage changes by silence up to the newest event, so the stored
-stages (the Sense page's funnel, the journeys) agree with ``stages_at_end``.
+Stage changes by silence are applied where they fall, with the replay's decider.  Before
+each customer's next event, the changes since their last one
+(:func:`~outsidein.services.sense.silence.silences_before`: a customer who went quiet for
+a year and came back shows at risk and lapsed in between, as a live server's sweep every
+minute would have shown); for that, a chunk is applied in waves, each customer's first
+event of the chunk, then their second, and so on (customers are independent: only each
+one's own order matters).  At the end of the history, the sweep of silence
+(:func:`~outsidein.services.sense.silence.sweep_silence_all`) applies the changes up to the
+newest event, so the stored stages (the Sense page's funnel, the journeys) agree with
+``stages_at_end``.  A silence adds no evidence: the stage sensed at each interaction, and
+the stage accuracy, are the same with or without them.
 
 A replay after a partial one: older rows rebuild the customers they belong to
 ---------------------------------------------------------------------------------
@@ -61,9 +68,15 @@ from sqlalchemy.orm import Session
 from outsidein.errors import MissingDataError
 from outsidein.sense.evidence import EvidenceState
 from outsidein.sense.stages import STAGE_TO_DEMO
-from outsidein.services.sense.events import Decider, EventIn, apply_events, stage_decider
+from outsidein.services.sense.events import (
+    Decider,
+    EventIn,
+    EventResult,
+    apply_events,
+    stage_decider,
+)
 from outsidein.services.sense.silence import SOURCE as SILENT
-from outsidein.services.sense.silence import sweep_silence_all
+from outsidein.services.sense.silence import SilenceSweep, silences_before, sweep_silence_all
 from outsidein.services.sense.stage_model import configured_scorer, configured_stage_model
 from outsidein.store.bulk import among
 from outsidein.store.db import session_scope
@@ -248,6 +261,7 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
     stage_count: Counter[str] = Counter()
     confusion: dict[str, Counter[str]] = {}
     customers: set[str] = set()
+    silent = SilenceSweep()  # the silences between a customer's interactions
     with ws.reader() as con:
         what = "order lines" if orders else "interactions"
         if ("order_lines" if orders else "interactions") not in con.list_tables():
@@ -291,9 +305,14 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
         task = progress.add_task(f"replaying {what}", total=total) if progress else None
         for batch in ordered.to_pyarrow_batches(chunk_size=CHUNK):
             events = _events(batch)
-            with session_scope(ws.store_url) as s:
-                results = apply_events(s, events, decide, source=SOURCE)
-            for e, r in zip(events, results, strict=True):
+            results: list[tuple[EventIn, EventResult]] = []
+            for wave in _waves(events):
+                with session_scope(ws.store_url) as s:
+                    silent.add(silences_before(s, decide, scorer,
+                                               {e.customer_id: e.epoch for e in wave}))
+                    results += zip(wave, apply_events(s, wave, decide, source=SOURCE),
+                                   strict=True)
+            for e, r in results:
                 customers.add(e.customer_id)
                 latest = e.epoch if latest is None else max(latest, e.epoch)
                 if r.status == "duplicate":
@@ -310,13 +329,16 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                 progress.update(task, advance=len(events))
     report.customers = len(customers)
     report.stages = dict(stage_count.most_common())
-    silent = sweep_silence_all(ws.store_url, decide, scorer, progress=progress)
-    report.silence_customers, report.silence_events = silent.changed, silent.events
-    if silent.events:
+    end = sweep_silence_all(ws.store_url, decide, scorer, progress=progress)
+    report.silence_events = silent.events + end.events
+    report.silence_customers = (_silenced(ws.store_url, sorted(customers))
+                                if report.silence_events else 0)
+    if report.silence_events:
         report.notes.append(
-            f"stages changed by silence up to {(silent.as_of or '')[:10]}: "
-            f"{silent.changed:,} customers ({silent.events:,} silence events), so their "
-            "stored stage and journey agree with the end-of-history table")
+            f"stages changed by silence up to {(end.as_of or '')[:10]}: "
+            f"{report.silence_customers:,} customers ({report.silence_events:,} silence "
+            f"events, {silent.events:,} of them between two of a customer's interactions), "
+            "so their stored stage and journey agree with the end-of-history table")
     if latest is not None:
         report.stages_at_end = _stages_at(ws.store_url, scorer, sorted(customers), latest)
         report.history_end = datetime.fromtimestamp(latest, UTC).isoformat()
@@ -333,6 +355,34 @@ def replay_interactions(ws: Workspace, *, decide: Decider | None = None,
                             "(replays apply each interaction once)")
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _waves(events: list[EventIn]) -> list[list[EventIn]]:
+    """*events* (in time order) in waves: each customer's first, then their second, ...
+
+    >>> at = datetime(2026, 1, 1)
+    >>> [[e.event_id for e in w] for w in _waves([EventIn("a1", "A", at, "web", "visit"),
+    ...     EventIn("a2", "A", at, "web", "visit"), EventIn("b1", "B", at, "web", "visit")])]
+    [['a1', 'b1'], ['a2']]
+    """
+    seen: Counter[str] = Counter()
+    waves: list[list[EventIn]] = []
+    for e in events:
+        k = seen[e.customer_id]
+        seen[e.customer_id] += 1
+        if k == len(waves):
+            waves.append([])
+        waves[k].append(e)
+    return waves
+
+
+def _silenced(url: str, customers: list[str]) -> int:
+    """How many of *customers* have a stage change by silence in the store."""
+    ev = cast(Table, SenseEvent.__table__)
+    with session_scope(url, write=False) as s:
+        return sum(int(s.scalar(select(func.count(func.distinct(ev.c.customer_id))).where(
+            ev.c.source == SILENT, among(s, ev.c.customer_id, customers[i:i + CHUNK]))) or 0)
+            for i in range(0, len(customers), CHUNK))
 
 
 def _stages_at(url: str, scorer: Any, customers: list[str], now: float) -> dict[str, int]:

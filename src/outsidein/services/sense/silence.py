@@ -35,7 +35,10 @@ pulls them to at risk, then lapsed.  :func:`sweep_silence` senses that.
 Who runs it: the web app's event writer every minute beside the outcome sweep
 (:func:`housekeeping`), ``outsidein sense sweep``, and ``outsidein sense replay`` at the end
 of the history (so the stored stages, the Sense page's funnel and the journeys agree with
-the replay's end-of-history table).
+the replay's end-of-history table).  A replay also applies, before each customer's next
+event, the changes that fell since their last one (:func:`silences_before`, the search
+bounded by that event's time), so its journeys show at risk and lapsed between two
+purchases far apart, as a live server's sweep every minute would have.
 
 >>> event_id("C1", datetime(1998, 6, 30))
 'silence:C1:1998-06-30T00:00:00+00:00'
@@ -56,6 +59,7 @@ from outsidein.sense.evidence import EvidenceScorer, EvidenceState
 from outsidein.sense.silence import FIRST_LOOK_S, MAX_CHANGES, SILENCE, next_stage_change
 from outsidein.services.sense.events import Decider, EventIn, Planner, apply_events
 from outsidein.services.sense.respond import Responder
+from outsidein.store.bulk import among
 from outsidein.store.db import session_scope
 from outsidein.store.models.sense import CustomerState, SenseEvent
 from outsidein.workspace import Workspace
@@ -65,7 +69,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FIRST_LOOK_S", "LIVE_BATCH", "SILENCE_BATCH", "SOURCE", "SilenceSweep",
            "SweepClock",
-           "event_id", "housekeeping", "sweep_silence", "sweep_silence_all",
+           "event_id", "housekeeping", "silences_before", "sweep_silence", "sweep_silence_all",
            "sweep_silence_workspace"]
 
 #: Customers looked at in one transaction at most.
@@ -219,6 +223,48 @@ def sweep_silence(session: Session, decide: Decider, scorer: EvidenceScorer, *,
                      [{"b_customer_id": c, "resense_at": nxt} for c, _, nxt in found])
     return SilenceSweep(looked=len(found), changed=len({e.customer_id for e in applied}),
                         events=len(applied), as_of=at.replace(tzinfo=UTC).isoformat())
+
+
+def silences_before(session: Session, decide: Decider, scorer: EvidenceScorer,
+                    due: Mapping[str, float], *, plan: Planner | None = None) -> SilenceSweep:
+    """Apply each customer's stage changes by silence that fall before the time *due* gives
+    them (customer -> epoch seconds: their next event's), oldest first.
+
+    A replay calls it before applying each customer's next event (:mod:`.replay`), so the
+    silence between two of their interactions is where it fell, not skipped.  The search
+    stops at that time (its horizon): a customer heard from again within hours costs a step
+    or two.  A customer whose evidence is newer than that time (a late arrival) gets none.
+    Runs in the caller's write transaction (rows locked on PostgreSQL).
+    """
+    if not due:
+        return SilenceSweep()
+    t = _STATES
+    query = select(t.c.customer_id, t.c.state).where(among(session, t.c.customer_id,
+                                                           sorted(due)))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.order_by(t.c.customer_id).with_for_update()
+    events: list[EventIn] = []
+    looked = 0
+    for customer_id, state in session.connection().execute(query):
+        raw = (state or {}).get("evidence")
+        ev = EvidenceState.from_dict(raw) if raw else None
+        if ev is None or ev.ts is None:
+            continue
+        looked += 1
+        horizon, channel = due[customer_id], ev.recent[-1][1] if ev.recent else "web"
+        at: float | None = _start(state, ev.ts)
+        for _ in range(MAX_CHANGES):
+            at = next_stage_change(scorer, ev, at, horizon)  # type: ignore[arg-type]
+            if at is None or at >= horizon:
+                break
+            when = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
+            events.append(EventIn(event_id(customer_id, when), customer_id, when, channel,
+                                  SILENCE))
+    results = apply_events(session, events, _marking(decide), source=SOURCE, plan=plan)
+    applied = {e.customer_id for e, r in zip(events, results, strict=True)
+               if r.status == "applied"}
+    return SilenceSweep(looked=looked, changed=len(applied),
+                        events=sum(r.status == "applied" for r in results))
 
 
 def housekeeping(responder: Responder) -> Callable[[Session], SilenceSweep]:

@@ -38,6 +38,7 @@ from outsidein.services.sense.respond import Responder
 from outsidein.services.sense.silence import (
     FIRST_LOOK_S,
     housekeeping,
+    silences_before,
     sweep_silence,
     sweep_silence_all,
 )
@@ -232,6 +233,27 @@ def test_after_a_replay_the_funnel_is_the_end_of_history_table(tmp_path: Path) -
         assert (summary.events, summary.silences) == (report.applied, report.silence_events)
         again = sweep_silence_all(ws.store_url, stage_decider(SC), SC)
         assert again.events == 0
+
+
+def test_silences_before_an_event_stop_at_it_and_apply_once(url: str) -> None:
+    _apply(url, [EventIn("b1", "GONE", T0, "web", "checkout"),
+                 EventIn("b2", "LATE", _at(100), "web", "checkout")])
+    due = {"GONE": _epoch(_at(200)), "LATE": _epoch(_at(50)), "NONE": _epoch(_at(9))}
+    with session_scope(url) as s:
+        done = silences_before(s, stage_decider(SC), SC, due)
+    bought = SC.update(SC.new_state(), _epoch(T0), "web", "checkout")
+    truth = stage_changes(SC, bought, _epoch(T0), _epoch(_at(200)))
+    assert [SC.stage(bought, t) for t in truth] == ["at_risk", "lapsed"]
+    assert (done.looked, done.changed, done.events) == (2, 1, 2)  # LATE: newer than its time
+    with session_scope(url, write=False) as s:
+        at = [_epoch(ts) for ts in s.scalars(select(SenseEvent.ts).where(
+            SenseEvent.customer_id == "GONE", SenseEvent.type == "silence")
+            .order_by(SenseEvent.ts))]
+    assert at == pytest.approx(truth, abs=1.0)
+    assert _state(url, "GONE").stage == "lapsed"
+    with session_scope(url) as s:  # a second call finds the same changes: applied once
+        again = silences_before(s, stage_decider(SC), SC, due)
+    assert again.events == 0
 
 
 @pytest.mark.parametrize("chunk", [1, 5000])  # one order per chunk, and all in one

@@ -135,3 +135,30 @@ def test_configuration_from_toml_merges_defaults_and_names_bad_keys() -> None:
 def test_scoring_before_fit_says_what_to_do() -> None:
     with pytest.raises(NotFittedError, match="call fit"):
         EvidenceScorer().update(EvidenceState(), 0.0, "web", "visit")
+
+
+def test_a_customer_who_visits_is_engaged_not_aware_and_the_clue_says_so(
+        scorer: EvidenceScorer) -> None:
+    # a prospect's visit tells awareness; a customer's tells engagement (never "aware" again,
+    # where a welcome offer would greet someone who has bought)
+    prospect = scorer.update(scorer.new_state(), 0.0, "web", "visit")
+    assert scorer.stage(prospect, 0.0) == "aware"
+    buyer = scorer.update(scorer.new_state(), 0.0, "web", "checkout")
+    scorer.update(buyer, 20 * DAY, "web", "visit")
+    assert scorer.stage(buyer, 20 * DAY) == "loyal"
+    visit = scorer.clues(buyer, 20 * DAY, stage="loyal")[0]
+    assert (visit.type, visit.contribution) == ("visit", pytest.approx(0.8 + 0.2))
+    # the first purchase itself is no loyalty (only a repeat is), so it is not a clue of it
+    assert [c.type for c in scorer.clues(buyer, 20 * DAY, stage="loyal")] == ["visit"]
+    assert "aware" not in {scorer.stage(buyer, t * DAY) for t in range(20, 400, 5)}
+
+
+def test_a_state_kept_before_the_first_purchase_was_remembered_still_reads(
+        scorer: EvidenceScorer) -> None:
+    old = scorer.update(scorer.new_state(), 0.0, "web", "checkout").to_dict()
+    del old["first_buy"]  # as an Outside-In before 2026-11-30 kept it
+    st = EvidenceState.from_dict(old)
+    scorer.update(st, 10 * DAY, "email", "email_open")
+    assert st.first_buy is None and scorer.stage(st, 10 * DAY) == "loyal"
+    assert {c.type for c in scorer.clues(st, 10 * DAY, stage="loyal")} <= {"checkout",
+                                                                           "email_open"}

@@ -68,6 +68,13 @@ _SERVICE = _K  # index of the service evidence after the seven stages
 #: and is not thanked for a loyalty they have not shown; a repeat purchase, opens, clicks
 #: and reviews are the loyal stage's clues
 _LOYAL = STAGE_INDEX["loyal"]
+#: A customer who has bought is past awareness: a touch that tells a prospect's awareness
+#: (a visit, an opened e-mail) is a customer's engagement, and its weight toward aware counts
+#: toward loyal (:meth:`EvidenceScorer.update`); a buyer is never sensed "aware" (where a
+#: welcome offer would greet a customer of years)
+_AWARE = STAGE_INDEX["aware"]
+#: the kinds of weight row: a prospect's touch, a first purchase, a customer's touch
+_PROSPECT, _FIRST_BUY, _CUSTOMER = 0, 1, 2
 # builds a NamedTuple without its generated ``__new__`` (a Python call): the clues of every
 # decision
 _new = tuple.__new__
@@ -190,7 +197,8 @@ class EvidenceScorer:
         self._buyer_prior = [0.0 if s in _PROSPECT_STAGES else p
                              for s, p in zip(STAGES, self.prior_, strict=True)]
         self._rows: dict[tuple[str, str], tuple[tuple[int, float], ...]] = {}
-        self._dense: dict[tuple[str, str], tuple[float, ...]] = {}
+        self._kind_rows: dict[tuple[str, str, int], tuple[tuple[int, float], ...]] = {}
+        self._dense: dict[tuple[str, str, int], tuple[float, ...]] = {}
         # read on every decision: the settings as plain attributes, the silence's ramps
         # (at risk, then lapsed over twice the days) worked out once
         lo, hi = cfg.silence_days
@@ -253,10 +261,13 @@ class EvidenceScorer:
         if reset:
             for i in reset:
                 ev[i] = 0.0
+        if state.last_buy is not None:  # a customer's touch: engagement, not awareness
+            row = self._kind_rows.get((channel, type, _CUSTOMER)) or self._kind_row(
+                channel, type, _CUSTOMER)
+        elif type == "checkout":  # a first purchase is no loyalty yet: a repeat is
+            row = self._kind_row(channel, type, _FIRST_BUY)
+            state.first_buy = ts
         if type == "checkout":
-            if state.last_buy is None:  # a first purchase is no loyalty yet: a repeat is
-                row = tuple((i, w) for i, w in row if i != _LOYAL)
-                state.first_buy = ts
             state.last_buy = ts
         if row:
             for i, w in row:
@@ -434,11 +445,14 @@ class EvidenceScorer:
         rate = rates[k]
         found: list[tuple[float, float, str, str]] = []  # (contribution, ts, channel, type)
         resets, dense, exp = self.resets_, self._dense, math.exp
+        first = state.first_buy  # None: a prospect, or a state kept before 2026-11-30
         for ts, channel, typ in state.recent:
             if typ in resets and k in resets[typ]:
                 found.clear()  # this interaction cleared the stage's earlier evidence
-            w = (dense.get((channel, typ)) or self._dense_row(channel, typ))[k]
-            if w and not (k == _LOYAL and ts == state.first_buy and typ == "checkout"):
+            kind = (_PROSPECT if first is None or ts < first else
+                    _FIRST_BUY if ts == first and typ == "checkout" else _CUSTOMER)
+            w = (dense.get((channel, typ, kind)) or self._dense_row(channel, typ, kind))[k]
+            if w:
                 found.append((w * exp(-rate * (now - ts)) if now > ts else w, ts, channel, typ))
         if k >= 5:
             risk, lapse = self._silence(state, now)
@@ -449,11 +463,29 @@ class EvidenceScorer:
         return [_new(Clue, (typ, channel, (now - ts) / _DAY, stage, c))  # for the shown only
                 for c, ts, channel, typ in found[:top]]
 
-    def _dense_row(self, channel: str, typ: str) -> tuple[float, ...]:
+    def _dense_row(self, channel: str, typ: str, kind: int) -> tuple[float, ...]:
         w = [0.0] * (_K + 1)
-        for i, wt in self._row(channel, typ):
+        for i, wt in self._kind_row(channel, typ, kind):
             w[i] += wt
-        row = self._dense[(channel, typ)] = tuple(w)
+        row = self._dense[(channel, typ, kind)] = tuple(w)
+        return row
+
+    def _kind_row(self, channel: str, typ: str, kind: int) -> tuple[tuple[int, float], ...]:
+        """The weights of a touch as a prospect's, a first purchase's (nothing toward loyal)
+        or a customer's (its weight toward aware counts toward loyal)."""
+        key = (channel, typ, kind)
+        row = self._kind_rows.get(key)
+        if row is None:
+            row = self._row(channel, typ)
+            if kind == _FIRST_BUY:
+                row = tuple((i, w) for i, w in row if i != _LOYAL)
+            elif kind == _CUSTOMER and any(i == _AWARE for i, _ in row):
+                merged: dict[int, float] = {}
+                for i, w in row:
+                    j = _LOYAL if i == _AWARE else i
+                    merged[j] = merged.get(j, 0.0) + w
+                row = tuple(merged.items())
+            self._kind_rows[key] = row
         return row
 
     def _row(self, channel: str, typ: str) -> tuple[tuple[int, float], ...]:

@@ -47,6 +47,7 @@ purchases far apart, as a live server's sweep every minute would have.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -162,9 +163,15 @@ def _marking(decide: Decider) -> Decider:
     return decide_silence
 
 
-def _looks(rows: Sequence[Any], scorer: EvidenceScorer, clock: float
+def _looks(rows: Sequence[Any], scorer: EvidenceScorer, clock: float = math.inf, *,
+           before: Mapping[str, float] | None = None
            ) -> Iterator[tuple[str, list[EventIn], float | None]]:
-    """Per customer: the silence events due by *clock* and the time of the next change."""
+    """Per customer: the silence events due by *clock* and the time of the next change.
+
+    With *before* (customer -> epoch seconds), each customer's are those strictly before
+    their time there, where the search stops (its horizon; the next change is then only
+    known up to it).
+    """
     for customer_id, state in rows:
         state = state or {}
         raw = state.get("evidence")
@@ -172,16 +179,29 @@ def _looks(rows: Sequence[Any], scorer: EvidenceScorer, clock: float
         if ev is None or ev.ts is None:
             yield customer_id, [], None
             continue
+        horizon = None if before is None else before[customer_id]
+        until = clock if horizon is None else math.nextafter(horizon, -math.inf)
         channel = ev.recent[-1][1] if ev.recent else "web"
         events: list[EventIn] = []
         t: float | None = _start(state, ev.ts)
         while True:
-            t = next_stage_change(scorer, ev, t)  # type: ignore[arg-type]
-            if t is None or t > clock or len(events) >= MAX_CHANGES:
+            t = next_stage_change(scorer, ev, t, horizon)  # type: ignore[arg-type]
+            if t is None or t > until or len(events) >= MAX_CHANGES:
                 break
             at = datetime.fromtimestamp(t, UTC).replace(tzinfo=None)
             events.append(EventIn(event_id(customer_id, at), customer_id, at, channel, SILENCE))
         yield customer_id, events, t
+
+
+def _apply(session: Session, found: Sequence[tuple[str, list[EventIn], float | None]],
+           decide: Decider, plan: Planner | None) -> SilenceSweep:
+    """Apply the silence events *found* (:func:`_looks`) through the one events path; what
+    was looked at and applied (a silence applied before is not applied again)."""
+    events = [e for _, evs, _ in found for e in evs]
+    results = apply_events(session, events, _marking(decide), source=SOURCE, plan=plan)
+    applied = [e for e, r in zip(events, results, strict=True) if r.status == "applied"]
+    return SilenceSweep(looked=len(found), changed=len({e.customer_id for e in applied}),
+                        events=len(applied))
 
 
 def sweep_silence(session: Session, decide: Decider, scorer: EvidenceScorer, *,
@@ -215,14 +235,12 @@ def sweep_silence(session: Session, decide: Decider, scorer: EvidenceScorer, *,
     conn = session.connection()
     rows = conn.execute(query).all()
     found = list(_looks(rows, scorer, epoch))
-    events = [e for _, evs, _ in found for e in evs]
-    results = apply_events(session, events, _marking(decide), source=SOURCE, plan=plan)
-    applied = [e for e, r in zip(events, results, strict=True) if r.status == "applied"]
+    done = _apply(session, found, decide, plan)
     if found:  # after apply_events: it set the first look, this is the exact one
         conn.execute(update(t).where(t.c.customer_id == bindparam("b_customer_id")),
                      [{"b_customer_id": c, "resense_at": nxt} for c, _, nxt in found])
-    return SilenceSweep(looked=len(found), changed=len({e.customer_id for e in applied}),
-                        events=len(applied), as_of=at.replace(tzinfo=UTC).isoformat())
+    done.as_of = at.replace(tzinfo=UTC).isoformat()
+    return done
 
 
 def silences_before(session: Session, decide: Decider, scorer: EvidenceScorer,
@@ -243,28 +261,8 @@ def silences_before(session: Session, decide: Decider, scorer: EvidenceScorer,
                                                            sorted(due)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.order_by(t.c.customer_id).with_for_update()
-    events: list[EventIn] = []
-    looked = 0
-    for customer_id, state in session.connection().execute(query):
-        raw = (state or {}).get("evidence")
-        ev = EvidenceState.from_dict(raw) if raw else None
-        if ev is None or ev.ts is None:
-            continue
-        looked += 1
-        horizon, channel = due[customer_id], ev.recent[-1][1] if ev.recent else "web"
-        at: float | None = _start(state, ev.ts)
-        for _ in range(MAX_CHANGES):
-            at = next_stage_change(scorer, ev, at, horizon)  # type: ignore[arg-type]
-            if at is None or at >= horizon:
-                break
-            when = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
-            events.append(EventIn(event_id(customer_id, when), customer_id, when, channel,
-                                  SILENCE))
-    results = apply_events(session, events, _marking(decide), source=SOURCE, plan=plan)
-    applied = {e.customer_id for e, r in zip(events, results, strict=True)
-               if r.status == "applied"}
-    return SilenceSweep(looked=looked, changed=len(applied),
-                        events=sum(r.status == "applied" for r in results))
+    rows = session.connection().execute(query).all()
+    return _apply(session, list(_looks(rows, scorer, before=due)), decide, plan)
 
 
 def housekeeping(responder: Responder) -> Callable[[Session], SilenceSweep]:

@@ -105,12 +105,13 @@ def open_waiting(path: Path, connect: Callable[[], T], *, read_only: bool,
             except duckdb.IOException as exc:
                 if not _is_lock_error(exc):
                     raise
-                if time.monotonic() + pause > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:  # the whole wait spent, never less: the error says how long
                     raise _gave_up(path, read_only, wait) from exc
             if not read_only:
                 intent.touch()
                 announced = True
-            time.sleep(pause)
+            time.sleep(min(pause, left))
             pause = min(pause * 1.5, _POLL_MAX_S)
     finally:
         if announced:

@@ -162,3 +162,50 @@ def test_a_state_kept_before_the_first_purchase_was_remembered_still_reads(
     assert st.first_buy is None and scorer.stage(st, 10 * DAY) == "loyal"
     assert {c.type for c in scorer.clues(st, 10 * DAY, stage="loyal")} <= {"checkout",
                                                                            "email_open"}
+
+
+@pytest.mark.parametrize("purchases", [1, 3])
+def test_a_lapsed_customer_who_looks_in_is_still_lapsed_until_they_buy(
+        scorer: EvidenceScorer, purchases: int) -> None:
+    # bought (once, or three times a month apart), then 18 months of silence, then a visit:
+    # a lapsed customer looking in (a win-back's moment), not a loyal one
+    st = scorer.new_state()
+    for k in range(purchases):
+        scorer.update(st, k * 30 * DAY, "web", "checkout")
+    quiet_from = (purchases - 1) * 30 * DAY
+    back = quiet_from + 540 * DAY
+    assert scorer.stage(st, back - 1) == "lapsed"
+    scorer.update(st, back, "web", "visit")
+    assert scorer.stage(st, back) == "lapsed"
+    assert scorer.stage(st, back + 20 * DAY) == "lapsed"  # one visit does not undo it
+    top = scorer.clues(st, back + 3 * DAY)[0]
+    # the lapsed pull at full strength (1.5 x silence_weight 2.5), faded 3 of its 120 days
+    assert top.words == ("no interaction for 540 days, until 3.0 days ago: "
+                         f"{3.75 * 0.5 ** (3 / 120):+.2f} toward lapsed")
+    # the silence is remembered through the state's round trip
+    again = EvidenceState.from_dict(st.to_dict())
+    assert again.gap == st.gap and scorer.stage(again, back + 3 * DAY) == "lapsed"
+    # a purchase wins them back and ends the memory (and its clue)
+    scorer.update(st, back + 5 * DAY, "web", "checkout")
+    assert scorer.stage(st, back + 5 * DAY) == "purchased" and st.gap is None
+    assert scorer.clues(st, back + 5 * DAY, stage="lapsed") == []
+
+
+def test_a_customer_back_from_a_shorter_silence_is_not_held_to_it(scorer: EvidenceScorer) -> None:
+    # 100 days away is at risk while it lasts; the next touch ends it (as the demo's truth
+    # has it: a customer who comes back was never lost), and no memory of it is kept
+    st = scorer.update(scorer.new_state(), 0.0, "web", "checkout")
+    scorer.update(st, 30 * DAY, "web", "checkout")
+    assert scorer.stage(st, 130 * DAY) == "at_risk"
+    scorer.update(st, 130 * DAY, "email", "email_click")
+    assert scorer.stage(st, 130 * DAY) == "loyal" and st.gap is None
+
+
+def test_a_state_kept_before_silences_were_remembered_still_reads(
+        scorer: EvidenceScorer) -> None:
+    old = scorer.update(scorer.new_state(), 0.0, "web", "checkout").to_dict()
+    del old["gap"]  # as an Outside-In before 2026-11-30 kept it
+    st = EvidenceState.from_dict(old)
+    assert st.gap is None
+    scorer.update(st, 400 * DAY, "web", "visit")
+    assert scorer.stage(st, 400 * DAY) == "lapsed" and st.gap is not None

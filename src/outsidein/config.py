@@ -19,7 +19,7 @@ Layout of ``outsidein.toml``::
     # currency = "USD"            # ISO 4217 code of the money amounts (pages show its symbol)
 
     [mappings.pos]                # a named mapping: outsidein load order_lines f.csv --mapping pos
-    date_format = "%d/%m/%Y"      # and delimiter, encoding, header, columns, allow_future
+    date_format = "%d/%m/%Y"      # and delimiter, encoding, header, columns, allow_future, decimal
     [mappings.pos.map]            # target = source column or expression (like --map)
     customer_id = "CustNo"
 
@@ -384,6 +384,7 @@ class SavedMapping:
     columns: tuple[str, ...] | None = None
     encoding: str | None = None
     allow_future: bool | None = None
+    decimal: str | None = None
 
     @classmethod
     def from_toml(cls, name: str, doc: Mapping[str, Any]) -> SavedMapping:
@@ -430,9 +431,8 @@ class SavedMapping:
 
 
 #: setting of ``[mappings.NAME]`` -> its kind
-_MAPPING_KEYS = {"date_format": "text", "delimiter": "text", "header": "bool",
-                 "columns": "columns", "encoding": "text", "allow_future": "bool",
-                 "map": "map"}
+_MAPPING_KEYS = {"date_format": "text", "delimiter": "text", "decimal": "text", "header": "bool",
+                 "columns": "columns", "encoding": "text", "allow_future": "bool", "map": "map"}
 
 
 def saved_mapping(cfg: Config, name: str) -> SavedMapping:
@@ -486,7 +486,7 @@ def save_mapping(folder: Path, name: str, mapping: SavedMapping) -> Path:
     >>> _ = save_mapping(folder, "pos", SavedMapping(map={"ts": "Date"}, delimiter=";"))
     >>> saved_mapping(read_config(folder, Settings()), "pos")
     SavedMapping(map={'ts': 'Date'}, date_format=None, delimiter=';', header=None, \
-columns=None, encoding=None, allow_future=None)
+columns=None, encoding=None, allow_future=None, decimal=None)
     """
     check_mapping_name(name)
     path = folder / CONFIG_FILE

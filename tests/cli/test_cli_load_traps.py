@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 OUTSIDEIN = Path(sys.executable).parent / "outsidein"
@@ -190,3 +191,64 @@ def test_cdnow_master_loads_as_it_is_and_reconciles(ws, reference_data):
     assert doc["rows_read"] == doc["loaded"] + doc["quarantined"] + doc["duplicates"]
     assert (doc["rows_read"], doc["loaded"]) == (CDNOW_ROWS, CDNOW_ROWS)
     assert doc["stubs_created"] == 23_570 and doc["warnings"] == []
+
+
+def test_a_european_export_loads_with_a_decimal_comma_after_the_hint_names_it(ws, tmp_path):
+    # semicolons, decimal commas, thousands dots, a euro sign, day.month.year, a BOM and CRLF
+    eu = tmp_path / "umsatz.csv"
+    eu.write_bytes("\ufeffKunde;Datum;Anzahl;Umsatz\r\n"
+                   "k1;31.01.2024;1;11,77\r\nk2;01.02.2024;2;1.234,50 €\r\n"
+                   "k3;02.02.2024;1;12.50\r\n".encode())
+    maps = ("--map", "customer_id=Kunde", "--map", "ts=Datum", "--map", "quantity=Anzahl",
+            "--map", "revenue=Umsatz")
+    r = run("-w", str(ws), "load", "order_lines", str(eu), *maps)
+    assert r.returncode == 0, r.stderr  # 12.50 loads; the warning says what to do
+    said = " ".join((r.stdout + r.stderr).split())
+    assert "1 loaded, 2 quarantined" in said
+    assert "fix: values like '11,77' have a decimal comma: pass --decimal ," in said
+    # the mistake corrected in place: the first load is undone in the same transaction
+    r = run("-w", str(ws), "load", "order_lines", str(eu), *maps, "--decimal", ",", "--replace",
+            "--json", "--save-mapping", "kasse")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    # 12.50 is no number with a decimal comma: quarantined, never read as 1,250 or 12.5
+    assert (doc["loaded"], doc["quarantined"]) == (2, 1)
+    assert 'decimal = ","' in (ws / "outsidein.toml").read_text()
+    assert revenue(ws) == pytest.approx(11.77 + 1234.50)
+    # the saved mapping reads the next file the same way
+    feb = tmp_path / "feb.csv"
+    feb.write_text("Kunde;Datum;Anzahl;Umsatz\nk4;03.02.2024;1;2,25\n", encoding="utf-8")
+    r = run("-w", str(ws), "load", "order_lines", str(feb), "--mapping", "kasse", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["loaded"] == 1
+    r = run("-w", str(ws), "load", "order_lines", str(feb), "--decimal", ",", "--delimiter", ",")
+    assert r.returncode == 2 and "--decimal , needs a delimiter other than ','" in r.stderr
+
+
+def test_money_with_a_currency_sign_and_thousands_separators_loads_exactly(ws, tmp_path):
+    xl = tmp_path / "export.csv"
+    xl.write_text('Customer ID,Order Date,Qty,Amount\n'
+                  'c1,01/31/2024,1,"$1,177.00"\nc2,02/01/2024,2,"-$5.25"\n'
+                  'c3,02/02/2024,1,"1,234,567.5"\nc4,02/03/2024,1,"12,5"\n'
+                  ',,,\nTotal,,4,"$1,234,567.00"\n', encoding="utf-8")
+    r = run("-w", str(ws), "load", "order_lines", str(xl), "--map", "customer_id=Customer ID",
+            "--map", "ts=Order Date", "--map", "quantity=Qty", "--map", "revenue=Amount",
+            "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    # "12,5" is no thousands grouping: quarantined (a decimal comma is --decimal ,), as are
+    # the empty line and the totals line
+    assert (doc["loaded"], doc["quarantined"]) == (3, 3)
+    r = run("-w", str(ws), "quarantine", "order_lines", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "12,5" in r.stdout and "Total" in r.stdout
+    assert revenue(ws) == pytest.approx(1177.00 - 5.25 + 1_234_567.5)
+
+
+def revenue(ws: Path) -> float:
+    """The revenue loaded, read from the warehouse file itself."""
+    con = duckdb.connect(str(ws / "warehouse.duckdb"), read_only=True)
+    try:
+        return float(con.execute("SELECT sum(revenue) FROM order_lines").fetchone()[0])
+    finally:
+        con.close()

@@ -122,3 +122,18 @@ def test_typed_parquet_columns_keep_working(wh, tmp_path):
     got = wh.duckdb.execute("SELECT quantity, revenue, is_return FROM order_lines "
                             "ORDER BY order_id").fetchall()
     assert got == [(1, 1.5, False), (26, 2.0, True)]
+
+
+def test_a_load_made_before_the_decimal_option_keeps_its_identity() -> None:
+    # the options as every load before 2026-11-30 recorded them: the same file with the same
+    # options is still "already loaded", not loaded twice
+    import hashlib  # only here: the old fingerprint worked out by hand
+
+    from outsidein.warehouse.options import LoadOptions
+    old = {"mapping": {"ts": "date"}, "date_format": None, "delimiter": None, "header": True,
+           "columns": None, "encoding": None, "allow_future": False}
+    text = json.dumps(old, sort_keys=True, separators=(",", ":"))
+    assert LoadOptions(mapping={"ts": "date"}).fingerprint() == \
+        hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert LoadOptions(mapping={"ts": "date"}, decimal=",").fingerprint() != \
+        LoadOptions(mapping={"ts": "date"}).fingerprint()

@@ -96,6 +96,9 @@ def register(app: typer.Typer) -> None:
             help="text encoding, e.g. latin-1 or cp1252 (default utf-8)")] = None,
         allow_future: Annotated[bool, typer.Option(
             "--allow-future", help="keep dates after today instead of quarantining them")] = False,
+        decimal: Annotated[str | None, typer.Option(
+            help="decimal separator of the numbers: '.' (default; 1,234.50 and $1,234.50 "
+                 "read too) or ',' (1.234,50 and 1.234,50 € read too)")] = None,
         max_bad_fraction: Annotated[float | None, typer.Option(
             min=0.0, max=1.0, help="fail (nothing loaded) when more than this share of rows is "
                                    "quarantined or duplicated, e.g. 0.01 (default: warn above "
@@ -119,7 +122,7 @@ def register(app: typer.Typer) -> None:
                 ws, mapping_name=mapping, maps=_parse_maps(map_), date_format=date_format,
                 delimiter=delimiter, header=False if no_header else None,
                 columns=_parse_columns(columns), encoding=encoding,
-                allow_future=True if allow_future else None)
+                allow_future=True if allow_future else None, decimal=decimal)
             with progress(enabled=not as_json and console_err.is_terminal) as bar:
                 task = bar.add_task(f"loading {escape(file.name)}", total=5)
 

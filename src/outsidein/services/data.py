@@ -92,6 +92,7 @@ def load_options(
     columns: Sequence[str] | None = None,
     encoding: str | None = None,
     allow_future: bool | None = None,
+    decimal: str | None = None,
 ) -> LoadOptions:
     """The options of a load: a named mapping of ``outsidein.toml``, then the given overrides.
 
@@ -113,7 +114,7 @@ def load_options(
     given: dict[str, Any] = {
         "date_format": date_format, "delimiter": delimiter, "header": header,
         "columns": None if columns is None else tuple(columns), "encoding": encoding,
-        "allow_future": allow_future}
+        "allow_future": allow_future, "decimal": decimal}
     values = {k: v if v is not None else getattr(saved, k) for k, v in given.items()}
     values = {k: v for k, v in values.items() if v is not None}
     return LoadOptions(mapping={**saved.map, **dict(maps or {})}, **values)
@@ -129,7 +130,8 @@ def save_load_options(ws: Workspace, name: str, options: LoadOptions) -> None:
         map=dict(d["mapping"]), date_format=d["date_format"], delimiter=d["delimiter"],
         header=None if d["header"] else False,
         columns=None if d["columns"] is None else tuple(d["columns"]),
-        encoding=d["encoding"], allow_future=True if d["allow_future"] else None)
+        encoding=d["encoding"], allow_future=True if d["allow_future"] else None,
+        decimal=d.get("decimal"))
     save_mapping(ws.root, name, saved)
 
 

@@ -38,7 +38,8 @@ from datetime import date
 from outsidein.errors import DataValidationError
 from outsidein.warehouse.sql import lit, q
 
-__all__ = ["FUNCTIONS", "Derived", "operand_rules", "parse_mapping", "text_to_number"]
+__all__ = ["CURRENCY_SIGNS", "DECIMALS", "FUNCTIONS", "Derived", "operand_rules", "parse_mapping",
+           "text_to_number"]
 
 #: functions an expression may call, with their number of arguments (min, max)
 FUNCTIONS = {"abs": (1, 1), "round": (1, 2), "lower": (1, 1), "upper": (1, 1),
@@ -56,19 +57,53 @@ _MAX_LENGTH = 2000
 _NUMBER, _TEXT = "number", "text"
 
 
-def text_to_number(x: str) -> str:
+#: currency signs a money amount may carry before or after its number (``$1,177.00``,
+#: ``12,50 €``)
+CURRENCY_SIGNS = "$€£¥₹"
+#: what separates digit groups where the decimal separator is a comma (``1.234,50``,
+#: ``1 234,50``, ``1'234,50``; a no-break space as spreadsheets write it)
+_GROUPS_COMMA = ". \u00a0\u202f''"
+DECIMALS = (".", ",")
+
+
+def text_to_number(x: str, decimal: str = ".") -> str:
     """SQL reading the text *x* as a DOUBLE, NULL when it is not a decimal number.
 
-    DuckDB's cast also reads ``1_000``; the loader does not (a digit group
-    separator is a sign of a wrongly read column).  Hexadecimal (``0x1A``) is
-    already refused by the cast to DOUBLE.
+    *decimal* is the decimal separator: ``"."`` (the default) or ``","`` (``--decimal ,``,
+    as in ``1.234,50``).  A number may carry a currency sign before or after it
+    (:data:`CURRENCY_SIGNS`) and group its digits by thousands, but only in whole groups of
+    three after the first (``1,234,567.5``; with a decimal comma ``1.234.567,5``,
+    ``1 234 567,5`` or ``1'234'567,5``), so ``11,77`` is not a number with the default
+    separator (it is one with ``--decimal ,``), and ``12.50`` is not one with a decimal
+    comma: a file is read with one separator, never guessed row by row.
+
+    DuckDB's cast also reads ``1_000``; the loader does not (an underscore is a sign of a
+    wrongly read column).  Hexadecimal (``0x1A``) is already refused by the cast to DOUBLE.
 
     >>> import duckdb
-    >>> duckdb.sql(f"SELECT {text_to_number(lit('1_000'))}, {text_to_number(lit(' 2.5 '))}"
-    ...            ).fetchone()
-    (None, 2.5)
+    >>> def read(text, decimal="."):
+    ...     return duckdb.sql(f"SELECT {text_to_number(lit(text), decimal)}").fetchone()[0]
+    >>> [read(t) for t in ("1_000", " 2.5 ", "$1,177.00", "-$5", "1,234,567.5", "11,77")]
+    [None, 2.5, 1177.0, -5.0, 1234567.5, None]
+    >>> [read(t, ",") for t in ("11,77", "1.234,50 €", "1 234,5", "12.50", "1e3", "7")]
+    [11.77, 1234.5, 1234.5, None, 1000.0, 7.0]
     """
-    return f"CASE WHEN strpos({x}, '_') = 0 THEN TRY_CAST({x} AS DOUBLE) END"
+    if decimal not in DECIMALS:
+        raise ValueError(f"decimal separator {decimal!r}: expected '.' or ','")
+    signs = CURRENCY_SIGNS
+    bare = (f"regexp_replace(regexp_replace(trim({x}), '^([+-]?)\\s*[{signs}]\\s*', '\\1'), "
+            f"'\\s*[{signs}]$', '')")
+    if decimal == ".":
+        shape = "[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)(\\.[0-9]*)?"
+        return (f"CASE WHEN strpos({x}, '_') = 0 THEN coalesce(TRY_CAST({x} AS DOUBLE), "
+                f"CASE WHEN regexp_full_match({bare}, '{shape}') "
+                f"THEN TRY_CAST(replace({bare}, ',', '') AS DOUBLE) END) END")
+    groups = _GROUPS_COMMA
+    shape = f"[+-]?([0-9]{{1,3}}([{groups}][0-9]{{3}})+|[0-9]*)(,[0-9]*)?"
+    plain = f"strpos({x}, '_') = 0 AND strpos({x}, '.') = 0 AND strpos({x}, ',') = 0"
+    return (f"coalesce(CASE WHEN {plain} THEN TRY_CAST({x} AS DOUBLE) END, "
+            f"CASE WHEN regexp_full_match({bare}, '{shape}') THEN TRY_CAST(replace("
+            f"regexp_replace({bare}, '[{groups}]', '', 'g'), ',', '.') AS DOUBLE) END)")
 
 
 @dataclass(frozen=True)
@@ -91,6 +126,8 @@ class Derived:
         The text columns it reads as numbers (each may fail to parse).
     divides : bool
         Whether it divides (a division by zero gives no finite value).
+    decimal : str
+        The decimal separator its text operands are read with (:func:`text_to_number`).
     """
 
     target: str
@@ -100,6 +137,7 @@ class Derived:
     columns: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     divides: bool = False
+    decimal: str = "."
 
     @property
     def column(self) -> str:
@@ -108,7 +146,7 @@ class Derived:
 
 
 def parse_mapping(target: str, text: str, found: Mapping[str, str], *,
-                  source: str) -> Derived | str:
+                  source: str, decimal: str = ".") -> Derived | str:
     """The source column named by *text*, or the :class:`Derived` column it computes.
 
     Parameters
@@ -121,6 +159,8 @@ def parse_mapping(target: str, text: str, found: Mapping[str, str], *,
         The source's columns and their DuckDB types.
     source : str
         File name, for messages.
+    decimal : str
+        The decimal separator of the file's numbers written as text (``--decimal``).
 
     Raises
     ------
@@ -164,7 +204,7 @@ lower, upper, trim, coalesce, concat, days_after
             raise DataValidationError(
                 f"{where}: column {column!r} is not in {source}; columns found: {columns}")
         return column
-    tr = _Translator(found, names, where=where, source=source)
+    tr = _Translator(found, names, where=where, source=source, decimal=decimal)
     try:
         sql, kind = tr.visit(tree)
     except RecursionError:
@@ -177,7 +217,7 @@ lower, upper, trim, coalesce, concat, days_after
     else:
         sql_type = "DOUBLE"
     return Derived(target, text, sql, sql_type, tuple(dict.fromkeys(tr.columns)),
-                   tuple(dict.fromkeys(tr.numbers)), tr.divides)
+                   tuple(dict.fromkeys(tr.numbers)), tr.divides, decimal)
 
 
 def _date_constant(node: ast.AST) -> str | None:
@@ -234,8 +274,9 @@ class _Translator:
     """AST node -> (DuckDB SQL, kind) with kind "number" or "text"."""
 
     def __init__(self, found: Mapping[str, str], names: Mapping[str, str], *, where: str,
-                 source: str) -> None:
+                 source: str, decimal: str = ".") -> None:
         self.found, self.names, self.where, self.source = found, names, where, source
+        self.decimal = decimal
         self.columns: list[str] = []
         self.numbers: list[str] = []
         self.divides = False
@@ -298,7 +339,7 @@ class _Translator:
                         f"{self.where}: column {column!r} is a {self.found[column]}; "
                         "arithmetic needs numbers")
                 self.numbers.append(column)
-                return text_to_number(sql)
+                return text_to_number(sql, self.decimal)
             return sql
         sql, kind = self.visit(node)
         if kind == _TEXT:
@@ -377,7 +418,8 @@ def operand_rules(d: Derived, *, required: bool) -> list[tuple[str, str]]:
     out = []
     for c in d.numbers:
         x = q(c)
-        out.append((f"{text_to_number(x)} IS NULL AND NOT ({x} IS NULL OR trim({x}) = '')",
+        empty = f"({x} IS NULL OR trim({x}) = '')"
+        out.append((f"{text_to_number(x, d.decimal)} IS NULL AND NOT {empty}",
                     f"{label}: column {c!r} is not a number"))
     if required:
         for c in d.numbers:

@@ -289,7 +289,8 @@ def _validate(con: Any, spec: TableSpec, name: str, source: Callable[[Any], _sta
     tick(f"reading {name}", 0, STEPS)
     src = source(con)
     try:
-        plans, extra = resolve_columns(spec, src.columns, mapping=options.mapping, source=name)
+        plans, extra = resolve_columns(spec, src.columns, mapping=options.mapping, source=name,
+                                       decimal=options.decimal)
         tick("validating", 1, STEPS)
         try:
             formats, notes = ({}, []) if options.date_format else infer_date_formats(
@@ -297,7 +298,7 @@ def _validate(con: Any, spec: TableSpec, name: str, source: Callable[[Any], _sta
             sql, failures = typed_select_sql(
                 plans, src.sql, date_format=options.date_format, date_formats=formats,
                 load_time=None if options.allow_future else _now(),
-                raw_columns=list(src.columns))
+                raw_columns=list(src.columns), decimal=options.decimal)
             rows_read = int(con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {TYPED} AS {sql}").fetchone()[0])
             if src.rejects:

@@ -14,12 +14,15 @@ its transaction commits.
 >>> fix_for("ts", "expected a timestamp like 2024-05-31 or 2024-05-31 14:30:00", "19970101")
 "pass --date-format '%Y%m%d' (the format of values like '19970101')"
 >>> fix_for("revenue", "expected a number", "12,50")  # doctest: +ELLIPSIS
+"values like '12,50' have a decimal comma: pass --decimal , (with a delimiter other than ..."
+>>> fix_for("revenue", "expected a number", "n/a")  # doctest: +ELLIPSIS
 "check that --map revenue=COLUMN names the column that holds it, and that --delimiter ..."
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,6 +94,11 @@ def guess_date_format(value: str) -> list[str]:
     return out
 
 
+#: a number written with a decimal comma (``11,77``, ``1.234,50 €``): the hint names --decimal
+_DECIMAL_COMMA = re.compile(r"[+-]?[$€£¥₹]?\s*[0-9][0-9. ']*,[0-9]{1,2}\s*[$€£¥₹]?|"
+                            r"[+-]?[$€£¥₹]?\s*[0-9]{1,3}(\.[0-9]{3})+,[0-9]+\s*[$€£¥₹]?")
+
+
 def fix_for(column: str, reason: str, value: str | None, *, key: Sequence[str] = (),
             reloaded: bool = False) -> str:
     """What to do about rows that fail *reason* (a sample *value*), in words."""
@@ -116,9 +124,12 @@ def fix_for(column: str, reason: str, value: str | None, *, key: Sequence[str] =
         return (f"check that --map {column}=COLUMN names the column that holds it, and that "
                 "--delimiter splits the lines into the header's columns")
     if "number" in reason:
+        if value and _DECIMAL_COMMA.fullmatch(value.strip()):
+            return (f"values like {value!r} have a decimal comma: pass --decimal , (with a "
+                    "delimiter other than ',', e.g. --delimiter ';')")
         return (f"check that --map {column}=COLUMN names the column that holds it, and that "
                 "--delimiter splits the lines into the header's columns (a decimal comma "
-                "needs a delimiter other than ',')")
+                "needs --decimal , and a delimiter other than ',')")
     return f"check the values of {column} and the --map options, then load the file again"
 
 

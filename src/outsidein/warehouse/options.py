@@ -24,6 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from outsidein.errors import DataValidationError
+from outsidein.warehouse.expressions import DECIMALS
+
 __all__ = ["LoadOptions"]
 
 
@@ -50,6 +53,9 @@ class LoadOptions:
         Text encoding (``utf-8`` by default; e.g. ``latin-1``, ``cp1252``).
     allow_future : bool
         Keep dates after the load time plus one day instead of quarantining them.
+    decimal : str
+        The decimal separator of numbers written as text: ``"."`` (default) or ``","``
+        (``1.234,50``; :func:`~outsidein.warehouse.expressions.text_to_number`).
     """
 
     mapping: Mapping[str, str] = field(default_factory=dict)
@@ -59,13 +65,24 @@ class LoadOptions:
     columns: tuple[str, ...] | None = None
     encoding: str | None = None
     allow_future: bool = False
+    decimal: str = "."
+
+    def __post_init__(self) -> None:
+        if self.decimal not in DECIMALS:
+            raise DataValidationError(f"--decimal {self.decimal!r}: expected '.' or ','")
+        if self.decimal == "," and self.delimiter == ",":
+            raise DataValidationError("--decimal , needs a delimiter other than ',' (the "
+                                      "numbers' commas would split the lines); e.g. "
+                                      "--delimiter ';'")
 
     def to_dict(self) -> dict[str, Any]:
         """The options as plain JSON values (kept with each load)."""
         return {"mapping": dict(sorted(self.mapping.items())), "date_format": self.date_format,
                 "delimiter": self.delimiter, "header": self.header,
                 "columns": list(self.columns) if self.columns is not None else None,
-                "encoding": self.encoding, "allow_future": self.allow_future}
+                "encoding": self.encoding, "allow_future": self.allow_future,
+                # only when set: the loads kept before it existed keep their fingerprints
+                **({"decimal": self.decimal} if self.decimal != "." else {})}
 
     def fingerprint(self) -> str:
         """A short hash of the options: with the file's SHA-256 it identifies a load."""

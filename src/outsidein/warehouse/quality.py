@@ -114,6 +114,7 @@ def resolve_columns(
     *,
     mapping: Mapping[str, str] | None = None,
     source: str,
+    decimal: str = ".",
 ) -> tuple[list[ColumnPlan], list[str]]:
     """Match the source's columns to the spec.
 
@@ -129,6 +130,8 @@ def resolve_columns(
         :mod:`outsidein.warehouse.expressions`).
     source : str
         File name or frame label, for messages.
+    decimal : str
+        The decimal separator of numbers written as text (``--decimal``), for expressions.
 
     Returns
     -------
@@ -162,7 +165,7 @@ def resolve_columns(
                 f"--map {target}={src}: {target!r} is not a column of table {spec.name!r}; "
                 f"expected one of {', '.join(spec.column_names)}"
             )
-        how = parse_mapping(target, src, found, source=source)
+        how = parse_mapping(target, src, found, source=source, decimal=decimal)
         if isinstance(how, str):
             renames[target] = how
         else:
@@ -203,10 +206,12 @@ def resolve_columns(
 def with_derived(plans: Sequence[ColumnPlan], staged: str) -> str:
     """*staged* with the derived columns of *plans* added (unchanged when there are none).
 
+    >>> import duckdb
     >>> d = parse_mapping("n", "a + 1", {"a": "VARCHAR"}, source="f")
-    >>> print(with_derived([ColumnPlan(Column("n", "float64"), d.column, d.sql_type, d)], "s"))
-    (SELECT *, (CASE WHEN strpos("a", '_') = 0 THEN TRY_CAST("a" AS DOUBLE) END + \
-CAST(1 AS DOUBLE)) AS "_oi_derived_n" FROM s)
+    >>> sql = with_derived([ColumnPlan(Column("n", "float64"), d.column, d.sql_type, d)],
+    ...                    "(SELECT '$1,000' AS a)")
+    >>> duckdb.sql(f"SELECT _oi_derived_n FROM {sql}").fetchone()
+    (1001.0,)
     """
     cols = [f"{p.derived.sql} AS {q(p.derived.column)}" for p in plans if p.derived is not None]
     return f"(SELECT *, {', '.join(cols)} FROM {staged})" if cols else staged
@@ -252,7 +257,8 @@ def _type_reason(col: Column, date_format: str | None, inferred: bool = False) -
     return "expected text"
 
 
-def typed_expr(plan: ColumnPlan, date_format: str | None, *, inferred: bool = False) -> str:
+def typed_expr(plan: ColumnPlan, date_format: str | None, *, inferred: bool = False,
+               decimal: str = ".") -> str:
     """SQL casting the staged source column to the canonical type (NULL when it does not parse).
 
     *date_format* is a ``strptime`` format, :data:`~outsidein.warehouse.dates.ISO`
@@ -283,7 +289,7 @@ def typed_expr(plan: ColumnPlan, date_format: str | None, *, inferred: bool = Fa
         return (f"CASE WHEN regexp_full_match({x}, '\\s*[+-]?[0-9]+(\\.0*)?\\s*') "
                 f"THEN TRY_CAST({x} AS BIGINT) END")
     if col.dtype == "float64":
-        return text_to_number(x)
+        return text_to_number(x, decimal)
     if col.dtype == "boolean":
         # TRY_CAST also reads yes, no, T, F, y, n
         b = f"lower(trim({x}))"
@@ -356,6 +362,7 @@ def typed_select_sql(
     date_formats: Mapping[str, str] | None = None,
     load_time: datetime | None = None,
     raw_columns: Sequence[str],
+    decimal: str = ".",
 ) -> tuple[str, list[tuple[str, str]]]:
     """One SELECT over *staged*: ``_row``, the typed columns, ``_fail`` and ``_raw``.
 
@@ -379,6 +386,8 @@ def typed_select_sql(
         Dates after it plus one day are quarantined (None: ``--allow-future``).
     raw_columns : sequence of str
         The source's columns, for ``_raw``.
+    decimal : str
+        The decimal separator of numbers written as text (``--decimal``).
 
     Returns
     -------
@@ -394,7 +403,8 @@ def typed_select_sql(
     """
     formats = dict(date_formats or {})
     typed = {p.column.name: typed_expr(p, formats.get(p.column.name, date_format),
-                                       inferred=p.column.name in formats) for p in plans}
+                                       inferred=p.column.name in formats, decimal=decimal)
+             for p in plans}
     cast_names = {name: q("_t_" + name) for name in typed}
     checks: list[tuple[str, str, str]] = []
     for p in plans:

@@ -11,6 +11,12 @@ in the load report):
 ``%d/%m/%Y``      ``31/05/2024`` (day first)
 ``%m/%d/%Y``      ``05/31/2024`` (month first)
 ``%d.%m.%Y``      ``31.05.2024``
+``%d-%b-%Y``      ``31-May-2024`` (month names in English, any case: ``31-MAY-2024``)
+``%d-%b-%y``      ``31-May-24`` (a spreadsheet's ``dd-mmm-yy``)
+``%d %b %Y``      ``31 May 2024``
+``%d %B %Y``      ``31 May 2024`` with the month's full name, ``1 September 2024``
+``%b %d, %Y``     ``Sep 1, 2024``
+``%B %d, %Y``     ``September 1, 2024``
 ================  =================================================================
 
 When every value fits two of them (``01/02/2024`` is 1 February or 2 January)
@@ -44,9 +50,13 @@ __all__ = ["AFTER_LATEST", "BEFORE_EARLIEST", "COMMON_FORMATS", "EARLIEST", "EXA
 #: the name of the ISO 8601 family (not a ``strptime`` format)
 ISO = "ISO 8601"
 #: the formats read without ``--date-format``, in the order messages list them
-COMMON_FORMATS = (ISO, "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y")
+COMMON_FORMATS = (ISO, "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%b-%Y", "%d-%b-%y",
+                  "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y")
 EXAMPLES = {ISO: "2024-05-31 or 2024-05-31T14:30:00+02:00", "%Y%m%d": "20240531",
-            "%d/%m/%Y": "31/05/2024", "%m/%d/%Y": "05/31/2024", "%d.%m.%Y": "31.05.2024"}
+            "%d/%m/%Y": "31/05/2024", "%m/%d/%Y": "05/31/2024", "%d.%m.%Y": "31.05.2024",
+            "%d-%b-%Y": "31-May-2024", "%d-%b-%y": "31-May-24", "%d %b %Y": "1 Sep 2024",
+            "%d %B %Y": "1 September 2024", "%b %d, %Y": "Sep 1, 2024",
+            "%B %d, %Y": "September 1, 2024"}
 #: the earliest plausible date
 EARLIEST = "1900-01-01"
 BEFORE_EARLIEST = f"date before {EARLIEST} (check the date format)"
@@ -63,7 +73,19 @@ _GATES = {
     "%d/%m/%Y": "({t} LIKE '_/%/____' OR {t} LIKE '__/%/____')",
     "%m/%d/%Y": "({t} LIKE '_/%/____' OR {t} LIKE '__/%/____')",
     "%d.%m.%Y": "({t} LIKE '_.%.____' OR {t} LIKE '__.%.____')",
+    # month names: the parse decides (abbreviated or full names differ in length); a value
+    # meets one gate at most (only the first it meets is tried)
+    "%d-%b-%Y": "{t} LIKE '%-___-____'",
+    "%d-%b-%y": "{t} LIKE '%-___-__'",
+    "%d %b %Y": "({t} LIKE '% % ____' AND {t} NOT LIKE '%,%')",
+    "%d %B %Y": "({t} LIKE '% % ____' AND {t} NOT LIKE '%,%')",
+    "%b %d, %Y": "{t} LIKE '% %, ____'",
+    "%B %d, %Y": "{t} LIKE '% %, ____'",
 }
+
+
+#: a format with the month's full name -> the same with its short name
+_SHORT_NAMES = {"%d %B %Y": "%d %b %Y", "%B %d, %Y": "%b %d, %Y"}
 
 
 def _bit(fmt: str) -> int:
@@ -208,6 +230,8 @@ def _choose(name: str, label: str, groups: Mapping[int, tuple[int, str]], *,
     if not best:
         return None, None  # read as ISO: every value is quarantined with the ISO hint
     top = [f for f in COMMON_FORMATS if fits[f] == best]
+    # a month's full and short names read a value both fit alike ("1 May 2024"): no ambiguity
+    top = [f for f in top if _SHORT_NAMES.get(f) not in top]
     both = sum(_bit(f) for f in top)
     if len(top) > 1 and any(m & both == both for m in groups):  # the same values fit both
         raise _ambiguous(label, top, groups, every=best == total, source=source)

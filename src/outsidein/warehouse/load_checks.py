@@ -42,7 +42,9 @@ WARN_SHARE = 0.05
 #: date formats tried on a sample value to suggest ``--date-format``
 DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y",
                 "%d-%m-%Y", "%d/%m/%y", "%m/%d/%y", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M",
-                "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S")
+                "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%d-%b-%Y",
+                "%d-%b-%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
+                "%d-%b-%Y %H:%M", "%d-%b-%Y %H:%M:%S")
 DUPLICATE = "duplicate key"
 
 

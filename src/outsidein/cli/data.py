@@ -77,7 +77,8 @@ def register(app: typer.Typer) -> None:
     def load(
         ctx: typer.Context,
         table: Annotated[str, typer.Argument(help="canonical table, e.g. order_lines")],
-        file: Annotated[Path, typer.Argument(help="a .csv (.txt, .tsv), .parquet or .jsonl file")],
+        file: Annotated[Path, typer.Argument(
+            help="a .csv (.txt, .tsv), .parquet, .jsonl or .xlsx file (its first sheet)")],
         map_: Annotated[list[str] | None, typer.Option(
             "--map", help="target=source column or expression, e.g. --map ts=date or "
                           "--map 'revenue=sales + tax' (repeatable; wins over --mapping)")] = None,

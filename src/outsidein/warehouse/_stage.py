@@ -1,4 +1,5 @@
-"""The loader's view of its input in DuckDB: a file (CSV, Parquet, JSON Lines) or a data frame.
+"""The loader's view of its input in DuckDB: a file (CSV, Parquet, JSON Lines, an Excel
+workbook's first sheet: :mod:`outsidein.warehouse.excel`) or a data frame.
 
 A :class:`Source` is an SQL relation over the input with its columns as they
 are (CSV and JSON Lines as text, Parquet and frames with their own types) and
@@ -27,14 +28,17 @@ import pyarrow as pa
 
 from outsidein.errors import DataValidationError
 from outsidein.warehouse import dialect
+from outsidein.warehouse.excel import read_workbook
 from outsidein.warehouse.options import LoadOptions
 from outsidein.warehouse.quality import clip
 from outsidein.warehouse.schema import LINE_COLUMN
 from outsidein.warehouse.sql import count_rows, lit, q
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
-           ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+           ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".xlsx": "xlsx",
+           ".xlsm": "xlsx"}
 FRAME_VIEW = "_oi_src_frame"
+_SHEET_ROW = "_oi_sheet_row"
 RAW = "temp._oi_raw"
 #: where DuckDB's CSV reader puts the lines it cannot parse (``store_rejects``)
 REJECTS = "_oi_rejects"
@@ -88,8 +92,8 @@ def file_format(path: Path) -> str:
     if fmt is None:
         raise DataValidationError(
             f"{path.name}: cannot tell the file format from its extension "
-            f"{''.join(path.suffixes) or '(none)'!r}; expected .csv, .parquet or .jsonl "
-            "(rename the file)"
+            f"{''.join(path.suffixes) or '(none)'!r}; expected .csv, .parquet, .jsonl or "
+            ".xlsx (rename the file; save an old .xls workbook as .xlsx)"
         )
     return fmt
 
@@ -119,6 +123,8 @@ def file_source(con: Any, path: Path, options: LoadOptions | None = None) -> Sou
     fmt = file_format(path)
     if fmt == "parquet":
         return _table_source(con, f"read_parquet({lit(str(path))})", path.name, fmt)
+    if fmt == "xlsx":
+        return _workbook_source(con, path)
     text = dialect.open_text(path, options)
     try:
         if fmt == "jsonl":
@@ -433,6 +439,23 @@ def frame_source(con: Any, data: Any, label: str) -> Source:
 
     return Source(f"(SELECT rowid + 1 AS _row, * FROM {RAW})", columns_of(con, RAW), "frame",
                   close=close)
+
+
+def _workbook_source(con: Any, path: Path) -> Source:
+    """An Excel workbook's first sheet, its rows numbered as the sheet numbers them."""
+    table, rows = read_workbook(path)
+    con.register(FRAME_VIEW, table.append_column(_SHEET_ROW, pa.array(rows, pa.int64())))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {FRAME_VIEW}")
+    finally:
+        con.unregister(FRAME_VIEW)
+
+    def close() -> None:
+        con.execute(f"DROP TABLE IF EXISTS {RAW}")
+
+    columns = {k: v for k, v in columns_of(con, RAW).items() if k != _SHEET_ROW}
+    return Source(f"(SELECT {_SHEET_ROW} AS _row, * EXCLUDE ({_SHEET_ROW}) FROM {RAW})",
+                  columns, "xlsx", close=close)
 
 
 def columns_of(con: Any, relation: str) -> dict[str, str]:

@@ -18,7 +18,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "outsidein"
 #: Modules that may be imported inside a function (each such import carries a comment
 #: saying why): optional extras, and heavy libraries kept off the start-up path.
-LAZY_ALLOWED = ("pyspark", "playwright", "lightgbm", "psycopg", "ibis", "semopy")
+LAZY_ALLOWED = ("pyspark", "playwright", "lightgbm", "psycopg", "ibis", "semopy",
+                "openpyxl")  # openpyxl: 0.15 s to import, for Excel workbooks only
 #: The CLI's command modules load their services when the command runs, so that
 #: `outsidein --help` starts in a fraction of a second (each with its comment).
 LAZY_IN_CLI = ("outsidein.", "uvicorn")

@@ -428,34 +428,33 @@ def frame_source(con: Any, data: Any, label: str) -> Source:
                 f"{label}: expected a pyarrow.Table or pandas.DataFrame, got {type(data).__name__}"
             )
         data = pa.Table.from_pandas(data, preserve_index=False)
-    con.register(FRAME_VIEW, data)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {FRAME_VIEW}")
-    finally:
-        con.unregister(FRAME_VIEW)
-
-    def close() -> None:
-        con.execute(f"DROP TABLE IF EXISTS {RAW}")
-
+    _copy_arrow(con, data)
     return Source(f"(SELECT rowid + 1 AS _row, * FROM {RAW})", columns_of(con, RAW), "frame",
-                  close=close)
+                  close=_raw_dropper(con))
 
 
 def _workbook_source(con: Any, path: Path) -> Source:
     """An Excel workbook's first sheet, its rows numbered as the sheet numbers them."""
     table, rows = read_workbook(path)
-    con.register(FRAME_VIEW, table.append_column(_SHEET_ROW, pa.array(rows, pa.int64())))
+    _copy_arrow(con, table.append_column(_SHEET_ROW, pa.array(rows, pa.int64())))
+    columns = {k: v for k, v in columns_of(con, RAW).items() if k != _SHEET_ROW}
+    return Source(f"(SELECT {_SHEET_ROW} AS _row, * EXCLUDE ({_SHEET_ROW}) FROM {RAW})",
+                  columns, "xlsx", close=_raw_dropper(con))
+
+
+def _raw_dropper(con: Any) -> Callable[[], None]:
+    def close() -> None:
+        con.execute(f"DROP TABLE IF EXISTS {RAW}")
+    return close
+
+
+def _copy_arrow(con: Any, table: pa.Table) -> None:
+    """*table* copied into the raw temp table (in its row order)."""
+    con.register(FRAME_VIEW, table)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _oi_raw AS SELECT * FROM {FRAME_VIEW}")
     finally:
         con.unregister(FRAME_VIEW)
-
-    def close() -> None:
-        con.execute(f"DROP TABLE IF EXISTS {RAW}")
-
-    columns = {k: v for k, v in columns_of(con, RAW).items() if k != _SHEET_ROW}
-    return Source(f"(SELECT {_SHEET_ROW} AS _row, * EXCLUDE ({_SHEET_ROW}) FROM {RAW})",
-                  columns, "xlsx", close=close)
 
 
 def columns_of(con: Any, relation: str) -> dict[str, str]:

@@ -59,6 +59,13 @@ def quarantine(wh: Warehouse) -> list[tuple[int, str, str, dict]]:
     (["Jan 31, 2024", "Sep 1, 2024"], "%b %d, %Y", ["2024-01-31 00:00:00", "2024-09-01 00:00:00"]),
     (["January 31, 2024", "September 1, 2024"], "%B %d, %Y",
      ["2024-01-31 00:00:00", "2024-09-01 00:00:00"]),
+    # with a time of day, as point-of-sale exports write it
+    (["1/31/2024 2:30 PM", "2/1/2024 12:05 AM"], "%m/%d/%Y %I:%M %p",
+     ["2024-01-31 14:30:00", "2024-02-01 00:05:00"]),
+    (["31/01/2024 14:30", "13/02/2024 09:05"], "%d/%m/%Y %H:%M",
+     ["2024-01-31 14:30:00", "2024-02-13 09:05:00"]),
+    (["31.01.2024 14:30:15", "01.02.2024 09:05:00"], "%d.%m.%Y %H:%M:%S",
+     ["2024-01-31 14:30:15", "2024-02-01 09:05:00"]),
     # May is its own short name: both readings agree, so this is no ambiguity
     (["1 May 2024", "15 May 2024"], "%d %b %Y", ["2024-05-01 00:00:00", "2024-05-15 00:00:00"]),
 ])
@@ -89,6 +96,14 @@ def test_dates_that_fit_day_first_and_month_first_stop_the_load(wh, tmp_path):
     # the fix the message names works
     r = load_file(wh, "order_lines", path, options=LoadOptions(date_format="%m/%d/%Y"))
     assert stamps(wh)[0] == "2024-01-02 00:00:00" and r.loaded == 3
+
+
+def test_time_stamps_that_fit_day_first_and_month_first_stop_the_load_too(wh, tmp_path):
+    path = write(tmp_path, ["01/02/2024 2:30 PM", "03/04/2024 9:05 AM"])
+    with pytest.raises(DataValidationError) as err:
+        load_file(wh, "order_lines", path)
+    msg = str(err.value)
+    assert "%d/%m/%Y %I:%M %p" in msg and "%m/%d/%Y %I:%M %p" in msg
 
 
 def test_values_that_fit_no_common_format_are_quarantined_with_the_format_most_fit(wh, tmp_path):

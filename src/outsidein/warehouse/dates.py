@@ -17,6 +17,9 @@ in the load report):
 ``%d %B %Y``      ``31 May 2024`` with the month's full name, ``1 September 2024``
 ``%b %d, %Y``     ``Sep 1, 2024``
 ``%B %d, %Y``     ``September 1, 2024``
+with a time       ``31/05/2024 14:30``, ``05/31/2024 2:30 PM``, ``31.05.2024 14:30:00``:
+                  the three numeric formats followed by ``%H:%M``, ``%H:%M:%S``
+                  (and for ``/``, ``%I:%M %p``, ``%I:%M:%S %p``)
 ================  =================================================================
 
 When every value fits two of them (``01/02/2024`` is 1 February or 2 January)
@@ -50,13 +53,20 @@ __all__ = ["AFTER_LATEST", "BEFORE_EARLIEST", "COMMON_FORMATS", "EARLIEST", "EXA
 #: the name of the ISO 8601 family (not a ``strptime`` format)
 ISO = "ISO 8601"
 #: the formats read without ``--date-format``, in the order messages list them
+_TIMES = {"%H:%M": "14:30", "%H:%M:%S": "14:30:00", "%I:%M %p": "2:30 PM",
+          "%I:%M:%S %p": "2:30:00 PM"}
+#: the numeric formats with a time of day (a point-of-sale export's time stamps)
+_DATE_AND_TIME = tuple((d, t) for d in ("%d/%m/%Y", "%m/%d/%Y") for t in _TIMES) + (
+    ("%d.%m.%Y", "%H:%M"), ("%d.%m.%Y", "%H:%M:%S"))
+_WITH_TIME = tuple(f"{d} {t}" for d, t in _DATE_AND_TIME)
 COMMON_FORMATS = (ISO, "%Y%m%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%b-%Y", "%d-%b-%y",
-                  "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y")
+                  "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", *_WITH_TIME)
 EXAMPLES = {ISO: "2024-05-31 or 2024-05-31T14:30:00+02:00", "%Y%m%d": "20240531",
             "%d/%m/%Y": "31/05/2024", "%m/%d/%Y": "05/31/2024", "%d.%m.%Y": "31.05.2024",
             "%d-%b-%Y": "31-May-2024", "%d-%b-%y": "31-May-24", "%d %b %Y": "1 Sep 2024",
             "%d %B %Y": "1 September 2024", "%b %d, %Y": "Sep 1, 2024",
             "%B %d, %Y": "September 1, 2024"}
+EXAMPLES.update({f"{d} {t}": f"{EXAMPLES[d]} {_TIMES[t]}" for d, t in _DATE_AND_TIME})
 #: the earliest plausible date
 EARLIEST = "1900-01-01"
 BEFORE_EARLIEST = f"date before {EARLIEST} (check the date format)"
@@ -81,6 +91,8 @@ _GATES = {
     "%d %B %Y": "({t} LIKE '% % ____' AND {t} NOT LIKE '%,%')",
     "%b %d, %Y": "{t} LIKE '% %, ____'",
     "%B %d, %Y": "{t} LIKE '% %, ____'",
+    **{f: "{t} LIKE '%/%/____ %:%'" if "/" in f else "{t} LIKE '%.%.____ %:%'"
+       for f in _WITH_TIME},
 }
 
 

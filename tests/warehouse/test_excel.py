@@ -63,10 +63,18 @@ def test_a_workbook_that_cannot_be_read_says_what_to_do(wh, tmp_path):
     with pytest.raises(DataValidationError, match=r"broken.xlsx: cannot be read as an Excel "
                        r"workbook .*export the sheet as CSV"):
         load_file(wh, "order_lines", broken, options=LoadOptions(mapping=MAP))
+    # the header is checked as a CSV file's is: names compared ignoring case
     twice = workbook(tmp_path / "twice.xlsx", [["c1", datetime(2024, 1, 1), 1, 2]],
-                     header=("Customer ID", "Qty", "Qty", "Amount"))
-    with pytest.raises(DataValidationError, match="the header names Qty twice"):
+                     header=("Customer ID", "Qty", "qty", "Amount"))
+    with pytest.raises(DataValidationError, match=r"the header row names column 'Qty' and "
+                       r"'qty' twice \(columns 2 and 3; names are compared ignoring case\); "
+                       r"rename one$"):
         load_file(wh, "order_lines", twice, options=LoadOptions(mapping=MAP))
+    # a value under a header cell left empty is not dropped
+    unnamed = workbook(tmp_path / "unnamed.xlsx", [["c1", datetime(2024, 1, 1), 1, 2, "x"]])
+    with pytest.raises(DataValidationError, match="column 5 of the header row has no name; "
+                       "give every column a name"):
+        load_file(wh, "order_lines", unnamed, options=LoadOptions(mapping=MAP))
     old = tmp_path / "old.xls"
     old.write_bytes(b"\xd0\xcf\x11\xe0")
     with pytest.raises(DataValidationError, match=r"save an old .xls workbook as .xlsx"):

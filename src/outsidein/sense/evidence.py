@@ -191,14 +191,14 @@ class EvidenceScorer:
         if not row and type == SILENCE:  # only types without weights pay the comparison
             return state
         last = state.ts
-        pulls = None
+        gap = None
         if last is None:
             state.ts = ts
         else:
             dt = ts - last
             if dt > 0:  # decayed to now
                 if dt >= self._gap_s and state.last_buy is not None:  # a lapse broken
-                    pulls = self._silence(state, ts), dt / _DAY
+                    gap = (ts, dt / _DAY, *self._silence(state, ts))  # its pulls now
                 exp = math.exp
                 state.ev = [e * exp(-r * dt) if e else 0.0
                             for e, r in zip(state.ev, self.rates_)]  # noqa: B905 (both _K + 1)
@@ -206,20 +206,19 @@ class EvidenceScorer:
             elif not dt < 0:  # a late event is counted as of now, not decayed backwards
                 state.ts = ts
         ev = state.ev
-        if pulls is not None:
-            (risk, lapse), days = pulls
-            ev[_RISK] += risk
-            ev[_LAPSED] += lapse
-            state.gap = (ts, days, risk, lapse)
+        if gap is not None:
+            ev[_RISK] += gap[2]
+            ev[_LAPSED] += gap[3]
+            state.gap = gap
         reset = self.resets_.get(type)
         if reset:
             for i in reset:
                 ev[i] = 0.0
-            gap = state.gap
-            if gap is not None and (_RISK in reset or _LAPSED in reset):  # a purchase ends it
-                risk, lapse = (0.0 if _RISK in reset else gap[2],
-                               0.0 if _LAPSED in reset else gap[3])
-                state.gap = (*gap[:2], risk, lapse) if risk or lapse else None
+            kept = state.gap
+            if kept is not None and (_RISK in reset or _LAPSED in reset):  # a purchase ends it
+                risk, lapse = (0.0 if _RISK in reset else kept[2],
+                               0.0 if _LAPSED in reset else kept[3])
+                state.gap = (*kept[:2], risk, lapse) if risk or lapse else None
         if state.last_buy is not None:  # a customer's touch: engagement, not awareness
             row = self._kind_rows.get((channel, type, _CUSTOMER)) or self._kind_row(
                 channel, type, _CUSTOMER)
@@ -419,11 +418,11 @@ class EvidenceScorer:
             pull = risk if k == 5 else lapse
             if pull > 0:
                 found.append((pull, now if state.ts is None else state.ts, "", "silence"))
-            gap = state.gap
-            if gap is not None and gap[k - 3] > 0:  # the silence the customer broke
+            gap = state.gap  # the silence the customer broke: (ts, days, at risk, lapsed)
+            left = 0.0 if gap is None else gap[2] if k == _RISK else gap[3]
+            if gap is not None and left > 0:
                 ts, quiet = gap[0], gap[1]
-                found.append((gap[k - 3] * exp(-rate * (now - ts)) if now > ts else gap[k - 3],
-                              ts, "", "gap"))
+                found.append((left * exp(-rate * (now - ts)) if now > ts else left, ts, "", "gap"))
         found.sort(reverse=True)  # largest push toward the stage first
         return [_new(Clue, ("silence", "", (now - ts) / _DAY, stage, c, quiet) if typ == "gap"
                      else (typ, channel, (now - ts) / _DAY, stage, c, 0.0))  # the shown only

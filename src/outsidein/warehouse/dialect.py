@@ -66,8 +66,8 @@ from typing import BinaryIO
 from outsidein.errors import DataValidationError
 from outsidein.warehouse.options import LoadOptions
 
-__all__ = ["SNIFFED", "WHITESPACE", "Dialect", "TextFile", "check_gzip", "delimiter_of",
-           "detect", "open_text", "split_whitespace"]
+__all__ = ["SNIFFED", "WHITESPACE", "Dialect", "TextFile", "check_gzip", "check_names",
+           "delimiter_of", "detect", "open_text", "split_whitespace"]
 
 WHITESPACE = "whitespace"
 #: the delimiters looked for in a header line
@@ -154,7 +154,7 @@ def detect(text: TextFile, options: LoadOptions) -> Dialect:
         notes.append("read as whitespace-separated columns")
     if options.columns is not None:
         names = tuple(options.columns)
-        _check_names(names, text.name, "--columns")
+        check_names(names, text.name, "--columns")
         if len(names) != len(fields):
             where = (f"the header of {text.name} has {len(fields)} ({_listed(fields)})"
                      if options.header else f"line 1 of {text.name} has {len(fields)} fields")
@@ -163,7 +163,7 @@ def detect(text: TextFile, options: LoadOptions) -> Dialect:
                 + ("" if given or len(fields) > 1 else ", or pass --delimiter"))
     elif options.header:
         names = tuple(fields)
-        _check_names(names, text.name, "header")
+        check_names(names, text.name, "header")
     else:
         names = tuple(f"column_{i}" for i in range(1, len(fields) + 1))
         notes.append(f"no header: columns named {names[0]} ... {names[-1]}"
@@ -237,20 +237,26 @@ def _word(delim: str) -> str:
             WHITESPACE: WHITESPACE}.get(delim, repr(delim))
 
 
-def _check_names(names: tuple[str, ...], file: str, where: str) -> None:
-    """Empty and duplicate column names, named by position (1-based)."""
+def check_names(names: tuple[str, ...], file: str, where: str, *,
+                columns_option: bool = True) -> None:
+    """Empty and duplicate column names, named by position (1-based).
+
+    A header's error also offers ``--columns`` (*columns_option*; not for a workbook's
+    header row, which that option does not rename).
+    """
     fix = f"pass --columns with a name for each of the {len(names)} columns"
+    offer = columns_option and where != "--columns"
     for i, n in enumerate(names, 1):
         if not n.strip():
             raise DataValidationError(
                 f"{file}: column {i} of the {where} has no name; " +
-                ("give every column a name" if where == "--columns" else f"name it, or {fix}"))
+                (f"name it, or {fix}" if offer else "give every column a name"))
     seen: dict[str, int] = {}
     for i, n in enumerate(names, 1):
         j = seen.setdefault(n.lower(), i)
         if j != i:
             same = repr(n) if names[j - 1] == n else f"{names[j - 1]!r} and {n!r}"
-            rename = "rename one" if where == "--columns" else f"rename one, or {fix}"
+            rename = f"rename one, or {fix}" if offer else "rename one"
             raise DataValidationError(
                 f"{file}: the {where} names column {same} twice (columns {j} and {i}; "
                 f"names are compared ignoring case); {rename}")

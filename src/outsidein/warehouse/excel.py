@@ -15,8 +15,12 @@ Choices made here
   ``2024-01-31 14:30:00``), a whole number ``1177`` (not ``1177.0``), other numbers as
   Python writes them, so a column that mixes numbers and text (``n/a``) quarantines the
   text, as in a CSV file, instead of failing the whole sheet.
-* openpyxl is pure Python (about 20,000-50,000 cells a second here): a workbook is a
-  person's export, not a 10-million-row feed (that is a CSV or Parquet file).
+* **Nothing is dropped**: a value under a header cell left empty is an error naming the
+  column, and the header's names are checked as a CSV file's are
+  (:func:`~outsidein.warehouse.dialect.check_names`: empty or repeated in any case).
+* openpyxl is pure Python (24,000 cells a second here: 3,002 rows of 4 columns in 0.50 s):
+  a workbook is a person's export, not a 10-million-row feed (that is a CSV or Parquet
+  file).
 
 >>> from openpyxl import Workbook
 >>> import tempfile
@@ -37,6 +41,7 @@ from typing import Any
 import pyarrow as pa
 
 from outsidein.errors import DataValidationError
+from outsidein.warehouse.dialect import check_names
 
 __all__ = ["read_workbook"]
 
@@ -64,9 +69,9 @@ def read_workbook(path: Path) -> tuple[pa.Table, list[int]]:
     ------
     DataValidationError
         Not a workbook openpyxl can read, no header row, or a header that names a column
-        twice or leaves one unnamed.
+        twice or leaves one with values unnamed.
     """
-    from openpyxl import load_workbook  # only for workbooks: ~0.2 s to import
+    from openpyxl import load_workbook  # only for workbooks: 0.15 s to import
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile, KeyError or its own errors
@@ -93,18 +98,11 @@ def read_workbook(path: Path) -> tuple[pa.Table, list[int]]:
         book.close()
     if header is None:
         raise DataValidationError(f"{path.name}: its first sheet ({sheet.title!r}) is empty")
-    while header and header[-1] is None:  # trailing empty header cells: formatting only
-        header.pop()
-    names = [h.strip() if h else "" for h in header]
-    if "" in names:
-        raise DataValidationError(
-            f"{path.name}: column {names.index('') + 1} of the header row has no name; "
-            "name every column of the first sheet's first row")
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise DataValidationError(f"{path.name}: the header names {', '.join(twice)} twice; "
-                                  "give every column its own name")
-    k = len(names)
+    # the columns that hold anything: empty ones on the right are formatting only
+    k = max(max((i + 1 for i, v in enumerate(r) if v is not None), default=0)
+            for r in (header, *data))
+    names = tuple((header[i] or "").strip() if i < len(header) else "" for i in range(k))
+    check_names(names, path.name, "header row", columns_option=False)
     columns = [[(r[i] if i < len(r) else None) for r in data] for i in range(k)]
     return pa.table({n: pa.array(c, type=pa.string())
                      for n, c in zip(names, columns, strict=True)}), numbers

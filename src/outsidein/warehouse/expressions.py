@@ -62,8 +62,16 @@ _NUMBER, _TEXT = "number", "text"
 CURRENCY_SIGNS = "$€£¥₹"
 #: what separates digit groups where the decimal separator is a comma (``1.234,50``,
 #: ``1 234,50``, ``1'234,50``; a no-break space as spreadsheets write it)
-_GROUPS_COMMA = ". \u00a0\u202f''"
+_GROUPS_COMMA = ". \u00a0\u202f'"
 DECIMALS = (".", ",")
+# the patterns of :func:`text_to_number`, as SQL literals: a currency sign before the number
+# (after its sign, which is kept) and after it; a number's shape with each separator
+_SIGN = f"[{CURRENCY_SIGNS}]"
+_LEADING_SIGN, _KEEP_SIGN = lit(rf"^([+-]?)\s*{_SIGN}\s*"), lit(r"\1")
+_TRAILING_SIGN = lit(rf"\s*{_SIGN}$")
+_POINT_SHAPE = lit(r"[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)(\.[0-9]*)?")
+_COMMA_GROUPS = f"[{_GROUPS_COMMA}]"
+_COMMA_SHAPE = lit(rf"[+-]?([0-9]{{1,3}}({_COMMA_GROUPS}[0-9]{{3}})+|[0-9]*)(,[0-9]*)?")
 
 
 def text_to_number(x: str, decimal: str = ".") -> str:
@@ -90,20 +98,16 @@ def text_to_number(x: str, decimal: str = ".") -> str:
     """
     if decimal not in DECIMALS:
         raise ValueError(f"decimal separator {decimal!r}: expected '.' or ','")
-    signs = CURRENCY_SIGNS
-    bare = (f"regexp_replace(regexp_replace(trim({x}), '^([+-]?)\\s*[{signs}]\\s*', '\\1'), "
-            f"'\\s*[{signs}]$', '')")
+    bare = (f"regexp_replace(regexp_replace(trim({x}), {_LEADING_SIGN}, {_KEEP_SIGN}), "
+            f"{_TRAILING_SIGN}, '')")
     if decimal == ".":
-        shape = "[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]*)(\\.[0-9]*)?"
         return (f"CASE WHEN strpos({x}, '_') = 0 THEN coalesce(TRY_CAST({x} AS DOUBLE), "
-                f"CASE WHEN regexp_full_match({bare}, '{shape}') "
+                f"CASE WHEN regexp_full_match({bare}, {_POINT_SHAPE}) "
                 f"THEN TRY_CAST(replace({bare}, ',', '') AS DOUBLE) END) END")
-    groups = _GROUPS_COMMA
-    shape = f"[+-]?([0-9]{{1,3}}([{groups}][0-9]{{3}})+|[0-9]*)(,[0-9]*)?"
     plain = f"strpos({x}, '_') = 0 AND strpos({x}, '.') = 0 AND strpos({x}, ',') = 0"
     return (f"coalesce(CASE WHEN {plain} THEN TRY_CAST({x} AS DOUBLE) END, "
-            f"CASE WHEN regexp_full_match({bare}, '{shape}') THEN TRY_CAST(replace("
-            f"regexp_replace({bare}, '[{groups}]', '', 'g'), ',', '.') AS DOUBLE) END)")
+            f"CASE WHEN regexp_full_match({bare}, {_COMMA_SHAPE}) THEN TRY_CAST(replace("
+            f"regexp_replace({bare}, {lit(_COMMA_GROUPS)}, '', 'g'), ',', '.') AS DOUBLE) END)")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from outsidein.errors import DataValidationError
+from outsidein.warehouse.dates import COMMON_FORMATS, ISO
+from outsidein.warehouse.expressions import CURRENCY_SIGNS
 from outsidein.warehouse.quality import clip
 from outsidein.warehouse.schema import LINE_COLUMN, TableSpec
 from outsidein.warehouse.sql import lit, q
@@ -39,12 +41,11 @@ __all__ = ["WARN_SHARE", "Problem", "bad_share_warnings", "check_not_all_quarant
 
 #: the share of rows quarantined or duplicated above which a load warns
 WARN_SHARE = 0.05
-#: date formats tried on a sample value to suggest ``--date-format``
-DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y",
-                "%d-%m-%Y", "%d/%m/%y", "%m/%d/%y", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M",
-                "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%d-%b-%Y",
-                "%d-%b-%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y",
-                "%d-%b-%Y %H:%M", "%d-%b-%Y %H:%M:%S")
+#: date formats tried on a sample value to suggest ``--date-format``: the common formats
+#: the loader infers (a mixed column's other values), then ones it does not
+DATE_FORMATS = (*(f for f in COMMON_FORMATS if f != ISO), "%Y-%m-%d", "%Y/%m/%d", "%d-%m-%Y",
+                "%d/%m/%y", "%m/%d/%y", "%Y-%m-%d %H:%M:%S", "%d-%b-%Y %H:%M",
+                "%d-%b-%Y %H:%M:%S")
 DUPLICATE = "duplicate key"
 
 
@@ -97,8 +98,10 @@ def guess_date_format(value: str) -> list[str]:
 
 
 #: a number written with a decimal comma (``11,77``, ``1.234,50 €``): the hint names --decimal
-_DECIMAL_COMMA = re.compile(r"[+-]?[$€£¥₹]?\s*[0-9][0-9. ']*,[0-9]{1,2}\s*[$€£¥₹]?|"
-                            r"[+-]?[$€£¥₹]?\s*[0-9]{1,3}(\.[0-9]{3})+,[0-9]+\s*[$€£¥₹]?")
+_SIGN = f"[{re.escape(CURRENCY_SIGNS)}]?"
+_DECIMAL_COMMA = re.compile(
+    rf"[+-]?{_SIGN}\s*[0-9][0-9. ']*,[0-9]{{1,2}}\s*{_SIGN}|"
+    rf"[+-]?{_SIGN}\s*[0-9]{{1,3}}(\.[0-9]{{3}})+,[0-9]+\s*{_SIGN}")
 
 
 def fix_for(column: str, reason: str, value: str | None, *, key: Sequence[str] = (),
